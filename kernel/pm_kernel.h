@@ -1,0 +1,186 @@
+/* pm_kernel: the measurement engine that runs inside the measured process.
+ * Plain C, no Python: /proc readers and parsers, current RSS, the exact
+ * peak probe (high-water-mark reset, with a sampler thread as fallback),
+ * the sampler thread and the process-tree (children) reader. */
+#ifndef PM_KERNEL_H
+#define PM_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Project error codes: functions return 0 (or a count) on success, a
+ * negative errno or one of these on failure. Kernel codes are -1001..-1099,
+ * protocol codes -1100..-1199 (see pm_protocol.h), magics -1200..-1299. */
+enum {
+    PM_EPARSE = -1001,   /* /proc text did not have the expected shape */
+    PM_ENOHWM = -1002,   /* high-water mark cannot be reset or read */
+    PM_ENESTING = -1003, /* probes ended out of order */
+    PM_ETHREAD = -1004,  /* sampler thread could not start */
+    PM_ERANGE = -1005,   /* an argument is out of its range */
+};
+
+/* Message for a kernel code or a negative errno. Never NULL; static
+ * storage. Protocol codes: pm_protocol_strerror (pm_protocol.h). */
+const char *pm_strerror(int rc);
+
+/* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
+int64_t pm_now_ns(void);
+
+/* ---- /proc reading and parsing (read and parse apart) ---------------- */
+
+/* Read a whole /proc file into buf (at most len - 1 bytes) and
+ * NUL-terminate it. Returns the number of bytes read or a negative errno. */
+int pm_proc_read(const char *path, char *buf, size_t len);
+
+/* Same, from offset 0 of an open descriptor (pread), so one descriptor
+ * can be kept open and re-read. Thread-safe. */
+int pm_proc_pread(int fd, char *buf, size_t len);
+
+/* /proc/<pid>/statm, all fields in pages. */
+typedef struct {
+    uint64_t size_pages;     /* total program size */
+    uint64_t resident_pages; /* resident set size */
+    uint64_t shared_pages;   /* resident file-backed or shared */
+} pm_statm_t;
+
+/* Parse statm text ("size resident shared text lib data dt\n"); only the
+ * first three fields are needed. Returns 0 or PM_EPARSE. */
+int pm_proc_parse_statm(const char *text, pm_statm_t *out);
+
+/* The lines of /proc/<pid>/status peakmem needs. */
+typedef struct {
+    uint64_t vm_rss_kb; /* VmRSS: kB, resident set now */
+    uint64_t vm_hwm_kb; /* VmHWM: kB, peak RSS since start or last reset */
+    pid_t ppid;         /* PPid: parent process id */
+    int has_rss, has_hwm, has_ppid; /* 1 when the line was present */
+} pm_status_t;
+
+/* Parse status text. Missing lines leave has_* at 0 (kernel threads have
+ * no Vm* lines); a present but garbled line is PM_EPARSE. Returns 0 or
+ * PM_EPARSE. */
+int pm_proc_parse_status(const char *text, pm_status_t *out);
+
+/* Parent pid from /proc/<pid>/stat text, whose comm field "(...)" may hold
+ * spaces and parentheses. Returns 0 or PM_EPARSE. */
+int pm_proc_parse_stat_ppid(const char *text, pid_t *ppid);
+
+/* ---- current RSS --------------------------------------------------------*/
+
+/* Current RSS of this process in bytes from /proc/self/statm, read with
+ * pread on a descriptor opened once and kept open (about 1 us). Thread-safe,
+ * no allocation. Returns 0 and sets *bytes, or a negative errno. */
+int pm_rss_self(uint64_t *bytes);
+
+/* RSS in bytes of one process (/proc/<pid>/statm). */
+int pm_rss_pid(pid_t pid, uint64_t *bytes);
+
+/* Sum of the RSS of every descendant of root (children, grandchildren...),
+ * found through the PPid of each /proc/<pid>. root itself is not counted.
+ * Processes that vanish while reading are skipped. *count (may be NULL)
+ * receives the number of descendants. Returns 0 or a negative errno. */
+int pm_rss_children(pid_t root, uint64_t *bytes, int *count);
+
+/* ---- high-water mark ---------------------------------------------------*/
+
+/* Reset this process's VmHWM to its current RSS by writing "5" to
+ * /proc/self/clear_refs. Returns 0, or a negative errno when refused. */
+int pm_hwm_reset(void);
+
+/* Read VmHWM of this process, in bytes. */
+int pm_hwm_read(uint64_t *bytes);
+
+/* ---- sampler thread ----------------------------------------------------*/
+
+typedef struct pm_sampler pm_sampler_t;
+
+typedef struct {
+    double self_interval_s;     /* period for own RSS; 0: 0.001 (1 kHz) */
+    int include_children;       /* also sum descendants' RSS */
+    double children_interval_s; /* period for descendants; 0: 0.1 */
+    /* Called once from the sampler thread when the deadline passes
+     * (deadline_ns from pm_now_ns(); 0: none). Pure C context, no GIL. */
+    int64_t deadline_ns;
+    void (*on_deadline)(void *arg);
+    void *arg;
+} pm_sampler_opts_t;
+
+/* Start a pure-C sampler thread that records the highest RSS it sees
+ * (own RSS, plus the last descendants' sum when include_children).
+ * It takes a first sample before returning. *out is owned by the caller
+ * and released with pm_sampler_free. Returns 0, PM_ETHREAD or -errno. */
+int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out);
+
+/* Take one last sample, stop and join the thread. Idempotent. */
+void pm_sampler_stop(pm_sampler_t *s);
+
+/* Highest total RSS (bytes) seen so far, and the number of samples.
+ * Thread-safe (atomics); valid while running and after stop. */
+uint64_t pm_sampler_peak(const pm_sampler_t *s);
+uint64_t pm_sampler_count(const pm_sampler_t *s);
+/* Highest descendants' sum seen (0 without include_children). */
+uint64_t pm_sampler_children_peak(const pm_sampler_t *s);
+
+/* Stops (if needed) and frees. NULL is accepted. */
+void pm_sampler_free(pm_sampler_t *s);
+
+/* ---- the peak probe ----------------------------------------------------*/
+
+typedef enum {
+    PM_METHOD_HWM = 1,     /* exact: VmHWM after a clear_refs reset */
+    PM_METHOD_SAMPLED = 2, /* the sampler thread's highest sample */
+    PM_METHOD_HWM_SAMPLED = 3, /* own peak exact, children sampled */
+} pm_method_t;
+
+/* "hwm", "sampled" or "hwm+sampled". */
+const char *pm_method_name(pm_method_t m);
+
+typedef struct {
+    double interval_s;    /* sampler period (children and fallback) */
+    int include_children; /* add descendants' RSS (sampled) */
+    int force_sampler;    /* tests: behave as if the reset were refused */
+    int64_t deadline_ns;  /* passed to the sampler; 0: none */
+    void (*on_deadline)(void *arg);
+    void *arg;
+} pm_probe_opts_t;
+
+/* One measurement. Storage is owned by the caller; it must stay in place
+ * between begin and end. Probes nest: the reset is process-wide, so a probe
+ * begun inside another folds the high-water mark read so far into the
+ * outer one first, and its own peak into all outer ones at its end. */
+typedef struct pm_probe {
+    /* results, valid after pm_probe_end */
+    uint64_t baseline_bytes; /* RSS at begin */
+    uint64_t peak_bytes;     /* highest RSS between begin and end */
+    uint64_t end_bytes;      /* RSS at end */
+    uint64_t children_peak_bytes; /* with include_children: sampled */
+    int64_t begin_ns, end_ns;     /* pm_now_ns() at begin and end */
+    pm_method_t method;
+    /* private */
+    struct pm_probe *outer; /* next probe out on the active stack */
+    uint64_t folded_max;    /* peaks folded in by inner probes and resets */
+    pm_sampler_t *sampler;
+    int active;
+} pm_probe_t;
+
+/* Begin: baseline RSS, reset the high-water mark (or start the sampler
+ * when the reset is refused, when include_children, or force_sampler).
+ * Thread-safe (a mutex guards the active stack). Returns 0 or -errno. */
+int pm_probe_begin(pm_probe_t *p, const pm_probe_opts_t *opts);
+
+/* End: read the peak, fold it into outer probes, stop any sampler.
+ * Probes must end innermost first (PM_ENESTING otherwise, and the probe
+ * is still ended). Returns 0 or a negative code; p is inactive after. */
+int pm_probe_end(pm_probe_t *p);
+
+/* Number of active probes (0 when no measurement is running). */
+int pm_probe_depth(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

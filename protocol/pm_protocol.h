@@ -1,0 +1,164 @@
+/* pm_protocol: everything that leaves the process. A measurement result
+ * becomes a versioned JSON document (jansson), a mime bundle (text/plain in
+ * memory_profiler's format, text/html, application/vnd.peakmem.*+json), and
+ * a signed Jupyter wire message sent with libzmq by a publisher that any
+ * thread may use, with or without the GIL. No Python here. */
+#ifndef PM_PROTOCOL_H
+#define PM_PROTOCOL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Protocol error codes (-1100..-1199). */
+enum {
+    PM_ENOMEM_JSON = -1101, /* jansson could not build or dump a value */
+    PM_ESIGN = -1102,       /* HMAC computation failed */
+    PM_EZMQ = -1103,        /* a libzmq call failed */
+    PM_ETIMEDOUT_PUB = -1104, /* message not delivered/seen in time */
+    PM_EFORKED = -1105,     /* publisher used in a forked child */
+    PM_EBADMSG = -1106,     /* malformed input (frames, parent header) */
+};
+
+/* Message for a protocol code, or NULL when rc is not one (then it is a
+ * negative errno or another library's code). Static storage. */
+const char *pm_protocol_strerror(int rc);
+
+/* Schema version of the JSON documents ("version" field). */
+#define PM_SCHEMA_VERSION 1
+#define PM_MIME_MEMIT "application/vnd.peakmem.memit+json"
+
+/* A %memit result as plain C. Strings are borrowed, UTF-8. */
+typedef struct {
+    const char *statement;   /* the measured code (cell body in cell mode) */
+    const char *setup;       /* cell mode's magic line; NULL or "" if none */
+    int repeat;              /* repeats asked for (-r) */
+    double timeout_s;        /* -t; 0 when none */
+    double interval_s;       /* -i */
+    int include_children;    /* -c */
+    const char *method;      /* "hwm", "sampled" or "hwm+sampled" */
+    uint64_t baseline_bytes; /* RSS before the first repeat (after gc) */
+    size_t n;                /* repeats completed; arrays hold n items */
+    const uint64_t *peak_bytes; /* highest RSS during each repeat */
+    const double *wall_s;       /* wall time of each repeat, seconds */
+} pm_memit_t;
+
+/* Highest of m->peak_bytes (baseline if n == 0). */
+uint64_t pm_memit_peak(const pm_memit_t *m);
+
+/* The JSON document (schema in protocol/SCHEMA.md). New reference, NULL on
+ * allocation failure. */
+json_t *pm_memit_to_json(const pm_memit_t *m);
+
+/* "peak memory: X MiB, increment: Y MiB" (MiB = 2^20 bytes, two
+ * decimals), no newline. Caller frees with free(). NULL on ENOMEM. */
+char *pm_memit_render_text(const pm_memit_t *m);
+
+/* A compact HTML table (statement escaped). Caller frees with free(). */
+char *pm_memit_render_html(const pm_memit_t *m);
+
+/* The display_data content {"data": {text/plain, text/html, mime+json},
+ * "metadata": {}, "transient": {}}. New reference or NULL. */
+json_t *pm_memit_bundle(const pm_memit_t *m);
+
+/* Escape text for HTML (&, <, >, ", '). Caller frees. */
+char *pm_html_escape(const char *text);
+
+/* ---- signing -----------------------------------------------------------*/
+
+typedef struct {
+    const void *data;
+    size_t len;
+} pm_buf_t;
+
+/* HMAC-SHA256 (OpenSSL libcrypto) of the concatenation of parts, as 64
+ * lowercase hex digits plus NUL in out. With keylen == 0, out is "" (an
+ * unsigned session, as jupyter_client does). Returns 0 or PM_ESIGN. */
+int pm_msg_sign(const void *key, size_t keylen, const pm_buf_t *parts,
+                size_t nparts, char out[65]);
+
+/* ---- wire messages -----------------------------------------------------*/
+
+/* A random UUID4 string (36 chars + NUL). */
+void pm_uuid4(char out[37]);
+
+/* ISO 8601 UTC time with microseconds and "Z" (27 chars + NUL). */
+void pm_iso_now(char out[32]);
+
+/* Identity of the sending kernel session. Strings are copied by
+ * pm_publisher_new. */
+typedef struct {
+    const void *key;        /* HMAC key (may be empty) */
+    size_t keylen;
+    const char *session_id; /* the kernel's session.session */
+    const char *username;   /* the kernel's session.username */
+} pm_session_t;
+
+/* One serialized Jupyter message: the four JSON parts as compact UTF-8 and
+ * its signature. Owned by the caller: pm_wire_msg_close frees the parts. */
+typedef struct {
+    char *header, *parent, *metadata, *content;
+    char signature[65];
+    char msg_id[37];
+} pm_wire_msg_t;
+
+/* Build and sign a message of msg_type: header {msg_id, msg_type, username,
+ * session, date, version "5.3"}, parent_header given as JSON text (NULL or
+ * "" for {}), metadata {}, content (borrowed). Returns 0 or a negative
+ * code; on failure nothing needs closing. */
+int pm_wire_msg_init(pm_wire_msg_t *msg, const pm_session_t *session,
+                     const char *msg_type, const char *parent_json,
+                     json_t *content);
+void pm_wire_msg_close(pm_wire_msg_t *msg);
+
+/* Frames as the kernel's IOPub pipe expects them: [pipe_uuid (omitted
+ * when uuid_len == 0), topic, "<IDS|MSG>", signature, header, parent,
+ * metadata, content]. Fills up to max frames; returns the count or
+ * PM_EBADMSG if max is too small. Frames borrow msg's storage. */
+int pm_wire_frames(const pm_wire_msg_t *msg, const void *pipe_uuid,
+                   size_t uuid_len, const char *topic, pm_buf_t *frames,
+                   size_t max);
+
+/* ---- publisher ---------------------------------------------------------*/
+
+typedef struct pm_publisher pm_publisher_t;
+
+typedef struct {
+    pm_session_t session;
+    const char *pipe_endpoint; /* e.g. tcp://127.0.0.1:PORT (PUSH to it) */
+    const void *pipe_uuid;     /* identity frame the pipe checks */
+    size_t pipe_uuid_len;
+    /* Optional: the kernel's IOPub PUB endpoint. When set, a SUB socket
+     * subscribed to the topic lets pm_publisher_flush wait until each
+     * message has really left through IOPub (the fence). */
+    const char *iopub_endpoint;
+    const char *topic; /* IOPub topic; NULL: "peakmem.display" */
+} pm_publisher_opts_t;
+
+/* Create a publisher: its own zmq context and one internal thread that
+ * owns every socket. Any thread may call pm_publisher_send and
+ * pm_publisher_flush, with or without the GIL. Returns 0 or a negative
+ * code. */
+int pm_publisher_new(const pm_publisher_opts_t *opts, pm_publisher_t **out);
+
+/* Build, sign and queue a message (content borrowed, serialized at once).
+ * Returns 0 or a negative code; PM_EFORKED after fork. */
+int pm_publisher_send(pm_publisher_t *pub, const char *msg_type,
+                      const char *parent_json, json_t *content);
+
+/* Wait until every message queued so far has been sent and, with an
+ * iopub_endpoint, seen coming back on IOPub. Returns 0 or
+ * PM_ETIMEDOUT_PUB. Never call with the GIL held from Python code. */
+int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms);
+
+/* Stop the thread, close sockets (linger bounded) and free. NULL ok. */
+void pm_publisher_free(pm_publisher_t *pub);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
