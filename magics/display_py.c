@@ -1,0 +1,323 @@
+/* Showing results. Inside an ipykernel a result is published from C as a
+ * signed display_data message through the kernel's IOPub pipe and fenced:
+ * the call returns once the message has been seen leaving through IOPub,
+ * so it lands before the cell's "status: idle" (DESIGN.md). Where the
+ * kernel's private pipe is missing the shell's own display publisher is
+ * used; outside a kernel the text is printed. */
+#include "internal.h"
+
+#include <string.h>
+
+enum {
+    DISPLAY_UNDECIDED = 0,
+    DISPLAY_PRINT,     /* no kernel: print text/plain to sys.stdout */
+    DISPLAY_PIPE,      /* our publisher into ipykernel's IOPub pipe */
+    DISPLAY_PYTHON,    /* shell.display_pub.publish (fallback) */
+};
+
+/* How long a result may take to appear on IOPub before we carry on. */
+#define FENCE_TIMEOUT_MS 5000
+
+static PyObject *get_attr_chain(PyObject *obj, const char *const *names)
+{
+    PyObject *cur = Py_NewRef(obj);
+    for (; *names != NULL && cur != NULL; names++) {
+        PyObject *next = PyObject_GetAttrString(cur, *names);
+        Py_DECREF(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+static PyObject *kernel_of(PyObject *shell)
+{
+    if (shell == NULL) {
+        return NULL;
+    }
+    PyObject *kernel = PyObject_GetAttrString(shell, "kernel");
+    if (kernel == NULL || kernel == Py_None) {
+        PyErr_Clear();
+        Py_XDECREF(kernel);
+        return NULL;
+    }
+    return kernel;
+}
+
+/* Copy a str or bytes attribute's content; NULL (no exception) if absent
+ * or of another type. *len receives its size. Caller frees. */
+static char *attr_bytes(PyObject *obj, const char *name, size_t *len)
+{
+    PyObject *v = PyObject_GetAttrString(obj, name);
+    char *copy = NULL;
+    const char *data = NULL;
+    Py_ssize_t n = 0;
+    if (v == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (PyBytes_Check(v)) {
+        data = PyBytes_AS_STRING(v);
+        n = PyBytes_GET_SIZE(v);
+    } else if (PyUnicode_Check(v)) {
+        data = PyUnicode_AsUTF8AndSize(v, &n);
+    }
+    if (data != NULL) {
+        copy = malloc((size_t)n + 1);
+        if (copy != NULL) {
+            memcpy(copy, data, (size_t)n);
+            copy[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    PyErr_Clear();
+    Py_DECREF(v);
+    return copy;
+}
+
+/* The IOPub PUB socket's endpoint, with a wildcard address replaced by the
+ * loopback one so that our SUB can connect. Caller frees. */
+static char *iopub_endpoint(PyObject *iopub_thread)
+{
+    static const char *const sock_path[] = {"socket", NULL};
+    PyObject *sock = get_attr_chain(iopub_thread, sock_path);
+    PyObject *zmq = PyImport_ImportModule("zmq");
+    PyObject *opt = zmq != NULL ? PyObject_GetAttrString(zmq, "LAST_ENDPOINT")
+                                : NULL;
+    PyObject *ep = sock != NULL && opt != NULL
+                       ? PyObject_CallMethod(sock, "getsockopt", "O", opt)
+                       : NULL;
+    char *res = NULL;
+    if (ep != NULL && PyBytes_Check(ep)) {
+        const char *s = PyBytes_AS_STRING(ep);
+        const char *wild = strstr(s, "://0.0.0.0:");
+        const char *star = strstr(s, "://*:");
+        if (wild != NULL || star != NULL) {
+            const char *port = strrchr(s, ':');
+            size_t n = strlen(port) + 32;
+            res = malloc(n);
+            if (res != NULL) {
+                snprintf(res, n, "tcp://127.0.0.1%s", port);
+            }
+        } else {
+            res = strdup(s);
+        }
+    }
+    PyErr_Clear();
+    Py_XDECREF(ep);
+    Py_XDECREF(opt);
+    Py_XDECREF(zmq);
+    Py_XDECREF(sock);
+    return res;
+}
+
+/* Make the publisher from the kernel's session and IOPub thread. Returns
+ * 0, or -1 (no exception) when something private is missing. */
+static int open_pipe_publisher(pm_state_t *st, PyObject *kernel)
+{
+    static const char *const session_path[] = {"session", NULL};
+    static const char *const thread_path[] = {"iopub_thread", NULL};
+    PyObject *session = get_attr_chain(kernel, session_path);
+    PyObject *thread = get_attr_chain(kernel, thread_path);
+    PyObject *port = NULL;
+    size_t keylen = 0, idlen = 0, userlen = 0, uuidlen = 0, schemelen = 0;
+    char *key = NULL, *id = NULL, *user = NULL, *uuid = NULL;
+    char *scheme = NULL, *iopub = NULL;
+    int rc = -1;
+
+    if (session == NULL || thread == NULL) {
+        goto fail;
+    }
+    key = attr_bytes(session, "key", &keylen);
+    id = attr_bytes(session, "session", &idlen);
+    user = attr_bytes(session, "username", &userlen);
+    scheme = attr_bytes(session, "signature_scheme", &schemelen);
+    uuid = attr_bytes(thread, "_pipe_uuid", &uuidlen);
+    port = PyObject_GetAttrString(thread, "_pipe_port");
+    iopub = iopub_endpoint(thread);
+    if (key == NULL || id == NULL || user == NULL || uuid == NULL ||
+        port == NULL || !PyLong_Check(port) || scheme == NULL ||
+        (keylen > 0 && strcmp(scheme, "hmac-sha256") != 0)) {
+        goto fail;
+    }
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%ld",
+             PyLong_AsLong(port));
+    pm_publisher_opts_t opts = {
+        .session = {.key = key, .keylen = keylen, .session_id = id,
+                    .username = user},
+        .pipe_endpoint = endpoint,
+        .pipe_uuid = uuid,
+        .pipe_uuid_len = uuidlen,
+        .iopub_endpoint = iopub,
+        .topic = "peakmem.display",
+    };
+    rc = pm_publisher_new(&opts, &st->publisher) < 0 ? -1 : 0;
+fail:
+    PyErr_Clear();
+    free(key);
+    free(id);
+    free(user);
+    free(scheme);
+    free(uuid);
+    free(iopub);
+    Py_XDECREF(port);
+    Py_XDECREF(session);
+    Py_XDECREF(thread);
+    return rc;
+}
+
+void pm_display_open(pm_state_t *st)
+{
+    pm_display_close(st);
+    PyObject *kernel = kernel_of(st->shell);
+    if (kernel == NULL) {
+        st->display_mode = DISPLAY_PRINT;
+        return;
+    }
+    st->display_mode =
+        open_pipe_publisher(st, kernel) == 0 ? DISPLAY_PIPE : DISPLAY_PYTHON;
+    Py_DECREF(kernel);
+}
+
+static int flush_std_streams(void)
+{
+    static const char *const names[] = {"stdout", "stderr"};
+    for (size_t i = 0; i < 2; i++) {
+        PyObject *stream = PySys_GetObject(names[i]); /* borrowed */
+        if (stream == NULL || stream == Py_None) {
+            continue;
+        }
+        PyObject *res = PyObject_CallMethod(stream, "flush", NULL);
+        if (res == NULL) {
+            return -1;
+        }
+        Py_DECREF(res);
+    }
+    return 0;
+}
+
+static int print_text(const char *text)
+{
+    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
+    if (out == NULL || out == Py_None) {
+        return 0;
+    }
+    PyObject *res = PyObject_CallMethod(out, "write", "s", text);
+    Py_XDECREF(res);
+    res = res != NULL ? PyObject_CallMethod(out, "write", "s", "\n") : NULL;
+    Py_XDECREF(res);
+    return res != NULL ? 0 : -1;
+}
+
+/* The execute_request header of the running cell as JSON text, packed by
+ * the kernel's own session (its dates are datetime objects). Returns a
+ * new bytes object or NULL with an exception. */
+static PyObject *parent_header_json(PyObject *kernel)
+{
+    PyObject *parent = PyObject_CallMethod(kernel, "get_parent", "s",
+                                           "shell");
+    PyObject *header = NULL, *session = NULL, *packed = NULL;
+    if (parent == NULL) {
+        return NULL;
+    }
+    header = PyDict_Check(parent)
+                 ? Py_XNewRef(PyDict_GetItemString(parent, "header"))
+                 : NULL;
+    if (header == NULL) {
+        header = PyDict_New();
+    }
+    session = PyObject_GetAttrString(kernel, "session");
+    if (header != NULL && session != NULL) {
+        packed = PyObject_CallMethod(session, "pack", "O", header);
+    }
+    if (packed != NULL && !PyBytes_Check(packed)) {
+        Py_CLEAR(packed);
+        PyErr_SetString(PyExc_TypeError, "session.pack returned no bytes");
+    }
+    Py_XDECREF(session);
+    Py_XDECREF(header);
+    Py_DECREF(parent);
+    return packed;
+}
+
+static int show_pipe(pm_state_t *st, json_t *content)
+{
+    PyObject *kernel = kernel_of(st->shell);
+    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
+    Py_XDECREF(kernel);
+    if (parent == NULL) {
+        return -1;
+    }
+    int rc = pm_publisher_send(st->publisher, "display_data",
+                               PyBytes_AS_STRING(parent), content);
+    Py_DECREF(parent);
+    if (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        /* A timeout only means the echo was not seen: the message is
+         * queued in order all the same. */
+        (void)pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
+        Py_END_ALLOW_THREADS
+        return 0;
+    }
+    pm_py_raise(rc);
+    return -1;
+}
+
+static int show_python(pm_state_t *st, json_t *content)
+{
+    char *text = json_dumps(json_object_get(content, "data"), JSON_COMPACT);
+    PyObject *json = PyImport_ImportModule("json");
+    PyObject *data = NULL, *pub = NULL, *res = NULL;
+    if (text != NULL && json != NULL) {
+        data = PyObject_CallMethod(json, "loads", "s", text);
+    }
+    if (data != NULL) {
+        pub = PyObject_GetAttrString(st->shell, "display_pub");
+    }
+    PyObject *publish = pub != NULL ? PyObject_GetAttrString(pub, "publish")
+                                    : NULL;
+    if (publish != NULL) {
+        PyObject *args = PyTuple_New(0);
+        PyObject *kw = Py_BuildValue("{s:O,s:{}}", "data", data, "metadata");
+        if (args != NULL && kw != NULL) {
+            res = PyObject_Call(publish, args, kw);
+        }
+        Py_XDECREF(args);
+        Py_XDECREF(kw);
+        Py_DECREF(publish);
+    }
+    free(text);
+    Py_XDECREF(json);
+    Py_XDECREF(data);
+    Py_XDECREF(pub);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    return 0;
+}
+
+int pm_display_show(pm_state_t *st, json_t *content, const char *text)
+{
+    if (flush_std_streams() < 0) {
+        return -1;
+    }
+    if (st->display_mode == DISPLAY_UNDECIDED) {
+        pm_display_open(st);
+    }
+    switch (st->display_mode) {
+    case DISPLAY_PIPE:
+        return show_pipe(st, content);
+    case DISPLAY_PYTHON:
+        return show_python(st, content);
+    default:
+        return print_text(text);
+    }
+}
+
+void pm_display_close(pm_state_t *st)
+{
+    pm_publisher_free(st->publisher);
+    st->publisher = NULL;
+    st->display_mode = DISPLAY_UNDECIDED;
+}

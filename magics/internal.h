@@ -1,0 +1,67 @@
+/* Declarations shared by the magics/ files that talk to Python: module
+ * state, the MemitResult type, display, and error conversion. Everything
+ * here needs the GIL unless a comment says otherwise. */
+#ifndef PM_MAGICS_INTERNAL_H
+#define PM_MAGICS_INTERNAL_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "pm_kernel.h"
+#include "pm_magics.h"
+#include "pm_protocol.h"
+
+/* Per-module state (one module object per interpreter). */
+typedef struct {
+    PyObject *memit_result_type; /* MemitResult, a heap type */
+    PyObject *usage_error;       /* IPython's UsageError, or ValueError */
+    PyObject *shell;             /* the shell we are loaded into, or NULL */
+    /* Display state: the publisher is made on the first result shown
+     * inside an ipykernel; display_mode says which route is in use. */
+    pm_publisher_t *publisher;
+    int display_mode; /* DISPLAY_* in display_py.c; 0 until decided */
+} pm_state_t;
+
+pm_state_t *get_state(PyObject *module);
+
+/* Raise the Python exception for a pm_ return code (OSError for a
+ * negative errno, RuntimeError otherwise). Returns NULL. */
+PyObject *pm_py_raise(int rc);
+
+/* Raise the module's UsageError with msg. Returns NULL. */
+PyObject *pm_py_usage_error(pm_state_t *st, const char *msg);
+
+/* Create the MemitResult type into st. Returns 0 or -1 with an exception. */
+int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
+
+/* A new MemitResult for m. New reference or NULL with an exception. */
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
+
+/* The %memit / %%memit magic: (line, cell=None). */
+PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
+                         Py_ssize_t nargs, PyObject *kwnames);
+
+/* Show a result: inside an ipykernel, a display_data message (content is
+ * the display_data content, borrowed) published from C and fenced before
+ * the cell's idle; elsewhere text is printed to sys.stdout. Flushes
+ * sys.stdout and sys.stderr first. Returns 0 or -1 with an exception. */
+int pm_display_show(pm_state_t *st, json_t *content, const char *text);
+
+/* Choose how results will be shown in st->shell and, inside an ipykernel,
+ * start the publisher now so that its IOPub subscription is in place by
+ * the first result. Never fails: the fallbacks are the Python display
+ * route and print. */
+void pm_display_open(pm_state_t *st);
+
+/* Release the display state (publisher, kernel references). */
+void pm_display_close(pm_state_t *st);
+
+/* Compile source after IPython's input transformation (so !cmd and magics
+ * work), with the shell's compiler, which caches the text so tracebacks
+ * show the code. New reference to a code object, or NULL. */
+PyObject *pm_shell_compile(PyObject *shell, const char *source);
+/* Run a code object in the shell's user namespace. New reference to the
+ * result (None) or NULL with the statement's own exception. */
+PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
+
+#endif

@@ -1,0 +1,304 @@
+/* %memit and %%memit: memory_profiler 0.61's options and text, with the
+ * exact peak of the kernel probe. The statement runs exactly -r times;
+ * baseline = RSS after setup and gc.collect(); each repeat's peak comes
+ * from pm_probe (high-water mark, or the sampler where the reset is
+ * refused); increment = highest peak - baseline. */
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+static const pm_optdef_t memit_optdefs[] = {
+    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1}, {'c', NULL, 0},
+    {'o', NULL, 0}, {'q', NULL, 0}, {0, NULL, 0},
+};
+
+typedef struct {
+    long repeat;
+    double timeout_s; /* 0: none */
+    double interval_s;
+    int include_children, return_result, quiet;
+    const char *setup; /* NULL in line mode */
+    const char *statement;
+} memit_args_t;
+
+/* -t: the sampler thread's deadline callback queues a pending call that
+ * raises TimeoutError in the main thread. timeout_armed (atomic) is set
+ * only while a statement runs, so a late pending call does nothing. */
+static atomic_int timeout_armed;
+static double timeout_seconds;
+
+static int raise_timeout(void *arg)
+{
+    (void)arg;
+    if (!atomic_exchange(&timeout_armed, 0)) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TimeoutError,
+                 "the statement did not finish within the -t timeout of "
+                 "%g s",
+                 timeout_seconds);
+    return -1;
+}
+
+/* Sampler thread, no GIL: Py_AddPendingCall is safe from any thread. */
+static void on_deadline(void *arg)
+{
+    (void)arg;
+    if (atomic_load(&timeout_armed)) {
+        (void)Py_AddPendingCall(raise_timeout, NULL);
+    }
+}
+
+static int is_blank(const char *s)
+{
+    return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* Options and statement from the magic's line (and cell). On a mistake
+ * returns -1 with UsageError set. */
+static int parse_args(pm_state_t *st, const char *line, const char *cell,
+                      pm_opts_t *opts, memit_args_t *a)
+{
+    char err[256];
+    const char *v;
+
+    if (pm_opts_parse(line, memit_optdefs, opts, err, sizeof err) < 0) {
+        goto usage;
+    }
+    a->repeat = 1;
+    a->timeout_s = 0;
+    a->interval_s = 0.1;
+    if ((v = pm_opts_get(opts, 'r', NULL)) != NULL &&
+        pm_parse_long(v, 1, 1000000, "-r", &a->repeat, err, sizeof err) < 0) {
+        goto usage;
+    }
+    if ((v = pm_opts_get(opts, 't', NULL)) != NULL &&
+        pm_parse_seconds(v, 0, "-t", &a->timeout_s, err, sizeof err) < 0) {
+        goto usage;
+    }
+    if ((v = pm_opts_get(opts, 'i', NULL)) != NULL &&
+        (pm_parse_seconds(v, 0, "-i", &a->interval_s, err, sizeof err) < 0 ||
+         a->interval_s <= 0)) {
+        if (a->interval_s <= 0) {
+            snprintf(err, sizeof err,
+                     "-i expects a number of seconds > 0, got '%s'", v);
+        }
+        goto usage;
+    }
+    a->include_children = pm_opts_get(opts, 'c', NULL) != NULL;
+    a->return_result = pm_opts_get(opts, 'o', NULL) != NULL;
+    a->quiet = pm_opts_get(opts, 'q', NULL) != NULL;
+    a->setup = cell != NULL ? opts->rest : NULL;
+    a->statement = cell != NULL ? cell : opts->rest;
+    if (is_blank(a->statement)) {
+        snprintf(err, sizeof err, "%s",
+                 cell != NULL
+                     ? "%%memit needs code in the cell body to measure"
+                     : "%memit needs a statement to measure, e.g. "
+                       "%memit x = list(range(10**6))");
+        goto usage;
+    }
+    return 0;
+usage:
+    pm_py_usage_error(st, err);
+    return -1;
+}
+
+static int gc_collect(void)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *res = gc != NULL ? PyObject_CallMethod(gc, "collect", NULL)
+                               : NULL;
+    Py_XDECREF(gc);
+    Py_XDECREF(res);
+    return res != NULL ? 0 : -1;
+}
+
+/* One measured run of code. Returns 0, or -1 with the statement's own
+ * exception (or a probe error) set; the probe is ended either way. */
+static int measure_once(PyObject *shell, PyObject *code,
+                        const memit_args_t *a, uint64_t *peak, double *wall,
+                        pm_method_t *method)
+{
+    pm_probe_t probe;
+    pm_sampler_t *timer = NULL;
+    pm_probe_opts_t popts = {
+        .interval_s = a->interval_s,
+        .include_children = a->include_children,
+    };
+    int rc;
+
+    if (a->timeout_s > 0) {
+        pm_sampler_opts_t topts = {
+            .self_interval_s = 0.005,
+            .deadline_ns = pm_now_ns() + (int64_t)(a->timeout_s * 1e9),
+            .on_deadline = on_deadline,
+        };
+        timeout_seconds = a->timeout_s;
+        atomic_store(&timeout_armed, 1);
+        if ((rc = pm_sampler_new(&topts, &timer)) < 0) {
+            atomic_store(&timeout_armed, 0);
+            pm_py_raise(rc);
+            return -1;
+        }
+    }
+    if ((rc = pm_probe_begin(&probe, &popts)) < 0) {
+        atomic_store(&timeout_armed, 0);
+        pm_sampler_free(timer);
+        pm_py_raise(rc);
+        return -1;
+    }
+    PyObject *res = pm_shell_exec(shell, code);
+    rc = pm_probe_end(&probe);
+    atomic_store(&timeout_armed, 0);
+    pm_sampler_free(timer);
+    *peak = probe.peak_bytes;
+    *wall = (double)(probe.end_ns - probe.begin_ns) / 1e9;
+    *method = probe.method;
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    if (rc < 0) {
+        pm_py_raise(rc);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
+{
+    PyObject *shell = st->shell;
+    PyObject *code = NULL, *result = NULL;
+    uint64_t *peaks = NULL;
+    double *walls = NULL;
+    json_t *bundle = NULL;
+    char *text = NULL;
+    pm_method_t method = PM_METHOD_HWM;
+    int rc;
+
+    if (a->setup != NULL && !is_blank(a->setup)) {
+        PyObject *setup = pm_shell_compile(shell, a->setup);
+        PyObject *res = setup != NULL ? pm_shell_exec(shell, setup) : NULL;
+        Py_XDECREF(setup);
+        if (res == NULL) {
+            return NULL;
+        }
+        Py_DECREF(res);
+    }
+    code = pm_shell_compile(shell, a->statement);
+    peaks = calloc((size_t)a->repeat, sizeof *peaks);
+    walls = calloc((size_t)a->repeat, sizeof *walls);
+    if (code == NULL || peaks == NULL || walls == NULL) {
+        if (code != NULL) {
+            PyErr_NoMemory();
+        }
+        goto fail;
+    }
+    if (gc_collect() < 0) {
+        goto fail;
+    }
+    uint64_t baseline = 0;
+    if ((rc = pm_rss_self(&baseline)) < 0) {
+        pm_py_raise(rc);
+        goto fail;
+    }
+    for (long i = 0; i < a->repeat; i++) {
+        if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) <
+            0) {
+            goto fail;
+        }
+    }
+    pm_memit_t m = {
+        .statement = a->statement,
+        .setup = a->setup,
+        .repeat = (int)a->repeat,
+        .timeout_s = a->timeout_s,
+        .interval_s = a->interval_s,
+        .include_children = a->include_children,
+        .method = pm_method_name(method),
+        .baseline_bytes = baseline,
+        .n = (size_t)a->repeat,
+        .peak_bytes = peaks,
+        .wall_s = walls,
+    };
+    result = pm_memit_result_new(st, &m);
+    if (result == NULL) {
+        goto fail;
+    }
+    if (!a->quiet) {
+        bundle = pm_memit_bundle(&m);
+        text = pm_memit_render_text(&m);
+        if (bundle == NULL || text == NULL) {
+            PyErr_NoMemory();
+            Py_CLEAR(result);
+            goto fail;
+        }
+        if (pm_display_show(st, bundle, text) < 0) {
+            Py_CLEAR(result);
+            goto fail;
+        }
+    }
+    if (!a->return_result) {
+        Py_SETREF(result, Py_NewRef(Py_None));
+    }
+fail:
+    json_decref(bundle);
+    free(text);
+    free(peaks);
+    free(walls);
+    Py_XDECREF(code);
+    return result;
+}
+
+PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
+                         Py_ssize_t nargs, PyObject *kwnames)
+{
+    pm_state_t *st = get_state(module);
+    PyObject *line = nargs > 0 ? args[0] : NULL;
+    PyObject *cell = nargs > 1 ? args[1] : Py_None;
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(key, "cell") == 0 &&
+            nargs < 2) {
+            cell = args[nargs + i];
+        } else if (PyUnicode_CompareWithASCIIString(key, "line") == 0 &&
+                   nargs < 1) {
+            line = args[nargs + i];
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "memit() got an unexpected keyword argument '%U'",
+                         key);
+            return NULL;
+        }
+    }
+    if (line == NULL || nargs > 2 || !PyUnicode_Check(line) ||
+        (cell != Py_None && !PyUnicode_Check(cell))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "memit(line: str, cell: str | None = None)");
+        return NULL;
+    }
+    if (st->shell == NULL) {
+        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
+                                     "shell: run %load_ext peakmem");
+    }
+    const char *line_s = PyUnicode_AsUTF8(line);
+    const char *cell_s = cell != Py_None ? PyUnicode_AsUTF8(cell) : NULL;
+    if (line_s == NULL || (cell != Py_None && cell_s == NULL)) {
+        return NULL;
+    }
+    pm_opts_t *opts = PyMem_Malloc(sizeof *opts);
+    if (opts == NULL) {
+        return PyErr_NoMemory();
+    }
+    memit_args_t a;
+    PyObject *res = NULL;
+    if (parse_args(st, line_s, cell_s, opts, &a) == 0) {
+        res = run_memit(st, &a);
+    }
+    PyMem_Free(opts);
+    return res;
+}

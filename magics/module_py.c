@@ -1,0 +1,174 @@
+/* The _peakmem extension module: module state, IPython extension entry
+ * points, and the conversion of pm_ error codes to Python exceptions. */
+#include "internal.h"
+
+pm_state_t *get_state(PyObject *module)
+{
+    return (pm_state_t *)PyModule_GetState(module);
+}
+
+PyObject *pm_py_raise(int rc)
+{
+    const char *msg = pm_protocol_strerror(rc);
+    if (msg == NULL) {
+        msg = pm_strerror(rc);
+    }
+    if (rc < 0 && rc > -1000) {
+        errno = -rc;
+        PyErr_Format(PyExc_OSError, "peakmem: %s", msg);
+        return NULL;
+    }
+    PyErr_Format(PyExc_RuntimeError, "peakmem: %s", msg);
+    return NULL;
+}
+
+PyObject *pm_py_usage_error(pm_state_t *st, const char *msg)
+{
+    PyErr_SetString(st->usage_error, msg);
+    return NULL;
+}
+
+/* Register the magics with an InteractiveShell. */
+static PyObject *load_ipython_extension(PyObject *module, PyObject *shell)
+{
+    pm_state_t *st = get_state(module);
+    PyObject *magic = PyObject_GetAttrString(module, "_memit_magic");
+    if (magic == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_CallMethod(shell, "register_magic_function",
+                                        "Oss", magic, "line_cell", "memit");
+    Py_DECREF(magic);
+    if (res == NULL) {
+        return NULL;
+    }
+    Py_DECREF(res);
+    if (st->shell != shell) {
+        Py_INCREF(shell);
+        Py_XSETREF(st->shell, shell);
+        pm_display_open(st);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Forget the shell and stop the publisher; the magics stay registered
+ * (IPython has no way to remove them) but keep working with print. */
+static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
+{
+    (void)shell;
+    pm_state_t *st = get_state(module);
+    pm_display_close(st);
+    Py_CLEAR(st->shell);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(memit_doc,
+"Measure the peak memory and the increment of a statement.\n"
+"\n"
+"Usage, in line mode:\n"
+"  %memit [-r<R> -t<T> -i<I> -c -o -q] statement\n"
+"\n"
+"Usage, in cell mode:\n"
+"  %%memit [-r<R> -t<T> -i<I> -c -o -q] setup_code\n"
+"  code...\n"
+"\n"
+"In cell mode the magic's line is setup code (run, not measured) and the\n"
+"cell body is measured. The peak is exact: the kernel's high-water mark\n"
+"of the process's resident memory, reset before each run.\n"
+"\n"
+"Options:\n"
+"-r<R>: run the statement R times (exactly) and report the highest peak.\n"
+"    Default: 1\n"
+"-t<T>: stop the statement with TimeoutError after T seconds. Default:\n"
+"    none\n"
+"-i<I>: sampling interval in seconds for child processes (-c) and for the\n"
+"    fallback sampler where the high-water mark cannot be reset.\n"
+"    Default: 0.1\n"
+"-c: add the memory of child processes (sampled) to the report.\n"
+"-o: return a MemitResult object.\n"
+"-q: be quiet: show nothing.\n"
+"\n"
+"Output: peak memory: X MiB, increment: Y MiB\n");
+
+static PyMethodDef module_methods[] = {
+    {"load_ipython_extension", load_ipython_extension, METH_O,
+     "Register %memit and %%memit with an IPython shell."},
+    {"unload_ipython_extension", unload_ipython_extension, METH_O,
+     "Detach peakmem from an IPython shell."},
+    {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
+     METH_FASTCALL | METH_KEYWORDS, memit_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int find_usage_error(pm_state_t *st)
+{
+    PyObject *mod = PyImport_ImportModule("IPython.core.error");
+    if (mod == NULL) {
+        /* Plain Python without IPython: the magics are unusable anyway,
+         * but the module (and the C API) still loads. */
+        PyErr_Clear();
+        st->usage_error = Py_NewRef(PyExc_ValueError);
+        return 0;
+    }
+    st->usage_error = PyObject_GetAttrString(mod, "UsageError");
+    Py_DECREF(mod);
+    return st->usage_error != NULL ? 0 : -1;
+}
+
+static int module_exec(PyObject *module)
+{
+    pm_state_t *st = get_state(module);
+    if (find_usage_error(st) < 0) {
+        return -1;
+    }
+    if (pm_memit_result_type_init(module, st) < 0) {
+        return -1;
+    }
+    return PyModule_AddStringConstant(module, "__version__", PM_VERSION);
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    pm_state_t *st = get_state(module);
+    Py_VISIT(st->memit_result_type);
+    Py_VISIT(st->usage_error);
+    Py_VISIT(st->shell);
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    pm_state_t *st = get_state(module);
+    Py_CLEAR(st->memit_result_type);
+    Py_CLEAR(st->usage_error);
+    Py_CLEAR(st->shell);
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    pm_display_close(get_state((PyObject *)module));
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef peakmem_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "peakmem._peakmem",
+    .m_doc = "peakmem: exact, fast memory measurement for IPython/Jupyter.",
+    .m_size = sizeof(pm_state_t),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__peakmem(void)
+{
+    return PyModuleDef_Init(&peakmem_module);
+}

@@ -1,0 +1,276 @@
+/* Option parsing for the magics: IPython's parse_options conventions (as
+ * memory_profiler's %memit and %mprun use them) in plain C, so that a bad
+ * line becomes one clear message and the statement keeps its spacing. */
+#include "pm_magics.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return PM_EUSAGE;
+}
+
+static const char *skip_blanks(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+        s++;
+    }
+    return s;
+}
+
+static int is_blank_or_end(char c)
+{
+    return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Copy one word starting at *pos into out's buffer, removing one level of
+ * quotes ('...' or "..." anywhere in the word). Advances *pos past it. */
+static int take_word(const char **pos, pm_opts_t *out, size_t *used,
+                     const char **value, char *err, size_t errlen)
+{
+    const char *s = *pos;
+    char *dst = out->buf + *used;
+    size_t room = PM_OPTS_BUF - *used;
+    size_t n = 0;
+    char quote = 0;
+
+    while (*s != '\0' && (quote != 0 || !is_blank_or_end(*s))) {
+        if (quote == 0 && (*s == '\'' || *s == '"')) {
+            quote = *s++;
+            continue;
+        }
+        if (quote != 0 && *s == quote) {
+            quote = 0;
+            s++;
+            continue;
+        }
+        if (n + 1 >= room) {
+            return usage(err, errlen, "options are too long");
+        }
+        dst[n++] = *s++;
+    }
+    if (quote != 0) {
+        return usage(err, errlen, "unterminated quote %c in options", quote);
+    }
+    dst[n] = '\0';
+    *used += n + 1;
+    *value = dst;
+    *pos = s;
+    return 0;
+}
+
+static const pm_optdef_t *find_short(const pm_optdef_t *defs, char c)
+{
+    for (; defs->short_name != 0 || defs->long_name != NULL; defs++) {
+        if (defs->short_name == c) {
+            return defs;
+        }
+    }
+    return NULL;
+}
+
+static const pm_optdef_t *find_long(const pm_optdef_t *defs, const char *name,
+                                    size_t len)
+{
+    for (; defs->short_name != 0 || defs->long_name != NULL; defs++) {
+        if (defs->long_name != NULL && strlen(defs->long_name) == len &&
+            strncmp(defs->long_name, name, len) == 0) {
+            return defs;
+        }
+    }
+    return NULL;
+}
+
+static int push(pm_opts_t *out, const pm_optdef_t *def, const char *value,
+                char *err, size_t errlen)
+{
+    if (out->n >= PM_OPTS_MAX) {
+        return usage(err, errlen, "too many options");
+    }
+    out->items[out->n].def = def;
+    out->items[out->n].value = value;
+    out->n++;
+    return 0;
+}
+
+/* The value of an option that takes one: the rest of the current word
+ * when attached, else the next word. */
+static int option_value(const pm_optdef_t *def, const char *attached,
+                        const char **pos, pm_opts_t *out, size_t *used,
+                        const char **value, char *err, size_t errlen)
+{
+    if (attached != NULL && !is_blank_or_end(*attached)) {
+        const char *p = attached;
+        return take_word(&p, out, used, value, err, errlen) < 0
+                   ? PM_EUSAGE
+                   : (*pos = p, 0);
+    }
+    *pos = skip_blanks(*pos);
+    if (**pos == '\0') {
+        if (def->short_name != 0) {
+            return usage(err, errlen, "option -%c requires a value",
+                         def->short_name);
+        }
+        return usage(err, errlen, "option --%s requires a value",
+                     def->long_name);
+    }
+    return take_word(pos, out, used, value, err, errlen);
+}
+
+static int parse_long_option(const char **pos, const pm_optdef_t *defs,
+                             pm_opts_t *out, size_t *used, char *err,
+                             size_t errlen)
+{
+    const char *name = *pos + 2;
+    const char *end = name;
+    while (!is_blank_or_end(*end) && *end != '=') {
+        end++;
+    }
+    const pm_optdef_t *def = find_long(defs, name, (size_t)(end - name));
+    if (def == NULL) {
+        return usage(err, errlen, "unknown option --%.*s", (int)(end - name),
+                     name);
+    }
+    const char *value = "";
+    *pos = end;
+    if (def->takes_value) {
+        const char *attached = *end == '=' ? end + 1 : NULL;
+        if (attached != NULL && is_blank_or_end(*attached)) {
+            return usage(err, errlen, "option --%s requires a value",
+                         def->long_name);
+        }
+        if (option_value(def, attached, pos, out, used, &value, err,
+                         errlen) < 0) {
+            return PM_EUSAGE;
+        }
+    } else if (*end == '=') {
+        return usage(err, errlen, "option --%s takes no value",
+                     def->long_name);
+    }
+    return push(out, def, value, err, errlen);
+}
+
+static int parse_short_cluster(const char **pos, const pm_optdef_t *defs,
+                               pm_opts_t *out, size_t *used, char *err,
+                               size_t errlen)
+{
+    const char *s = *pos + 1;
+    while (!is_blank_or_end(*s)) {
+        const pm_optdef_t *def = find_short(defs, *s);
+        if (def == NULL) {
+            if (isprint((unsigned char)*s)) {
+                return usage(err, errlen, "unknown option -%c", *s);
+            }
+            return usage(err, errlen, "unknown option in '%.20s'", *pos);
+        }
+        if (def->takes_value) {
+            const char *value = NULL;
+            const char *attached = s + 1;
+            *pos = attached;
+            if (option_value(def, attached, pos, out, used, &value, err,
+                             errlen) < 0) {
+                return PM_EUSAGE;
+            }
+            return push(out, def, value, err, errlen);
+        }
+        if (push(out, def, "", err, errlen) < 0) {
+            return PM_EUSAGE;
+        }
+        s++;
+    }
+    *pos = s;
+    return 0;
+}
+
+int pm_opts_parse(const char *line, const pm_optdef_t *defs, pm_opts_t *out,
+                  char *err, size_t errlen)
+{
+    size_t used = 0;
+    const char *pos = line != NULL ? line : "";
+
+    out->n = 0;
+    out->rest = "";
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    for (;;) {
+        pos = skip_blanks(pos);
+        if (pos[0] != '-' || is_blank_or_end(pos[1])) {
+            break; /* the statement (or nothing) starts here */
+        }
+        int rc;
+        if (pos[1] == '-') {
+            if (is_blank_or_end(pos[2])) {
+                pos = skip_blanks(pos + 2);
+                break; /* "--" ends the options */
+            }
+            rc = parse_long_option(&pos, defs, out, &used, err, errlen);
+        } else {
+            rc = parse_short_cluster(&pos, defs, out, &used, err, errlen);
+        }
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    out->rest = pos;
+    return 0;
+}
+
+const char *pm_opts_get(const pm_opts_t *opts, char short_name,
+                        const char *long_name)
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < opts->n; i++) {
+        const pm_optdef_t *def = opts->items[i].def;
+        int match = short_name != 0 ? def->short_name == short_name
+                                    : (def->long_name != NULL &&
+                                       long_name != NULL &&
+                                       strcmp(def->long_name, long_name) == 0);
+        if (match) {
+            found = opts->items[i].value;
+        }
+    }
+    return found;
+}
+
+int pm_parse_long(const char *text, long min, long max, const char *what,
+                  long *out, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
+        errno == ERANGE || v < min || v > max) {
+        return usage(err, errlen, "%s expects an integer from %ld to %ld, "
+                     "got '%s'", what, min, max, text);
+    }
+    *out = v;
+    return 0;
+}
+
+int pm_parse_seconds(const char *text, double min, const char *what,
+                     double *out, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
+        errno == ERANGE || !isfinite(v) || v < min) {
+        return usage(err, errlen, "%s expects a number of seconds >= %g, "
+                     "got '%s'", what, min, text);
+    }
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* pm_magics: the plain-C part of the magics layer, shared by every magic
+ * and tested without Python: the option parser compatible with IPython's
+ * parse_options (as memory_profiler uses it) and number parsing with
+ * user-facing error messages. */
+#ifndef PM_MAGICS_H
+#define PM_MAGICS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Magics error codes (-1200..-1299). */
+enum {
+    PM_EUSAGE = -1201, /* a user mistake; the message says which */
+};
+
+/* One option a magic accepts: -x (short_name), --name (long_name), or
+ * both. takes_value: the option needs a value ("-r3", "-r 3",
+ * "--limit=2GB", "--limit 2GB"); values may be quoted with ' or ". */
+typedef struct {
+    char short_name;       /* 0 when the option is long only */
+    const char *long_name; /* NULL when the option is short only */
+    int takes_value;
+} pm_optdef_t;
+
+#define PM_OPTS_MAX 32
+#define PM_OPTS_BUF 4096
+
+typedef struct {
+    const pm_optdef_t *def;
+    const char *value; /* into buf; "" for flags */
+} pm_opt_t;
+
+/* Parsed options, in the order given. rest points into the parsed line:
+ * the statement after the options with leading blanks skipped and its
+ * own spacing kept ("" when there is none). */
+typedef struct {
+    size_t n;
+    pm_opt_t items[PM_OPTS_MAX];
+    const char *rest;
+    char buf[PM_OPTS_BUF];
+} pm_opts_t;
+
+/* Parse options at the start of line, getopt style: flags cluster
+ * ("-qo"), a value may be attached or the next word, "--" ends the
+ * options, and the first word not starting with '-' starts the statement.
+ * defs ends with an all-zero entry. On a mistake returns PM_EUSAGE with a
+ * one-line message in err (e.g. "unknown option -x"). */
+int pm_opts_parse(const char *line, const pm_optdef_t *defs, pm_opts_t *out,
+                  char *err, size_t errlen);
+
+/* The last value given for the option named short_name (or long_name when
+ * short_name is 0), or NULL when it was not given. Flags give "". */
+const char *pm_opts_get(const pm_opts_t *opts, char short_name,
+                        const char *long_name);
+
+/* Parse a whole-string integer in [min, max]; on failure PM_EUSAGE and
+ * err says e.g. "-r expects an integer >= 1, got 'x'" (what names the
+ * option). */
+int pm_parse_long(const char *text, long min, long max, const char *what,
+                  long *out, char *err, size_t errlen);
+
+/* Parse a finite number of seconds >= min (e.g. "0.5", "2", "1e-3"). */
+int pm_parse_seconds(const char *text, double min, const char *what,
+                     double *out, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
