@@ -1,0 +1,243 @@
+/* Check tests for the magics' option parser (magics/options.c): the
+ * memory_profiler-compatible forms, and clear messages for malformed
+ * lines. */
+#include "check_util.h"
+#include "pm_magics.h"
+
+#include <string.h>
+
+static const pm_optdef_t memit_defs[] = {
+    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1}, {'c', NULL, 0},
+    {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
+    {'f', NULL, 1}, {'T', NULL, 1}, {0, NULL, 0},
+};
+
+static pm_opts_t opts;
+static char err[256];
+
+static int parse(const char *line)
+{
+    memset(err, 0, sizeof err);
+    return pm_opts_parse(line, memit_defs, &opts, err, sizeof err);
+}
+
+START_TEST(test_options_attached_and_separate_values)
+{
+    ck_assert_int_eq(parse("-r3 -i 0.5 x = 1"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 'r', NULL), "3");
+    ck_assert_str_eq(pm_opts_get(&opts, 'i', NULL), "0.5");
+    ck_assert_str_eq(opts.rest, "x = 1");
+}
+END_TEST
+
+START_TEST(test_options_flags_cluster)
+{
+    ck_assert_int_eq(parse("-qoc pass"), 0);
+    ck_assert_uint_eq(opts.n, 3);
+    ck_assert_str_eq(pm_opts_get(&opts, 'q', NULL), "");
+    ck_assert_str_eq(pm_opts_get(&opts, 'o', NULL), "");
+    ck_assert_str_eq(pm_opts_get(&opts, 'c', NULL), "");
+    ck_assert_ptr_null(pm_opts_get(&opts, 'r', NULL));
+    ck_assert_str_eq(opts.rest, "pass");
+}
+END_TEST
+
+START_TEST(test_options_cluster_ending_with_value)
+{
+    ck_assert_int_eq(parse("-qr5 y"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 'r', NULL), "5");
+    ck_assert_str_eq(opts.rest, "y");
+}
+END_TEST
+
+START_TEST(test_options_statement_spacing_kept)
+{
+    ck_assert_int_eq(parse("  -o   a  =  'x  y'  "), 0);
+    ck_assert_str_eq(opts.rest, "a  =  'x  y'  ");
+}
+END_TEST
+
+START_TEST(test_options_double_dash_ends_options)
+{
+    ck_assert_int_eq(parse("-q -- -1"), 0);
+    ck_assert_str_eq(opts.rest, "-1");
+}
+END_TEST
+
+START_TEST(test_options_long_forms)
+{
+    ck_assert_int_eq(parse("--limit=2GB --strict --limit 3GB z"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "limit"), "3GB");
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "strict"), "");
+    ck_assert_str_eq(opts.rest, "z");
+}
+END_TEST
+
+START_TEST(test_options_quoted_value)
+{
+    ck_assert_int_eq(parse("-T 'my file.txt' -f f f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 'T', NULL), "my file.txt");
+    ck_assert_str_eq(opts.rest, "f()");
+}
+END_TEST
+
+START_TEST(test_options_repeated_keeps_all_and_last_wins)
+{
+    ck_assert_int_eq(parse("-f a -f b c()"), 0);
+    ck_assert_uint_eq(opts.n, 2);
+    ck_assert_str_eq(opts.items[0].value, "a");
+    ck_assert_str_eq(opts.items[1].value, "b");
+    ck_assert_str_eq(pm_opts_get(&opts, 'f', NULL), "b");
+}
+END_TEST
+
+START_TEST(test_options_empty_line)
+{
+    ck_assert_int_eq(parse("   "), 0);
+    ck_assert_uint_eq(opts.n, 0);
+    ck_assert_str_eq(opts.rest, "");
+    ck_assert_int_eq(parse(NULL), 0);
+    ck_assert_str_eq(opts.rest, "");
+}
+END_TEST
+
+START_TEST(test_options_rejects_unknown_short)
+{
+    ck_assert_int_eq(parse("-x pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -x");
+    ck_assert_int_eq(parse("-qz pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -z");
+}
+END_TEST
+
+START_TEST(test_options_rejects_unknown_long)
+{
+    ck_assert_int_eq(parse("--bogus=1 pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option --bogus");
+}
+END_TEST
+
+START_TEST(test_options_rejects_missing_value)
+{
+    ck_assert_int_eq(parse("-r"), PM_EUSAGE);
+    ck_assert_str_eq(err, "option -r requires a value");
+    ck_assert_int_eq(parse("-q -i   "), PM_EUSAGE);
+    ck_assert_str_eq(err, "option -i requires a value");
+    ck_assert_int_eq(parse("--limit"), PM_EUSAGE);
+    ck_assert_str_eq(err, "option --limit requires a value");
+    ck_assert_int_eq(parse("--limit= x"), PM_EUSAGE);
+    ck_assert_str_eq(err, "option --limit requires a value");
+}
+END_TEST
+
+START_TEST(test_options_rejects_value_on_flag)
+{
+    ck_assert_int_eq(parse("--strict=yes x"), PM_EUSAGE);
+    ck_assert_str_eq(err, "option --strict takes no value");
+}
+END_TEST
+
+START_TEST(test_options_rejects_unterminated_quote)
+{
+    ck_assert_int_eq(parse("-T 'abc x"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unterminated quote ' in options");
+}
+END_TEST
+
+START_TEST(test_options_rejects_too_many)
+{
+    char line[400] = "";
+    for (int i = 0; i < 40; i++) {
+        strcat(line, "-q ");
+    }
+    strcat(line, "x");
+    ck_assert_int_eq(parse(line), PM_EUSAGE);
+    ck_assert_str_eq(err, "too many options");
+}
+END_TEST
+
+START_TEST(test_options_rejects_overlong_values)
+{
+    static char line[PM_OPTS_BUF + 64];
+    strcpy(line, "-T ");
+    memset(line + 3, 'a', PM_OPTS_BUF + 10);
+    line[PM_OPTS_BUF + 13] = '\0';
+    ck_assert_int_eq(parse(line), PM_EUSAGE);
+    ck_assert_str_eq(err, "options are too long");
+}
+END_TEST
+
+START_TEST(test_parse_long_accepts_range)
+{
+    long v = 0;
+    ck_assert_int_eq(pm_parse_long("7", 1, 10, "-r", &v, err, sizeof err),
+                     0);
+    ck_assert_int_eq(v, 7);
+}
+END_TEST
+
+START_TEST(test_parse_long_rejects_garbage_and_range)
+{
+    long v = 0;
+    static const char *bad[] = {"", "x", "3x", " 3", "0", "11", "1.5",
+                                "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(
+            pm_parse_long(bad[i], 1, 10, "-r", &v, err, sizeof err),
+            PM_EUSAGE);
+    }
+    pm_parse_long("abc", 1, 10, "-r", &v, err, sizeof err);
+    ck_assert_str_eq(err, "-r expects an integer from 1 to 10, got 'abc'");
+}
+END_TEST
+
+START_TEST(test_parse_seconds)
+{
+    double v = 0;
+    ck_assert_int_eq(
+        pm_parse_seconds("0.25", 0, "-t", &v, err, sizeof err), 0);
+    ck_assert_double_eq_tol(v, 0.25, 1e-12);
+    ck_assert_int_eq(pm_parse_seconds("1e-3", 0, "-i", &v, err, sizeof err),
+                     0);
+    static const char *bad[] = {"", "-1", "nan", "inf", "1s", "abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(
+            pm_parse_seconds(bad[i], 0, "-t", &v, err, sizeof err),
+            PM_EUSAGE);
+    }
+    pm_parse_seconds("1s", 0, "-t", &v, err, sizeof err);
+    ck_assert_str_eq(err, "-t expects a number of seconds >= 0, got '1s'");
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+    Suite *s = suite_create("options");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, test_options_attached_and_separate_values);
+    tcase_add_test(tc, test_options_flags_cluster);
+    tcase_add_test(tc, test_options_cluster_ending_with_value);
+    tcase_add_test(tc, test_options_statement_spacing_kept);
+    tcase_add_test(tc, test_options_double_dash_ends_options);
+    tcase_add_test(tc, test_options_long_forms);
+    tcase_add_test(tc, test_options_quoted_value);
+    tcase_add_test(tc, test_options_repeated_keeps_all_and_last_wins);
+    tcase_add_test(tc, test_options_empty_line);
+    tcase_add_test(tc, test_options_rejects_unknown_short);
+    tcase_add_test(tc, test_options_rejects_unknown_long);
+    tcase_add_test(tc, test_options_rejects_missing_value);
+    tcase_add_test(tc, test_options_rejects_value_on_flag);
+    tcase_add_test(tc, test_options_rejects_unterminated_quote);
+    tcase_add_test(tc, test_options_rejects_too_many);
+    tcase_add_test(tc, test_options_rejects_overlong_values);
+    tcase_add_test(tc, test_parse_long_accepts_range);
+    tcase_add_test(tc, test_parse_long_rejects_garbage_and_range);
+    tcase_add_test(tc, test_parse_seconds);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return pm_check_run(options_suite());
+}
