@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job: install what is needed, build and install peakmem, execute
+# notebooks/quickstart.ipynb in a real Jupyter kernel and show its memory
+# reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+mkdir -p out
+.venv/bin/python tests/run_notebook.py notebooks/quickstart.ipynb \
+  out/quickstart.ipynb
