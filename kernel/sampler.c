@@ -1,0 +1,307 @@
+/* The sampler thread: a pure-C pthread that reads own RSS every
+ * self_interval_s and the descendants' RSS every children_interval_s,
+ * keeps the highest values in atomics and can call a deadline callback.
+ * It sleeps on a condition variable, so stopping wakes it at once. */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_SELF_S 0.001
+#define DEFAULT_CHILDREN_S 0.1
+#define MIN_INTERVAL_NS 10000 /* 10 us: shorter only burns a CPU */
+#define MAX_INTERVAL_S 1e6
+
+struct pm_sampler {
+    /* set by pm_sampler_new, read-only afterwards */
+    int64_t self_ns;
+    int64_t children_ns;
+    int include_children;
+    int64_t deadline_ns; /* 0: no callback */
+    void (*on_deadline)(void *arg);
+    void *arg;
+    pid_t root; /* process whose descendants are summed */
+    pthread_t thread;
+
+    pthread_mutex_t lock; /* guards stopping */
+    pthread_cond_t wake;  /* CLOCK_MONOTONIC; signalled by stop */
+    int stopping;
+
+    int joined; /* owner thread only (stop/free) */
+
+    /* written by the sampler thread (and by new before it starts) */
+    uint64_t children_last;         /* bytes; the thread's private copy */
+    _Atomic uint64_t peak;          /* bytes: own + children_last */
+    _Atomic uint64_t self_peak;     /* bytes: own only */
+    _Atomic uint64_t children_peak; /* bytes: descendants only */
+    _Atomic uint64_t count;         /* totals evaluated */
+};
+
+/* Only the sampler thread (or new, before it) writes, so no CAS. */
+static void store_max(_Atomic uint64_t *slot, uint64_t v)
+{
+    if (v > atomic_load_explicit(slot, memory_order_relaxed)) {
+        atomic_store_explicit(slot, v, memory_order_relaxed);
+    }
+}
+
+static int sample_children(pm_sampler_t *s)
+{
+    uint64_t bytes;
+    int rc = pm_rss_children(s->root, &bytes, NULL);
+
+    if (rc < 0) {
+        return rc;
+    }
+    s->children_last = bytes;
+    store_max(&s->children_peak, bytes);
+    return 0;
+}
+
+static int sample_total(pm_sampler_t *s)
+{
+    uint64_t own;
+    int rc = pm_rss_self(&own);
+
+    if (rc < 0) {
+        return rc;
+    }
+    store_max(&s->self_peak, own);
+    store_max(&s->peak, own + (s->include_children ? s->children_last : 0));
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Next tick after one at *next; ticks missed while busy are skipped. */
+static void advance(int64_t *next, int64_t period, int64_t now)
+{
+    *next += period;
+    if (*next <= now) {
+        *next = now + period;
+    }
+}
+
+static struct timespec to_timespec(int64_t ns)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+static void *run(void *arg)
+{
+    pm_sampler_t *s = arg;
+    int64_t now = pm_now_ns();
+    int64_t next_self = now + s->self_ns;
+    int64_t next_children = now + s->children_ns;
+    int deadline_due = s->on_deadline != NULL;
+
+    /* Failed samples are skipped: a thread has nobody to report to, and
+     * the next tick may succeed (e.g. EMFILE). */
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        int64_t wake = next_self;
+        struct timespec ts;
+        int due_children;
+
+        if (s->include_children && next_children < wake) {
+            wake = next_children;
+        }
+        if (deadline_due && s->deadline_ns < wake) {
+            wake = s->deadline_ns;
+        }
+        ts = to_timespec(wake);
+        while (!s->stopping && pm_now_ns() < wake) {
+            if (pthread_cond_timedwait(&s->wake, &s->lock, &ts) == ETIMEDOUT) {
+                break;
+            }
+        }
+        if (s->stopping) {
+            break;
+        }
+        pthread_mutex_unlock(&s->lock);
+
+        now = pm_now_ns();
+        due_children = s->include_children && now >= next_children;
+        if (due_children) {
+            (void)sample_children(s);
+            advance(&next_children, s->children_ns, now);
+        }
+        if (due_children || now >= next_self) {
+            (void)sample_total(s);
+            advance(&next_self, s->self_ns, now);
+        }
+        if (deadline_due && now >= s->deadline_ns) {
+            deadline_due = 0;
+            s->on_deadline(s->arg);
+        }
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    /* The last sample, asked for by stop. No deadline call here: the
+     * measured code has finished. */
+    if (s->include_children) {
+        (void)sample_children(s);
+    }
+    (void)sample_total(s);
+    return NULL;
+}
+
+/* Seconds (0: default) to a period in ns, or PM_ERANGE. */
+static int interval_ns(double seconds, double fallback, int64_t *ns)
+{
+    if (isnan(seconds) || seconds < 0 || seconds > MAX_INTERVAL_S) {
+        return PM_ERANGE;
+    }
+    if (seconds == 0) {
+        seconds = fallback;
+    }
+    *ns = (int64_t)(seconds * 1e9);
+    if (*ns < MIN_INTERVAL_NS) {
+        *ns = MIN_INTERVAL_NS;
+    }
+    return 0;
+}
+
+int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
+{
+    static const pm_sampler_opts_t defaults;
+    pm_sampler_t *s = NULL;
+    pthread_condattr_t cattr;
+    sigset_t all, old;
+    int have_lock = 0, have_cond = 0;
+    int rc;
+
+    if (out == NULL) {
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    rc = interval_ns(opts->self_interval_s, DEFAULT_SELF_S, &s->self_ns);
+    if (rc < 0) {
+        goto fail;
+    }
+    rc = interval_ns(opts->children_interval_s, DEFAULT_CHILDREN_S,
+                     &s->children_ns);
+    if (rc < 0) {
+        goto fail;
+    }
+    s->include_children = opts->include_children != 0;
+    if (opts->on_deadline != NULL && opts->deadline_ns > 0) {
+        s->on_deadline = opts->on_deadline;
+        s->deadline_ns = opts->deadline_ns;
+        s->arg = opts->arg;
+    }
+    s->root = getpid();
+
+    rc = -pthread_mutex_init(&s->lock, NULL);
+    if (rc < 0) {
+        goto fail;
+    }
+    have_lock = 1;
+    rc = -pthread_condattr_init(&cattr);
+    if (rc < 0) {
+        goto fail;
+    }
+    rc = -pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = -pthread_cond_init(&s->wake, &cattr);
+    }
+    pthread_condattr_destroy(&cattr);
+    if (rc < 0) {
+        goto fail;
+    }
+    have_cond = 1;
+
+    if (s->include_children) {
+        rc = sample_children(s);
+        if (rc < 0) {
+            goto fail;
+        }
+    }
+    rc = sample_total(s);
+    if (rc < 0) {
+        goto fail;
+    }
+
+    /* Block signals in the thread so they reach the application's
+     * threads (Python handles SIGINT in its main thread). */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&s->thread, NULL, run, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        rc = PM_ETHREAD;
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    if (have_cond) {
+        pthread_cond_destroy(&s->wake);
+    }
+    if (have_lock) {
+        pthread_mutex_destroy(&s->lock);
+    }
+    free(s);
+    return rc;
+}
+
+void pm_sampler_stop(pm_sampler_t *s)
+{
+    if (s == NULL || s->joined) {
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    s->joined = 1;
+}
+
+uint64_t pm_sampler_peak(const pm_sampler_t *s)
+{
+    return atomic_load_explicit(&s->peak, memory_order_relaxed);
+}
+
+uint64_t pm_sampler_count(const pm_sampler_t *s)
+{
+    return atomic_load_explicit(&s->count, memory_order_relaxed);
+}
+
+uint64_t pm_sampler_children_peak(const pm_sampler_t *s)
+{
+    return atomic_load_explicit(&s->children_peak, memory_order_relaxed);
+}
+
+uint64_t pm_sampler_self_peak(const pm_sampler_t *s)
+{
+    return atomic_load_explicit(&s->self_peak, memory_order_relaxed);
+}
+
+void pm_sampler_free(pm_sampler_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pm_sampler_stop(s);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
