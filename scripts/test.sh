@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is needed; build and run the Check
+# programs (plain and under AddressSanitizer+UBSan); build and install
+# peakmem into .venv; run the Python tests (a real ipykernel, notebooks
+# executed by nbclient). Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+werror=()
+[ "${CI:-}" = "true" ] && werror=(--werror)
+results=out/test-results
+rm -rf build-tests build-asan "$results"
+mkdir -p "$results"
+failed_steps=()
+
+step() { # name, command...
+  local name=$1; shift
+  echo "=== $name"
+  "$@" || failed_steps+=("$name")
+}
+
+step "meson setup" meson setup build-tests -Dtests=enabled \
+  -Dpython=/usr/bin/python3 "${werror[@]}"
+step "compile" meson compile -C build-tests
+step "check tests" meson test -C build-tests --suite c --print-errorlogs
+
+step "meson setup (asan)" meson setup build-asan -Dtests=enabled \
+  -Dpython=/usr/bin/python3 -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug "${werror[@]}"
+step "compile (asan)" meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1 \
+  step "check tests (asan)" meson test -C build-asan --suite c \
+  --print-errorlogs
+
+step "install into .venv" bash scripts/build.sh
+step "python tests" .venv/bin/python -m pytest tests -q -p no:cacheprovider \
+  --junitxml="$results/pytest.xml"
+
+fails=()
+for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
+/usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \
+  build-tests/*.tap build-asan/*.tap "$results/pytest.xml"

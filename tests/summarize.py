@@ -1,0 +1,64 @@
+"""Count every test the suite ran and print the closing line
+"N passed, N failed". Reads Check's TAP logs and pytest's JUnit XML; each
+--failed-step NAME (a build step that failed, whose tests never ran) counts
+as one failure. Exit status 1 when anything failed."""
+import argparse
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def count_tap(path):
+    passed = failed = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("ok "):
+                passed += 1
+            elif line.startswith("not ok "):
+                failed += 1
+    return passed, failed
+
+
+def count_junit(path):
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+    passed = failed = skipped = 0
+    for s in suites:
+        total = int(s.get("tests", 0))
+        bad = int(s.get("failures", 0)) + int(s.get("errors", 0))
+        skip = int(s.get("skipped", 0))
+        passed += total - bad - skip
+        failed += bad
+        skipped += skip
+    return passed, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--failed-step", action="append", default=[])
+    ap.add_argument("files", nargs="*")
+    args = ap.parse_args()
+    passed = failed = skipped = 0
+    for name in args.failed_step:
+        print(f"step failed: {name}")
+        failed += 1
+    for path in args.files:
+        if not os.path.exists(path):
+            continue
+        if path.endswith(".tap"):
+            p, f = count_tap(path)
+            s = 0
+        else:
+            p, f, s = count_junit(path)
+        passed += p
+        failed += f
+        skipped += s
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
