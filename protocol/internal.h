@@ -1,0 +1,40 @@
+/* Declarations shared by the files of protocol/ and nothing else: the
+ * numbers every rendering of a %memit result agrees on, and the defaults
+ * of the wire format. */
+#ifndef PM_PROTOCOL_INTERNAL_H
+#define PM_PROTOCOL_INTERNAL_H
+
+#include "pm_protocol.h"
+
+#include <stdint.h>
+
+/* Bytes in a MiB, as memory_profiler divides RSS (2^20). */
+#define PM_MIB 1048576.0
+
+/* Jupyter message protocol version put in every header. */
+#define PM_WIRE_VERSION "5.3"
+
+/* Delimiter between routing frames and the signed parts. */
+#define PM_WIRE_DELIM "<IDS|MSG>"
+
+/* IOPub topic used when the caller gives none. */
+#define PM_DEFAULT_TOPIC "peakmem.display"
+
+/* The numbers of the text line, in MiB: peak is the highest per-repeat
+ * peak (the baseline when no repeat completed) and increment is
+ * peak - baseline, computed in floating point as memory_profiler does. */
+typedef struct {
+    double peak_mib;
+    double baseline_mib;
+    double increment_mib;
+} pm_memit_mib_t;
+
+void pm_memit_mib(const pm_memit_t *m, pm_memit_mib_t *out);
+
+/* Signed difference a - b of two byte counts, saturated to int64_t. */
+int64_t pm_bytes_diff(uint64_t a, uint64_t b);
+
+/* Sum of m->wall_s over the completed repeats, seconds. */
+double pm_memit_wall_total(const pm_memit_t *m);
+
+#endif

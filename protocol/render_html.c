@@ -1,0 +1,153 @@
+/* The text/html form of a %memit result: a small self-contained table
+ * (no script, no style sheet, no external resource) that notebooks show
+ * in place of the text line. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *pm_html_escape(const char *text)
+{
+    size_t len = 0;
+    char *out, *p;
+
+    if (text == NULL) {
+        text = "";
+    }
+    for (const char *s = text; *s != '\0'; s++) {
+        switch (*s) {
+        case '&':
+            len += 5; /* &amp; */
+            break;
+        case '<':
+        case '>':
+            len += 4; /* &lt; &gt; */
+            break;
+        case '"':
+            len += 6; /* &quot; */
+            break;
+        case '\'':
+            len += 5; /* &#39; */
+            break;
+        default:
+            len += 1;
+        }
+    }
+    out = malloc(len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    p = out;
+    for (const char *s = text; *s != '\0'; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            *p++ = *s;
+            continue;
+        }
+        size_t n = strlen(rep);
+        memcpy(p, rep, n);
+        p += n;
+    }
+    *p = '\0';
+    return out;
+}
+
+/* Wall time with a unit that keeps three significant digits readable. */
+static void format_seconds(double s, char *buf, size_t len)
+{
+    if (s < 1e-3) {
+        snprintf(buf, len, "%.1f &micro;s", s * 1e6);
+    } else if (s < 1.0) {
+        snprintf(buf, len, "%.1f ms", s * 1e3);
+    } else {
+        snprintf(buf, len, "%.2f s", s);
+    }
+}
+
+char *pm_memit_render_html(const pm_memit_t *m)
+{
+    pm_memit_mib_t mib;
+    char *stmt = NULL, *method = NULL, *buf = NULL;
+    size_t size = 0;
+    char wall[64];
+    FILE *f = NULL;
+
+    pm_memit_mib(m, &mib);
+    stmt = pm_html_escape(m->statement);
+    method = pm_html_escape(m->method);
+    if (stmt == NULL || method == NULL) {
+        goto fail;
+    }
+    format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
+    f = open_memstream(&buf, &size);
+    if (f == NULL) {
+        goto fail;
+    }
+    fprintf(f,
+            "<div class=\"peakmem-memit\">"
+            "<table>"
+            "<caption style=\"text-align:left\">"
+            "<code>%s</code></caption>"
+            "<tbody>"
+            "<tr><th style=\"text-align:left\">peak</th>"
+            "<td style=\"text-align:right\">%.2f MiB</td></tr>"
+            "<tr><th style=\"text-align:left\">increment</th>"
+            "<td style=\"text-align:right\">%.2f MiB</td></tr>"
+            "<tr><th style=\"text-align:left\">baseline</th>"
+            "<td style=\"text-align:right\">%.2f MiB</td></tr>",
+            stmt, mib.peak_mib, mib.increment_mib, mib.baseline_mib);
+    if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
+        fprintf(f,
+                "<tr><th style=\"text-align:left\">repeats</th>"
+                "<td style=\"text-align:right\">%zu of %d</td></tr>",
+                m->n, m->repeat);
+    } else {
+        fprintf(f,
+                "<tr><th style=\"text-align:left\">repeats</th>"
+                "<td style=\"text-align:right\">%zu</td></tr>",
+                m->n);
+    }
+    fprintf(f,
+            "<tr><th style=\"text-align:left\">method</th>"
+            "<td style=\"text-align:right\">%s</td></tr>"
+            "<tr><th style=\"text-align:left\">wall time</th>"
+            "<td style=\"text-align:right\">%s</td></tr>"
+            "</tbody></table></div>",
+            method, wall);
+    if (ferror(f)) {
+        goto fail;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto fail;
+    }
+    free(stmt);
+    free(method);
+    return buf;
+
+fail:
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    free(stmt);
+    free(method);
+    return NULL;
+}

@@ -1,0 +1,266 @@
+/* Check tests for the "peakmem.memit" JSON document and the display_data
+ * mime bundle that carries it (schema: protocol/SCHEMA.md). */
+#include "check_util.h"
+#include "pm_protocol.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB 1048576ull
+
+static const uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4, 70 * MIB};
+static const double walls[] = {0.5, 0.25, 0.125};
+
+static pm_memit_t sample(void)
+{
+    pm_memit_t m = {
+        .statement = "a = [1] * (10 ** 7)  # é",
+        .setup = "import numpy as np",
+        .repeat = 3,
+        .timeout_s = 2.5,
+        .interval_s = 0.1,
+        .include_children = 1,
+        .method = "hwm",
+        .baseline_bytes = 50 * MIB,
+        .n = 3,
+        .peak_bytes = peaks,
+        .wall_s = walls,
+    };
+    return m;
+}
+
+static json_int_t int_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+static double real_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_real(v), "%s is not a real", key);
+    return json_real_value(v);
+}
+
+static const char *str_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_string(v), "%s is not a string", key);
+    return json_string_value(v);
+}
+
+START_TEST(test_json_has_schema_and_options)
+{
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(str_at(doc, "schema"), "peakmem.memit");
+    ck_assert_int_eq(int_at(doc, "version"), PM_SCHEMA_VERSION);
+    ck_assert_str_eq(str_at(doc, "statement"), "a = [1] * (10 ** 7)  # é");
+    ck_assert_str_eq(str_at(doc, "setup"), "import numpy as np");
+    ck_assert_str_eq(str_at(doc, "method"), "hwm");
+    ck_assert_int_eq(int_at(doc, "repeat"), 3);
+    ck_assert_double_eq(real_at(doc, "timeout"), 2.5);
+    ck_assert_double_eq(real_at(doc, "interval"), 0.1);
+    ck_assert(json_is_true(json_object_get(doc, "include_children")));
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_has_byte_counts_and_text)
+{
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert_int_eq(int_at(doc, "baseline_bytes"), 50 * MIB);
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 80 * MIB + MIB / 4);
+    ck_assert_int_eq(int_at(doc, "increment_bytes"), 30 * MIB + MIB / 4);
+    ck_assert_str_eq(str_at(doc, "text"),
+                     "peak memory: 80.25 MiB, increment: 30.25 MiB");
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_lists_runs_and_mem_usage)
+{
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+    json_t *runs = json_object_get(doc, "runs");
+    json_t *usage = json_object_get(doc, "mem_usage_mib");
+
+    ck_assert(json_is_array(runs));
+    ck_assert_uint_eq(json_array_size(runs), 3);
+    ck_assert(json_is_array(usage));
+    ck_assert_uint_eq(json_array_size(usage), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *run = json_array_get(runs, i);
+        ck_assert_int_eq(int_at(run, "peak_bytes"), peaks[i]);
+        ck_assert_int_eq(int_at(run, "increment_bytes"),
+                         (json_int_t)peaks[i] - (json_int_t)(50 * MIB));
+        ck_assert_double_eq(real_at(run, "wall_s"), walls[i]);
+        ck_assert_double_eq(json_real_value(json_array_get(usage, i)),
+                            (double)peaks[i] / MIB);
+    }
+    ck_assert_double_eq(json_real_value(json_array_get(usage, 1)), 80.25);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_negative_increment_is_signed)
+{
+    uint64_t low[] = {40 * MIB};
+    pm_memit_t m = sample();
+    m.n = 1;
+    m.peak_bytes = low;
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert_int_eq(int_at(doc, "increment_bytes"), -10 * (json_int_t)MIB);
+    ck_assert_int_eq(int_at(json_array_get(json_object_get(doc, "runs"), 0),
+                            "increment_bytes"),
+                     -10 * (json_int_t)MIB);
+    ck_assert_str_eq(str_at(doc, "text"),
+                     "peak memory: 40.00 MiB, increment: -10.00 MiB");
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_nulls_for_no_setup_and_no_timeout)
+{
+    pm_memit_t m = sample();
+    m.setup = "";
+    m.timeout_s = 0;
+    m.include_children = 0;
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert(json_is_null(json_object_get(doc, "setup")));
+    ck_assert(json_is_null(json_object_get(doc, "timeout")));
+    ck_assert(json_is_false(json_object_get(doc, "include_children")));
+    json_decref(doc);
+    m.setup = NULL;
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "setup")));
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_without_runs_has_empty_arrays)
+{
+    pm_memit_t m = sample();
+    m.n = 0;
+    m.peak_bytes = NULL;
+    m.wall_s = NULL;
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "runs")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "mem_usage_mib")),
+                      0);
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 50 * MIB);
+    ck_assert_int_eq(int_at(doc, "increment_bytes"), 0);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_keys_in_documented_order)
+{
+    static const char *keys[] = {
+        "schema",         "version",       "statement",
+        "setup",          "method",        "repeat",
+        "timeout",        "interval",      "include_children",
+        "baseline_bytes", "peak_bytes",    "increment_bytes",
+        "runs",           "mem_usage_mib", "text"};
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+    const char *key;
+    json_t *value;
+    size_t i = 0;
+
+    ck_assert_uint_eq(json_object_size(doc), sizeof(keys) / sizeof(*keys));
+    json_object_foreach(doc, key, value)
+    {
+        ck_assert_str_eq(key, keys[i]);
+        i++;
+    }
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_json_non_finite_wall_time_is_null)
+{
+    double bad[] = {NAN, INFINITY, 0.5};
+    pm_memit_t m = sample();
+    m.wall_s = bad;
+    json_t *doc = pm_memit_to_json(&m);
+    json_t *runs = json_object_get(doc, "runs");
+
+    ck_assert_ptr_nonnull(doc);
+    ck_assert(
+        json_is_null(json_object_get(json_array_get(runs, 0), "wall_s")));
+    ck_assert(
+        json_is_null(json_object_get(json_array_get(runs, 1), "wall_s")));
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_bundle_carries_three_mime_types)
+{
+    pm_memit_t m = sample();
+    json_t *bundle = pm_memit_bundle(&m);
+    json_t *data = json_object_get(bundle, "data");
+    json_t *doc;
+
+    ck_assert_ptr_nonnull(bundle);
+    ck_assert_uint_eq(json_object_size(data), 3);
+    ck_assert_str_eq(str_at(data, "text/plain"),
+                     "peak memory: 80.25 MiB, increment: 30.25 MiB");
+    ck_assert_ptr_nonnull(
+        strstr(str_at(data, "text/html"), "class=\"peakmem-memit\""));
+    doc = json_object_get(data, PM_MIME_MEMIT);
+    ck_assert(json_is_object(doc));
+    ck_assert_str_eq(str_at(doc, "schema"), "peakmem.memit");
+    ck_assert(json_is_object(json_object_get(bundle, "metadata")));
+    ck_assert_uint_eq(json_object_size(json_object_get(bundle, "metadata")),
+                      0);
+    ck_assert(json_is_object(json_object_get(bundle, "transient")));
+    ck_assert_uint_eq(json_object_size(bundle), 3);
+    json_decref(bundle);
+}
+END_TEST
+
+START_TEST(test_mime_type_is_json_for_nbformat)
+{
+    /* nbformat keeps only ^application/(.*\+)?json$ as JSON */
+    const char *mime = PM_MIME_MEMIT;
+    ck_assert_int_eq(strncmp(mime, "application/", 12), 0);
+    ck_assert_str_eq(mime + strlen(mime) - 5, "+json");
+}
+END_TEST
+
+static Suite *memit_json_suite(void)
+{
+    Suite *s = suite_create("memit_json");
+    TCase *doc = tcase_create("document");
+    TCase *bundle = tcase_create("bundle");
+
+    tcase_add_test(doc, test_json_has_schema_and_options);
+    tcase_add_test(doc, test_json_has_byte_counts_and_text);
+    tcase_add_test(doc, test_json_lists_runs_and_mem_usage);
+    tcase_add_test(doc, test_json_negative_increment_is_signed);
+    tcase_add_test(doc, test_json_nulls_for_no_setup_and_no_timeout);
+    tcase_add_test(doc, test_json_without_runs_has_empty_arrays);
+    tcase_add_test(doc, test_json_keys_in_documented_order);
+    tcase_add_test(doc, test_json_non_finite_wall_time_is_null);
+    tcase_add_test(bundle, test_bundle_carries_three_mime_types);
+    tcase_add_test(bundle, test_mime_type_is_json_for_nbformat);
+    suite_add_tcase(s, doc);
+    suite_add_tcase(s, bundle);
+    return s;
+}
+
+int main(void)
+{
+    return pm_check_run(memit_json_suite());
+}

@@ -1,0 +1,192 @@
+/* Check tests for the text and HTML forms of a %memit result: the text
+ * line must match memory_profiler 0.61 byte for byte, and the HTML must
+ * escape what the user typed. */
+#include "check_util.h"
+#include "pm_protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB 1048576ull
+
+static pm_memit_t memit(const uint64_t *peaks, size_t n, uint64_t baseline)
+{
+    static const double walls[8] = {0.001, 0.002, 0.003, 0.004,
+                                    0.005, 0.006, 0.007, 0.008};
+    pm_memit_t m = {
+        .statement = "x = [0] * 10**6",
+        .setup = NULL,
+        .repeat = (int)n,
+        .timeout_s = 0,
+        .interval_s = 0.1,
+        .include_children = 0,
+        .method = "hwm",
+        .baseline_bytes = baseline,
+        .n = n,
+        .peak_bytes = peaks,
+        .wall_s = walls,
+    };
+    return m;
+}
+
+static void assert_text(const uint64_t *peaks, size_t n, uint64_t baseline,
+                        const char *expected)
+{
+    pm_memit_t m = memit(peaks, n, baseline);
+    char *text = pm_memit_render_text(&m);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(text, expected);
+    free(text);
+}
+
+START_TEST(test_text_matches_memory_profiler_format)
+{
+    uint64_t peaks[] = {51 * MIB + MIB / 4};
+    assert_text(peaks, 1, 50 * MIB,
+                "peak memory: 51.25 MiB, increment: 1.25 MiB");
+}
+END_TEST
+
+START_TEST(test_text_uses_highest_peak_of_repeats)
+{
+    uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4, 70 * MIB};
+    assert_text(peaks, 3, 50 * MIB,
+                "peak memory: 80.25 MiB, increment: 30.25 MiB");
+}
+END_TEST
+
+START_TEST(test_text_rounds_to_two_decimals_like_python)
+{
+    /* 0.005 MiB is 5242.88 bytes: one byte either side rounds apart */
+    uint64_t up[] = {100 * MIB + 5243};
+    uint64_t down[] = {100 * MIB + 5242};
+    uint64_t odd[] = {123456789};
+    assert_text(up, 1, 100 * MIB,
+                "peak memory: 100.01 MiB, increment: 0.01 MiB");
+    assert_text(down, 1, 100 * MIB,
+                "peak memory: 100.00 MiB, increment: 0.00 MiB");
+    assert_text(odd, 1, 100000000,
+                "peak memory: 117.74 MiB, increment: 22.37 MiB");
+}
+END_TEST
+
+START_TEST(test_text_shows_negative_increment)
+{
+    uint64_t half[] = {199 * MIB + MIB / 2};
+    uint64_t byte[] = {200 * MIB - 1};
+    assert_text(half, 1, 200 * MIB,
+                "peak memory: 199.50 MiB, increment: -0.50 MiB");
+    /* Python's '%.02f' % -4.7e-07 is "-0.00" too */
+    assert_text(byte, 1, 200 * MIB,
+                "peak memory: 200.00 MiB, increment: -0.00 MiB");
+}
+END_TEST
+
+START_TEST(test_text_without_repeats_reports_baseline)
+{
+    assert_text(NULL, 0, 42 * MIB,
+                "peak memory: 42.00 MiB, increment: 0.00 MiB");
+}
+END_TEST
+
+START_TEST(test_peak_is_max_or_baseline)
+{
+    uint64_t peaks[] = {5, 9, 7};
+    pm_memit_t m = memit(peaks, 3, 100);
+    ck_assert_uint_eq(pm_memit_peak(&m), 9);
+    m.n = 0;
+    ck_assert_uint_eq(pm_memit_peak(&m), 100);
+}
+END_TEST
+
+START_TEST(test_html_escape_escapes_all_five)
+{
+    char *out = pm_html_escape("<script>&\"'</script> ok");
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "&lt;script&gt;&amp;&quot;&#39;&lt;/script&gt; ok");
+    free(out);
+    out = pm_html_escape("");
+    ck_assert_str_eq(out, "");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_html_escapes_statement_inside_code)
+{
+    uint64_t peaks[] = {51 * MIB + MIB / 4};
+    pm_memit_t m = memit(peaks, 1, 50 * MIB);
+    m.statement = "s = '<script>alert(1)</script>' + \"&\"";
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<code>s = &#39;&lt;script&gt;alert(1)&lt;/script&gt;"
+                     "&#39; + &quot;&amp;&quot;</code>"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_html_table_shows_numbers_and_method)
+{
+    uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4};
+    pm_memit_t m = memit(peaks, 2, 50 * MIB);
+    m.repeat = 3; /* a timeout stopped it after two */
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_eq(strstr(html, "<div class=\"peakmem-memit\">"), html);
+    ck_assert_ptr_nonnull(strstr(html, ">80.25 MiB<"));
+    ck_assert_ptr_nonnull(strstr(html, ">30.25 MiB<"));
+    ck_assert_ptr_nonnull(strstr(html, ">50.00 MiB<"));
+    ck_assert_ptr_nonnull(strstr(html, ">2 of 3<"));
+    ck_assert_ptr_nonnull(strstr(html, ">hwm<"));
+    ck_assert_ptr_nonnull(strstr(html, ">3.0 ms<")); /* 1 + 2 ms */
+    ck_assert_ptr_null(strstr(html, "http"));
+    ck_assert_ptr_null(strstr(html, "src="));
+    const char *end = "</table></div>";
+    size_t len = strlen(html);
+    ck_assert_str_eq(html + len - strlen(end), end);
+    free(html);
+}
+END_TEST
+
+START_TEST(test_html_handles_missing_statement_and_method)
+{
+    pm_memit_t m = memit(NULL, 0, 10 * MIB);
+    m.statement = NULL;
+    m.method = NULL;
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<code></code>"));
+    free(html);
+}
+END_TEST
+
+static Suite *render_suite(void)
+{
+    Suite *s = suite_create("render");
+    TCase *text = tcase_create("text");
+    TCase *html = tcase_create("html");
+
+    tcase_add_test(text, test_text_matches_memory_profiler_format);
+    tcase_add_test(text, test_text_uses_highest_peak_of_repeats);
+    tcase_add_test(text, test_text_rounds_to_two_decimals_like_python);
+    tcase_add_test(text, test_text_shows_negative_increment);
+    tcase_add_test(text, test_text_without_repeats_reports_baseline);
+    tcase_add_test(text, test_peak_is_max_or_baseline);
+    tcase_add_test(html, test_html_escape_escapes_all_five);
+    tcase_add_test(html, test_html_escapes_statement_inside_code);
+    tcase_add_test(html, test_html_table_shows_numbers_and_method);
+    tcase_add_test(html, test_html_handles_missing_statement_and_method);
+    suite_add_tcase(s, text);
+    suite_add_tcase(s, html);
+    return s;
+}
+
+int main(void)
+{
+    return pm_check_run(render_suite());
+}
