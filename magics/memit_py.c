@@ -5,6 +5,8 @@
  * refused); increment = highest peak - baseline. */
 #include "internal.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -22,11 +24,17 @@ typedef struct {
     const char *statement;
 } memit_args_t;
 
-/* -t: the sampler thread's deadline callback queues a pending call that
- * raises TimeoutError in the main thread. timeout_armed (atomic) is set
- * only while a statement runs, so a late pending call does nothing. */
+/* -t. The statement runs in the main thread, usually; the sampler's
+ * deadline callback (a pure-C thread) then sends SIGALRM to that thread,
+ * which interrupts a blocking call (sleep, I/O) with EINTR, and the Python
+ * handler installed for the duration of the statement raises TimeoutError.
+ * Elsewhere a pending call raises it at the next bytecode. timeout_armed
+ * (atomic) is set only while a statement runs, so a late signal or
+ * pending call does nothing. */
 static atomic_int timeout_armed;
-static double timeout_seconds;
+static atomic_int timeout_use_signal;
+static pthread_t timeout_thread;   /* written before arming */
+static char timeout_message[128];  /* written before arming */
 
 static int raise_timeout(void *arg)
 {
@@ -34,20 +42,108 @@ static int raise_timeout(void *arg)
     if (!atomic_exchange(&timeout_armed, 0)) {
         return 0;
     }
-    PyErr_Format(PyExc_TimeoutError,
-                 "the statement did not finish within the -t timeout of "
-                 "%g s",
-                 timeout_seconds);
+    PyErr_SetString(PyExc_TimeoutError, timeout_message);
     return -1;
 }
 
-/* Sampler thread, no GIL: Py_AddPendingCall is safe from any thread. */
+/* The SIGALRM handler while a timed statement runs: handler(signum, frame).
+ */
+static PyObject *timeout_handler(PyObject *module, PyObject *const *args,
+                                 Py_ssize_t nargs)
+{
+    (void)module;
+    (void)args;
+    (void)nargs;
+    return raise_timeout(NULL) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyMethodDef timeout_handler_def = {
+    "_peakmem_timeout", (PyCFunction)(void (*)(void))timeout_handler,
+    METH_FASTCALL, NULL};
+
+/* Sampler thread, no GIL: pthread_kill and Py_AddPendingCall are both
+ * safe from any thread. */
 static void on_deadline(void *arg)
 {
     (void)arg;
-    if (atomic_load(&timeout_armed)) {
+    if (!atomic_load(&timeout_armed)) {
+        return;
+    }
+    if (atomic_load(&timeout_use_signal)) {
+        pthread_kill(timeout_thread, SIGALRM);
+    } else {
         (void)Py_AddPendingCall(raise_timeout, NULL);
     }
+}
+
+/* Install the SIGALRM handler when in the main thread. Returns the old
+ * handler (new reference; NULL with no exception when not installed), or
+ * NULL with an exception. */
+static PyObject *timeout_install(double seconds, int *installed)
+{
+    snprintf(timeout_message, sizeof timeout_message,
+             "the statement did not finish within the -t timeout of %g s",
+             seconds);
+    *installed = 0;
+    atomic_store(&timeout_use_signal, 0);
+    PyObject *signal = PyImport_ImportModule("signal");
+    PyObject *is_main = NULL, *old = NULL, *handler = NULL, *res = NULL;
+    if (signal == NULL) {
+        return NULL;
+    }
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading != NULL) {
+        PyObject *cur = PyObject_CallMethod(threading, "current_thread",
+                                            NULL);
+        PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
+        is_main = cur != NULL && main != NULL ? PyBool_FromLong(cur == main)
+                                              : NULL;
+        Py_XDECREF(cur);
+        Py_XDECREF(main);
+        Py_DECREF(threading);
+    }
+    if (is_main == Py_True) {
+        old = PyObject_CallMethod(signal, "getsignal", "i", SIGALRM);
+        handler = old != NULL ? PyCFunction_New(&timeout_handler_def, NULL)
+                              : NULL;
+        res = handler != NULL ? PyObject_CallMethod(signal, "signal", "iO",
+                                                    SIGALRM, handler)
+                              : NULL;
+        if (res == NULL) {
+            Py_CLEAR(old);
+        } else {
+            timeout_thread = pthread_self();
+            atomic_store(&timeout_use_signal, 1);
+            *installed = 1;
+        }
+    }
+    Py_XDECREF(is_main);
+    Py_XDECREF(handler);
+    Py_XDECREF(res);
+    Py_DECREF(signal);
+    return old;
+}
+
+/* Put back the SIGALRM handler that was there before. Keeps a pending
+ * exception (the statement's own). */
+static void timeout_restore(PyObject *old)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *signal = PyImport_ImportModule("signal");
+    PyObject *dfl = signal != NULL && old == Py_None
+                        ? PyObject_GetAttrString(signal, "SIG_DFL")
+                        : Py_XNewRef(old);
+    PyObject *res = dfl != NULL ? PyObject_CallMethod(signal, "signal", "iO",
+                                                      SIGALRM, dfl)
+                                : NULL;
+    Py_XDECREF(dfl);
+    if (res == NULL) {
+        PyErr_WriteUnraisable(old);
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(signal);
+    PyErr_Restore(type, value, tb);
 }
 
 static int is_blank(const char *s)
@@ -129,30 +225,45 @@ static int measure_once(PyObject *shell, PyObject *code,
     };
     int rc;
 
+    PyObject *old_handler = NULL;
+    int installed = 0;
     if (a->timeout_s > 0) {
         pm_sampler_opts_t topts = {
             .self_interval_s = 0.005,
             .deadline_ns = pm_now_ns() + (int64_t)(a->timeout_s * 1e9),
             .on_deadline = on_deadline,
         };
-        timeout_seconds = a->timeout_s;
+        old_handler = timeout_install(a->timeout_s, &installed);
+        if (old_handler == NULL && PyErr_Occurred()) {
+            return -1;
+        }
         atomic_store(&timeout_armed, 1);
         if ((rc = pm_sampler_new(&topts, &timer)) < 0) {
             atomic_store(&timeout_armed, 0);
+            if (installed) {
+                timeout_restore(old_handler);
+            }
+            Py_XDECREF(old_handler);
             pm_py_raise(rc);
             return -1;
         }
     }
-    if ((rc = pm_probe_begin(&probe, &popts)) < 0) {
-        atomic_store(&timeout_armed, 0);
-        pm_sampler_free(timer);
-        pm_py_raise(rc);
-        return -1;
+    PyObject *res = NULL;
+    int begin_rc = pm_probe_begin(&probe, &popts);
+    if (begin_rc == 0) {
+        res = pm_shell_exec(shell, code);
+        rc = pm_probe_end(&probe);
     }
-    PyObject *res = pm_shell_exec(shell, code);
-    rc = pm_probe_end(&probe);
     atomic_store(&timeout_armed, 0);
     pm_sampler_free(timer);
+    if (installed) {
+        timeout_restore(old_handler);
+    }
+    Py_XDECREF(old_handler);
+    if (begin_rc < 0) {
+        pm_py_raise(begin_rc);
+        return -1;
+    }
     *peak = probe.peak_bytes;
     *wall = (double)(probe.end_ns - probe.begin_ns) / 1e9;
     *method = probe.method;

@@ -62,6 +62,14 @@ static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
     Py_RETURN_NONE;
 }
 
+/* Tests: the number of active probes (0 between measurements). */
+static PyObject *probe_depth(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromLong(pm_probe_depth());
+}
+
 PyDoc_STRVAR(memit_doc,
 "Measure the peak memory and the increment of a statement.\n"
 "\n"
@@ -95,6 +103,8 @@ static PyMethodDef module_methods[] = {
      "Register %memit and %%memit with an IPython shell."},
     {"unload_ipython_extension", unload_ipython_extension, METH_O,
      "Detach peakmem from an IPython shell."},
+    {"_probe_depth", probe_depth, METH_NOARGS,
+     "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
      METH_FASTCALL | METH_KEYWORDS, memit_doc},
     {NULL, NULL, 0, NULL},

@@ -12,7 +12,8 @@ fi
 # --no-index: Debian's packages only; the build backend (meson-python) and
 # meson come from Debian, hence --no-build-isolation.
 .venv/bin/python -m pip install -q --no-index --no-build-isolation \
-  --force-reinstall --no-deps .
+  --force-reinstall --no-deps \
+  --config-settings=setup-args=-Dtests=disabled .
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 \
   --display-name "Python 3 (peakmem)" >/dev/null
-.venv/bin/python -c 'import peakmem; print("peakmem", peakmem.__version__, "installed in .venv")'
+(cd / && "$OLDPWD/.venv/bin/python" -c 'import peakmem; print("peakmem", peakmem.__version__, "installed in .venv")')

@@ -1,0 +1,125 @@
+"""Fixtures for the Python-level tests: a real ipykernel started through
+jupyter_client (the venv's "python3" kernelspec, where peakmem is
+installed), a raw IOPub subscriber that checks every message's HMAC, and
+helpers that run a cell and gather what the notebook would show."""
+import hashlib
+import hmac
+import json
+import re
+import threading
+
+import pytest
+import zmq
+from jupyter_client.manager import start_new_kernel
+
+TEXT_RE = re.compile(
+    r"^peak memory: (-?\d+\.\d\d) MiB, increment: (-?\d+\.\d\d) MiB$")
+
+
+class RawIOPub:
+    """A SUB socket on the kernel's IOPub that verifies the HMAC-SHA256 of
+    every message it sees, independently of jupyter_client."""
+
+    def __init__(self, info):
+        self.key = info["key"].encode() if isinstance(info["key"], str) \
+            else info["key"]
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect("%s://%s:%d" % (info["transport"], info["ip"],
+                                          info["iopub_port"]))
+        self.checked = 0
+        self.bad = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        while not self.stop:
+            if not poller.poll(100):
+                continue
+            frames = self.sock.recv_multipart()
+            i = frames.index(b"<IDS|MSG>")
+            sig, parts = frames[i + 1], frames[i + 2:i + 6]
+            mac = hmac.new(self.key, digestmod=hashlib.sha256)
+            for p in parts:
+                mac.update(p)
+            if not hmac.compare_digest(mac.hexdigest().encode(), sig):
+                self.bad.append(frames)
+            self.checked += 1
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+        self.ctx.term()
+
+
+class Kernel:
+    def __init__(self):
+        self.km, self.kc = start_new_kernel(kernel_name="python3",
+                                            startup_timeout=60)
+        self.raw = RawIOPub(self.km.get_connection_info())
+
+    def execute(self, code, timeout=120, allow_error=True):
+        """Run code; return (reply content, IOPub messages of this request
+        in arrival order, up to and including status idle)."""
+        msg_id = self.kc.execute(code, store_history=True)
+        msgs = []
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            msgs.append(msg)
+            if msg["msg_type"] == "status" and \
+                    msg["content"]["execution_state"] == "idle":
+                break
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=timeout)
+        if not allow_error:
+            assert reply["content"]["status"] == "ok", reply["content"]
+        return reply["content"], msgs
+
+    def value(self, expr):
+        """Evaluate expr in the kernel; return it through JSON."""
+        _, msgs = self.execute(
+            "import json as _pm_json; print(_pm_json.dumps(%s))" % expr,
+            allow_error=False)
+        return json.loads(stdout(msgs))
+
+    def close(self):
+        self.raw.close()
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def displays(msgs):
+    """display_data contents of a request, in order."""
+    return [m["content"] for m in msgs if m["msg_type"] == "display_data"]
+
+
+def stdout(msgs):
+    return "".join(m["content"]["text"] for m in msgs
+                   if m["msg_type"] == "stream"
+                   and m["content"]["name"] == "stdout")
+
+
+def memit_numbers(text):
+    """(peak MiB, increment MiB) from peakmem's text line."""
+    m = TEXT_RE.match(text.strip())
+    assert m, "not a memit line: %r" % text
+    return float(m.group(1)), float(m.group(2))
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    k = Kernel()
+    reply, _ = k.execute("%load_ext peakmem\nimport numpy as np",
+                         allow_error=False)
+    yield k
+    assert k.raw.bad == [], "IOPub messages with a bad signature"
+    k.close()

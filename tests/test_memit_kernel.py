@@ -1,0 +1,251 @@
+"""%memit and %%memit end to end, through a real ipykernel started with
+jupyter_client: what a notebook user sees (display_data with text, HTML and
+JSON; errors), the exactness of the peak, ordering before idle, and the
+signatures of the messages peakmem publishes."""
+import time
+
+from conftest import displays, memit_numbers, stdout
+
+MIB = 2 ** 20
+MIME = "application/vnd.peakmem.memit+json"
+
+
+def only_display(msgs):
+    ds = displays(msgs)
+    assert len(ds) == 1, msgs
+    return ds[0]
+
+
+def test_memit_allocation_increment_within_5_percent(kernel):
+    reply, msgs = kernel.execute("%memit x = np.ones(256 * 2**20 // 8)")
+    assert reply["status"] == "ok"
+    d = only_display(msgs)
+    peak, inc = memit_numbers(d["data"]["text/plain"])
+    assert abs(inc - 256) <= 0.05 * 256, inc
+    doc = d["data"][MIME]
+    assert doc["schema"] == "peakmem.memit"
+    assert doc["method"] == "hwm"
+    assert abs(doc["increment_bytes"] - 256 * MIB) <= 0.05 * 256 * MIB
+    assert "<table" in d["data"]["text/html"]
+    kernel.execute("del x", allow_error=False)
+
+
+def test_memit_transient_spike_caught_20_of_20(kernel):
+    caught = 0
+    for _ in range(20):
+        _, msgs = kernel.execute("%memit np.ones(256 * 2**20 // 8).sum()")
+        _, inc = memit_numbers(only_display(msgs)["data"]["text/plain"])
+        if inc >= 0.95 * 256:
+            caught += 1
+    assert caught == 20
+
+
+def test_memit_100_cells_each_result_before_idle(kernel):
+    for i in range(100):
+        _, msgs = kernel.execute("%%memit\ny_%d = [0] * %d" % (i, 1000 * i))
+        kinds = [m["msg_type"] for m in msgs]
+        assert kinds.count("display_data") == 1, kinds
+        # execute returns at idle: the result came before it
+        assert kinds.index("display_data") < len(kinds) - 1
+        assert msgs[-1]["content"]["execution_state"] == "idle"
+        doc = only_display(msgs)["data"][MIME]
+        assert doc["statement"] == "y_%d = [0] * %d" % (i, 1000 * i)
+
+
+def test_memit_result_after_earlier_prints(kernel):
+    _, msgs = kernel.execute("print('before')\n%memit pass\nprint('after')")
+    kinds = [(m["msg_type"], m["content"].get("text", "").strip())
+             for m in msgs if m["msg_type"] in ("stream", "display_data")]
+    assert kinds[0] == ("stream", "before")
+    assert kinds[1][0] == "display_data"
+    assert kinds[2] == ("stream", "after")
+
+
+def test_memit_signatures_verify(kernel):
+    kernel.execute("%memit pass", allow_error=False)
+    time.sleep(0.2)
+    assert kernel.raw.checked > 0
+    assert kernel.raw.bad == []
+
+
+def test_memit_display_parent_and_session(kernel):
+    msg_id = kernel.kc.execute("%memit pass")
+    seen = None
+    while True:
+        msg = kernel.kc.get_iopub_msg(timeout=30)
+        if msg["msg_type"] == "display_data" and \
+                msg["parent_header"].get("msg_id") == msg_id:
+            seen = msg
+        if msg["msg_type"] == "status" and \
+                msg["parent_header"].get("msg_id") == msg_id and \
+                msg["content"]["execution_state"] == "idle":
+            break
+    assert seen is not None
+    assert seen["header"]["session"] == kernel.value(
+        "get_ipython().kernel.session.session")
+    assert seen["parent_header"]["msg_type"] == "execute_request"
+    kernel.kc.get_shell_msg(timeout=30)
+
+
+def test_memit_cell_mode_setup_then_body(kernel):
+    reply, msgs = kernel.execute(
+        "%%memit big = 64 * 2**20 // 8\nz = np.ones(big)\ndel z")
+    assert reply["status"] == "ok"
+    d = only_display(msgs)
+    _, inc = memit_numbers(d["data"]["text/plain"])
+    assert abs(inc - 64) <= 0.05 * 64 + 1, inc
+    assert d["data"][MIME]["setup"] == "big = 64 * 2**20 // 8"
+
+
+def test_memit_repeat_runs_exactly_r_times(kernel):
+    kernel.execute("n_runs = 0", allow_error=False)
+    _, msgs = kernel.execute("%memit -r 5 n_runs += 1")
+    assert kernel.value("n_runs") == 5
+    doc = only_display(msgs)["data"][MIME]
+    assert doc["repeat"] == 5 and len(doc["runs"]) == 5
+
+
+def test_memit_o_returns_result_with_attributes(kernel):
+    kernel.execute("r = %memit -o -q -r 2 -i 0.05 w = np.ones(2**24)",
+                   allow_error=False)
+    attrs = kernel.value(
+        "dict(mem_usage=r.mem_usage, baseline=r.baseline, repeat=r.repeat,"
+        " timeout=r.timeout, interval=r.interval,"
+        " include_children=r.include_children, peak=r.peak,"
+        " increment=r.increment, method=r.method, wall=r.wall_times,"
+        " text=str(r), rep=repr(r), html=r._repr_html_(),"
+        " doc=r.to_dict())")
+    assert len(attrs["mem_usage"]) == 2
+    assert attrs["repeat"] == 2 and attrs["timeout"] is None
+    assert attrs["interval"] == 0.05 and attrs["include_children"] is False
+    assert attrs["method"] == "hwm" and len(attrs["wall"]) == 2
+    assert abs(attrs["increment"] - 128 * MIB) <= 0.05 * 128 * MIB
+    peak = max(attrs["mem_usage"])
+    assert abs(peak * MIB - attrs["peak"]) < 1
+    assert attrs["text"] == "peak memory: %.02f MiB, increment: %.02f MiB" % (
+        peak, peak - attrs["baseline"])
+    assert attrs["rep"] == "<MemitResult : %s>" % attrs["text"]
+    assert "<table" in attrs["html"]
+    assert attrs["doc"]["peak_bytes"] == attrs["peak"]
+
+
+def test_memit_o_shows_and_returns(kernel):
+    reply, msgs = kernel.execute("%memit -o pass")
+    kinds = [m["msg_type"] for m in msgs]
+    assert kinds.count("display_data") == 1
+    results = [m for m in msgs if m["msg_type"] == "execute_result"]
+    assert results and results[0]["content"]["data"]["text/plain"] \
+        .startswith("<MemitResult : peak memory: ")
+
+
+def test_memit_q_prints_nothing(kernel):
+    reply, msgs = kernel.execute("%memit -q x = [1] * 1000")
+    assert reply["status"] == "ok"
+    assert [m["msg_type"] for m in msgs
+            if m["msg_type"] not in ("status", "execute_input")] == []
+
+
+def error_of(kernel, code):
+    reply, msgs = kernel.execute(code)
+    assert reply["status"] == "error"
+    errs = [m["content"] for m in msgs if m["msg_type"] == "error"]
+    return reply, errs
+
+
+def test_memit_bad_options_are_usage_errors(kernel):
+    cases = {
+        "%memit -x pass": "unknown option -x",
+        "%memit -r": "option -r requires a value",
+        "%memit -r abc pass": "-r expects an integer from 1 to 1000000, "
+                              "got 'abc'",
+        "%memit -r 0 pass": "-r expects an integer from 1 to 1000000, "
+                            "got '0'",
+        "%memit -t soon pass": "-t expects a number of seconds >= 0, "
+                               "got 'soon'",
+        "%memit -i 0 pass": "-i expects a number of seconds > 0, got '0'",
+        "%memit": "%memit needs a statement to measure, e.g. "
+                  "%memit x = list(range(10**6))",
+        "%memit -q": "%memit needs a statement to measure, e.g. "
+                     "%memit x = list(range(10**6))",
+        "%%memit\n   \n": "%%memit needs code in the cell body to measure",
+    }
+    for code, message in cases.items():
+        reply, _ = kernel.execute(code)
+        assert reply["status"] == "error", code
+        assert reply["ename"] == "UsageError", (code, reply)
+        assert reply["evalue"] == message, (code, reply["evalue"])
+    kernel.execute("%memit pass", allow_error=False)
+
+
+def test_memit_exception_in_statement_propagates(kernel):
+    reply, errs = error_of(kernel, "%memit 1 / 0")
+    assert reply["ename"] == "ZeroDivisionError"
+    assert any("1 / 0" in line for line in errs[0]["traceback"])
+    assert kernel.value("__import__('peakmem')._peakmem._probe_depth()") \
+        == 0
+    reply, msgs = kernel.execute("%memit v = np.ones(2**23)")
+    assert reply["status"] == "ok"
+    _, inc = memit_numbers(only_display(msgs)["data"]["text/plain"])
+    assert abs(inc - 64) <= 0.05 * 64 + 1
+
+
+def test_memit_syntax_error_in_statement(kernel):
+    reply, _ = error_of(kernel, "%memit x = = 1")
+    assert reply["ename"] == "SyntaxError"
+
+
+def test_memit_timeout_stops_statement(kernel):
+    t0 = time.monotonic()
+    reply, _ = error_of(kernel, "%memit -t 0.5 import time; time.sleep(30)")
+    assert time.monotonic() - t0 < 10
+    assert reply["ename"] == "TimeoutError"
+    assert reply["evalue"] == ("the statement did not finish within the -t "
+                               "timeout of 0.5 s")
+    kernel.execute("import time; time.sleep(0.3)", allow_error=False)
+    kernel.execute("%memit pass", allow_error=False)
+    assert kernel.value("__import__('peakmem')._peakmem._probe_depth()") \
+        == 0
+
+
+def test_memit_keyboard_interrupt_leaves_kernel_usable(kernel):
+    msg_id = kernel.kc.execute("%memit import time; time.sleep(30)")
+    time.sleep(1.0)
+    kernel.km.interrupt_kernel()
+    reply = kernel.kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kernel.kc.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    reply, msgs = kernel.execute("%memit u = np.ones(2**23)")
+    assert reply["status"] == "ok"
+    _, inc = memit_numbers(only_display(msgs)["data"]["text/plain"])
+    assert abs(inc - 64) <= 0.05 * 64 + 1
+
+
+def test_memit_children_counted_with_c(kernel):
+    code = ("%memit -c -i 0.01 import subprocess, sys; subprocess.run("
+            "[sys.executable, '-c', 'import time; b = bytearray(200 * 2**20);"
+            " b[::4096] = b\"x\" * len(b[::4096]); time.sleep(0.5)'])")
+    reply, msgs = kernel.execute(code)
+    assert reply["status"] == "ok", reply
+    d = only_display(msgs)
+    _, inc = memit_numbers(d["data"]["text/plain"])
+    assert inc >= 190, inc
+    assert d["data"][MIME]["method"] == "hwm+sampled"
+    assert d["data"][MIME]["include_children"] is True
+
+
+def test_memit_without_c_ignores_children(kernel):
+    code = ("%memit import subprocess, sys; subprocess.run("
+            "[sys.executable, '-c', 'import time; b = bytearray(200 * 2**20);"
+            " b[::4096] = b\"x\" * len(b[::4096]); time.sleep(0.3)'])")
+    _, msgs = kernel.execute(code)
+    _, inc = memit_numbers(only_display(msgs)["data"]["text/plain"])
+    assert inc < 20, inc
+
+
+def test_memit_shell_escape_and_magics_inside(kernel):
+    reply, msgs = kernel.execute("%%memit\n!echo from-shell\n%time q = 1")
+    assert reply["status"] == "ok", reply
+    assert "from-shell" in stdout(msgs)
+    assert len(displays(msgs)) == 1
