@@ -16,12 +16,12 @@ extern "C" {
 
 /* Protocol error codes (-1100..-1199). */
 enum {
-    PM_ENOMEM_JSON = -1101, /* jansson could not build or dump a value */
-    PM_ESIGN = -1102,       /* HMAC computation failed */
-    PM_EZMQ = -1103,        /* a libzmq call failed */
+    PM_ENOMEM_JSON = -1101,   /* jansson could not build or dump a value */
+    PM_ESIGN = -1102,         /* HMAC computation failed */
+    PM_EZMQ = -1103,          /* a libzmq call failed */
     PM_ETIMEDOUT_PUB = -1104, /* message not delivered/seen in time */
-    PM_EFORKED = -1105,     /* publisher used in a forked child */
-    PM_EBADMSG = -1106,     /* malformed input (frames, parent header) */
+    PM_EFORKED = -1105,       /* publisher used in a forked child */
+    PM_EBADMSG = -1106,       /* malformed input (frames, parent header) */
 };
 
 /* Message for a protocol code, or NULL when rc is not one (then it is a
@@ -92,7 +92,7 @@ void pm_iso_now(char out[32]);
 /* Identity of the sending kernel session. Strings are copied by
  * pm_publisher_new. */
 typedef struct {
-    const void *key;        /* HMAC key (may be empty) */
+    const void *key; /* HMAC key (may be empty) */
     size_t keylen;
     const char *session_id; /* the kernel's session.session */
     const char *username;   /* the kernel's session.username */
@@ -116,9 +116,10 @@ int pm_wire_msg_init(pm_wire_msg_t *msg, const pm_session_t *session,
 void pm_wire_msg_close(pm_wire_msg_t *msg);
 
 /* Frames as the kernel's IOPub pipe expects them: [pipe_uuid (omitted
- * when uuid_len == 0), topic, "<IDS|MSG>", signature, header, parent,
- * metadata, content]. Fills up to max frames; returns the count or
- * PM_EBADMSG if max is too small. Frames borrow msg's storage. */
+ * when uuid_len == 0), topic (NULL: "peakmem.display"), "<IDS|MSG>",
+ * signature, header, parent, metadata, content]. Fills up to max frames
+ * (8 with a uuid, 7 without); returns the count or PM_EBADMSG if max is
+ * too small. Frames borrow msg's storage. */
 int pm_wire_frames(const pm_wire_msg_t *msg, const void *pipe_uuid,
                    size_t uuid_len, const char *topic, pm_buf_t *frames,
                    size_t max);
@@ -134,28 +135,37 @@ typedef struct {
     size_t pipe_uuid_len;
     /* Optional: the kernel's IOPub PUB endpoint. When set, a SUB socket
      * subscribed to the topic lets pm_publisher_flush wait until each
-     * message has really left through IOPub (the fence). */
+     * message has really left through IOPub (the fence). The SUB joins
+     * a few ms after pm_publisher_new returns (ZeroMQ's slow joiner):
+     * messages sent before that are not seen, so a flush right after
+     * creation may time out. Create the publisher early (at load). */
     const char *iopub_endpoint;
     const char *topic; /* IOPub topic; NULL: "peakmem.display" */
 } pm_publisher_opts_t;
 
 /* Create a publisher: its own zmq context and one internal thread that
  * owns every socket. Any thread may call pm_publisher_send and
- * pm_publisher_flush, with or without the GIL. Returns 0 or a negative
- * code. */
+ * pm_publisher_flush, with or without the GIL. Returns 0, -EINVAL (no
+ * pipe_endpoint), -ENOMEM, or PM_EZMQ (e.g. a malformed endpoint). */
 int pm_publisher_new(const pm_publisher_opts_t *opts, pm_publisher_t **out);
 
 /* Build, sign and queue a message (content borrowed, serialized at once).
- * Returns 0 or a negative code; PM_EFORKED after fork. */
+ * Returns 0 or a negative code; PM_EFORKED after fork, PM_EBADMSG for a
+ * bad parent, -ENOBUFS when 4096 messages wait unsent (the pipe is
+ * stuck), PM_EZMQ once the internal thread has failed. */
 int pm_publisher_send(pm_publisher_t *pub, const char *msg_type,
                       const char *parent_json, json_t *content);
 
 /* Wait until every message queued so far has been sent and, with an
- * iopub_endpoint, seen coming back on IOPub. Returns 0 or
- * PM_ETIMEDOUT_PUB. Never call with the GIL held from Python code. */
+ * iopub_endpoint, seen coming back on IOPub (a message seen implies the
+ * earlier ones left too). timeout_ms < 0 waits without limit. Returns 0,
+ * PM_ETIMEDOUT_PUB, PM_EFORKED after fork or PM_EZMQ if the internal
+ * thread failed. Never call with the GIL held from Python code. */
 int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms);
 
-/* Stop the thread, close sockets (linger bounded) and free. NULL ok. */
+/* Stop the thread, close sockets (linger bounded: up to 1 s for frames
+ * the pipe has not taken) and free. NULL ok. In a forked child it frees
+ * only plain memory (the thread and ZeroMQ context are the parent's). */
 void pm_publisher_free(pm_publisher_t *pub);
 
 #ifdef __cplusplus

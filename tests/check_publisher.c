@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -371,21 +372,33 @@ END_TEST
 START_TEST(test_publisher_refuses_to_send_after_fork)
 {
     pm_publisher_t *pub = publisher(1);
-    int status = 0;
+    int status = 0, fds[2];
+    char verdict = 0;
     pid_t child;
 
     ck_assert_int_eq(send_seq(pub, 0), 0);
+    ck_assert_int_eq(pipe(fds), 0);
     child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        int ok = send_seq(pub, 1) == PM_EFORKED &&
-                 pm_publisher_flush(pub, 100) == PM_EFORKED;
+        char ok = send_seq(pub, 1) == PM_EFORKED &&
+                          pm_publisher_flush(pub, 100) == PM_EFORKED
+                      ? 'y'
+                      : 'n';
         pm_publisher_free(pub); /* frees only the child's own memory */
-        _exit(ok ? 0 : 1);
+        if (write(fds[1], &ok, 1) != 1) {
+            ok = 'n';
+        }
+        /* The ZeroMQ context and the forwarder belong to the parent and
+         * stay allocated here: end without exit handlers, so leak
+         * checkers (ASan, valgrind) do not count them in the child. */
+        kill(getpid(), SIGKILL);
     }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
+    close(fds[0]);
     ck_assert_int_eq(waitpid(child, &status, 0), child);
-    ck_assert(WIFEXITED(status));
-    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_eq(verdict, 'y');
     /* The parent goes on as before; the child's attempt sent nothing. */
     ck_assert_int_eq(send_seq(pub, 2), 0);
     ck_assert_int_eq(pm_publisher_flush(pub, 10000), 0);
