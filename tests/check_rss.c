@@ -1,0 +1,378 @@
+/* Check tests for kernel/rss.c against the live process: own RSS,
+ * high-water mark reset and read, and the summed RSS of forked
+ * descendants (synchronised through pipes, never through sleeps). */
+#include "check_util.h"
+#include "pm_kernel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MIB (1024.0 * 1024.0)
+
+static double mib(uint64_t bytes)
+{
+    return (double)bytes / MIB;
+}
+
+/* Two reads of the same counter a moment apart: within 3% or 1 MiB (the
+ * test's own stack and buffers move a small RSS by a few %). */
+static int near(uint64_t a, uint64_t b)
+{
+    double d = a > b ? (double)(a - b) : (double)(b - a);
+
+    return d <= 1 * MIB || d <= 0.03 * (double)(a > b ? a : b);
+}
+
+/* A block of n bytes the kernel counts in RSS: mmap, not malloc, so no
+ * allocator (glibc's, or ASan's with its quarantine and shadow) adds or
+ * keeps pages. */
+static void *touch_block(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    memset(p, 0x5a, n);
+    return p;
+}
+
+static uint64_t status_kb(const char *key)
+{
+    char buf[8192];
+    pm_status_t st;
+
+    ck_assert_int_gt(pm_proc_read("/proc/self/status", buf, sizeof buf), 0);
+    ck_assert_int_eq(pm_proc_parse_status(buf, &st), 0);
+    ck_assert(st.has_rss && st.has_hwm);
+    return strcmp(key, "VmRSS") == 0 ? st.vm_rss_kb : st.vm_hwm_kb;
+}
+
+START_TEST(test_rss_self_matches_vmrss)
+{
+    uint64_t rss;
+    uint64_t vmrss;
+
+    ck_assert_int_eq(pm_rss_self(&rss), 0);
+    vmrss = status_kb("VmRSS") * 1024;
+    ck_assert_msg(near(rss, vmrss), "statm %.2f MiB vs VmRSS %.2f MiB",
+                  mib(rss), mib(vmrss));
+}
+END_TEST
+
+START_TEST(test_rss_self_grows_by_touched_64mib)
+{
+    const size_t n = 64u << 20;
+    uint64_t before, after;
+    void *p;
+
+    ck_assert_int_eq(pm_rss_self(&before), 0);
+    p = touch_block(n);
+    ck_assert_int_eq(pm_rss_self(&after), 0);
+    ck_assert_msg(after - before > n * 0.97 && after - before < n * 1.05,
+                  "grew by %.2f MiB", mib(after - before));
+    munmap(p, n);
+}
+END_TEST
+
+START_TEST(test_rss_self_grows_by_malloc_touched_64mib)
+{
+    const size_t n = 64u << 20;
+    uint64_t before, after;
+    char *volatile p; /* volatile: the compiler may not drop the block */
+
+    ck_assert_int_eq(pm_rss_self(&before), 0);
+    p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 1, n);
+    ck_assert_int_eq(pm_rss_self(&after), 0);
+    ck_assert_int_eq(p[n - 1], 1);
+    free(p);
+    /* The upper bound leaves room for ASan's shadow (n / 8) and
+     * valgrind's bookkeeping (n / 4); the mmap test above is the exact
+     * one. */
+    ck_assert_msg(after - before > n * 0.97 && after - before < n * 1.3,
+                  "grew by %.2f MiB", mib(after - before));
+}
+END_TEST
+
+START_TEST(test_rss_pid_of_self_matches_rss_self)
+{
+    uint64_t a, b;
+
+    ck_assert_int_eq(pm_rss_self(&a), 0);
+    ck_assert_int_eq(pm_rss_pid(getpid(), &b), 0);
+    ck_assert_msg(near(a, b), "%.2f vs %.2f MiB", mib(a), mib(b));
+}
+END_TEST
+
+START_TEST(test_rss_pid_reports_missing_process)
+{
+    uint64_t b;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_int_eq(pm_rss_pid(pid, &b), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_hwm_reset_lowers_hwm_to_current_rss)
+{
+    const size_t n = 64u << 20;
+    uint64_t base, hwm, rss;
+    void *p;
+
+    ck_assert_int_eq(pm_rss_self(&base), 0);
+    p = touch_block(n);
+    munmap(p, n);
+    ck_assert_int_eq(pm_hwm_read(&hwm), 0);
+    ck_assert_msg(hwm >= base + n * 0.97, "hwm %.2f base %.2f", mib(hwm),
+                  mib(base));
+
+    ck_assert_int_eq(pm_hwm_reset(), 0);
+    ck_assert_int_eq(pm_hwm_read(&hwm), 0);
+    ck_assert_int_eq(pm_rss_self(&rss), 0);
+    ck_assert_msg(hwm < rss + 4 * MIB, "after reset hwm %.2f rss %.2f",
+                  mib(hwm), mib(rss));
+}
+END_TEST
+
+START_TEST(test_hwm_read_catches_spike_after_reset)
+{
+    const size_t n = 96u << 20;
+    uint64_t base, hwm;
+    void *p;
+
+    ck_assert_int_eq(pm_hwm_reset(), 0);
+    ck_assert_int_eq(pm_rss_self(&base), 0);
+    p = touch_block(n);
+    munmap(p, n);
+    ck_assert_int_eq(pm_hwm_read(&hwm), 0);
+    ck_assert_msg(hwm - base > n * 0.97 && hwm - base < n * 1.05,
+                  "hwm - base %.2f MiB", mib(hwm - base));
+}
+END_TEST
+
+START_TEST(test_hwm_read_matches_status_vmhwm)
+{
+    uint64_t hwm;
+    uint64_t kb;
+
+    ck_assert_int_eq(pm_hwm_read(&hwm), 0);
+    kb = status_kb("VmHWM");
+    ck_assert_msg(near(hwm, kb * 1024), "%.2f vs %.2f MiB", mib(hwm),
+                  mib(kb * 1024));
+}
+END_TEST
+
+/* A child that touches touch_mib MiB, writes a byte to ready and waits
+ * until every write end of hold is closed; with grand_mib > 0 it first
+ * forks a grandchild doing the same with grand_mib. Returns its pid. */
+static pid_t spawn(size_t touch_mib, size_t grand_mib, int ready,
+                   const int hold[2])
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        pid_t grand = -1;
+        char c = 'r';
+
+        close(hold[1]);
+        if (grand_mib > 0) {
+            grand = spawn(grand_mib, 0, ready, hold);
+        }
+        if (touch_mib > 0) {
+            touch_block(touch_mib << 20);
+        }
+        if (write(ready, &c, 1) != 1 || read(hold[0], &c, 1) < 0) {
+            _exit(1);
+        }
+        if (grand > 0) {
+            waitpid(grand, NULL, 0);
+        }
+        _exit(0);
+    }
+    return pid;
+}
+
+static void wait_ready(int ready, int n)
+{
+    char c;
+
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(read(ready, &c, 1), 1);
+    }
+}
+
+START_TEST(test_rss_children_counts_forked_child)
+{
+    int ready[2], hold[2];
+    uint64_t bytes = 0;
+    int count = -1;
+    int status;
+    pid_t child;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = spawn(32, 0, ready[1], hold);
+    wait_ready(ready[0], 1);
+
+    ck_assert_int_eq(pm_rss_children(getpid(), &bytes, &count), 0);
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_int_eq(status, 0);
+    ck_assert_int_eq(count, 1);
+    ck_assert_msg(bytes >= 32 * MIB, "children %.2f MiB", mib(bytes));
+}
+END_TEST
+
+START_TEST(test_rss_children_includes_grandchild)
+{
+    int ready[2], hold[2];
+    uint64_t bytes = 0;
+    uint64_t child_only = 0;
+    int count = -1;
+    int status;
+    pid_t child;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = spawn(8, 32, ready[1], hold);
+    wait_ready(ready[0], 2);
+
+    ck_assert_int_eq(pm_rss_children(getpid(), &bytes, &count), 0);
+    ck_assert_int_eq(pm_rss_pid(child, &child_only), 0);
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_int_eq(status, 0);
+    ck_assert_int_eq(count, 2);
+    ck_assert_msg(bytes >= child_only + 32 * MIB,
+                  "children %.2f MiB, child alone %.2f MiB", mib(bytes),
+                  mib(child_only));
+    ck_assert_msg(child_only >= 8 * MIB, "child %.2f MiB", mib(child_only));
+}
+END_TEST
+
+START_TEST(test_rss_children_of_childless_process_is_zero)
+{
+    uint64_t bytes = 1;
+    int count = -1;
+    int ready[2], hold[2];
+    pid_t child;
+
+    /* The child has no children of its own. */
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = spawn(0, 0, ready[1], hold);
+    wait_ready(ready[0], 1);
+    ck_assert_int_eq(pm_rss_children(child, &bytes, &count), 0);
+    close(hold[1]);
+    waitpid(child, NULL, 0);
+    ck_assert_int_eq(count, 0);
+    ck_assert_uint_eq(bytes, 0);
+}
+END_TEST
+
+START_TEST(test_rss_children_forgets_reaped_child)
+{
+    uint64_t bytes = 1;
+    int count = -1;
+    pid_t child = fork();
+
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    ck_assert_int_eq(pm_rss_children(getpid(), &bytes, &count), 0);
+    ck_assert_int_eq(count, 0);
+}
+END_TEST
+
+START_TEST(test_rss_self_in_forked_child_reads_child)
+{
+    const size_t n = 48u << 20;
+    int fds[2];
+    uint64_t parent_rss, child_rss = 0;
+    pid_t child;
+
+    /* Opens the kept descriptor in the parent first. */
+    ck_assert_int_eq(pm_rss_self(&parent_rss), 0);
+    ck_assert_int_eq(pipe(fds), 0);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        uint64_t rss = 0;
+
+        /* Only the child grows; a descriptor inherited from the parent
+         * would report the parent's RSS instead. */
+        touch_block(n);
+        if (pm_rss_self(&rss) < 0 ||
+            write(fds[1], &rss, sizeof rss) != sizeof rss) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    ck_assert_int_eq(read(fds[0], &child_rss, sizeof child_rss),
+                     (ssize_t)sizeof child_rss);
+    waitpid(child, NULL, 0);
+    ck_assert_int_eq(pm_rss_self(&parent_rss), 0);
+    ck_assert_msg(child_rss >= n, "child saw %.2f MiB, parent has %.2f",
+                  mib(child_rss), mib(parent_rss));
+    ck_assert_msg(parent_rss + 16 * MIB < child_rss,
+                  "parent %.2f MiB should stay below child %.2f MiB",
+                  mib(parent_rss), mib(child_rss));
+}
+END_TEST
+
+START_TEST(test_rss_self_rejects_null)
+{
+    ck_assert_int_eq(pm_rss_self(NULL), -EINVAL);
+    ck_assert_int_eq(pm_rss_children(getpid(), NULL, NULL), -EINVAL);
+}
+END_TEST
+
+static Suite *rss_suite(void)
+{
+    Suite *s = suite_create("rss");
+    TCase *self = tcase_create("self");
+    TCase *hwm = tcase_create("hwm");
+    TCase *children = tcase_create("children");
+
+    tcase_add_test(self, test_rss_self_matches_vmrss);
+    tcase_add_test(self, test_rss_self_grows_by_touched_64mib);
+    tcase_add_test(self, test_rss_self_grows_by_malloc_touched_64mib);
+    tcase_add_test(self, test_rss_pid_of_self_matches_rss_self);
+    tcase_add_test(self, test_rss_pid_reports_missing_process);
+    tcase_add_test(self, test_rss_self_in_forked_child_reads_child);
+    tcase_add_test(self, test_rss_self_rejects_null);
+    suite_add_tcase(s, self);
+
+    tcase_add_test(hwm, test_hwm_reset_lowers_hwm_to_current_rss);
+    tcase_add_test(hwm, test_hwm_read_catches_spike_after_reset);
+    tcase_add_test(hwm, test_hwm_read_matches_status_vmhwm);
+    suite_add_tcase(s, hwm);
+
+    tcase_add_test(children, test_rss_children_counts_forked_child);
+    tcase_add_test(children, test_rss_children_includes_grandchild);
+    tcase_add_test(children, test_rss_children_of_childless_process_is_zero);
+    tcase_add_test(children, test_rss_children_forgets_reaped_child);
+    suite_add_tcase(s, children);
+    return s;
+}
+
+int main(void)
+{
+    Suite *suite = rss_suite();
+
+    return pm_check_run(suite);
+}
