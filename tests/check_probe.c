@@ -1,0 +1,376 @@
+/* Check tests for kernel/probe.c: exact peaks through the high-water mark,
+ * the sampler fallback, nesting (in order, out of order, mixed methods)
+ * and descendants' RSS. Spikes are mmap'ed and touched so the numbers are
+ * what the kernel counts, independent of the allocator. */
+#include "check_util.h"
+#include "pm_kernel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024.0 * 1024.0)
+
+static double mib(uint64_t bytes)
+{
+    return (double)bytes / MIB;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+/* Map and touch n MiB, hold it hold_ms, give it back. */
+static void spike(size_t n_mib, int hold_ms)
+{
+    size_t n = n_mib << 20;
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    memset(p, 0x5a, n);
+    if (hold_ms > 0) {
+        sleep_ms(hold_ms);
+    }
+    munmap(p, n);
+}
+
+/* peak - baseline within tol (fraction) of want_mib. */
+static void assert_rise(const pm_probe_t *p, double want_mib, double tol,
+                        const char *what)
+{
+    double rise = mib(p->peak_bytes - p->baseline_bytes);
+
+    fprintf(stderr, "probe %s: %s peak - baseline %.2f MiB (want %.0f)\n",
+            what, pm_method_name(p->method), rise, want_mib);
+    ck_assert_msg(rise >= want_mib * (1 - tol) && rise <= want_mib * (1 + tol),
+                  "%s: peak - baseline %.2f MiB, want %.0f +- %.0f%%", what,
+                  rise, want_mib, tol * 100);
+}
+
+START_TEST(test_probe_hwm_catches_128mib_transient_exactly)
+{
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, NULL), 0);
+    ck_assert_int_eq(pm_probe_depth(), 1);
+    spike(128, 0);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    ck_assert_int_eq(p.method, PM_METHOD_HWM);
+    assert_rise(&p, 128, 0.05, "hwm");
+    ck_assert_uint_le(p.end_bytes, p.baseline_bytes + 8 * MIB);
+    ck_assert_int_ge(p.end_ns, p.begin_ns);
+    ck_assert_uint_eq(p.children_peak_bytes, 0);
+}
+END_TEST
+
+START_TEST(test_probe_without_allocation_peaks_near_baseline)
+{
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, NULL), 0);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes);
+    ck_assert_uint_ge(p.peak_bytes, p.end_bytes);
+    ck_assert_msg(p.peak_bytes - p.baseline_bytes < 2 * MIB,
+                  "empty probe rose by %.2f MiB",
+                  mib(p.peak_bytes - p.baseline_bytes));
+}
+END_TEST
+
+START_TEST(test_probe_forced_sampler_catches_held_spike)
+{
+    pm_probe_opts_t opts = {.force_sampler = 1};
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
+    spike(128, 20);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(p.method, PM_METHOD_SAMPLED);
+    assert_rise(&p, 128, 0.05, "forced sampler");
+}
+END_TEST
+
+START_TEST(test_probe_nested_outer_and_inner_peaks_are_exact)
+{
+    pm_probe_t outer, inner;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
+    spike(64, 0);
+    ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
+    ck_assert_int_eq(pm_probe_depth(), 2);
+    spike(32, 0);
+    ck_assert_int_eq(pm_probe_end(&inner), 0);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    ck_assert_int_eq(outer.method, PM_METHOD_HWM);
+    ck_assert_int_eq(inner.method, PM_METHOD_HWM);
+    /* The inner reset must not erase the outer's 64 MiB, and the inner
+     * must not see it. */
+    assert_rise(&outer, 64, 0.05, "nested outer");
+    assert_rise(&inner, 32, 0.05, "nested inner");
+}
+END_TEST
+
+START_TEST(test_probe_outer_gets_inner_peak_when_larger)
+{
+    pm_probe_t outer, inner;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
+    spike(16, 0);
+    ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
+    spike(96, 0);
+    ck_assert_int_eq(pm_probe_end(&inner), 0);
+    spike(8, 0);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
+    assert_rise(&outer, 96, 0.05, "outer of larger inner");
+    assert_rise(&inner, 96, 0.05, "larger inner");
+}
+END_TEST
+
+START_TEST(test_probe_sequential_inner_probes_keep_outer_exact)
+{
+    pm_probe_t outer, a, b;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
+    ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
+    spike(24, 0);
+    ck_assert_int_eq(pm_probe_end(&a), 0);
+    spike(80, 0); /* between the inner probes */
+    ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
+    spike(40, 0);
+    ck_assert_int_eq(pm_probe_end(&b), 0);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
+    assert_rise(&a, 24, 0.1, "first inner");
+    assert_rise(&b, 40, 0.05, "second inner");
+    assert_rise(&outer, 80, 0.05, "outer of two inner");
+}
+END_TEST
+
+START_TEST(test_probe_sampled_outer_gets_exact_inner_peak)
+{
+    pm_probe_opts_t sampled = {.force_sampler = 1};
+    pm_probe_t outer, inner;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, &sampled), 0);
+    ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
+    spike(64, 0); /* too brief to rely on the sampler */
+    ck_assert_int_eq(pm_probe_end(&inner), 0);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
+    ck_assert_int_eq(outer.method, PM_METHOD_SAMPLED);
+    ck_assert_int_eq(inner.method, PM_METHOD_HWM);
+    assert_rise(&inner, 64, 0.05, "hwm inner of sampled outer");
+    assert_rise(&outer, 64, 0.05, "sampled outer of hwm inner");
+}
+END_TEST
+
+START_TEST(test_probe_sampled_inner_ignores_outer_earlier_peak)
+{
+    pm_probe_opts_t sampled = {.force_sampler = 1};
+    pm_probe_t outer, inner;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
+    spike(64, 0);
+    ck_assert_int_eq(pm_probe_begin(&inner, &sampled), 0);
+    spike(16, 20);
+    ck_assert_int_eq(pm_probe_end(&inner), 0);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
+    assert_rise(&inner, 16, 0.1, "sampled inner of hwm outer");
+    assert_rise(&outer, 64, 0.05, "hwm outer of sampled inner");
+}
+END_TEST
+
+START_TEST(test_probe_out_of_order_end_reports_nesting)
+{
+    pm_probe_t outer, inner;
+
+    ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
+    ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
+    spike(32, 0);
+    ck_assert_int_eq(pm_probe_end(&outer), PM_ENESTING);
+    ck_assert_int_eq(pm_probe_depth(), 1);
+    /* Still ended, with results. */
+    ck_assert_int_eq(outer.active, 0);
+    assert_rise(&outer, 32, 0.05, "outer ended first");
+    ck_assert_int_eq(pm_probe_end(&inner), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    assert_rise(&inner, 32, 0.05, "inner ended last");
+    /* Ending twice is refused without touching the stack. */
+    ck_assert_int_eq(pm_probe_end(&inner), -EINVAL);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+}
+END_TEST
+
+START_TEST(test_probe_middle_ended_first_keeps_stack_consistent)
+{
+    pm_probe_t a, b, c;
+
+    ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
+    ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
+    ck_assert_int_eq(pm_probe_begin(&c, NULL), 0);
+    ck_assert_int_eq(pm_probe_end(&b), PM_ENESTING);
+    ck_assert_int_eq(pm_probe_depth(), 2);
+    spike(48, 0);
+    ck_assert_int_eq(pm_probe_end(&c), 0);
+    ck_assert_int_eq(pm_probe_end(&a), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    assert_rise(&a, 48, 0.05, "outermost after middle ended");
+    ck_assert_msg(b.peak_bytes - b.baseline_bytes < 4 * MIB,
+                  "middle probe ended before the spike rose %.2f MiB",
+                  mib(b.peak_bytes - b.baseline_bytes));
+}
+END_TEST
+
+START_TEST(test_probe_begin_twice_is_refused)
+{
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, NULL), 0);
+    ck_assert_int_eq(pm_probe_begin(&p, NULL), -EBUSY);
+    ck_assert_int_eq(pm_probe_depth(), 1);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+}
+END_TEST
+
+START_TEST(test_probe_rejects_negative_interval)
+{
+    pm_probe_opts_t opts = {.interval_s = -0.1};
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, &opts), PM_ERANGE);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+}
+END_TEST
+
+START_TEST(test_probe_include_children_samples_forked_child)
+{
+    pm_probe_opts_t opts = {.include_children = 1, .interval_s = 0.01};
+    pm_probe_t p;
+    int ready[2], hold[2];
+    pid_t child;
+    char c;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        size_t n = 32u << 20;
+        void *m = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        close(hold[1]);
+        if (m == MAP_FAILED) {
+            _exit(1);
+        }
+        memset(m, 0x5a, n);
+        if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) < 0) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    sleep_ms(300); /* ~30 children samples at 10 ms */
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(p.method, PM_METHOD_HWM_SAMPLED);
+    fprintf(stderr,
+            "probe children: children peak %.2f MiB, peak - baseline "
+            "%.2f MiB\n",
+            mib(p.children_peak_bytes), mib(p.peak_bytes - p.baseline_bytes));
+    ck_assert_msg(p.children_peak_bytes >= 30 * MIB, "children peak %.2f MiB",
+                  mib(p.children_peak_bytes));
+    /* own + children at the same sample */
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 30 * MIB);
+}
+END_TEST
+
+START_TEST(test_probe_include_children_keeps_own_peak_exact)
+{
+    pm_probe_opts_t opts = {.include_children = 1, .interval_s = 0.5};
+    pm_probe_t p;
+
+    ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
+    spike(64, 0); /* far shorter than the 0.5 s period */
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(p.method, PM_METHOD_HWM_SAMPLED);
+    ck_assert_uint_eq(p.children_peak_bytes, 0);
+    assert_rise(&p, 64, 0.05, "own peak with include_children");
+}
+END_TEST
+
+/* Sampler thread context: count only. */
+static void count_call(void *arg)
+{
+    __atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+START_TEST(test_probe_deadline_fires_once_for_hwm_probe)
+{
+    static int calls;
+    pm_probe_opts_t opts = {.on_deadline = count_call, .arg = &calls};
+    pm_probe_t p;
+
+    opts.deadline_ns = pm_now_ns() + 20 * 1000000;
+    ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
+    sleep_ms(150);
+    ck_assert_int_eq(pm_probe_end(&p), 0);
+    ck_assert_int_eq(p.method, PM_METHOD_HWM);
+    ck_assert_int_eq(__atomic_load_n(&calls, __ATOMIC_SEQ_CST), 1);
+}
+END_TEST
+
+static Suite *probe_suite(void)
+{
+    Suite *s = suite_create("probe");
+    TCase *hwm = tcase_create("hwm");
+    TCase *sampled = tcase_create("sampled");
+    TCase *nesting = tcase_create("nesting");
+    TCase *children = tcase_create("children");
+
+    tcase_add_test(hwm, test_probe_hwm_catches_128mib_transient_exactly);
+    tcase_add_test(hwm, test_probe_without_allocation_peaks_near_baseline);
+    tcase_add_test(hwm, test_probe_begin_twice_is_refused);
+    tcase_add_test(hwm, test_probe_rejects_negative_interval);
+    suite_add_tcase(s, hwm);
+
+    tcase_add_test(sampled, test_probe_forced_sampler_catches_held_spike);
+    tcase_add_test(sampled, test_probe_deadline_fires_once_for_hwm_probe);
+    suite_add_tcase(s, sampled);
+
+    tcase_add_test(nesting, test_probe_nested_outer_and_inner_peaks_are_exact);
+    tcase_add_test(nesting, test_probe_outer_gets_inner_peak_when_larger);
+    tcase_add_test(nesting,
+                   test_probe_sequential_inner_probes_keep_outer_exact);
+    tcase_add_test(nesting, test_probe_sampled_outer_gets_exact_inner_peak);
+    tcase_add_test(nesting,
+                   test_probe_sampled_inner_ignores_outer_earlier_peak);
+    tcase_add_test(nesting, test_probe_out_of_order_end_reports_nesting);
+    tcase_add_test(nesting,
+                   test_probe_middle_ended_first_keeps_stack_consistent);
+    suite_add_tcase(s, nesting);
+
+    tcase_add_test(children, test_probe_include_children_samples_forked_child);
+    tcase_add_test(children, test_probe_include_children_keeps_own_peak_exact);
+    suite_add_tcase(s, children);
+    return s;
+}
+
+int main(void)
+{
+    Suite *suite = probe_suite();
+
+    return pm_check_run(suite);
+}
