@@ -223,7 +223,7 @@ static int measure_once(PyObject *shell, PyObject *code,
         .interval_s = a->interval_s,
         .include_children = a->include_children,
     };
-    int rc;
+    int rc = 0;
 
     PyObject *old_handler = NULL;
     int installed = 0;
@@ -285,7 +285,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     uint64_t *peaks = NULL;
     double *walls = NULL;
     json_t *bundle = NULL;
-    char *text = NULL;
+    char *text = NULL, *statement = NULL;
     pm_method_t method = PM_METHOD_HWM;
     int rc;
 
@@ -321,8 +321,20 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             goto fail;
         }
     }
+    /* The report shows the statement without the cell's final newline. */
+    size_t shown = strlen(a->statement);
+    while (shown > 0 && strchr(" \t\r\n", a->statement[shown - 1])) {
+        shown--;
+    }
+    statement = PyMem_Malloc(shown + 1);
+    if (statement == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memcpy(statement, a->statement, shown);
+    statement[shown] = '\0';
     pm_memit_t m = {
-        .statement = a->statement,
+        .statement = statement,
         .setup = a->setup,
         .repeat = (int)a->repeat,
         .timeout_s = a->timeout_s,
@@ -359,6 +371,7 @@ fail:
     free(text);
     free(peaks);
     free(walls);
+    PyMem_Free(statement);
     Py_XDECREF(code);
     return result;
 }

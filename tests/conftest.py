@@ -67,7 +67,7 @@ class Kernel:
     def execute(self, code, timeout=120, allow_error=True):
         """Run code; return (reply content, IOPub messages of this request
         in arrival order, up to and including status idle)."""
-        msg_id = self.kc.execute(code, store_history=True)
+        msg_id = self.kc.execute(code, store_history=True, stop_on_error=False)
         msgs = []
         while True:
             msg = self.kc.get_iopub_msg(timeout=timeout)
