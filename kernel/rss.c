@@ -50,25 +50,16 @@ static uint64_t pages_to_bytes(uint64_t pages)
     return pages * page_size;
 }
 
-/* The descriptor of f for the calling process, or a negative errno. */
-static int self_fd(self_file_t *f)
+/* Open f for this process, replacing a descriptor inherited from the
+ * parent. Returns the descriptor or a negative errno. */
+static int reopen_unlocked(self_file_t *f, int me)
 {
-    int me = (int)getpid();
-    int fd, old;
     struct stat st;
+    int old;
+    int fd = open(f->path, f->flags | O_CLOEXEC);
 
-    if (atomic_load_explicit(&f->pid, memory_order_acquire) == me) {
-        return atomic_load_explicit(&f->fd, memory_order_relaxed);
-    }
-    pthread_mutex_lock(&open_lock);
-    if (atomic_load_explicit(&f->pid, memory_order_relaxed) == me) {
-        fd = atomic_load_explicit(&f->fd, memory_order_relaxed);
-        goto done;
-    }
-    fd = open(f->path, f->flags | O_CLOEXEC);
     if (fd < 0) {
-        fd = -errno;
-        goto done;
+        return -errno;
     }
     old = atomic_load_explicit(&f->fd, memory_order_relaxed);
     /* Close the parent's descriptor only if this child still has it: the
@@ -83,7 +74,25 @@ static int self_fd(self_file_t *f)
     }
     atomic_store_explicit(&f->fd, fd, memory_order_relaxed);
     atomic_store_explicit(&f->pid, me, memory_order_release);
-done:
+    return fd;
+}
+
+/* The descriptor of f for the calling process, or a negative errno. The
+ * fast path is one getpid() and two atomic loads. */
+static int self_fd(self_file_t *f)
+{
+    int me = (int)getpid();
+    int fd;
+
+    if (atomic_load_explicit(&f->pid, memory_order_acquire) == me) {
+        return atomic_load_explicit(&f->fd, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&open_lock);
+    if (atomic_load_explicit(&f->pid, memory_order_relaxed) == me) {
+        fd = atomic_load_explicit(&f->fd, memory_order_relaxed);
+    } else {
+        fd = reopen_unlocked(f, me);
+    }
     pthread_mutex_unlock(&open_lock);
     return fd;
 }
