@@ -34,7 +34,9 @@ int64_t pm_now_ns(void);
 /* ---- /proc reading and parsing (read and parse apart) ---------------- */
 
 /* Read a whole /proc file into buf (at most len - 1 bytes) and
- * NUL-terminate it. Returns the number of bytes read or a negative errno. */
+ * NUL-terminate it. Returns the number of bytes read or a negative errno;
+ * -EOVERFLOW when the file does not fit (buf then holds its first
+ * len - 1 bytes, NUL-terminated). */
 int pm_proc_read(const char *path, char *buf, size_t len);
 
 /* Same, from offset 0 of an open descriptor (pread), so one descriptor
@@ -168,13 +170,17 @@ typedef struct pm_probe {
 } pm_probe_t;
 
 /* Begin: baseline RSS, reset the high-water mark (or start the sampler
- * when the reset is refused, when include_children, or force_sampler).
- * Thread-safe (a mutex guards the active stack). Returns 0 or -errno. */
+ * when the reset is refused, when include_children, or force_sampler; a
+ * deadline also starts one). baseline/end_bytes are own RSS, also with
+ * include_children. on_deadline must not call pm_probe_*. Thread-safe (a
+ * mutex guards the active stack). Returns 0, PM_ERANGE (interval_s < 0),
+ * -EBUSY (p already active) or -errno. */
 int pm_probe_begin(pm_probe_t *p, const pm_probe_opts_t *opts);
 
 /* End: read the peak, fold it into outer probes, stop any sampler.
  * Probes must end innermost first (PM_ENESTING otherwise, and the probe
- * is still ended). Returns 0 or a negative code; p is inactive after. */
+ * is still ended). Returns 0 or a negative code (-EINVAL when p is not
+ * active); p is inactive after. */
 int pm_probe_end(pm_probe_t *p);
 
 /* Number of active probes (0 when no measurement is running). */
