@@ -1,0 +1,81 @@
+"""The example notebooks, executed with nbclient in a real kernel as a user
+would run them; the saved notebook keeps peakmem's JSON mime output."""
+import os
+import subprocess
+import sys
+
+import nbclient
+import nbformat
+
+from conftest import memit_numbers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NOTEBOOKS = os.path.join(HERE, "..", "notebooks")
+MIME = "application/vnd.peakmem.memit+json"
+
+
+def execute(name, tmp_path):
+    nb = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}
+                            ).execute()
+    out = tmp_path / name
+    nbformat.write(nb, str(out))
+    return nbformat.read(str(out), as_version=4)
+
+
+def memit_outputs(cell):
+    return [o for o in cell.get("outputs", [])
+            if o.get("output_type") == "display_data" and MIME in o["data"]]
+
+
+def test_quickstart_executes_and_keeps_json_mime(tmp_path):
+    nb = execute("quickstart.ipynb", tmp_path)
+    cells = {c.source.splitlines()[0]: c for c in nb.cells
+             if c.cell_type == "code" and c.source}
+    alloc = memit_outputs(cells["%memit a = np.ones(256 * 2**20 // 8)"])
+    assert len(alloc) == 1
+    doc = alloc[0]["data"][MIME]
+    assert doc["schema"] == "peakmem.memit" and doc["version"] == 1
+    assert abs(doc["increment_bytes"] - 256 * 2**20) <= 0.05 * 256 * 2**20
+    _, inc = memit_numbers(alloc[0]["data"]["text/plain"])
+    assert abs(inc - 256) <= 0.05 * 256
+    spike = memit_outputs(
+        cells["%memit total = np.ones(256 * 2**20 // 8).sum()"])
+    assert spike[0]["data"][MIME]["increment_bytes"] >= 0.95 * 256 * 2**20
+    cell = memit_outputs(cells["%%memit n = 2_000_000"])
+    assert cell[0]["data"][MIME]["setup"] == "n = 2_000_000"
+    assert "<table" in cell[0]["data"]["text/html"]
+    quiet = cells["r = %memit -o -q -r 3 np.ones(64 * 2**20 // 8).sum()"]
+    assert memit_outputs(quiet) == []
+    assert all(c.get("outputs") is not None for c in nb.cells
+               if c.cell_type == "code")
+    errors = [o for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+
+
+def test_terminal_ipython_prints_text():
+    code = ("%load_ext peakmem\n"
+            "%memit x = bytearray(64 * 2**20)\n"
+            "%memit -q pass\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "IPython", "--quick", "--no-banner",
+         "--colors=NoColor", "--TerminalInteractiveShell.term_title=False",
+         "-c", code],
+        capture_output=True, text=True, timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    lines = [l for l in out.stdout.splitlines() if l.startswith("peak")]
+    assert len(lines) == 1, out.stdout
+    _, inc = memit_numbers(lines[0])
+    assert abs(inc - 64) <= 0.05 * 64
+
+
+def test_plain_python_has_no_shell():
+    code = ("import peakmem, peakmem._peakmem as m\n"
+            "try:\n    m._memit_magic('pass')\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=60, cwd="/")
+    assert out.stdout.strip() == ("UsageError peakmem is not loaded in an "
+                                  "IPython shell: run %load_ext peakmem")
