@@ -208,7 +208,8 @@ def test_memit_timeout_stops_statement(kernel):
 
 
 def test_memit_keyboard_interrupt_leaves_kernel_usable(kernel):
-    msg_id = kernel.kc.execute("%memit import time; time.sleep(30)")
+    msg_id = kernel.kc.execute("%memit import time; time.sleep(30)",
+                              stop_on_error=False)
     time.sleep(1.0)
     kernel.km.interrupt_kernel()
     reply = kernel.kc.get_shell_msg(timeout=30)
