@@ -240,29 +240,6 @@ static PyObject *parent_header_json(PyObject *kernel)
     return packed;
 }
 
-static int show_pipe(pm_state_t *st, json_t *content)
-{
-    PyObject *kernel = kernel_of(st->shell);
-    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
-    Py_XDECREF(kernel);
-    if (parent == NULL) {
-        return -1;
-    }
-    int rc = pm_publisher_send(st->publisher, "display_data",
-                               PyBytes_AS_STRING(parent), content);
-    Py_DECREF(parent);
-    if (rc == 0) {
-        Py_BEGIN_ALLOW_THREADS
-        /* A timeout only means the echo was not seen: the message is
-         * queued in order all the same. */
-        (void)pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
-        Py_END_ALLOW_THREADS
-        return 0;
-    }
-    pm_py_raise(rc);
-    return -1;
-}
-
 static int show_python(pm_state_t *st, json_t *content)
 {
     char *text = json_dumps(json_object_get(content, "data"), JSON_COMPACT);
@@ -294,6 +271,32 @@ static int show_python(pm_state_t *st, json_t *content)
         return -1;
     }
     Py_DECREF(res);
+    return 0;
+}
+
+static int show_pipe(pm_state_t *st, json_t *content)
+{
+    PyObject *kernel = kernel_of(st->shell);
+    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
+    Py_XDECREF(kernel);
+    if (parent == NULL) {
+        return -1;
+    }
+    int rc = pm_publisher_send(st->publisher, "display_data",
+                               PyBytes_AS_STRING(parent), content);
+    Py_DECREF(parent);
+    if (rc < 0) {
+        /* E.g. after a fork: the shell's own publisher still works. */
+        pm_publisher_free(st->publisher);
+        st->publisher = NULL;
+        st->display_mode = DISPLAY_PYTHON;
+        return show_python(st, content);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    /* A timeout only means the echo was not seen: the message is queued
+     * in order all the same. */
+    (void)pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
+    Py_END_ALLOW_THREADS
     return 0;
 }
 

@@ -218,44 +218,28 @@ static int measure_once(PyObject *shell, PyObject *code,
                         pm_method_t *method)
 {
     pm_probe_t probe;
-    pm_sampler_t *timer = NULL;
     pm_probe_opts_t popts = {
         .interval_s = a->interval_s,
         .include_children = a->include_children,
     };
-    int rc = 0;
+    PyObject *old_handler = NULL, *res = NULL;
+    int installed = 0, rc = 0;
 
-    PyObject *old_handler = NULL;
-    int installed = 0;
     if (a->timeout_s > 0) {
-        pm_sampler_opts_t topts = {
-            .self_interval_s = 0.005,
-            .deadline_ns = pm_now_ns() + (int64_t)(a->timeout_s * 1e9),
-            .on_deadline = on_deadline,
-        };
+        popts.deadline_ns = pm_now_ns() + (int64_t)(a->timeout_s * 1e9);
+        popts.on_deadline = on_deadline;
         old_handler = timeout_install(a->timeout_s, &installed);
         if (old_handler == NULL && PyErr_Occurred()) {
             return -1;
         }
         atomic_store(&timeout_armed, 1);
-        if ((rc = pm_sampler_new(&topts, &timer)) < 0) {
-            atomic_store(&timeout_armed, 0);
-            if (installed) {
-                timeout_restore(old_handler);
-            }
-            Py_XDECREF(old_handler);
-            pm_py_raise(rc);
-            return -1;
-        }
     }
-    PyObject *res = NULL;
     int begin_rc = pm_probe_begin(&probe, &popts);
     if (begin_rc == 0) {
         res = pm_shell_exec(shell, code);
         rc = pm_probe_end(&probe);
     }
     atomic_store(&timeout_armed, 0);
-    pm_sampler_free(timer);
     if (installed) {
         timeout_restore(old_handler);
     }
