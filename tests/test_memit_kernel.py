@@ -250,3 +250,20 @@ def test_memit_shell_escape_and_magics_inside(kernel):
     assert reply["status"] == "ok", reply
     assert "from-shell" in stdout(msgs)
     assert len(displays(msgs)) == 1
+
+
+def test_memit_falls_back_when_kernel_pipe_is_missing():
+    from conftest import Kernel
+    k = Kernel()
+    try:
+        k.execute("get_ipython().kernel.iopub_thread._pipe_port = None\n"
+                  "%load_ext peakmem", allow_error=False)
+        reply, msgs = k.execute("%memit b = bytearray(32 * 2**20)")
+        assert reply["status"] == "ok"
+        d = only_display(msgs)
+        _, inc = memit_numbers(d["data"]["text/plain"])
+        assert abs(inc - 32) <= 0.05 * 32 + 1
+        assert MIME in d["data"]
+        assert k.raw.bad == []
+    finally:
+        k.close()
