@@ -96,6 +96,84 @@ int pm_hwm_reset(void);
 /* Read VmHWM of this process, in bytes. */
 int pm_hwm_read(uint64_t *bytes);
 
+/* Read the high-water mark (bytes) and reset it, as one step that keeps
+ * every active probe exact: the mark is folded into the probes that rely
+ * on it before the reset. For line-level peaks (%mprun --peak). Thread-
+ * safe. Returns 0 or a negative code (then nothing was reset). */
+int pm_hwm_take(uint64_t *bytes);
+
+/* ---- line tracer bookkeeping (%mprun) ---------------------------------*/
+
+/* What one source line of a profiled function accumulated. */
+typedef struct {
+    uint64_t occurrences;    /* times the line started executing */
+    uint64_t mem_max_bytes;  /* highest RSS at the end of the line */
+    int64_t increment_bytes; /* sum over executions of (RSS at its end -
+                                RSS at its start), callees included */
+    uint64_t peak_bytes;     /* highest RSS while it ran (with peak); 0 */
+} pm_line_stat_t;
+
+/* The line table of one profiled code block (a function and the code
+ * nested in it share one table, as memory_profiler does): lines
+ * first_line .. first_line + nlines - 1. Heap object. */
+typedef struct pm_linetable pm_linetable_t;
+
+/* Returns 0 or -ENOMEM/-EINVAL (nlines < 1 or first_line < 1). */
+int pm_linetable_new(int first_line, int nlines, pm_linetable_t **out);
+void pm_linetable_free(pm_linetable_t *t);
+int pm_linetable_first_line(const pm_linetable_t *t);
+int pm_linetable_nlines(const pm_linetable_t *t);
+/* The stats of lineno, or NULL when it is outside the table. A line that
+ * never ran has occurrences == 0. */
+const pm_line_stat_t *pm_linetable_get(const pm_linetable_t *t, int lineno);
+/* Total calls (frames entered) recorded in the table. */
+uint64_t pm_linetable_calls(const pm_linetable_t *t);
+
+/* The tracer's state for one running frame of a profiled code block.
+ * Owned by the caller (one per frame on the caller's stack). */
+typedef struct {
+    pm_linetable_t *table;
+    int line;                /* line now executing; 0 before the first */
+    uint64_t line_start_rss; /* RSS when that line started */
+} pm_frame_state_t;
+
+typedef struct pm_tracer pm_tracer_t;
+
+typedef struct {
+    /* Read RSS at a line boundary only when at least this much time has
+     * passed since the last read (else reuse the last value: lines that
+     * move RSS by a MiB take far longer). 0: 20 us. Call and return
+     * boundaries always read. */
+    int64_t min_read_interval_ns;
+    int peak;             /* also track per-line peaks via pm_hwm_take */
+    int include_children; /* add descendants' RSS (read at most every
+                             children_interval_ns; 0: 100 ms) */
+    int64_t children_interval_ns;
+} pm_tracer_opts_t;
+
+/* Returns 0 or a negative code. The tracer is used by one thread. */
+int pm_tracer_new(const pm_tracer_opts_t *opts, pm_tracer_t **out);
+void pm_tracer_free(pm_tracer_t *tr);
+
+/* A frame of a profiled block starts (or a generator resumes): counts
+ * def_line once (occurrences, mem = RSS now, increment 0) when it is in
+ * the table, and makes fs ready. Fast path: no allocation. */
+void pm_tracer_call(pm_tracer_t *tr, pm_frame_state_t *fs,
+                    pm_linetable_t *table, int def_line);
+
+/* The frame starts line lineno: closes the previous line of this frame
+ * (its increment is RSS now minus RSS at its start) and starts lineno.
+ * Fast path: at most one RSS read, no allocation. */
+void pm_tracer_line(pm_tracer_t *tr, pm_frame_state_t *fs, int lineno);
+
+/* The frame returns (or yields, or unwinds on an exception): closes its
+ * current line with a fresh RSS read. */
+void pm_tracer_return(pm_tracer_t *tr, pm_frame_state_t *fs);
+
+/* Reads done and lines seen, for benchmarks. */
+uint64_t pm_tracer_reads(const pm_tracer_t *tr);
+uint64_t pm_tracer_events(const pm_tracer_t *tr);
+
 /* ---- sampler thread ----------------------------------------------------*/
 
 typedef struct pm_sampler pm_sampler_t;

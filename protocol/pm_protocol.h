@@ -68,6 +68,59 @@ json_t *pm_memit_bundle(const pm_memit_t *m);
 /* Escape text for HTML (&, <, >, ", '). Caller frees. */
 char *pm_html_escape(const char *text);
 
+/* ---- %mprun line profiles -------------------------------------------*/
+
+#define PM_MIME_MPRUN "application/vnd.peakmem.mprun+json"
+
+/* One source line of a profiled function. */
+typedef struct {
+    int lineno;
+    const char *source;      /* the line's text, no newline ("" if unknown) */
+    uint64_t occurrences;    /* 0: never ran (numbers shown blank) */
+    uint64_t mem_bytes;      /* Mem usage: highest RSS after the line */
+    int64_t increment_bytes; /* Increment: own RSS change, summed */
+    uint64_t peak_bytes;     /* Peak: highest RSS while it ran */
+} pm_mprun_line_t;
+
+/* One function's table (memory_profiler prints one block per function
+ * that ran). */
+typedef struct {
+    const char *filename; /* as shown on the "Filename: " line */
+    const char *function; /* qualified name, for JSON and HTML */
+    int first_line;
+    size_t nlines;
+    const pm_mprun_line_t *lines;
+} pm_mprun_block_t;
+
+typedef struct {
+    const char *statement; /* what was run */
+    int precision;         /* decimals of MiB figures (memory_profiler: 1) */
+    int show_peak;         /* add the Peak column (--peak) */
+    int include_children;  /* -c */
+    /* memory_profiler's "*** KeyboardInterrupt exception caught in code
+     * being profiled." (or SystemExit); NULL when the run completed. */
+    const char *message;
+    size_t nblocks;
+    const pm_mprun_block_t *blocks;
+} pm_mprun_t;
+
+/* memory_profiler 0.61's show_results text for all blocks, then
+ * right-stripped as its %mprun does (no final newline). With show_peak a
+ * "Peak" column follows "Increment". Caller frees. NULL on ENOMEM. */
+char *pm_mprun_render_text(const pm_mprun_t *m);
+
+/* An HTML table per block; lines whose |increment| or peak - mem is at
+ * least 1 MiB (or >= 10% of the block's largest) are highlighted.
+ * Caller frees. */
+char *pm_mprun_render_html(const pm_mprun_t *m);
+
+/* JSON document, schema "peakmem.mprun" (protocol/SCHEMA.md). New
+ * reference or NULL. */
+json_t *pm_mprun_to_json(const pm_mprun_t *m);
+
+/* display_data content with text/plain, text/html and PM_MIME_MPRUN. */
+json_t *pm_mprun_bundle(const pm_mprun_t *m);
+
 /* ---- signing -----------------------------------------------------------*/
 
 typedef struct {
