@@ -1,6 +1,6 @@
 /* Declarations shared by the files of protocol/ and nothing else: the
- * numbers every rendering of a %memit result agrees on, and the defaults
- * of the wire format. */
+ * numbers every rendering of a %memit result agrees on, the display
+ * bundle all results share, and the defaults of the wire format. */
 #ifndef PM_PROTOCOL_INTERNAL_H
 #define PM_PROTOCOL_INTERNAL_H
 
@@ -36,5 +36,12 @@ int64_t pm_bytes_diff(uint64_t a, uint64_t b);
 
 /* Sum of m->wall_s over the completed repeats, seconds. */
 double pm_memit_wall_total(const pm_memit_t *m);
+
+/* The display_data content {"data": {"text/plain": text, "text/html":
+ * html, mime: doc}, "metadata": {}, "transient": {}} every result is shown
+ * with. Steals doc; text and html are borrowed. Any argument NULL (a
+ * failed rendering) makes it fail. New reference or NULL. */
+json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
+                          json_t *doc);
 
 #endif

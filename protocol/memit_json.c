@@ -1,6 +1,6 @@
 /* A %memit result as the versioned JSON document "peakmem.memit" (see
- * protocol/SCHEMA.md) and as the display_data mime bundle that carries it
- * next to the text and HTML forms. */
+ * protocol/SCHEMA.md), and the display_data mime bundle that carries a
+ * result's document next to its text and HTML forms (shared by all). */
 #include "internal.h"
 
 #include <math.h>
@@ -114,34 +114,39 @@ fail:
     return NULL;
 }
 
-json_t *pm_memit_bundle(const pm_memit_t *m)
+json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
+                          json_t *doc)
 {
-    json_t *bundle = NULL, *data = NULL;
-    char *text = NULL, *html = NULL;
+    json_t *bundle = json_object(), *data = json_object();
 
-    text = pm_memit_render_text(m);
-    html = pm_memit_render_html(m);
-    bundle = json_object();
-    data = json_object();
-    if (text == NULL || html == NULL || bundle == NULL || data == NULL) {
+    if (text == NULL || html == NULL || doc == NULL || bundle == NULL ||
+        data == NULL) {
         json_decref(data);
+        json_decref(doc);
         goto fail;
     }
     if (set(bundle, "data", data) ||
         set(data, "text/plain", json_string(text)) ||
-        set(data, "text/html", json_string(html)) ||
-        set(data, PM_MIME_MEMIT, pm_memit_to_json(m)) ||
+        set(data, "text/html", json_string(html)) || set(data, mime, doc) ||
         set(bundle, "metadata", json_object()) ||
         set(bundle, "transient", json_object())) {
         goto fail;
     }
-    free(text);
-    free(html);
     return bundle;
 
 fail:
-    free(text);
-    free(html);
     json_decref(bundle);
     return NULL;
+}
+
+json_t *pm_memit_bundle(const pm_memit_t *m)
+{
+    char *text = pm_memit_render_text(m);
+    char *html = pm_memit_render_html(m);
+    json_t *bundle =
+        pm_display_bundle(text, html, PM_MIME_MEMIT, pm_memit_to_json(m));
+
+    free(text);
+    free(html);
+    return bundle;
 }
