@@ -72,7 +72,8 @@ char *pm_html_escape(const char *text);
 
 #define PM_MIME_MPRUN "application/vnd.peakmem.mprun+json"
 
-/* One source line of a profiled function. */
+/* One source line of a profiled function. Strings here and in the types
+ * below are borrowed, UTF-8. */
 typedef struct {
     int lineno;
     const char *source;      /* the line's text, no newline ("" if unknown) */
@@ -94,9 +95,11 @@ typedef struct {
 
 typedef struct {
     const char *statement; /* what was run */
-    int precision;         /* decimals of MiB figures (memory_profiler: 1) */
-    int show_peak;         /* add the Peak column (--peak) */
-    int include_children;  /* -c */
+    /* decimals of MiB figures (memory_profiler: 1); below 0 is shown as
+     * 0, above 64 as 64 (the JSON keeps the value given) */
+    int precision;
+    int show_peak;        /* add the Peak column (--peak) */
+    int include_children; /* -c */
     /* memory_profiler's "*** KeyboardInterrupt exception caught in code
      * being profiled." (or SystemExit); NULL when the run completed. */
     const char *message;

@@ -1,0 +1,326 @@
+/* The text/plain and text/html forms of a %mprun line profile: the text
+ * byte for byte what memory_profiler 0.61's show_results prints (then
+ * right-stripped as its %mprun does), the HTML one table per function. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* show_results pads with format widths; these are its templates' fields */
+#define LINENO_W 6
+#define MIB_W 12
+#define OCC_W 10
+
+/* Python formats any precision; keep snprintf widths sane. */
+static int clamp_precision(int precision)
+{
+    if (precision < 0) {
+        return 0;
+    }
+    return precision > 64 ? 64 : precision;
+}
+
+/* "{0:P+4.Pf} MiB" of bytes / 2^20 (glibc's %f rounds the binary value
+ * exactly as Python's float formatting does, "-0.0" included). */
+static void format_mib(char *buf, size_t len, double mib, int precision)
+{
+    snprintf(buf, len, "%*.*f MiB", precision + 4, precision, mib);
+}
+
+/* One row of show_results' template; blank number fields for a line that
+ * never ran. */
+static void text_line(FILE *f, const pm_mprun_line_t *line, int precision,
+                      int show_peak)
+{
+    char mem[128] = "", inc[128] = "", peak[128] = "", occ[32] = "";
+    const char *source = line->source != NULL ? line->source : "";
+
+    if (line->occurrences > 0) {
+        format_mib(mem, sizeof(mem), (double)line->mem_bytes / PM_MIB,
+                   precision);
+        format_mib(inc, sizeof(inc), (double)line->increment_bytes / PM_MIB,
+                   precision);
+        format_mib(peak, sizeof(peak), (double)line->peak_bytes / PM_MIB,
+                   precision);
+        snprintf(occ, sizeof(occ), "%llu",
+                 (unsigned long long)line->occurrences);
+    }
+    fprintf(f, "%*d %*s %*s", LINENO_W, line->lineno, MIB_W, mem, MIB_W, inc);
+    if (show_peak) {
+        fprintf(f, " %*s", MIB_W, peak);
+    }
+    fprintf(f, "  %*s   %s\n", OCC_W, occ, source);
+}
+
+static void text_block(FILE *f, const pm_mprun_block_t *b, int precision,
+                       int show_peak)
+{
+    char header[128];
+    size_t width;
+
+    if (show_peak) {
+        snprintf(header, sizeof(header), "%*s %*s %*s %*s  %*s   %s", LINENO_W,
+                 "Line #", MIB_W, "Mem usage", MIB_W, "Increment", MIB_W,
+                 "Peak", OCC_W, "Occurrences", "Line Contents");
+    } else {
+        snprintf(header, sizeof(header), "%*s %*s %*s  %*s   %s", LINENO_W,
+                 "Line #", MIB_W, "Mem usage", MIB_W, "Increment", OCC_W,
+                 "Occurrences", "Line Contents");
+    }
+    fprintf(f, "Filename: %s\n\n%s\n", b->filename != NULL ? b->filename : "",
+            header);
+    width = strlen(header);
+    for (size_t i = 0; i < width; i++) { /* '=' * len(header) */
+        fputc('=', f);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < b->nlines; i++) {
+        text_line(f, &b->lines[i], precision, show_peak);
+    }
+    fputs("\n\n", f);
+}
+
+/* Length in bytes of the Python whitespace character (str.isspace) that
+ * ends text[0..len), or 0. Multi-byte ones are decoded from UTF-8. */
+static size_t trailing_space(const unsigned char *text, size_t len)
+{
+    unsigned long cp;
+    size_t start = len, n;
+
+    if (len == 0) {
+        return 0;
+    }
+    if (text[len - 1] < 0x80) {
+        unsigned char c = text[len - 1];
+        return ((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20)) ? 1 : 0;
+    }
+    while (start > 0 && len - start < 4 && (text[start - 1] & 0xc0) == 0x80) {
+        start--;
+    }
+    if (start == 0) {
+        return 0;
+    }
+    start--;
+    n = len - start;
+    if (n == 2 && (text[start] & 0xe0) == 0xc0) {
+        cp = (text[start] & 0x1fUL) << 6 | (text[start + 1] & 0x3fUL);
+    } else if (n == 3 && (text[start] & 0xf0) == 0xe0) {
+        cp = (text[start] & 0x0fUL) << 12 | (text[start + 1] & 0x3fUL) << 6 |
+             (text[start + 2] & 0x3fUL);
+    } else {
+        return 0; /* 4-byte sequences hold no whitespace; or invalid */
+    }
+    if (cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+        (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+        cp == 0x202f || cp == 0x205f || cp == 0x3000) {
+        return n;
+    }
+    return 0;
+}
+
+/* Python's str.rstrip() on UTF-8 text, in place. */
+static void rstrip_python(char *text)
+{
+    size_t len = strlen(text), n;
+
+    while ((n = trailing_space((const unsigned char *)text, len)) > 0) {
+        len -= n;
+    }
+    text[len] = '\0';
+}
+
+char *pm_mprun_render_text(const pm_mprun_t *m)
+{
+    int precision = clamp_precision(m->precision);
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+
+    if (f == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < m->nblocks; i++) {
+        text_block(f, &m->blocks[i], precision, m->show_peak);
+    }
+    if (ferror(f)) {
+        goto fail;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto fail;
+    }
+    rstrip_python(buf);
+    return buf;
+
+fail:
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* |increment| and, with the Peak column, how far the peak rose above the
+ * line's Mem usage: the larger is how much the line weighs. */
+static uint64_t line_weight(const pm_mprun_line_t *line, int show_peak)
+{
+    uint64_t w, rise = 0;
+
+    if (line->occurrences == 0) {
+        return 0;
+    }
+    w = line->increment_bytes < 0 ? -(uint64_t)line->increment_bytes
+                                  : (uint64_t)line->increment_bytes;
+    if (show_peak && line->peak_bytes > line->mem_bytes) {
+        rise = line->peak_bytes - line->mem_bytes;
+    }
+    return w > rise ? w : rise;
+}
+
+static int is_heavy(uint64_t weight, uint64_t largest)
+{
+    return weight > 0 &&
+           (weight >= (uint64_t)PM_MIB || weight * 10.0 >= largest * 1.0);
+}
+
+/* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20. */
+static void html_mib_cell(FILE *f, double mib, int precision)
+{
+    fprintf(f, "<td style=\"text-align:right\">%.*f MiB</td>", precision, mib);
+}
+
+static int html_line(FILE *f, const pm_mprun_line_t *line, int precision,
+                     int show_peak, uint64_t largest)
+{
+    char *source = pm_html_escape(line->source);
+
+    if (source == NULL) {
+        return -1;
+    }
+    if (is_heavy(line_weight(line, show_peak), largest)) {
+        fputs("<tr class=\"peakmem-heavy\" "
+              "style=\"background-color:rgba(255,165,0,0.25)\">",
+              f);
+    } else {
+        fputs("<tr>", f);
+    }
+    fprintf(f, "<td style=\"text-align:right\">%d</td>", line->lineno);
+    if (line->occurrences > 0) {
+        html_mib_cell(f, (double)line->mem_bytes / PM_MIB, precision);
+        html_mib_cell(f, (double)line->increment_bytes / PM_MIB, precision);
+        if (show_peak) {
+            html_mib_cell(f, (double)line->peak_bytes / PM_MIB, precision);
+        }
+        fprintf(f, "<td style=\"text-align:right\">%llu</td>",
+                (unsigned long long)line->occurrences);
+    } else {
+        fputs(show_peak ? "<td></td><td></td><td></td><td></td>"
+                        : "<td></td><td></td><td></td>",
+              f);
+    }
+    fprintf(f,
+            "<td style=\"text-align:left\">"
+            "<code style=\"white-space:pre\">%s</code></td></tr>",
+            source);
+    free(source);
+    return 0;
+}
+
+static int html_block(FILE *f, const pm_mprun_block_t *b, int precision,
+                      int show_peak)
+{
+    char *filename = pm_html_escape(b->filename);
+    char *function = pm_html_escape(b->function);
+    uint64_t largest = 0;
+    int rc = -1;
+
+    if (filename == NULL || function == NULL) {
+        goto fail;
+    }
+    for (size_t i = 0; i < b->nlines; i++) {
+        uint64_t w = line_weight(&b->lines[i], show_peak);
+        largest = w > largest ? w : largest;
+    }
+    fprintf(f,
+            "<table class=\"peakmem-mprun-block\">"
+            "<caption style=\"text-align:left\">"
+            "<code>%s</code> in <code>%s</code></caption>"
+            "<thead><tr>"
+            "<th style=\"text-align:right\">Line #</th>"
+            "<th style=\"text-align:right\">Mem usage</th>"
+            "<th style=\"text-align:right\">Increment</th>",
+            function, filename);
+    if (show_peak) {
+        fputs("<th style=\"text-align:right\">Peak</th>", f);
+    }
+    fputs("<th style=\"text-align:right\">Occurrences</th>"
+          "<th style=\"text-align:left\">Line Contents</th>"
+          "</tr></thead><tbody>",
+          f);
+    for (size_t i = 0; i < b->nlines; i++) {
+        if (html_line(f, &b->lines[i], precision, show_peak, largest) < 0) {
+            goto fail;
+        }
+    }
+    fputs("</tbody></table>", f);
+    rc = 0;
+
+fail:
+    free(filename);
+    free(function);
+    return rc;
+}
+
+char *pm_mprun_render_html(const pm_mprun_t *m)
+{
+    int precision = clamp_precision(m->precision);
+    char *stmt = NULL, *message = NULL, *buf = NULL;
+    size_t size = 0;
+    FILE *f = NULL;
+
+    stmt = pm_html_escape(m->statement);
+    message = pm_html_escape(m->message);
+    if (stmt == NULL || message == NULL) {
+        goto fail;
+    }
+    f = open_memstream(&buf, &size);
+    if (f == NULL) {
+        goto fail;
+    }
+    fprintf(f,
+            "<div class=\"peakmem-mprun\">"
+            "<div style=\"text-align:left\"><code>%s</code></div>",
+            stmt);
+    if (m->nblocks == 0) {
+        fputs("<p>No profiled function ran.</p>", f);
+    }
+    for (size_t i = 0; i < m->nblocks; i++) {
+        if (html_block(f, &m->blocks[i], precision, m->show_peak) < 0) {
+            goto fail;
+        }
+    }
+    if (message[0] != '\0') {
+        fprintf(f, "<p class=\"peakmem-message\">%s</p>", message);
+    }
+    fputs("</div>", f);
+    if (ferror(f)) {
+        goto fail;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto fail;
+    }
+    free(stmt);
+    free(message);
+    return buf;
+
+fail:
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    free(stmt);
+    free(message);
+    return NULL;
+}
