@@ -1,0 +1,561 @@
+/* Check tests for a %mprun line profile's three forms: the text must match
+ * memory_profiler 0.61's show_results byte for byte (golden outputs from
+ * tests/gen_mprun_golden.py), the HTML must escape source and mark heavy
+ * lines, and the "peakmem.mprun" document must hold every documented
+ * field (protocol/SCHEMA.md). */
+#include "check_util.h"
+#include "pm_protocol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB 1048576ull
+#define GOLDEN "tests/data/protocol/mprun_golden.json"
+
+static json_t *load_golden(void)
+{
+    json_error_t err;
+    json_t *doc = json_load_file(GOLDEN, 0, &err);
+
+    ck_assert_msg(doc != NULL, "%s:%d: %s", GOLDEN, err.line, err.text);
+    return doc;
+}
+
+static json_int_t int_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+static const char *str_at(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    ck_assert_msg(json_is_string(v), "%s is not a string", key);
+    return json_string_value(v);
+}
+
+/* Render one golden case; the profile borrows strings from it. */
+static char *render_golden_case(json_t *c)
+{
+    json_t *jblocks = json_object_get(c, "blocks");
+    size_t nblocks = json_array_size(jblocks);
+    pm_mprun_block_t *blocks = calloc(nblocks + 1, sizeof(*blocks));
+    pm_mprun_line_t **lines = calloc(nblocks + 1, sizeof(*lines));
+    char *text;
+
+    ck_assert_ptr_nonnull(blocks);
+    ck_assert_ptr_nonnull(lines);
+    for (size_t i = 0; i < nblocks; i++) {
+        json_t *jb = json_array_get(jblocks, i);
+        json_t *jlines = json_object_get(jb, "lines");
+        size_t n = json_array_size(jlines);
+
+        lines[i] = calloc(n + 1, sizeof(**lines));
+        ck_assert_ptr_nonnull(lines[i]);
+        for (size_t j = 0; j < n; j++) {
+            json_t *jl = json_array_get(jlines, j);
+            lines[i][j] = (pm_mprun_line_t){
+                .lineno = (int)int_at(jl, "lineno"),
+                .source = str_at(jl, "source"),
+                .occurrences = (uint64_t)int_at(jl, "occurrences"),
+                .mem_bytes = (uint64_t)int_at(jl, "mem_bytes"),
+                .increment_bytes = int_at(jl, "increment_bytes"),
+            };
+        }
+        blocks[i] = (pm_mprun_block_t){
+            .filename = str_at(jb, "filename"),
+            .function = str_at(jb, "function"),
+            .first_line = (int)int_at(jb, "first_line"),
+            .nlines = n,
+            .lines = lines[i],
+        };
+    }
+    pm_mprun_t m = {
+        .statement = "run()",
+        .precision = (int)int_at(c, "precision"),
+        .message = "*** KeyboardInterrupt exception caught in code being "
+                   "profiled.",
+        .nblocks = nblocks,
+        .blocks = blocks,
+    };
+    text = pm_mprun_render_text(&m);
+    for (size_t i = 0; i < nblocks; i++) {
+        free(lines[i]);
+    }
+    free(lines);
+    free(blocks);
+    return text;
+}
+
+START_TEST(test_mprun_text_matches_memory_profiler_golden)
+{
+    json_t *doc = load_golden();
+    json_t *cases = json_object_get(doc, "cases");
+    json_t *c;
+    size_t i;
+
+    ck_assert_uint_ge(json_array_size(cases), 9);
+    json_array_foreach(cases, i, c)
+    {
+        const char *expected = str_at(c, "expected");
+        char *text = render_golden_case(c);
+
+        ck_assert_ptr_nonnull(text);
+        ck_assert_msg(strcmp(text, expected) == 0,
+                      "case %s differs:\n--- peakmem\n%s\n--- "
+                      "memory_profiler\n%s\n",
+                      str_at(c, "name"), text, expected);
+        free(text);
+    }
+    json_decref(doc);
+}
+END_TEST
+
+/* A two-block profile: a function with a heavy line, a never-run line and
+ * HTML-special source, and a small second function. */
+static const pm_mprun_line_t lines_a[] = {
+    {1, "def f(n):", 1, 50 * MIB, 0, 50 * MIB},
+    {2, "    s = '<b>&'", 1, 50 * MIB + MIB / 2, MIB / 2, 50 * MIB + MIB / 2},
+    {3, "    big = [0] * n", 1, 130 * MIB, 79 * MIB + MIB / 2, 131 * MIB},
+    {4, "    if n < 0:", 1, 130 * MIB, 0, 130 * MIB},
+    {5, "        return None", 0, 0, 0, 0},
+    {6, "    del big", 1, 50 * MIB + MIB / 4, -80 * (int64_t)MIB, 130 * MIB},
+};
+static const pm_mprun_line_t lines_b[] = {
+    {10, "def g():", 2, 50 * MIB, 0, 50 * MIB},
+    {11, "    return 1", 2, 50 * MIB, 0, 50 * MIB},
+};
+static const pm_mprun_block_t blocks[] = {
+    {"work.py", "f", 1, 6, lines_a},
+    {"work.py", "Helper.g", 10, 2, lines_b},
+};
+
+static pm_mprun_t sample(void)
+{
+    pm_mprun_t m = {
+        .statement = "f(10 ** 7) < g()",
+        .precision = 1,
+        .show_peak = 0,
+        .include_children = 1,
+        .message = NULL,
+        .nblocks = 2,
+        .blocks = blocks,
+    };
+    return m;
+}
+
+START_TEST(test_mprun_text_adds_peak_column_after_increment)
+{
+    pm_mprun_t m = sample();
+    m.show_peak = 1;
+    m.nblocks = 1;
+    char *text = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(
+        text,
+        "Filename: work.py\n"
+        "\n"
+        "Line #    Mem usage    Increment         Peak  Occurrences   "
+        "Line Contents\n"
+        "================================================================="
+        "=========\n"
+        "     1     50.0 MiB      0.0 MiB     50.0 MiB           1   "
+        "def f(n):\n"
+        "     2     50.5 MiB      0.5 MiB     50.5 MiB           1   "
+        "    s = '<b>&'\n"
+        "     3    130.0 MiB     79.5 MiB    131.0 MiB           1   "
+        "    big = [0] * n\n"
+        "     4    130.0 MiB      0.0 MiB    130.0 MiB           1   "
+        "    if n < 0:\n"
+        "     5                                                      "
+        "        return None\n"
+        "     6     50.2 MiB    -80.0 MiB    130.0 MiB           1   "
+        "    del big");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_mprun_text_leaves_out_message)
+{
+    pm_mprun_t m = sample();
+    char *plain = pm_mprun_render_text(&m);
+    m.message = "*** KeyboardInterrupt exception caught in code being "
+                "profiled.";
+    char *interrupted = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(plain);
+    ck_assert_ptr_nonnull(interrupted);
+    ck_assert_str_eq(plain, interrupted);
+    ck_assert_ptr_null(strstr(interrupted, "KeyboardInterrupt"));
+    free(plain);
+    free(interrupted);
+}
+END_TEST
+
+START_TEST(test_mprun_text_negative_precision_shows_whole_mib)
+{
+    pm_mprun_t m = sample();
+    m.precision = -3;
+    m.nblocks = 1;
+    char *text = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "\n     3      130 MiB       80 MiB"
+                                       "           1       big"));
+    free(text);
+}
+END_TEST
+
+START_TEST(test_mprun_text_without_blocks_is_empty)
+{
+    pm_mprun_t m = sample();
+    m.nblocks = 0;
+    char *text = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(text, "");
+    free(text);
+}
+END_TEST
+
+static size_t count(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+START_TEST(test_mprun_html_escapes_source_and_statement)
+{
+    pm_mprun_t m = sample();
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_null(strstr(html, "<b>"));
+    ck_assert_ptr_nonnull(strstr(html, "    s = &#39;&lt;b&gt;&amp;&#39;"));
+    ck_assert_ptr_nonnull(strstr(html, "<code>f(10 ** 7) &lt; g()</code>"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_has_a_table_per_block)
+{
+    pm_mprun_t m = sample();
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_eq(strstr(html, "<div class=\"peakmem-mprun\">"), html);
+    ck_assert_uint_eq(count(html, "<table"), 2);
+    ck_assert_uint_eq(count(html, "</table>"), 2);
+    ck_assert_ptr_nonnull(strstr(html, "<code>Helper.g</code>"));
+    ck_assert_uint_eq(count(html, "<tr"), 2 + 6 + 2);
+    ck_assert_ptr_null(strstr(html, ">Peak<"));
+    ck_assert_ptr_null(strstr(html, "http"));
+    ck_assert_ptr_null(strstr(html, "<script"));
+    const char *end = "</table></div>";
+    ck_assert_str_eq(html + strlen(html) - strlen(end), end);
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_highlights_heavy_lines)
+{
+    pm_mprun_t m = sample();
+    char *html = pm_mprun_render_html(&m);
+    const char *heavy = "<tr class=\"peakmem-heavy\" "
+                        "style=\"background-color:rgba(255,165,0,0.25)\">"
+                        "<td style=\"text-align:right\">";
+    char row[256];
+
+    ck_assert_ptr_nonnull(html);
+    /* line 3 (+79.5 MiB) and line 6 (-80 MiB) weigh >= 1 MiB; line 2's
+     * 0.5 MiB is under 1 MiB and under 10% of 80 MiB */
+    ck_assert_uint_eq(count(html, "class=\"peakmem-heavy\""), 2);
+    snprintf(row, sizeof(row), "%s3</td>", heavy);
+    ck_assert_ptr_nonnull(strstr(html, row));
+    snprintf(row, sizeof(row), "%s6</td>", heavy);
+    ck_assert_ptr_nonnull(strstr(html, row));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<tr><td style=\"text-align:right\">2</td>"));
+    ck_assert_ptr_nonnull(strstr(html, ">79.5 MiB</td>"));
+    ck_assert_ptr_nonnull(strstr(html, ">-80.0 MiB</td>"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_highlights_large_share_of_small_block)
+{
+    static const pm_mprun_line_t small[] = {
+        {1, "a", 1, 10 * MIB, 40960, 10 * MIB},
+        {2, "b", 1, 10 * MIB, 4096, 10 * MIB},
+        {3, "c", 1, 10 * MIB, 4095, 10 * MIB},
+        {4, "d", 1, 10 * MIB, 0, 10 * MIB},
+    };
+    pm_mprun_block_t block = {"s.py", "s", 1, 4, small};
+    pm_mprun_t m = sample();
+    m.nblocks = 1;
+    m.blocks = &block;
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    /* 40 KiB is the largest; 4 KiB is 10% of it, 4095 B is not */
+    ck_assert_uint_eq(count(html, "class=\"peakmem-heavy\""), 2);
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_peak_rise_makes_line_heavy)
+{
+    static const pm_mprun_line_t rise[] = {
+        {1, "x = make()", 1, 10 * MIB, 0, 10 * MIB},
+        {2, "y = spike()", 1, 10 * MIB, 0, 600 * MIB},
+    };
+    pm_mprun_block_t block = {"r.py", "r", 1, 2, rise};
+    pm_mprun_t m = sample();
+    m.nblocks = 1;
+    m.blocks = &block;
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_uint_eq(count(html, "peakmem-heavy"), 0);
+    free(html);
+    m.show_peak = 1;
+    html = pm_mprun_render_html(&m);
+    ck_assert_uint_eq(count(html, "peakmem-heavy"), 1);
+    ck_assert_ptr_nonnull(strstr(html, ">Peak</th>"));
+    ck_assert_ptr_nonnull(strstr(html, ">600.0 MiB</td>"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_blank_cells_for_never_run_line)
+{
+    pm_mprun_t m = sample();
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(
+        strstr(html, "<tr><td style=\"text-align:right\">5</td>"
+                     "<td></td><td></td><td></td>"
+                     "<td style=\"text-align:left\"><code "
+                     "style=\"white-space:pre\">        return None</code>"));
+    free(html);
+    m.show_peak = 1;
+    html = pm_mprun_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, ">5</td><td></td><td></td><td></td>"
+                                       "<td></td><td style"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_html_shows_message)
+{
+    pm_mprun_t m = sample();
+    m.message = "*** SystemExit exception caught in code being profiled.";
+    char *html = pm_mprun_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<p class=\"peakmem-message\">*** "
+                                       "SystemExit exception caught in code "
+                                       "being profiled.</p></div>"));
+    free(html);
+    m.message = NULL;
+    html = pm_mprun_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "peakmem-message"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_mprun_json_has_schema_and_options)
+{
+    pm_mprun_t m = sample();
+    m.precision = 3;
+    json_t *doc = pm_mprun_to_json(&m);
+    char *text = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(str_at(doc, "schema"), "peakmem.mprun");
+    ck_assert_int_eq(int_at(doc, "version"), 1);
+    ck_assert_str_eq(str_at(doc, "statement"), "f(10 ** 7) < g()");
+    ck_assert_int_eq(int_at(doc, "precision"), 3);
+    ck_assert(json_is_true(json_object_get(doc, "include_children")));
+    ck_assert(json_is_false(json_object_get(doc, "show_peak")));
+    ck_assert(json_is_null(json_object_get(doc, "message")));
+    ck_assert_str_eq(str_at(doc, "text"), text);
+    free(text);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mprun_json_blocks_and_lines)
+{
+    pm_mprun_t m = sample();
+    json_t *doc = pm_mprun_to_json(&m);
+    json_t *jblocks = json_object_get(doc, "blocks");
+    json_t *b0, *l3, *l6;
+
+    ck_assert_uint_eq(json_array_size(jblocks), 2);
+    b0 = json_array_get(jblocks, 0);
+    ck_assert_str_eq(str_at(b0, "filename"), "work.py");
+    ck_assert_str_eq(str_at(b0, "function"), "f");
+    ck_assert_int_eq(int_at(b0, "first_line"), 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(b0, "lines")), 6);
+    ck_assert_str_eq(str_at(json_array_get(jblocks, 1), "function"),
+                     "Helper.g");
+    l3 = json_array_get(json_object_get(b0, "lines"), 2);
+    ck_assert_int_eq(int_at(l3, "lineno"), 3);
+    ck_assert_str_eq(str_at(l3, "source"), "    big = [0] * n");
+    ck_assert_int_eq(int_at(l3, "occurrences"), 1);
+    ck_assert_int_eq(int_at(l3, "mem_bytes"), 130 * MIB);
+    ck_assert_int_eq(int_at(l3, "increment_bytes"), 79 * MIB + MIB / 2);
+    ck_assert(json_is_null(json_object_get(l3, "peak_bytes")));
+    ck_assert(json_is_true(json_object_get(l3, "ran")));
+    l6 = json_array_get(json_object_get(b0, "lines"), 5);
+    ck_assert_int_eq(int_at(l6, "increment_bytes"), -80 * (json_int_t)MIB);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mprun_json_never_run_line_has_null_numbers)
+{
+    pm_mprun_t m = sample();
+    m.show_peak = 1;
+    json_t *doc = pm_mprun_to_json(&m);
+    json_t *lines = json_object_get(
+        json_array_get(json_object_get(doc, "blocks"), 0), "lines");
+    json_t *l5 = json_array_get(lines, 4);
+
+    ck_assert_int_eq(int_at(l5, "lineno"), 5);
+    ck_assert_int_eq(int_at(l5, "occurrences"), 0);
+    ck_assert(json_is_false(json_object_get(l5, "ran")));
+    ck_assert(json_is_null(json_object_get(l5, "mem_bytes")));
+    ck_assert(json_is_null(json_object_get(l5, "increment_bytes")));
+    ck_assert(json_is_null(json_object_get(l5, "peak_bytes")));
+    ck_assert(json_is_true(json_object_get(doc, "show_peak")));
+    ck_assert_int_eq(int_at(json_array_get(lines, 2), "peak_bytes"),
+                     131 * MIB);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mprun_json_message_kept_out_of_text)
+{
+    pm_mprun_t m = sample();
+    m.message = "*** KeyboardInterrupt exception caught in code being "
+                "profiled.";
+    json_t *doc = pm_mprun_to_json(&m);
+
+    ck_assert_str_eq(str_at(doc, "message"), m.message);
+    ck_assert_ptr_null(strstr(str_at(doc, "text"), "KeyboardInterrupt"));
+    json_decref(doc);
+    m.message = "";
+    doc = pm_mprun_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "message")));
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mprun_json_keys_in_documented_order)
+{
+    static const char *keys[] = {"schema",    "version",          "statement",
+                                 "precision", "include_children", "show_peak",
+                                 "message",   "blocks",           "text"};
+    static const char *block_keys[] = {"filename", "function", "first_line",
+                                       "lines"};
+    static const char *line_keys[] = {
+        "lineno",          "source",     "occurrences", "mem_bytes",
+        "increment_bytes", "peak_bytes", "ran"};
+    pm_mprun_t m = sample();
+    json_t *doc = pm_mprun_to_json(&m);
+    json_t *block = json_array_get(json_object_get(doc, "blocks"), 0);
+    json_t *line = json_array_get(json_object_get(block, "lines"), 0);
+    const char *key;
+    json_t *value;
+    size_t i = 0;
+
+    ck_assert_uint_eq(json_object_size(doc), sizeof(keys) / sizeof(*keys));
+    json_object_foreach(doc, key, value)
+    {
+        ck_assert_str_eq(key, keys[i++]);
+    }
+    i = 0;
+    ck_assert_uint_eq(json_object_size(block), 4);
+    json_object_foreach(block, key, value)
+    {
+        ck_assert_str_eq(key, block_keys[i++]);
+    }
+    i = 0;
+    ck_assert_uint_eq(json_object_size(line), 7);
+    json_object_foreach(line, key, value)
+    {
+        ck_assert_str_eq(key, line_keys[i++]);
+    }
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mprun_bundle_carries_three_mime_types)
+{
+    pm_mprun_t m = sample();
+    json_t *bundle = pm_mprun_bundle(&m);
+    json_t *data = json_object_get(bundle, "data");
+    char *text = pm_mprun_render_text(&m);
+
+    ck_assert_ptr_nonnull(bundle);
+    ck_assert_uint_eq(json_object_size(bundle), 3);
+    ck_assert_uint_eq(json_object_size(data), 3);
+    ck_assert_str_eq(str_at(data, "text/plain"), text);
+    ck_assert_ptr_eq(
+        strstr(str_at(data, "text/html"), "<div class=\"peakmem-mprun\">"),
+        str_at(data, "text/html"));
+    ck_assert_str_eq(str_at(json_object_get(data, PM_MIME_MPRUN), "schema"),
+                     "peakmem.mprun");
+    ck_assert_str_eq(PM_MIME_MPRUN, "application/vnd.peakmem.mprun+json");
+    ck_assert_uint_eq(json_object_size(json_object_get(bundle, "metadata")),
+                      0);
+    ck_assert(json_is_object(json_object_get(bundle, "transient")));
+    free(text);
+    json_decref(bundle);
+}
+END_TEST
+
+static Suite *mprun_suite(void)
+{
+    Suite *s = suite_create("mprun");
+    TCase *text = tcase_create("text");
+    TCase *html = tcase_create("html");
+    TCase *json = tcase_create("json");
+
+    tcase_add_test(text, test_mprun_text_matches_memory_profiler_golden);
+    tcase_add_test(text, test_mprun_text_adds_peak_column_after_increment);
+    tcase_add_test(text, test_mprun_text_leaves_out_message);
+    tcase_add_test(text, test_mprun_text_negative_precision_shows_whole_mib);
+    tcase_add_test(text, test_mprun_text_without_blocks_is_empty);
+    tcase_add_test(html, test_mprun_html_escapes_source_and_statement);
+    tcase_add_test(html, test_mprun_html_has_a_table_per_block);
+    tcase_add_test(html, test_mprun_html_highlights_heavy_lines);
+    tcase_add_test(html,
+                   test_mprun_html_highlights_large_share_of_small_block);
+    tcase_add_test(html, test_mprun_html_peak_rise_makes_line_heavy);
+    tcase_add_test(html, test_mprun_html_blank_cells_for_never_run_line);
+    tcase_add_test(html, test_mprun_html_shows_message);
+    tcase_add_test(json, test_mprun_json_has_schema_and_options);
+    tcase_add_test(json, test_mprun_json_blocks_and_lines);
+    tcase_add_test(json, test_mprun_json_never_run_line_has_null_numbers);
+    tcase_add_test(json, test_mprun_json_message_kept_out_of_text);
+    tcase_add_test(json, test_mprun_json_keys_in_documented_order);
+    tcase_add_test(json, test_mprun_bundle_carries_three_mime_types);
+    suite_add_tcase(s, text);
+    suite_add_tcase(s, html);
+    suite_add_tcase(s, json);
+    return s;
+}
+
+int main(void)
+{
+    return pm_check_run(mprun_suite());
+}
