@@ -2,7 +2,8 @@
  * high-water mark (clear_refs reset + VmHWM) at end, or a sampler thread
  * when the reset is refused, and a sampler for descendants. The reset is
  * process-wide, so active probes form one stack and fold peaks into each
- * other to stay exact when nested. */
+ * other to stay exact when nested. pm_hwm_take (line peaks for %mprun)
+ * lives here as it must fold into that stack under the same lock. */
 #include "internal.h"
 
 #include <errno.h>
@@ -52,8 +53,9 @@ static int any_resetting_unlocked(void)
 
 /* Before a reset: the VmHWM so far belongs to every probe that reset at
  * or before the last reset, i.e. every resetting probe. A sampled probe
- * may have begun after the last reset, so it does not get it. */
-static int fold_hwm_unlocked(void)
+ * may have begun after the last reset, so it does not get it. *hwm_out
+ * (may be NULL) receives the mark read, in bytes. */
+static int fold_hwm_unlocked(uint64_t *hwm_out)
 {
     uint64_t hwm;
     int rc = pm_hwm_read(&hwm);
@@ -65,6 +67,9 @@ static int fold_hwm_unlocked(void)
         if (resets_hwm(q)) {
             q->folded_max = max_u64(q->folded_max, hwm);
         }
+    }
+    if (hwm_out != NULL) {
+        *hwm_out = hwm;
     }
     return 0;
 }
@@ -121,7 +126,7 @@ int pm_probe_begin(pm_probe_t *p, const pm_probe_opts_t *opts)
     }
 
     use_hwm = !opts->force_sampler;
-    if (use_hwm && any_resetting_unlocked() && fold_hwm_unlocked() < 0) {
+    if (use_hwm && any_resetting_unlocked() && fold_hwm_unlocked(NULL) < 0) {
         /* Resetting now would lose the outer probes' peak so far. */
         use_hwm = 0;
     }
@@ -222,6 +227,33 @@ int pm_probe_end(pm_probe_t *p)
     pm_sampler_free(p->sampler);
     p->sampler = NULL;
     return nesting_rc < 0 ? nesting_rc : rc;
+}
+
+/* Under stack_lock, so no probe begins or ends between the read, the
+ * fold and the reset. */
+int pm_hwm_take(uint64_t *bytes)
+{
+    uint64_t hwm;
+    int rc;
+
+    if (bytes == NULL) {
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&stack_lock);
+    rc = fold_hwm_unlocked(&hwm);
+    if (rc < 0) {
+        goto fail;
+    }
+    rc = pm_hwm_reset();
+    if (rc < 0) {
+        goto fail;
+    }
+    pthread_mutex_unlock(&stack_lock);
+    *bytes = hwm;
+    return 0;
+fail:
+    pthread_mutex_unlock(&stack_lock);
+    return rc;
 }
 
 int pm_probe_depth(void)
