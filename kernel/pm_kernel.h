@@ -162,12 +162,14 @@ void pm_tracer_call(pm_tracer_t *tr, pm_frame_state_t *fs,
                     pm_linetable_t *table, int def_line);
 
 /* The frame starts line lineno: closes the previous line of this frame
- * (its increment is RSS now minus RSS at its start) and starts lineno.
+ * (its increment is RSS now minus RSS at its start) and starts lineno
+ * (the frame's first line starts at the reading of pm_tracer_call).
  * Fast path: at most one RSS read, no allocation. */
 void pm_tracer_line(pm_tracer_t *tr, pm_frame_state_t *fs, int lineno);
 
 /* The frame returns (or yields, or unwinds on an exception): closes its
- * current line with a fresh RSS read. */
+ * current line with a fresh RSS read. fs->line is 0 after, and
+ * fs->line_start_rss holds that read (RSS at return). */
 void pm_tracer_return(pm_tracer_t *tr, pm_frame_state_t *fs);
 
 /* Reads done and lines seen, for benchmarks. */
