@@ -14,6 +14,7 @@
 /* Per-module state (one module object per interpreter). */
 typedef struct {
     PyObject *memit_result_type; /* MemitResult, a heap type */
+    PyObject *mprun_result_type; /* MprunResult, a heap type */
     PyObject *usage_error;       /* IPython's UsageError, or ValueError */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
     /* Display state: the publisher is made on the first result shown
@@ -36,6 +37,26 @@ int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 
 /* A new MemitResult for m. New reference or NULL with an exception. */
 PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
+
+/* The arguments of a line/cell magic function: (line, cell=None), as
+ * borrowed references. Returns 0 or -1 with TypeError. */
+int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames, PyObject **line, PyObject **cell);
+
+/* The %mprun / %%mprun magic: (line, cell=None). */
+PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
+                         Py_ssize_t nargs, PyObject *kwnames);
+
+/* Benchmarks: call callable() under a no-op C trace function. */
+PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
+
+/* Create the MprunResult type into st. */
+int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
+
+/* A new MprunResult (what %mprun -r returns) for m, whose text form is
+ * text. New reference or NULL with an exception. */
+PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
+                              const char *text);
 
 /* The %memit / %%memit magic: (line, cell=None). */
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,

@@ -364,29 +364,8 @@ PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
     pm_state_t *st = get_state(module);
-    PyObject *line = nargs > 0 ? args[0] : NULL;
-    PyObject *cell = nargs > 1 ? args[1] : Py_None;
-    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
-
-    for (Py_ssize_t i = 0; i < nkw; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(key, "cell") == 0 &&
-            nargs < 2) {
-            cell = args[nargs + i];
-        } else if (PyUnicode_CompareWithASCIIString(key, "line") == 0 &&
-                   nargs < 1) {
-            line = args[nargs + i];
-        } else {
-            PyErr_Format(PyExc_TypeError,
-                         "memit() got an unexpected keyword argument '%U'",
-                         key);
-            return NULL;
-        }
-    }
-    if (line == NULL || nargs > 2 || !PyUnicode_Check(line) ||
-        (cell != Py_None && !PyUnicode_Check(cell))) {
-        PyErr_SetString(PyExc_TypeError,
-                        "memit(line: str, cell: str | None = None)");
+    PyObject *line = NULL, *cell = Py_None;
+    if (pm_magic_args("memit", args, nargs, kwnames, &line, &cell) < 0) {
         return NULL;
     }
     if (st->shell == NULL) {

@@ -32,17 +32,24 @@ PyObject *pm_py_usage_error(pm_state_t *st, const char *msg)
 static PyObject *load_ipython_extension(PyObject *module, PyObject *shell)
 {
     pm_state_t *st = get_state(module);
-    PyObject *magic = PyObject_GetAttrString(module, "_memit_magic");
-    if (magic == NULL) {
-        return NULL;
+    static const char *const magics[][2] = {
+        {"_memit_magic", "memit"},
+        {"_mprun_magic", "mprun"},
+    };
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
+        PyObject *magic = PyObject_GetAttrString(module, magics[i][0]);
+        if (magic == NULL) {
+            return NULL;
+        }
+        PyObject *res = PyObject_CallMethod(shell, "register_magic_function",
+                                            "Oss", magic, "line_cell",
+                                            magics[i][1]);
+        Py_DECREF(magic);
+        if (res == NULL) {
+            return NULL;
+        }
+        Py_DECREF(res);
     }
-    PyObject *res = PyObject_CallMethod(shell, "register_magic_function",
-                                        "Oss", magic, "line_cell", "memit");
-    Py_DECREF(magic);
-    if (res == NULL) {
-        return NULL;
-    }
-    Py_DECREF(res);
     if (st->shell != shell) {
         Py_INCREF(shell);
         Py_XSETREF(st->shell, shell);
@@ -98,15 +105,40 @@ PyDoc_STRVAR(memit_doc,
 "\n"
 "Output: peak memory: X MiB, increment: Y MiB\n");
 
+PyDoc_STRVAR(mprun_doc,
+"Line-by-line memory of chosen functions while a statement runs.\n"
+"\n"
+"Usage, in line mode:\n"
+"  %mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] statement\n"
+"\n"
+"Usage, in cell mode:\n"
+"  %%mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] [stmt]\n"
+"  code...\n"
+"\n"
+"-f <expr>: profile this function; any expression giving a function,\n"
+"    method, class (its methods) or module (its functions). Functions\n"
+"    defined in notebook cells work. Repeatable.\n"
+"-T <file>: also write the text table to file.\n"
+"-r: return an MprunResult (text, HTML and JSON forms).\n"
+"-c: add the memory of child processes.\n"
+"--peak: add a Peak column: the highest RSS while each line ran.\n"
+"\n"
+"Columns: Mem usage (highest RSS after the line), Increment (the line's\n"
+"own RSS change summed over its executions), Occurrences.\n");
+
 static PyMethodDef module_methods[] = {
     {"load_ipython_extension", load_ipython_extension, METH_O,
      "Register %memit and %%memit with an IPython shell."},
     {"unload_ipython_extension", unload_ipython_extension, METH_O,
      "Detach peakmem from an IPython shell."},
+    {"_call_with_noop_tracer", pm_call_with_noop_tracer, METH_O,
+     "Benchmarks: call f() under a C trace function that does nothing."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
      METH_FASTCALL | METH_KEYWORDS, memit_doc},
+    {"_mprun_magic", (PyCFunction)(void (*)(void))pm_mprun_magic,
+     METH_FASTCALL | METH_KEYWORDS, mprun_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -131,7 +163,8 @@ static int module_exec(PyObject *module)
     if (find_usage_error(st) < 0) {
         return -1;
     }
-    if (pm_memit_result_type_init(module, st) < 0) {
+    if (pm_memit_result_type_init(module, st) < 0 ||
+        pm_mprun_result_type_init(module, st) < 0) {
         return -1;
     }
     return PyModule_AddStringConstant(module, "__version__", PM_VERSION);
@@ -141,6 +174,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     pm_state_t *st = get_state(module);
     Py_VISIT(st->memit_result_type);
+    Py_VISIT(st->mprun_result_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
     return 0;
@@ -150,6 +184,7 @@ static int module_clear(PyObject *module)
 {
     pm_state_t *st = get_state(module);
     Py_CLEAR(st->memit_result_type);
+    Py_CLEAR(st->mprun_result_type);
     Py_CLEAR(st->usage_error);
     Py_CLEAR(st->shell);
     return 0;

@@ -1,13 +1,23 @@
-/* MemitResult: what %memit -o returns. memory_profiler 0.61's attributes
- * (mem_usage, baseline, repeat, timeout, interval, include_children) with
- * its text, plus exact figures in bytes, the method, wall times, and HTML
- * and JSON forms. Immutable; built once from a pm_memit_t. */
+/* The result objects the magics return: MemitResult (%memit -o) and
+ * MprunResult (%mprun -r). Both are immutable and share a prefix holding
+ * their text, HTML and JSON forms, with the methods that serve them.
+ * MemitResult has memory_profiler 0.61's attributes (mem_usage, baseline,
+ * repeat, timeout, interval, include_children) and its text, plus exact
+ * figures in bytes, the method and wall times. */
 #include "internal.h"
 
 #include <structmember.h>
 
+/* The shared prefix: every result type starts with these. */
 typedef struct {
     PyObject_HEAD
+    PyObject *text;      /* str: the printed form */
+    PyObject *html;      /* str */
+    PyObject *json_text; /* str: the JSON document */
+} ReportObject;
+
+typedef struct {
+    ReportObject base;
     /* memory_profiler's attributes */
     PyObject *mem_usage; /* list of float: each repeat's peak, MiB */
     PyObject *baseline;  /* float, MiB */
@@ -22,10 +32,13 @@ typedef struct {
     PyObject *method;         /* str: "hwm", "sampled" or "hwm+sampled" */
     PyObject *wall_times;     /* list of float: seconds per repeat */
     PyObject *statement;      /* str */
-    PyObject *text;           /* str: the printed line */
-    PyObject *html;           /* str */
-    PyObject *json_text;      /* str: the JSON document */
 } MemitResultObject;
+
+typedef struct {
+    ReportObject base;
+    PyObject *statement; /* str */
+    PyObject *message;   /* str or None: KeyboardInterrupt / SystemExit */
+} MprunResultObject;
 
 #define MIB (1024.0 * 1024.0)
 
@@ -52,9 +65,9 @@ static int memit_result_clear(MemitResultObject *self)
     Py_CLEAR(self->method);
     Py_CLEAR(self->wall_times);
     Py_CLEAR(self->statement);
-    Py_CLEAR(self->text);
-    Py_CLEAR(self->html);
-    Py_CLEAR(self->json_text);
+    Py_CLEAR(self->base.text);
+    Py_CLEAR(self->base.html);
+    Py_CLEAR(self->base.json_text);
     return 0;
 }
 
@@ -67,25 +80,28 @@ static void memit_result_dealloc(MemitResultObject *self)
     Py_DECREF(tp);
 }
 
-static PyObject *memit_result_str(MemitResultObject *self)
+static PyObject *report_str(ReportObject *self)
 {
     return Py_NewRef(self->text);
 }
 
 static PyObject *memit_result_repr(MemitResultObject *self)
 {
-    return PyUnicode_FromFormat("<MemitResult : %U>", self->text);
+    return PyUnicode_FromFormat("<MemitResult : %U>", self->base.text);
 }
 
 /* IPython's pretty printer (Out[] of %memit -o), as memory_profiler. */
-static PyObject *memit_result_repr_pretty(MemitResultObject *self,
-                                          PyObject *args)
+/* IPython's pretty printer (Out[]): the repr for MemitResult, as
+ * memory_profiler, and the table itself for MprunResult. */
+static PyObject *report_repr_pretty(ReportObject *self, PyObject *args)
 {
     PyObject *printer = NULL, *cycle = NULL;
     if (!PyArg_ParseTuple(args, "OO:_repr_pretty_", &printer, &cycle)) {
         return NULL;
     }
-    PyObject *text = memit_result_repr(self);
+    PyObject *text = Py_TYPE(self)->tp_repr == (reprfunc)memit_result_repr
+                         ? PyObject_Repr((PyObject *)self)
+                         : Py_NewRef(self->text);
     if (text == NULL) {
         return NULL;
     }
@@ -94,23 +110,20 @@ static PyObject *memit_result_repr_pretty(MemitResultObject *self,
     return res;
 }
 
-static PyObject *memit_result_repr_html(MemitResultObject *self,
-                                        PyObject *unused)
+static PyObject *report_repr_html(ReportObject *self, PyObject *unused)
 {
     (void)unused;
     return Py_NewRef(self->html);
 }
 
-static PyObject *memit_result_to_json(MemitResultObject *self,
-                                      PyObject *unused)
+static PyObject *report_to_json(ReportObject *self, PyObject *unused)
 {
     (void)unused;
     return Py_NewRef(self->json_text);
 }
 
 /* The document as a dict (also IPython's application/json form). */
-static PyObject *memit_result_to_dict(MemitResultObject *self,
-                                      PyObject *unused)
+static PyObject *report_to_dict(ReportObject *self, PyObject *unused)
 {
     (void)unused;
     PyObject *json = PyImport_ImportModule("json");
@@ -122,14 +135,13 @@ static PyObject *memit_result_to_dict(MemitResultObject *self,
     return res;
 }
 
-static PyMethodDef memit_result_methods[] = {
-    {"_repr_pretty_", (PyCFunction)memit_result_repr_pretty, METH_VARARGS,
-     NULL},
-    {"_repr_html_", (PyCFunction)memit_result_repr_html, METH_NOARGS, NULL},
-    {"_repr_json_", (PyCFunction)memit_result_to_dict, METH_NOARGS, NULL},
-    {"to_json", (PyCFunction)memit_result_to_json, METH_NOARGS,
-     "The result as a JSON document (str); schema peakmem.memit."},
-    {"to_dict", (PyCFunction)memit_result_to_dict, METH_NOARGS,
+static PyMethodDef report_methods[] = {
+    {"_repr_pretty_", (PyCFunction)report_repr_pretty, METH_VARARGS, NULL},
+    {"_repr_html_", (PyCFunction)report_repr_html, METH_NOARGS, NULL},
+    {"_repr_json_", (PyCFunction)report_to_dict, METH_NOARGS, NULL},
+    {"to_json", (PyCFunction)report_to_json, METH_NOARGS,
+     "The result as a JSON document (str); see protocol/SCHEMA.md."},
+    {"to_dict", (PyCFunction)report_to_dict, METH_NOARGS,
      "The result's JSON document as a dict."},
     {NULL, NULL, 0, NULL},
 };
@@ -157,9 +169,9 @@ static PyType_Slot memit_result_slots[] = {
     {Py_tp_dealloc, memit_result_dealloc},
     {Py_tp_traverse, memit_result_traverse},
     {Py_tp_clear, memit_result_clear},
-    {Py_tp_str, memit_result_str},
+    {Py_tp_str, report_str},
     {Py_tp_repr, memit_result_repr},
-    {Py_tp_methods, memit_result_methods},
+    {Py_tp_methods, report_methods},
     {Py_tp_members, memit_result_members},
     {Py_tp_doc, "Result of %memit -o: peak and increment of a statement."},
     {0, NULL},
@@ -231,7 +243,7 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
         return NULL;
     }
     memset((char *)self + sizeof(PyObject), 0,
-           sizeof(MemitResultObject) - sizeof(PyObject));
+           sizeof(*self) - sizeof(PyObject));
     uint64_t peak = pm_memit_peak(m);
     json_t *doc = pm_memit_to_json(m);
     char *json_text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
@@ -253,9 +265,113 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     self->method = PyUnicode_FromString(m->method);
     self->wall_times = float_list(m->wall_s, m->n, 1.0);
     self->statement = PyUnicode_FromString(m->statement);
-    self->text = str_from_malloced(pm_memit_render_text(m));
-    self->html = str_from_malloced(pm_memit_render_html(m));
-    self->json_text = str_from_malloced(json_text);
+    self->base.text = str_from_malloced(pm_memit_render_text(m));
+    self->base.html = str_from_malloced(pm_memit_render_html(m));
+    self->base.json_text = str_from_malloced(json_text);
+    PyObject_GC_Track(self);
+    if (PyErr_Occurred()) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+/* ---- MprunResult ------------------------------------------------------*/
+
+static int mprun_result_traverse(MprunResultObject *self, visitproc visit,
+                                 void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int mprun_result_clear(MprunResultObject *self)
+{
+    Py_CLEAR(self->statement);
+    Py_CLEAR(self->message);
+    Py_CLEAR(self->base.text);
+    Py_CLEAR(self->base.html);
+    Py_CLEAR(self->base.json_text);
+    return 0;
+}
+
+static void mprun_result_dealloc(MprunResultObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    mprun_result_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *mprun_result_repr(MprunResultObject *self)
+{
+    return PyUnicode_FromFormat("<MprunResult of %R>", self->statement);
+}
+
+static PyMemberDef mprun_result_members[] = {
+    {"statement", T_OBJECT_EX, offsetof(MprunResultObject, statement),
+     READONLY, "The statement that ran."},
+    {"message", T_OBJECT_EX, offsetof(MprunResultObject, message), READONLY,
+     "memory_profiler's note when KeyboardInterrupt or SystemExit stopped "
+     "the run, else None."},
+    {"text", T_OBJECT_EX, offsetof(ReportObject, text), READONLY,
+     "The table, exactly as printed."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot mprun_result_slots[] = {
+    {Py_tp_dealloc, mprun_result_dealloc},
+    {Py_tp_traverse, mprun_result_traverse},
+    {Py_tp_clear, mprun_result_clear},
+    {Py_tp_str, report_str},
+    {Py_tp_repr, mprun_result_repr},
+    {Py_tp_methods, report_methods},
+    {Py_tp_members, mprun_result_members},
+    {Py_tp_doc, "Result of %mprun -r: the line-by-line tables."},
+    {0, NULL},
+};
+
+static PyType_Spec mprun_result_spec = {
+    .name = "peakmem.MprunResult",
+    .basicsize = sizeof(MprunResultObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = mprun_result_slots,
+};
+
+int pm_mprun_result_type_init(PyObject *module, pm_state_t *st)
+{
+    st->mprun_result_type =
+        PyType_FromModuleAndSpec(module, &mprun_result_spec, NULL);
+    if (st->mprun_result_type == NULL) {
+        return -1;
+    }
+    return PyModule_AddObjectRef(module, "MprunResult",
+                                 st->mprun_result_type);
+}
+
+PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
+                              const char *text)
+{
+    PyTypeObject *tp = (PyTypeObject *)st->mprun_result_type;
+    MprunResultObject *self = PyObject_GC_New(MprunResultObject, tp);
+    if (self == NULL) {
+        return NULL;
+    }
+    memset((char *)self + sizeof(PyObject), 0,
+           sizeof(*self) - sizeof(PyObject));
+    json_t *doc = pm_mprun_to_json(m);
+    char *json_text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
+                                                        JSON_PRESERVE_ORDER)
+                                  : NULL;
+    json_decref(doc);
+    self->statement = PyUnicode_FromString(m->statement);
+    self->message = m->message != NULL ? PyUnicode_FromString(m->message)
+                                       : Py_NewRef(Py_None);
+    self->base.text = PyUnicode_FromString(text);
+    self->base.html = str_from_malloced(pm_mprun_render_html(m));
+    self->base.json_text = str_from_malloced(json_text);
     PyObject_GC_Track(self);
     if (PyErr_Occurred()) {
         Py_DECREF(self);

@@ -79,3 +79,23 @@ def test_plain_python_has_no_shell():
                          text=True, timeout=60, cwd="/")
     assert out.stdout.strip() == ("UsageError peakmem is not loaded in an "
                                   "IPython shell: run %load_ext peakmem")
+
+
+def test_teaching_executes_with_tables_and_printout(tmp_path):
+    nb = execute("teaching.ipynb", tmp_path)
+    mime = "application/vnd.peakmem.mprun+json"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tables = [o for c in code for o in c.outputs
+              if o.get("output_type") == "display_data" and mime in o["data"]]
+    assert len(tables) == 3
+    assert tables[0]["data"][mime]["blocks"][0]["filename"].endswith(
+        "grades.py")
+    assert tables[1]["data"][mime]["blocks"][0]["function"] == "normalise"
+    assert "Peak" in tables[2]["data"]["text/plain"]
+    printout = (tmp_path / "grades_profile.txt").read_text()
+    assert printout == tables[0]["data"]["text/plain"]
+    read_back = [c for c in code if c.source.startswith("print(open(")][0]
+    assert read_back.outputs[0]["text"].rstrip("\n") == printout
+    errors = [o for c in code for o in c.outputs
+              if o.output_type == "error"]
+    assert errors == []

@@ -1,0 +1,316 @@
+"""%mprun and %%mprun end to end, through a real ipykernel: tables for
+functions defined in cells and in files, the -T printout, -r, exceptions,
+recursion, generators, a %memit nested in a profiled function, the
+tracer's removal, and the attribution of large allocations to their own
+lines."""
+import os
+import re
+
+import pytest
+
+from conftest import Kernel, displays, stdout
+
+MIB = 2 ** 20
+MIME = "application/vnd.peakmem.mprun+json"
+HEADER = ("Line #    Mem usage    Increment  Occurrences   Line Contents")
+
+WORK = '''\
+def work(n):
+    a = [0] * n
+    b = np.ones(64 * 2**20 // 8)
+    c = np.ones(32 * 2**20 // 8)
+    del b
+    s = 0
+    for i in range(2000):
+        s += i
+    c[:] = 2.0
+    if n < 0:
+        print("never")
+    return len(a) + s
+'''
+
+
+@pytest.fixture(scope="module")
+def k(tmp_path_factory):
+    kern = Kernel()
+    where = tmp_path_factory.mktemp("mprun")
+    kern.execute("import os; os.chdir(%r)\n%%load_ext peakmem\n"
+                 "import numpy as np, sys" % str(where), allow_error=False)
+    kern.execute(WORK, allow_error=False)
+    kern.where = where
+    yield kern
+    assert kern.raw.bad == []
+    kern.close()
+
+
+def table(msgs):
+    ds = [d for d in displays(msgs) if MIME in d["data"]]
+    assert len(ds) == 1, [m["msg_type"] for m in msgs]
+    return ds[0]["data"]
+
+
+def rows(text):
+    """{lineno: (mem MiB, increment MiB, occurrences, source)} from the
+    table's fixed columns ('{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}');
+    numbers are None on lines that never ran."""
+    out = {}
+    for line in text.splitlines():
+        if not re.match(r"^ *\d+ ", line) or len(line) < 47:
+            continue
+        mem, inc, occ = line[7:19].strip(), line[20:32].strip(), \
+            line[34:44].strip()
+        assert line[6] == " " and line[19] == " " and line[32:34] == "  "
+        assert line[44:47] == "   "
+        out[int(line[:6])] = (mem.split()[0] if mem else None,
+                              inc.split()[0] if inc else None,
+                              occ or None, line[47:])
+    return out
+
+
+def test_mprun_cell_defined_function_table(k):
+    reply, msgs = k.execute("%mprun -f work work(10**6)")
+    assert reply["status"] == "ok", reply
+    data = table(msgs)
+    text = data["text/plain"]
+    lines = text.splitlines()
+    assert lines[0].startswith("Filename: ")
+    assert lines[1] == ""
+    assert lines[2] == HEADER
+    assert lines[3] == "=" * len(HEADER)
+    r = rows(text)
+    mem, inc, occ, src = r[3]
+    assert src == "    b = np.ones(64 * 2**20 // 8)"
+    assert abs(float(inc) - 64) <= 1.0 and occ == "1"
+    assert abs(float(r[4][1]) - 32) <= 1.0
+    assert abs(float(r[5][1]) + 64) <= 1.0
+    assert r[7][2] == "2001" and r[8][2] == "2000"
+    for lineno in (6, 7, 8, 9, 12):
+        assert abs(float(r[lineno][1])) <= 1.0, (lineno, r[lineno])
+    assert r[11] == (None, None, None, '        print("never")')
+    assert "<table" in data["text/html"]
+
+
+def test_mprun_increments_add_up_exactly(k):
+    _, msgs = k.execute("%mprun -f work work(10**5)")
+    doc = table(msgs)[MIME]
+    (block,) = doc["blocks"]
+    lines = [l for l in block["lines"] if l["ran"]]
+    first, last = lines[0], lines[-1]
+    assert first["lineno"] == 1 and first["increment_bytes"] == 0
+    total = sum(l["increment_bytes"] for l in lines)
+    # one call: the increments telescope from the call to the return
+    assert total == last["mem_bytes"] - first["mem_bytes"]
+
+
+def test_mprun_text_matches_memory_profiler_layout(k):
+    _, msgs = k.execute("%mprun -f work work(10)")
+    text = table(msgs)["text/plain"]
+    for line in text.splitlines()[4:]:
+        if line.strip():
+            # '{0:>6} {1:>12} {2:>12}  {3:>10}   {4:<}'
+            assert line[6] == " " and line[19] == " " and line[32:34] == "  "
+            assert line[44:47] == "   "
+
+
+def test_mprun_T_writes_printout(k):
+    _, msgs = k.execute("%mprun -T prof.txt -f work work(10)")
+    text = table(msgs)["text/plain"]
+    assert ("\n*** Profile printout saved to text file prof.txt. \n"
+            in stdout(msgs))
+    with open(os.path.join(k.where, "prof.txt")) as f:
+        assert f.read() == text
+
+
+def test_mprun_T_unwritable_is_clear_error(k):
+    reply, _ = k.execute("%mprun -T /no/such/dir/p.txt -f work work(1)")
+    assert reply["status"] == "error"
+    assert reply["ename"] == "OSError"
+    assert reply["evalue"].startswith(
+        "could not write the -T file /no/such/dir/p.txt")
+    assert not os.path.exists("/no/such/dir/p.txt")
+    assert k.value("sys.gettrace() is None") is True
+
+
+def test_mprun_r_returns_result(k):
+    k.execute("res = %mprun -r -f work work(10)", allow_error=False)
+    got = k.value("dict(text=str(res), doc=res.to_dict(), "
+                  "html=res._repr_html_(), stmt=res.statement, "
+                  "msg=res.message)")
+    assert got["text"].startswith("Filename: ")
+    assert got["doc"]["schema"] == "peakmem.mprun"
+    assert got["doc"]["text"] == got["text"]
+    assert got["stmt"] == "work(10)" and got["msg"] is None
+    assert "<table" in got["html"]
+
+
+def test_mprun_unknown_function_is_usage_error(k):
+    reply, _ = k.execute("%mprun -f nosuch work(1)")
+    assert reply["ename"] == "UsageError"
+    assert reply["evalue"] == ("Could not find function 'nosuch'.\n"
+                               "NameError: name 'nosuch' is not defined")
+    reply, _ = k.execute("%mprun -f 3 work(1)")
+    assert reply["ename"] == "UsageError"
+    assert reply["evalue"].startswith("Could not find function '3'.\n")
+    reply, _ = k.execute("%mprun work(1)")
+    assert reply["evalue"] == ("%mprun needs at least one -f FUNCTION to "
+                               "profile, e.g. %mprun -f f f(10)")
+    reply, _ = k.execute("%mprun -f work")
+    assert reply["ename"] == "UsageError"
+    reply, _ = k.execute("%mprun -z -f work work(1)")
+    assert reply["evalue"] == "unknown option -z"
+
+
+def test_mprun_exception_propagates_and_tracer_removed(k):
+    k.execute("def boom(x):\n    y = [1] * x\n    return 1 / 0\n",
+              allow_error=False)
+    reply, msgs = k.execute("%mprun -f boom boom(5)")
+    assert reply["ename"] == "ZeroDivisionError"
+    assert k.value("sys.gettrace() is None") is True
+
+
+def test_mprun_restores_previous_trace_function(k):
+    reply, msgs = k.execute(
+        "def _tr(*a):\n    return None\n"
+        "sys.settrace(_tr)\n"
+        "%mprun -f work work(10)\n"
+        "print(sys.gettrace() is _tr)\n"
+        "sys.settrace(None)")
+    assert reply["status"] == "ok", reply
+    assert stdout(msgs).strip().endswith("True")
+
+
+def test_mprun_keyboard_interrupt_reports_partial_table(k):
+    k.execute("def slow():\n    x = [0] * 1000\n    import time\n"
+              "    time.sleep(30)\n    return x\n", allow_error=False)
+    import time
+    msg_id = k.kc.execute("%mprun -f slow slow()", stop_on_error=False)
+    time.sleep(1.5)
+    k.km.interrupt_kernel()
+    msgs = []
+    while True:
+        m = k.kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        msgs.append(m)
+        if m["msg_type"] == "status" and \
+                m["content"]["execution_state"] == "idle":
+            break
+    text = table(msgs)["text/plain"]
+    assert rows(text)[4][2] == "1"
+    assert ("*** KeyboardInterrupt exception caught in code being "
+            "profiled." in stdout(msgs))
+    assert k.value("sys.gettrace() is None") is True
+
+
+def test_mprun_system_exit_reported(k):
+    k.execute("def leave():\n    raise SystemExit(3)\n", allow_error=False)
+    reply, msgs = k.execute("%mprun -f leave leave()")
+    assert reply["status"] == "ok"
+    assert ("*** SystemExit exception caught in code being profiled."
+            in stdout(msgs))
+
+
+def test_mprun_recursion_counts_every_call(k):
+    k.execute("def fact(n):\n    if n <= 1:\n        return 1\n"
+              "    return n * fact(n - 1)\n", allow_error=False)
+    _, msgs = k.execute("%mprun -f fact fact(30)")
+    r = rows(table(msgs)["text/plain"])
+    assert r[1][2] == "30" and r[2][2] == "30"
+    assert r[3][2] == "1" and r[4][2] == "29"
+    assert all(abs(float(v[1])) <= 1.0 for v in r.values() if v[1])
+
+
+def test_mprun_generator(k):
+    k.execute("def gen(n):\n    for i in range(n):\n"
+              "        yield [0] * 1000\n", allow_error=False)
+    _, msgs = k.execute("%mprun -f gen _ = list(gen(10))")
+    r = rows(table(msgs)["text/plain"])
+    assert r[3][2] == "10"
+
+
+def test_mprun_class_method_and_bound_method(k):
+    k.execute("class Model:\n    def fit(self, n):\n"
+              "        self.w = np.ones(n)\n        return self\n"
+              "    @staticmethod\n    def helper():\n        return 2\n"
+              "m = Model()\n", allow_error=False)
+    _, msgs = k.execute("%mprun -f Model m.fit(2**22); Model.helper()")
+    doc = table(msgs)[MIME]
+    names = sorted(b["function"] for b in doc["blocks"])
+    assert names == ["Model.fit", "Model.helper"]
+    _, msgs = k.execute("%mprun -f m.fit m.fit(10)")
+    assert [b["function"] for b in table(msgs)[MIME]["blocks"]] == \
+        ["Model.fit"]
+
+
+def test_mprun_module_in_file(k):
+    k.execute("%%writefile pm_mod.py\nimport numpy as np\n\n"
+              "def build(n):\n    x = np.ones(n)\n    y = x * 2\n"
+              "    return y.sum()\n\n\ndef unused():\n    return 0\n",
+              allow_error=False)
+    k.execute("import pm_mod", allow_error=False)
+    _, msgs = k.execute("%mprun -f pm_mod pm_mod.build(2**23)")
+    data = table(msgs)
+    doc = data[MIME]
+    assert [b["function"] for b in doc["blocks"]] == ["build"]
+    assert doc["blocks"][0]["filename"].endswith("pm_mod.py")
+    r = rows(data["text/plain"])
+    assert r[4][3] == "    x = np.ones(n)"
+    assert abs(float(r[4][1]) - 64) <= 1.0
+    assert abs(float(r[5][1]) - 64) <= 1.0
+
+
+def test_mprun_cell_mode(k):
+    _, msgs = k.execute("%%mprun -f work\nx = work(10)\ny = work(20)")
+    r = rows(table(msgs)["text/plain"])
+    assert r[1][2] == "2"
+
+
+def test_mprun_nested_memit_stays_exact(k):
+    k.execute("def outer():\n"
+              "    get_ipython().run_line_magic('memit', "
+              "'np.ones(2**24).sum()')\n"
+              "    return 1\n", allow_error=False)
+    reply, msgs = k.execute("%mprun -f outer outer()")
+    assert reply["status"] == "ok", reply
+    memits = [d for d in displays(msgs)
+              if "application/vnd.peakmem.memit+json" in d["data"]]
+    inc = memits[0]["data"]["application/vnd.peakmem.memit+json"][
+        "increment_bytes"]
+    assert abs(inc - 128 * MIB) <= 0.05 * 128 * MIB
+    assert len([d for d in displays(msgs) if MIME in d["data"]]) == 1
+
+
+def test_mprun_peak_column_shows_transient(k):
+    k.execute("def spike():\n    t = np.ones(2**25).sum()\n    return t\n",
+              allow_error=False)
+    _, msgs = k.execute("%mprun --peak -f spike spike()")
+    data = table(msgs)
+    text = data["text/plain"]
+    assert "Peak" in text.splitlines()[2]
+    line2 = [l for l in data[MIME]["blocks"][0]["lines"] if l["lineno"] == 2]
+    assert line2[0]["peak_bytes"] - line2[0]["mem_bytes"] >= 250 * MIB
+    assert abs(line2[0]["increment_bytes"]) <= MIB
+
+
+def test_mprun_attribution_every_big_line(k):
+    k.execute(
+        "def mixed():\n"                                  # 1
+        "    keep = []\n"                                 # 2
+        "    for j in range(3):\n"                        # 3
+        "        keep.append(np.ones(8 * 2**20 // 8))\n"  # 4
+        "        s = 0\n"                                 # 5
+        "        for i in range(20000):\n"                # 6
+        "            s += i\n"                            # 7
+        "    big = np.ones(48 * 2**20 // 8)\n"            # 8
+        "    keep.pop()\n"                                # 9
+        "    del big\n"                                   # 10
+        "    return len(keep)\n",                         # 11
+        allow_error=False)
+    _, msgs = k.execute("%mprun -f mixed mixed()")
+    r = rows(table(msgs)["text/plain"])
+    assert abs(float(r[4][1]) - 24) <= 1.5
+    assert abs(float(r[8][1]) - 48) <= 1.0
+    assert abs(float(r[9][1]) + 8) <= 1.0
+    assert abs(float(r[10][1]) + 48) <= 1.0
+    for lineno in (2, 3, 5, 6, 7, 11):
+        assert abs(float(r[lineno][1])) < 1.0, (lineno, r[lineno])
