@@ -314,3 +314,21 @@ def test_mprun_attribution_every_big_line(k):
     assert abs(float(r[10][1]) + 48) <= 1.0
     for lineno in (2, 3, 5, 6, 7, 11):
         assert abs(float(r[lineno][1])) < 1.0, (lineno, r[lineno])
+
+
+def test_mprun_coroutine(k):
+    k.execute("import asyncio\n"
+              "async def co(n):\n"
+              "    x = np.ones(n)\n"
+              "    await asyncio.sleep(0)\n"
+              "    return len(x)\n", allow_error=False)
+    # the kernel's own event loop is running: drive the coroutine by hand
+    reply, msgs = k.execute(
+        "%%mprun -f co\nc = co(2**23)\ntry:\n    while True:\n"
+        "        c.send(None)\nexcept StopIteration as e:\n"
+        "    print('result', e.value)")
+    assert reply["status"] == "ok", reply
+    assert "result 8388608" in stdout(msgs)
+    r = rows(table(msgs)["text/plain"])
+    assert r[3][2] == "1" and abs(float(r[3][1]) - 64) <= 1.0
+    assert r[4][2] == "1" and r[5][2] == "1"
