@@ -87,6 +87,11 @@ int pm_rss_pid(pid_t pid, uint64_t *bytes);
  * receives the number of descendants. Returns 0 or a negative errno. */
 int pm_rss_children(pid_t root, uint64_t *bytes, int *count);
 
+/* The descendants of root (children, grandchildren...), at most max pids
+ * into out, in increasing pid order. Returns how many exist in all (may
+ * exceed max) or a negative errno. */
+int pm_proc_descendants(pid_t root, pid_t *out, size_t max);
+
 /* ---- high-water mark ---------------------------------------------------*/
 
 /* Reset this process's VmHWM to its current RSS by writing "5" to
@@ -189,7 +194,23 @@ typedef struct {
     int64_t deadline_ns;
     void (*on_deadline)(void *arg);
     void *arg;
+    /* The process to sample (its RSS from /proc/<pid>/statm, and its
+     * descendants with include_children); 0: this process. */
+    pid_t pid;
+    /* Keep every sample as a timeline (pm_sampler_timeline). When
+     * max_samples (0: 1,000,000) is reached, every other kept sample is
+     * dropped and the keeping period doubles, so a long run keeps its
+     * whole span at a coarser resolution. */
+    int record;
+    size_t max_samples;
 } pm_sampler_opts_t;
+
+/* One kept sample. */
+typedef struct {
+    int64_t t_ns;            /* pm_now_ns() when taken */
+    uint64_t rss_bytes;      /* the process's own RSS */
+    uint64_t children_bytes; /* descendants' sum (last scan), or 0 */
+} pm_sample_t;
 
 /* Start a pure-C sampler thread that records the highest RSS it sees
  * (own RSS, plus the last descendants' sum when include_children).
@@ -206,6 +227,15 @@ uint64_t pm_sampler_peak(const pm_sampler_t *s);
 uint64_t pm_sampler_count(const pm_sampler_t *s);
 /* Highest descendants' sum seen (0 without include_children). */
 uint64_t pm_sampler_children_peak(const pm_sampler_t *s);
+
+/* Copy up to max kept samples (oldest first) into out; returns how many
+ * are kept in all (0 without record). Thread-safe, also while running. */
+size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out,
+                           size_t max);
+
+/* 1 once the sampled process (opts.pid) has gone (statm unreadable);
+ * the thread then stops sampling by itself. */
+int pm_sampler_target_gone(const pm_sampler_t *s);
 
 /* Stops (if needed) and frees. NULL is accepted. */
 void pm_sampler_free(pm_sampler_t *s);

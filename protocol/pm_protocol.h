@@ -124,6 +124,98 @@ json_t *pm_mprun_to_json(const pm_mprun_t *m);
 /* display_data content with text/plain, text/html and PM_MIME_MPRUN. */
 json_t *pm_mprun_bundle(const pm_mprun_t *m);
 
+/* ---- mprof .dat files ------------------------------------------------*/
+
+/* memory_profiler's mprof data format, one record per line:
+ *   CMDLINE <command line>
+ *   MEM <MiB %.6f> <unix time %.4f>
+ *   CHLD <pid> <MiB %.6f> <unix time %.4f>
+ *   FUNC <name> <MiB start %.4f> <t start %.4f> <MiB end %.4f>
+ *        <t end %.4f> <level>
+ * so that mprof reads our files and we read its. */
+typedef struct {
+    double mib;
+    double t; /* unix time, seconds */
+} pm_dat_point_t;
+
+typedef struct {
+    int pid;
+    pm_dat_point_t *points;
+    size_t n;
+} pm_dat_child_t;
+
+typedef struct {
+    char *name;
+    double start_mib, start_t, end_mib, end_t;
+    int level;
+} pm_dat_func_t;
+
+typedef struct {
+    char *cmdline; /* "" when there is no CMDLINE line */
+    pm_dat_point_t *mem;
+    size_t nmem;
+    pm_dat_child_t *children;
+    size_t nchildren;
+    pm_dat_func_t *funcs;
+    size_t nfuncs;
+} pm_dat_t;
+
+/* Parse a whole .dat text. Unknown record types are skipped (as mprof
+ * does); a known record with bad fields is PM_EBADMSG with "line N: ..."
+ * in err. A text without any MEM record is PM_EBADMSG "no MEM samples".
+ * On success the caller closes out with pm_dat_close. */
+int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen);
+void pm_dat_close(pm_dat_t *d);
+
+/* Format one record (with its newline) into buf; returns the length or
+ * PM_EBADMSG when it does not fit. Names/command lines keep their text
+ * (newlines replaced by spaces). */
+int pm_dat_format_cmdline(char *buf, size_t len, const char *cmdline);
+int pm_dat_format_mem(char *buf, size_t len, double mib, double t);
+int pm_dat_format_child(char *buf, size_t len, int pid, double mib,
+                        double t);
+int pm_dat_format_func(char *buf, size_t len, const pm_dat_func_t *f);
+
+/* Highest MEM value (MiB) and its time; with children, the highest sum of
+ * MEM and the children's latest values at each MEM time. */
+double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
+
+/* ---- SVG timelines -----------------------------------------------------*/
+
+typedef struct {
+    double t;   /* seconds from the start */
+    double mib; /* MiB */
+} pm_svg_point_t;
+
+typedef struct {
+    const char *name;
+    double start_t, end_t; /* seconds from the start */
+} pm_svg_span_t;
+
+typedef struct {
+    const char *label; /* legend text, e.g. "main" or "child 4242" */
+    const pm_svg_point_t *points;
+    size_t n;
+} pm_svg_series_t;
+
+typedef struct {
+    const char *title;       /* drawn on top; escaped */
+    int width, height;       /* pixels; 0: 720 x 360 */
+    const pm_svg_series_t *series; /* first one is the main line */
+    size_t nseries;
+    const pm_svg_span_t *spans; /* function spans (FUNC), shaded */
+    size_t nspans;
+    int mark_peak;           /* mark and label the main series' peak */
+    double limit_mib;        /* > 0: a dashed horizontal line (limit) */
+} pm_svg_opts_t;
+
+/* A self-contained SVG document (no scripts, no external resources):
+ * axes with ticks and labels ("time (s)", "memory (MiB)"), the title,
+ * one polyline per series, the peak marked with its value, function
+ * spans shaded with their names. Empty and single-point series draw
+ * axes (and the point). Caller frees. NULL on ENOMEM. */
+char *pm_svg_timeline(const pm_svg_opts_t *opts);
+
 /* ---- signing -----------------------------------------------------------*/
 
 typedef struct {
