@@ -47,6 +47,38 @@ int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
 
+/* ---- the line profiler (lineprof_py.c) --------------------------------*/
+
+typedef struct pm_lineprof pm_lineprof_t;
+
+/* A profiler with no targets yet. NULL with an exception on failure. */
+pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts);
+void pm_lineprof_free(pm_lineprof_t *lp);
+
+/* Add the code objects of obj to list: a function or method (after
+ * functools.wraps unwrapping), a class's methods (static, class methods
+ * and property accessors included) or a module's own functions. Returns
+ * the number added (0: obj holds no Python function) or -1. */
+int pm_lineprof_collect(PyObject *obj, PyObject *list);
+
+/* Profile code (a code object) from now on; its table spans its source
+ * lines (from linecache, so cell-defined functions work). 0 or -1. */
+int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
+
+/* Install the profiler's trace function in this thread (nested calls
+ * count); disable undoes the outermost enable and puts back what was
+ * there before. Enable returns 0 or -1; disable keeps a pending
+ * exception. */
+int pm_lineprof_enable(pm_lineprof_t *lp);
+void pm_lineprof_disable(pm_lineprof_t *lp);
+int pm_lineprof_enabled(const pm_lineprof_t *lp);
+
+/* The tables of the code that ran, as protocol blocks; blocks and lines
+ * are PyMem-allocated (free both with PyMem_Free) and borrow strings
+ * from lp. 0 or -1. */
+int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
+                       size_t *nblocks, pm_mprun_line_t **lines);
+
 /* Benchmarks: call callable() under a no-op C trace function. */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
 

@@ -1,0 +1,594 @@
+/* The line profiler behind %mprun, @profile and python -m peakmem: a C
+ * trace function (PyEval_SetTrace) that feeds the plain-C bookkeeping of
+ * kernel/tracer.c. Frames of profiled code objects are followed line by
+ * line; every other frame has its line events turned off at its call
+ * (f_trace_lines = False) so unprofiled code runs near full speed.
+ * Profilers nest (a profiled function called while another profiler is
+ * enabled); disabling one puts back what was installed before it: the
+ * outer profiler, or a Python trace function (debugger, coverage). */
+#include "internal.h"
+
+#include <string.h>
+
+/* One profiled code object. */
+typedef struct {
+    PyObject *code;       /* strong reference */
+    PyObject *qualname;   /* str */
+    PyObject *filename;   /* str */
+    PyObject *lines;      /* list of source lines (linecache), or NULL */
+    pm_linetable_t *table;
+} target_t;
+
+/* A traced frame in flight; frame is compared, never dereferenced. */
+typedef struct {
+    const PyFrameObject *frame;
+    pm_frame_state_t fs;
+} slot_t;
+
+struct pm_lineprof {
+    target_t *targets;
+    size_t ntargets, targets_cap;
+    /* code object -> target, open addressing on the pointer */
+    const PyObject **keys;
+    size_t *vals;
+    size_t cap; /* power of two */
+    slot_t *stack;
+    size_t depth, stack_cap;
+    int overflow; /* the stack could not grow: frames went untraced */
+    pm_tracer_t *tracer;
+    int enabled;                /* nesting count of pm_lineprof_enable */
+    struct pm_lineprof *prev;   /* the profiler enabled before this one */
+    PyObject *prev_trace;       /* else sys.gettrace() before (or None) */
+};
+
+/* ---- target lookup ----------------------------------------------------*/
+
+static size_t hash_ptr(const void *p, size_t cap)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 17;
+    x *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 7) & (cap - 1);
+}
+
+static int index_targets(pm_lineprof_t *s)
+{
+    PyMem_Free(s->keys);
+    PyMem_Free(s->vals);
+    s->keys = NULL;
+    s->vals = NULL;
+    s->cap = 16;
+    while (s->cap < s->ntargets * 2) {
+        s->cap *= 2;
+    }
+    s->keys = PyMem_Calloc(s->cap, sizeof *s->keys);
+    s->vals = PyMem_Calloc(s->cap, sizeof *s->vals);
+    if (s->keys == NULL || s->vals == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < s->ntargets; i++) {
+        size_t h = hash_ptr(s->targets[i].code, s->cap);
+        while (s->keys[h] != NULL) {
+            h = (h + 1) & (s->cap - 1);
+        }
+        s->keys[h] = s->targets[i].code;
+        s->vals[h] = i;
+    }
+    return 0;
+}
+
+static target_t *find_target(const pm_lineprof_t *s, const PyObject *code)
+{
+    size_t h = hash_ptr(code, s->cap);
+    while (s->keys[h] != NULL) {
+        if (s->keys[h] == code) {
+            return &s->targets[s->vals[h]];
+        }
+        h = (h + 1) & (s->cap - 1);
+    }
+    return NULL;
+}
+
+/* ---- the trace function (GIL held; never raises) -----------------------*/
+
+static void stop_line_events(PyFrameObject *frame)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyObject_SetAttrString((PyObject *)frame, "f_trace_lines",
+                               Py_False) < 0) {
+        PyErr_Clear();
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    target_t *t = find_target(s, (PyObject *)code);
+    int first = code->co_firstlineno;
+    Py_DECREF(code);
+    if (t == NULL) {
+        stop_line_events(frame);
+        return;
+    }
+    if (s->depth == s->stack_cap) {
+        size_t cap = s->stack_cap ? s->stack_cap * 2 : 64;
+        slot_t *grown = PyMem_Realloc(s->stack, cap * sizeof *grown);
+        if (grown == NULL) {
+            s->overflow = 1;
+            stop_line_events(frame);
+            return;
+        }
+        s->stack = grown;
+        s->stack_cap = cap;
+    }
+    slot_t *slot = &s->stack[s->depth++];
+    slot->frame = frame;
+    pm_tracer_call(s->tracer, &slot->fs, t->table, first);
+}
+
+/* The profiler whose trace() is installed, or NULL. Tracing is per
+ * thread: only the thread that enables a profiler is traced. Guarded by
+ * the GIL. */
+static pm_lineprof_t *active;
+
+static int trace(PyObject *obj, PyFrameObject *frame, int what,
+                 PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    pm_lineprof_t *s = active;
+    switch (what) {
+    case PyTrace_CALL:
+        on_call(s, frame);
+        break;
+    case PyTrace_LINE:
+        if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+            pm_tracer_line(s->tracer, &s->stack[s->depth - 1].fs,
+                           PyFrame_GetLineNumber(frame));
+        } else {
+            stop_line_events(frame);
+        }
+        break;
+    case PyTrace_RETURN:
+        if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+            pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* For benchmarks: a trace function that does nothing, the interpreter's
+ * floor for any C line tracer. */
+static int trace_noop(PyObject *obj, PyFrameObject *frame, int what,
+                      PyObject *arg)
+{
+    (void)obj;
+    (void)frame;
+    (void)what;
+    (void)arg;
+    return 0;
+}
+
+PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable)
+{
+    (void)module;
+    PyObject *sys = PyImport_ImportModule("sys");
+    PyObject *old = sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL)
+                                : NULL;
+    if (old == NULL || old != Py_None) {
+        if (old != NULL) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "a trace function is already installed");
+        }
+        Py_XDECREF(old);
+        Py_XDECREF(sys);
+        return NULL;
+    }
+    PyEval_SetTrace(trace_noop, NULL);
+    PyObject *res = PyObject_CallNoArgs(callable);
+    PyEval_SetTrace(NULL, NULL);
+    Py_DECREF(old);
+    Py_DECREF(sys);
+    return res;
+}
+
+/* ---- collecting code objects -------------------------------------------*/
+
+/* Add fn's code object (after functools.wraps unwrapping) to list.
+ * Returns 1 if added, 0 if fn has no Python code, -1 with an error. */
+static int add_function(PyObject *fn, PyObject *list)
+{
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    PyObject *unwrapped = inspect != NULL
+                              ? PyObject_CallMethod(inspect, "unwrap", "O",
+                                                    fn)
+                              : NULL;
+    Py_XDECREF(inspect);
+    if (unwrapped == NULL) {
+        return -1;
+    }
+    PyObject *code = PyObject_GetAttrString(unwrapped, "__code__");
+    Py_DECREF(unwrapped);
+    if (code == NULL || !PyCode_Check(code)) {
+        PyErr_Clear();
+        Py_XDECREF(code);
+        return 0;
+    }
+    int rc = PySequence_Contains(list, code);
+    if (rc == 0) {
+        rc = PyList_Append(list, code) < 0 ? -1 : 1;
+    }
+    Py_DECREF(code);
+    return rc;
+}
+
+/* Functions of a class (its own methods, static and class methods,
+ * property accessors) or of a module (functions defined in it). */
+static int add_members(PyObject *owner, int is_module, PyObject *list)
+{
+    /* A class's __dict__ is a mappingproxy: copy it into a dict. */
+    PyObject *proxy = PyObject_GetAttrString(owner, "__dict__");
+    PyObject *dict = proxy != NULL
+                         ? PyObject_CallOneArg((PyObject *)&PyDict_Type,
+                                               proxy)
+                         : NULL;
+    Py_XDECREF(proxy);
+    PyObject *modname = is_module ? PyObject_GetAttrString(owner, "__name__")
+                                  : NULL;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    int added = 0;
+    if (dict == NULL || !PyDict_Check(dict) ||
+        (is_module && modname == NULL)) {
+        PyErr_Clear();
+        Py_XDECREF(dict);
+        Py_XDECREF(modname);
+        return 0;
+    }
+    while (added >= 0 && PyDict_Next(dict, &pos, &key, &value)) {
+        PyObject *items[3] = {value, NULL, NULL};
+        if (PyObject_TypeCheck(value, &PyStaticMethod_Type) ||
+            PyObject_TypeCheck(value, &PyClassMethod_Type)) {
+            items[0] = PyObject_GetAttrString(value, "__func__");
+        } else if (PyObject_TypeCheck(value, &PyProperty_Type)) {
+            items[0] = PyObject_GetAttrString(value, "fget");
+            items[1] = PyObject_GetAttrString(value, "fset");
+            items[2] = PyObject_GetAttrString(value, "fdel");
+        } else {
+            Py_INCREF(value);
+        }
+        PyErr_Clear();
+        for (int i = 0; i < 3 && added >= 0; i++) {
+            PyObject *f = items[i];
+            if (f == NULL || !PyFunction_Check(f)) {
+                continue;
+            }
+            if (is_module) {
+                PyObject *m = PyObject_GetAttrString(f, "__module__");
+                int same = m != NULL &&
+                           PyObject_RichCompareBool(m, modname, Py_EQ) == 1;
+                PyErr_Clear();
+                Py_XDECREF(m);
+                if (!same) {
+                    continue;
+                }
+            }
+            int rc = add_function(f, list);
+            added = rc < 0 ? -1 : added + rc;
+        }
+        for (int i = 0; i < 3; i++) {
+            Py_XDECREF(items[i]);
+        }
+    }
+    Py_DECREF(dict);
+    Py_XDECREF(modname);
+    return added;
+}
+
+int pm_lineprof_collect(PyObject *obj, PyObject *list)
+{
+    if (PyType_Check(obj)) {
+        return add_members(obj, 0, list);
+    }
+    if (PyModule_Check(obj)) {
+        return add_members(obj, 1, list);
+    }
+    return add_function(PyMethod_Check(obj) ? PyMethod_GET_FUNCTION(obj)
+                                            : obj,
+                        list);
+}
+
+/* The displayed line range of code: inspect.getsourcelines (from the
+ * decorators to the end of the def, like memory_profiler), else the
+ * code's own line numbers. */
+static int line_range(PyObject *code, int *first, int *nlines)
+{
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    PyObject *res = inspect != NULL
+                        ? PyObject_CallMethod(inspect, "getsourcelines", "O",
+                                              code)
+                        : NULL;
+    Py_XDECREF(inspect);
+    if (res != NULL && PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 2) {
+        Py_ssize_t n = PyObject_Length(PyTuple_GET_ITEM(res, 0));
+        long start = PyLong_AsLong(PyTuple_GET_ITEM(res, 1));
+        Py_DECREF(res);
+        if (n > 0 && start > 0 && !PyErr_Occurred()) {
+            *first = (int)start;
+            *nlines = (int)n;
+            return 0;
+        }
+    }
+    Py_XDECREF(res);
+    PyErr_Clear();
+    /* No source: from co_firstlineno to the highest line of the code. */
+    int last = ((PyCodeObject *)code)->co_firstlineno;
+    PyObject *it = PyObject_CallMethod(code, "co_lines", NULL);
+    PyObject *iter = it != NULL ? PyObject_GetIter(it) : NULL;
+    PyObject *item;
+    while (iter != NULL && (item = PyIter_Next(iter)) != NULL) {
+        PyObject *line = PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3
+                             ? PyTuple_GET_ITEM(item, 2)
+                             : Py_None;
+        if (PyLong_Check(line) && PyLong_AsLong(line) > last) {
+            last = (int)PyLong_AsLong(line);
+        }
+        Py_DECREF(item);
+    }
+    PyErr_Clear();
+    Py_XDECREF(iter);
+    Py_XDECREF(it);
+    *first = ((PyCodeObject *)code)->co_firstlineno;
+    *nlines = last - *first + 1;
+    return 0;
+}
+
+static int make_target(target_t *t, PyObject *code)
+{
+    PyObject *linecache = PyImport_ImportModule("linecache");
+    int first = 1, nlines = 1, rc;
+    memset(t, 0, sizeof *t);
+    t->code = Py_NewRef(code);
+    t->qualname = PyObject_GetAttrString(code, "co_qualname");
+    t->filename = PyObject_GetAttrString(code, "co_filename");
+    if (linecache == NULL || t->qualname == NULL || t->filename == NULL) {
+        Py_XDECREF(linecache);
+        return -1;
+    }
+    PyObject *raw = PyObject_CallMethod(linecache, "getlines", "O",
+                                        t->filename);
+    Py_DECREF(linecache);
+    /* The lines without their line ends, for the report. */
+    Py_ssize_t n = raw != NULL && PyList_Check(raw) ? PyList_GET_SIZE(raw)
+                                                    : 0;
+    t->lines = raw != NULL && PyList_Check(raw) ? PyList_New(n) : NULL;
+    for (Py_ssize_t i = 0; t->lines != NULL && i < n; i++) {
+        PyObject *line = PyObject_CallMethod(PyList_GET_ITEM(raw, i),
+                                             "rstrip", "s", "\r\n");
+        if (line == NULL) {
+            Py_CLEAR(t->lines);
+            break;
+        }
+        PyList_SET_ITEM(t->lines, i, line);
+    }
+    Py_XDECREF(raw);
+    PyErr_Clear();
+    line_range(code, &first, &nlines);
+    if ((rc = pm_linetable_new(first, nlines, &t->table)) < 0) {
+        pm_py_raise(rc);
+        return -1;
+    }
+    return 0;
+}
+
+void pm_lineprof_free(pm_lineprof_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->enabled > 0) {
+        s->enabled = 1;
+        pm_lineprof_disable(s);
+    }
+    for (size_t i = 0; i < s->ntargets; i++) {
+        target_t *t = &s->targets[i];
+        Py_XDECREF(t->code);
+        Py_XDECREF(t->qualname);
+        Py_XDECREF(t->filename);
+        Py_XDECREF(t->lines);
+        pm_linetable_free(t->table);
+    }
+    PyMem_Free(s->targets);
+    PyMem_Free(s->keys);
+    PyMem_Free(s->vals);
+    PyMem_Free(s->stack);
+    pm_tracer_free(s->tracer);
+    Py_XDECREF(s->prev_trace);
+    PyMem_Free(s);
+}
+
+/* Copy the tables into the protocol's plain structs; blocks whose code
+ * never ran are left out (memory_profiler prints one block per function
+ * that ran). lines_out holds all lines of all blocks. */
+int pm_lineprof_blocks(const pm_lineprof_t *s, pm_mprun_block_t **blocks_out,
+                       size_t *nblocks, pm_mprun_line_t **lines_out)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->ntargets; i++) {
+        total += (size_t)pm_linetable_nlines(s->targets[i].table);
+    }
+    pm_mprun_block_t *blocks = PyMem_Calloc(s->ntargets + 1, sizeof *blocks);
+    pm_mprun_line_t *lines = PyMem_Calloc(total + 1, sizeof *lines);
+    if (blocks == NULL || lines == NULL) {
+        PyMem_Free(blocks);
+        PyMem_Free(lines);
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t nb = 0, nl = 0;
+    for (size_t i = 0; i < s->ntargets; i++) {
+        const target_t *t = &s->targets[i];
+        if (pm_linetable_calls(t->table) == 0) {
+            continue;
+        }
+        int first = pm_linetable_first_line(t->table);
+        int n = pm_linetable_nlines(t->table);
+        pm_mprun_block_t *b = &blocks[nb++];
+        b->filename = PyUnicode_AsUTF8(t->filename);
+        b->function = PyUnicode_AsUTF8(t->qualname);
+        b->first_line = first;
+        b->nlines = (size_t)n;
+        b->lines = &lines[nl];
+        for (int k = 0; k < n; k++) {
+            const pm_line_stat_t *ls = pm_linetable_get(t->table, first + k);
+            pm_mprun_line_t *l = &lines[nl++];
+            l->lineno = first + k;
+            l->source = "";
+            if (t->lines != NULL && first + k - 1 < PyList_GET_SIZE(t->lines)) {
+                PyObject *src = PyList_GET_ITEM(t->lines, first + k - 1);
+                const char *u = PyUnicode_Check(src) ? PyUnicode_AsUTF8(src)
+                                                     : NULL;
+                l->source = u != NULL ? u : "";
+            }
+            l->occurrences = ls->occurrences;
+            l->mem_bytes = ls->mem_max_bytes;
+            l->increment_bytes = ls->increment_bytes;
+            l->peak_bytes = ls->peak_bytes;
+        }
+        if (b->filename == NULL || b->function == NULL) {
+            PyMem_Free(blocks);
+            PyMem_Free(lines);
+            return -1;
+        }
+    }
+    *blocks_out = blocks;
+    *nblocks = nb;
+    *lines_out = lines;
+    return 0;
+}
+
+
+/* ---- life cycle ----------------------------------------------------------*/
+
+pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
+{
+    pm_lineprof_t *s = PyMem_Calloc(1, sizeof *s);
+    int rc;
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 ||
+        index_targets(s) < 0) {
+        if (rc < 0) {
+            pm_py_raise(rc);
+        }
+        pm_lineprof_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "not a code object");
+        return -1;
+    }
+    if (find_target(s, code) != NULL) {
+        return 0;
+    }
+    if (s->ntargets == s->targets_cap) {
+        size_t cap = s->targets_cap ? s->targets_cap * 2 : 8;
+        target_t *grown = PyMem_Realloc(s->targets, cap * sizeof *grown);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        s->targets = grown;
+        s->targets_cap = cap;
+    }
+    if (make_target(&s->targets[s->ntargets], code) < 0) {
+        target_t *t = &s->targets[s->ntargets];
+        Py_XDECREF(t->code);
+        Py_XDECREF(t->qualname);
+        Py_XDECREF(t->filename);
+        Py_XDECREF(t->lines);
+        return -1;
+    }
+    s->ntargets++;
+    return index_targets(s);
+}
+
+int pm_lineprof_enable(pm_lineprof_t *s)
+{
+    if (s->enabled++ > 0) {
+        return 0;
+    }
+    s->prev = active;
+    if (active == NULL) {
+        PyObject *sys = PyImport_ImportModule("sys");
+        s->prev_trace = sys != NULL
+                            ? PyObject_CallMethod(sys, "gettrace", NULL)
+                            : NULL;
+        Py_XDECREF(sys);
+        if (s->prev_trace == NULL) {
+            s->enabled--;
+            return -1;
+        }
+    }
+    active = s;
+    PyEval_SetTrace(trace, NULL);
+    return 0;
+}
+
+void pm_lineprof_disable(pm_lineprof_t *s)
+{
+    if (s->enabled == 0 || --s->enabled > 0) {
+        return;
+    }
+    /* Frames still on the stack were unwound without a return event only
+     * if tracing was cut short; close them so their lines are complete. */
+    while (s->depth > 0) {
+        pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    active = s->prev;
+    if (active != NULL) {
+        PyEval_SetTrace(trace, NULL);
+    } else if (s->prev_trace != NULL && s->prev_trace != Py_None) {
+        PyObject *sys = PyImport_ImportModule("sys");
+        PyObject *r = sys != NULL ? PyObject_CallMethod(sys, "settrace", "O",
+                                                        s->prev_trace)
+                                  : NULL;
+        if (r == NULL) {
+            PyErr_WriteUnraisable(s->prev_trace);
+            PyEval_SetTrace(NULL, NULL);
+        }
+        Py_XDECREF(r);
+        Py_XDECREF(sys);
+    } else {
+        PyEval_SetTrace(NULL, NULL);
+    }
+    Py_CLEAR(s->prev_trace);
+    s->prev = NULL;
+    PyErr_Restore(type, value, tb);
+}
+
+int pm_lineprof_enabled(const pm_lineprof_t *s)
+{
+    return s->enabled > 0;
+}
+
+int pm_lineprof_any_enabled(void)
+{
+    return active != NULL;
+}
+
