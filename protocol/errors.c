@@ -17,7 +17,7 @@ const char *pm_protocol_strerror(int rc)
     case PM_EFORKED:
         return "publisher used in a forked child process";
     case PM_EBADMSG:
-        return "malformed message (frames or parent header)";
+        return "malformed input (message frames, parent header, .dat text)";
     default:
         return NULL;
     }

@@ -6,6 +6,7 @@
 
 #include "pm_protocol.h"
 
+#include <locale.h>
 #include <stdint.h>
 
 /* Bytes in a MiB, as memory_profiler divides RSS (2^20). */
@@ -43,5 +44,11 @@ double pm_memit_wall_total(const pm_memit_t *m);
  * failed rendering) makes it fail. New reference or NULL. */
 json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
                           json_t *doc);
+
+/* The "C" locale (created once, never freed) for snprintf under
+ * uselocale() and for strtod_l: numbers in .dat files and SVG documents
+ * use "." whatever the process's LC_NUMERIC. (locale_t)0 when newlocale
+ * failed (ENOMEM); callers then keep the current locale. Thread-safe. */
+locale_t pm_c_locale(void);
 
 #endif

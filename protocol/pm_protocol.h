@@ -147,7 +147,7 @@ typedef struct {
 typedef struct {
     char *name;
     double start_mib, start_t, end_mib, end_t;
-    int level;
+    int level; /* stack level; 0 when the record has none */
 } pm_dat_func_t;
 
 typedef struct {
@@ -163,21 +163,36 @@ typedef struct {
 /* Parse a whole .dat text. Unknown record types are skipped (as mprof
  * does); a known record with bad fields is PM_EBADMSG with "line N: ..."
  * in err. A text without any MEM record is PM_EBADMSG "no MEM samples".
- * On success the caller closes out with pm_dat_close. */
+ * As tolerant as mprof's read_mprofile_file and no more: lines end with
+ * \n, \r\n or \r; the type ends at the first space and fields are split
+ * at single spaces; fields past those a record uses are ignored; numbers
+ * may have whitespace around them. Refused like mprof refuses them: an
+ * empty line, a line without a space, missing fields. Stricter: numbers
+ * must be finite decimals, CHLD pids integers (mprof keys children by the
+ * pid's text). CMDLINE: the last one, without its line end. On success
+ * the caller closes out with pm_dat_close; on failure out holds nothing.
+ * err (may be NULL) gets a message either way ("" on success). */
 int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen);
+/* Free what pm_dat_parse allocated and zero d. NULL or zeroed d ok. */
 void pm_dat_close(pm_dat_t *d);
 
-/* Format one record (with its newline) into buf; returns the length or
- * PM_EBADMSG when it does not fit. Names/command lines keep their text
- * (newlines replaced by spaces). */
+/* Format one record (with its newline) into buf, numbers in the "C"
+ * locale whatever LC_NUMERIC says; returns the length or PM_EBADMSG when
+ * it does not fit or a number is not finite. Command lines keep their
+ * text (\n and \r replaced by spaces); FUNC names too, with spaces, \n
+ * and \r replaced by '_' (a name is one space-separated field). */
 int pm_dat_format_cmdline(char *buf, size_t len, const char *cmdline);
 int pm_dat_format_mem(char *buf, size_t len, double mib, double t);
 int pm_dat_format_child(char *buf, size_t len, int pid, double mib,
                         double t);
 int pm_dat_format_func(char *buf, size_t len, const pm_dat_func_t *f);
 
-/* Highest MEM value (MiB) and its time; with children, the highest sum of
- * MEM and the children's latest values at each MEM time. */
+/* Highest MEM value (MiB) and its time (the first if several; at_t may be
+ * NULL). With children, the highest sum of a MEM value and the values its
+ * children had in the same sampling round: mprof writes a round's CHLD
+ * records just after its MEM, so a child's value is its latest sample
+ * from that MEM's time up to the next MEM's (none: 0, the child had not
+ * started or had exited). 0 and time 0 when d has no MEM sample. */
 double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
 
 /* ---- SVG timelines -----------------------------------------------------*/
