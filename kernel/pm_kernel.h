@@ -88,8 +88,9 @@ int pm_rss_pid(pid_t pid, uint64_t *bytes);
 int pm_rss_children(pid_t root, uint64_t *bytes, int *count);
 
 /* The descendants of root (children, grandchildren...), at most max pids
- * into out, in increasing pid order. Returns how many exist in all (may
- * exceed max) or a negative errno. */
+ * into out, in increasing pid order; out may be NULL when max is 0.
+ * Returns how many exist in all (may exceed max) or a negative errno
+ * (-EINVAL for root <= 0). */
 int pm_proc_descendants(pid_t root, pid_t *out, size_t max);
 
 /* ---- high-water mark ---------------------------------------------------*/

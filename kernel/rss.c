@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -241,47 +242,64 @@ fail:
     return rc;
 }
 
-int pm_rss_children(pid_t root, uint64_t *bytes, int *count)
+/* Every process in /proc, sorted by pid, with in_tree set on the
+ * descendants of root. The caller frees *links. */
+static int find_descendants(pid_t root, proc_link_t **links, size_t *n)
 {
-    proc_link_t *links = NULL;
-    size_t n = 0;
-    uint64_t sum = 0;
-    int found = 0;
+    proc_link_t *arr = NULL;
+    size_t len = 0;
     int changed;
     int rc;
 
-    if (bytes == NULL || root <= 0) {
-        return -EINVAL;
-    }
-    rc = scan_links(&links, &n);
+    rc = scan_links(&arr, &len);
     if (rc < 0) {
         return rc;
     }
     /* Parents may have higher pids than their children (pid wrap,
      * reparenting), so mark until nothing changes, looking parents up by
      * pid. Each pass adds at least one generation. */
-    qsort(links, n, sizeof *links, cmp_pid);
+    qsort(arr, len, sizeof *arr, cmp_pid);
     do {
         changed = 0;
-        for (size_t i = 0; i < n; i++) {
-            proc_link_t key = {.pid = links[i].ppid};
+        for (size_t i = 0; i < len; i++) {
+            proc_link_t key = {.pid = arr[i].ppid};
             const proc_link_t *parent;
 
-            if (links[i].in_tree) {
+            if (arr[i].in_tree) {
                 continue;
             }
-            if (links[i].ppid == root) {
-                links[i].in_tree = 1;
+            if (arr[i].ppid == root) {
+                arr[i].in_tree = 1;
                 changed = 1;
                 continue;
             }
-            parent = bsearch(&key, links, n, sizeof *links, cmp_pid);
+            parent = bsearch(&key, arr, len, sizeof *arr, cmp_pid);
             if (parent != NULL && parent->in_tree) {
-                links[i].in_tree = 1;
+                arr[i].in_tree = 1;
                 changed = 1;
             }
         }
     } while (changed);
+    *links = arr;
+    *n = len;
+    return 0;
+}
+
+int pm_rss_children(pid_t root, uint64_t *bytes, int *count)
+{
+    proc_link_t *links = NULL;
+    size_t n = 0;
+    uint64_t sum = 0;
+    int found = 0;
+    int rc;
+
+    if (bytes == NULL || root <= 0) {
+        return -EINVAL;
+    }
+    rc = find_descendants(root, &links, &n);
+    if (rc < 0) {
+        return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t rss;
 
@@ -307,6 +325,35 @@ int pm_rss_children(pid_t root, uint64_t *bytes, int *count)
 fail:
     free(links);
     return rc;
+}
+
+int pm_proc_descendants(pid_t root, pid_t *out, size_t max)
+{
+    proc_link_t *links = NULL;
+    size_t n = 0;
+    size_t found = 0;
+    int rc;
+
+    if (root <= 0 || (out == NULL && max > 0)) {
+        return -EINVAL;
+    }
+    rc = find_descendants(root, &links, &n);
+    if (rc < 0) {
+        return rc;
+    }
+    /* links is sorted by pid, so out comes out in increasing order. */
+    for (size_t i = 0; i < n; i++) {
+        if (!links[i].in_tree) {
+            continue;
+        }
+        if (found < max) {
+            out[found] = links[i].pid;
+        }
+        found++;
+    }
+    free(links);
+    /* At most one entry per /proc directory, and pids fit in an int. */
+    return found > INT_MAX ? -EOVERFLOW : (int)found;
 }
 
 int pm_hwm_reset(void)

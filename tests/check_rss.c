@@ -1,5 +1,5 @@
 /* Check tests for kernel/rss.c against the live process: own RSS,
- * high-water mark reset and read, and the summed RSS of forked
+ * high-water mark reset and read, and the summed RSS and pids of forked
  * descendants (synchronised through pipes, never through sleeps). */
 #include "check_util.h"
 #include "pm_kernel.h"
@@ -334,6 +334,83 @@ START_TEST(test_rss_self_in_forked_child_reads_child)
 }
 END_TEST
 
+/* The parent pid of pid from its /proc/<pid>/stat. */
+static pid_t ppid_of(pid_t pid)
+{
+    char path[64];
+    char buf[2048];
+    pid_t ppid = -1;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    ck_assert_int_gt(pm_proc_read(path, buf, sizeof buf), 0);
+    ck_assert_int_eq(pm_proc_parse_stat_ppid(buf, &ppid), 0);
+    return ppid;
+}
+
+START_TEST(test_proc_descendants_lists_child_and_grandchild_in_order)
+{
+    int ready[2], hold[2];
+    pid_t out[8] = {0};
+    pid_t child, grand;
+    int n, status;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = spawn(1, 1, ready[1], hold);
+    wait_ready(ready[0], 2);
+
+    n = pm_proc_descendants(getpid(), out, 8);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_lt(out[0], out[1]);
+    /* One is the child, the other its child. */
+    grand = out[0] == child ? out[1] : out[0];
+    ck_assert(out[0] == child || out[1] == child);
+    ck_assert_int_eq(ppid_of(grand), child);
+    ck_assert_int_eq(ppid_of(child), getpid());
+    /* The child's own tree holds only the grandchild. */
+    ck_assert_int_eq(pm_proc_descendants(child, out, 8), 1);
+    ck_assert_int_eq(out[0], grand);
+
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_int_eq(status, 0);
+    ck_assert_int_eq(pm_proc_descendants(getpid(), out, 8), 0);
+}
+END_TEST
+
+START_TEST(test_proc_descendants_returns_total_when_max_is_small)
+{
+    int ready[2], hold[2];
+    pid_t all[4] = {0};
+    pid_t out[2] = {0, -7};
+    pid_t child;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = spawn(0, 1, ready[1], hold);
+    wait_ready(ready[0], 2);
+
+    ck_assert_int_eq(pm_proc_descendants(getpid(), all, 4), 2);
+    ck_assert_int_eq(pm_proc_descendants(getpid(), out, 1), 2);
+    ck_assert_int_eq(out[0], all[0]); /* the lowest pid */
+    ck_assert_int_eq(out[1], -7);     /* nothing written past max */
+    ck_assert_int_eq(pm_proc_descendants(getpid(), NULL, 0), 2);
+
+    close(hold[1]);
+    waitpid(child, NULL, 0);
+}
+END_TEST
+
+START_TEST(test_proc_descendants_rejects_bad_arguments)
+{
+    pid_t out[1];
+
+    ck_assert_int_eq(pm_proc_descendants(0, out, 1), -EINVAL);
+    ck_assert_int_eq(pm_proc_descendants(-1, out, 1), -EINVAL);
+    ck_assert_int_eq(pm_proc_descendants(getpid(), NULL, 1), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_rss_self_rejects_null)
 {
     ck_assert_int_eq(pm_rss_self(NULL), -EINVAL);
@@ -366,6 +443,11 @@ static Suite *rss_suite(void)
     tcase_add_test(children, test_rss_children_includes_grandchild);
     tcase_add_test(children, test_rss_children_of_childless_process_is_zero);
     tcase_add_test(children, test_rss_children_forgets_reaped_child);
+    tcase_add_test(children,
+                   test_proc_descendants_lists_child_and_grandchild_in_order);
+    tcase_add_test(children,
+                   test_proc_descendants_returns_total_when_max_is_small);
+    tcase_add_test(children, test_proc_descendants_rejects_bad_arguments);
     suite_add_tcase(s, children);
     return s;
 }
