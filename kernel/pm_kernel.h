@@ -195,8 +195,8 @@ typedef struct {
     int64_t deadline_ns;
     void (*on_deadline)(void *arg);
     void *arg;
-    /* The process to sample (its RSS from /proc/<pid>/statm, and its
-     * descendants with include_children); 0: this process. */
+    /* The process to sample (its RSS from /proc/<pid>/statm, kept open,
+     * and its descendants with include_children); 0: this process. */
     pid_t pid;
     /* Keep every sample as a timeline (pm_sampler_timeline). When
      * max_samples (0: 1,000,000) is reached, every other kept sample is
@@ -216,7 +216,9 @@ typedef struct {
 /* Start a pure-C sampler thread that records the highest RSS it sees
  * (own RSS, plus the last descendants' sum when include_children).
  * It takes a first sample before returning. *out is owned by the caller
- * and released with pm_sampler_free. Returns 0, PM_ETHREAD or -errno. */
+ * and released with pm_sampler_free. Returns 0, PM_ETHREAD or -errno:
+ * -ESRCH when opts.pid does not exist or has already exited, -EINVAL for
+ * a negative pid. */
 int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out);
 
 /* Take one last sample, stop and join the thread. Idempotent. */
@@ -234,8 +236,10 @@ uint64_t pm_sampler_children_peak(const pm_sampler_t *s);
 size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out,
                            size_t max);
 
-/* 1 once the sampled process (opts.pid) has gone (statm unreadable);
- * the thread then stops sampling by itself. */
+/* 1 once the sampled process (opts.pid) has gone (statm unreadable, or
+ * showing no address space: exited, even if not yet reaped); the thread
+ * then stops sampling by itself (a deadline still fires). 0 while it
+ * lives, and always for this process. Thread-safe (atomic). */
 int pm_sampler_target_gone(const pm_sampler_t *s);
 
 /* Stops (if needed) and frees. NULL is accepted. */

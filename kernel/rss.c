@@ -1,7 +1,7 @@
 /* Resident set sizes: this process's RSS and high-water mark through
  * /proc/self files kept open (one open per process, reopened after fork),
  * any process's RSS, and the summed RSS of a process's descendants. */
-#include "pm_kernel.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -98,11 +98,34 @@ static int self_fd(self_file_t *f)
     return fd;
 }
 
-int pm_rss_self(uint64_t *bytes)
+int pm_rss_statm_fd(int fd, uint64_t *bytes)
 {
     char buf[256];
     pm_statm_t st;
-    int fd, rc;
+    int rc = pm_proc_pread(fd, buf, sizeof buf);
+
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0) {
+        return -ESRCH;
+    }
+    rc = pm_proc_parse_statm(buf, &st);
+    if (rc < 0) {
+        return rc;
+    }
+    /* size 0: no address space any more, an exited process not yet
+     * reaped (a zombie reads "0 0 0 0 0 0 0"). */
+    if (st.size_pages == 0) {
+        return -ESRCH;
+    }
+    *bytes = pages_to_bytes(st.resident_pages);
+    return 0;
+}
+
+int pm_rss_self(uint64_t *bytes)
+{
+    int fd;
 
     if (bytes == NULL) {
         return -EINVAL;
@@ -111,16 +134,7 @@ int pm_rss_self(uint64_t *bytes)
     if (fd < 0) {
         return fd;
     }
-    rc = pm_proc_pread(fd, buf, sizeof buf);
-    if (rc < 0) {
-        return rc;
-    }
-    rc = pm_proc_parse_statm(buf, &st);
-    if (rc < 0) {
-        return rc;
-    }
-    *bytes = pages_to_bytes(st.resident_pages);
-    return 0;
+    return pm_rss_statm_fd(fd, bytes);
 }
 
 int pm_rss_pid(pid_t pid, uint64_t *bytes)

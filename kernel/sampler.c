@@ -1,14 +1,17 @@
-/* The sampler thread: a pure-C pthread that reads own RSS every
- * self_interval_s and the descendants' RSS every children_interval_s,
- * keeps the highest values in atomics and can call a deadline callback.
- * It sleeps on a condition variable, so stopping wakes it at once. */
+/* The sampler thread: a pure-C pthread that reads the RSS of this process
+ * (or of another pid, until it exits) every self_interval_s and its
+ * descendants' RSS every children_interval_s, keeps the highest values in
+ * atomics and can call a deadline callback. It sleeps on a condition
+ * variable, so stopping wakes it at once. */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +29,8 @@ struct pm_sampler {
     int64_t deadline_ns; /* 0: no callback */
     void (*on_deadline)(void *arg);
     void *arg;
-    pid_t root; /* process whose descendants are summed */
+    pid_t root;    /* process whose descendants are summed */
+    int target_fd; /* /proc/<pid>/statm of opts.pid; -1: this process */
     pthread_t thread;
 
     pthread_mutex_t lock; /* guards stopping */
@@ -41,6 +45,7 @@ struct pm_sampler {
     _Atomic uint64_t self_peak;     /* bytes: own only */
     _Atomic uint64_t children_peak; /* bytes: descendants only */
     _Atomic uint64_t count;         /* totals evaluated */
+    atomic_int gone;                /* 1: the target has exited */
 };
 
 /* Only the sampler thread (or new, before it) writes, so no CAS. */
@@ -64,12 +69,17 @@ static int sample_children(pm_sampler_t *s)
     return 0;
 }
 
+/* -ESRCH (and gone set) once the target process has exited. */
 static int sample_total(pm_sampler_t *s)
 {
     uint64_t own;
-    int rc = pm_rss_self(&own);
+    int rc = s->target_fd >= 0 ? pm_rss_statm_fd(s->target_fd, &own)
+                               : pm_rss_self(&own);
 
     if (rc < 0) {
+        if (rc == -ESRCH && s->target_fd >= 0) {
+            atomic_store_explicit(&s->gone, 1, memory_order_relaxed);
+        }
         return rc;
     }
     store_max(&s->self_peak, own);
@@ -103,20 +113,28 @@ static void *run(void *arg)
     int64_t next_self = now + s->self_ns;
     int64_t next_children = now + s->children_ns;
     int deadline_due = s->on_deadline != NULL;
+    int gone = 0; /* the target has exited: sample no more */
 
     /* Failed samples are skipped: a thread has nobody to report to, and
      * the next tick may succeed (e.g. EMFILE). */
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
-        int64_t wake = next_self;
+        int64_t wake = gone ? INT64_MAX : next_self;
         struct timespec ts;
         int due_children;
 
-        if (s->include_children && next_children < wake) {
+        if (!gone && s->include_children && next_children < wake) {
             wake = next_children;
         }
         if (deadline_due && s->deadline_ns < wake) {
             wake = s->deadline_ns;
+        }
+        if (wake == INT64_MAX) {
+            /* Nothing left to do but wait for stop. */
+            while (!s->stopping) {
+                pthread_cond_wait(&s->wake, &s->lock);
+            }
+            break;
         }
         ts = to_timespec(wake);
         while (!s->stopping && pm_now_ns() < wake) {
@@ -130,13 +148,13 @@ static void *run(void *arg)
         pthread_mutex_unlock(&s->lock);
 
         now = pm_now_ns();
-        due_children = s->include_children && now >= next_children;
+        due_children = !gone && s->include_children && now >= next_children;
         if (due_children) {
             (void)sample_children(s);
             advance(&next_children, s->children_ns, now);
         }
-        if (due_children || now >= next_self) {
-            (void)sample_total(s);
+        if (!gone && (due_children || now >= next_self)) {
+            gone = sample_total(s) == -ESRCH && s->target_fd >= 0;
             advance(&next_self, s->self_ns, now);
         }
         if (deadline_due && now >= s->deadline_ns) {
@@ -149,10 +167,12 @@ static void *run(void *arg)
 
     /* The last sample, asked for by stop. No deadline call here: the
      * measured code has finished. */
-    if (s->include_children) {
-        (void)sample_children(s);
+    if (!gone) {
+        if (s->include_children) {
+            (void)sample_children(s);
+        }
+        (void)sample_total(s);
     }
-    (void)sample_total(s);
     return NULL;
 }
 
@@ -188,10 +208,14 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
     if (opts == NULL) {
         opts = &defaults;
     }
+    if (opts->pid < 0) {
+        return -EINVAL;
+    }
     s = calloc(1, sizeof *s);
     if (s == NULL) {
         return -ENOMEM;
     }
+    s->target_fd = -1;
     rc = interval_ns(opts->self_interval_s, DEFAULT_SELF_S, &s->self_ns);
     if (rc < 0) {
         goto fail;
@@ -207,7 +231,17 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
         s->deadline_ns = opts->deadline_ns;
         s->arg = opts->arg;
     }
-    s->root = getpid();
+    s->root = opts->pid > 0 ? opts->pid : getpid();
+    if (opts->pid > 0) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/proc/%d/statm", (int)opts->pid);
+        s->target_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->target_fd < 0) {
+            rc = errno == ENOENT ? -ESRCH : -errno;
+            goto fail;
+        }
+    }
 
     rc = -pthread_mutex_init(&s->lock, NULL);
     if (rc < 0) {
@@ -258,6 +292,9 @@ fail:
     if (have_lock) {
         pthread_mutex_destroy(&s->lock);
     }
+    if (s->target_fd >= 0) {
+        close(s->target_fd);
+    }
     free(s);
     return rc;
 }
@@ -295,6 +332,11 @@ uint64_t pm_sampler_self_peak(const pm_sampler_t *s)
     return atomic_load_explicit(&s->self_peak, memory_order_relaxed);
 }
 
+int pm_sampler_target_gone(const pm_sampler_t *s)
+{
+    return atomic_load_explicit(&s->gone, memory_order_relaxed);
+}
+
 void pm_sampler_free(pm_sampler_t *s)
 {
     if (s == NULL) {
@@ -303,5 +345,8 @@ void pm_sampler_free(pm_sampler_t *s)
     pm_sampler_stop(s);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
+    if (s->target_fd >= 0) {
+        close(s->target_fd);
+    }
     free(s);
 }

@@ -1,7 +1,7 @@
 /* Check tests for kernel/sampler.c: sampling rate, prompt stop, the final
  * and first samples, the deadline callback, spikes in own and children's
- * RSS, and repeated create/stop cycles (run under ASan and valgrind for
- * leaks). */
+ * RSS, sampling another process until it exits, and repeated create/stop
+ * cycles (run under ASan and valgrind for leaks). */
 #include "check_util.h"
 #include "pm_kernel.h"
 
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,6 +249,197 @@ START_TEST(test_sampler_children_peak_counts_forked_child)
 }
 END_TEST
 
+/* Wait up to timeout_ms for cond(s, arg) to hold, polling every ms.
+ * Returns the ms waited, or -1 on timeout. */
+static int wait_until(int (*cond)(const pm_sampler_t *, uint64_t),
+                      const pm_sampler_t *s, uint64_t arg, int timeout_ms)
+{
+    int64_t t0 = pm_now_ns();
+
+    for (;;) {
+        int64_t waited = (pm_now_ns() - t0) / 1000000;
+
+        if (cond(s, arg)) {
+            return (int)waited;
+        }
+        if (waited > timeout_ms) {
+            return -1;
+        }
+        sleep_ms(1);
+    }
+}
+
+static int peak_reached(const pm_sampler_t *s, uint64_t bytes)
+{
+    return pm_sampler_peak(s) >= bytes;
+}
+
+static int target_gone(const pm_sampler_t *s, uint64_t unused)
+{
+    (void)unused;
+    return pm_sampler_target_gone(s);
+}
+
+/* A child that reports on ready, waits for a byte on go, touches mib_n
+ * MiB, reports again, and exits when every write end of hold is closed. */
+static pid_t spawn_toucher(size_t mib_n, int ready, int go, const int hold[2])
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char c = 'r';
+
+        close(hold[1]);
+        if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1) {
+            _exit(1);
+        }
+        touch_block(mib_n << 20);
+        if (write(ready, &c, 1) != 1 || read(hold[0], &c, 1) < 0) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    return pid;
+}
+
+START_TEST(test_sampler_follows_pid_until_it_exits)
+{
+    pm_sampler_opts_t opts = {.self_interval_s = 0.001};
+    pm_sampler_t *s = NULL;
+    int ready[2], go[2], hold[2];
+    uint64_t base, n_gone, mine0, mine;
+    int64_t released;
+    int waited, status;
+    char c = 'g';
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    opts.pid = spawn_toucher(32, ready[1], go[0], hold);
+    close(hold[0]);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+
+    ck_assert_int_eq(pm_rss_self(&mine0), 0);
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
+    base = pm_sampler_peak(s);
+    ck_assert_int_eq(pm_sampler_target_gone(s), 0);
+    ck_assert_int_eq(write(go[1], &c, 1), 1);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    waited = wait_until(peak_reached, s, base + (uint64_t)(31 * MIB), 2000);
+    fprintf(stderr, "sampler: pid target's 32 MiB seen after %d ms\n", waited);
+    ck_assert_msg(waited >= 0, "peak rose only by %.2f MiB",
+                  mib(pm_sampler_peak(s) - base));
+    ck_assert_int_eq(pm_sampler_target_gone(s), 0);
+    /* Our own RSS did not move: the target's was sampled. */
+    ck_assert_int_eq(pm_rss_self(&mine), 0);
+    ck_assert_msg(mine < mine0 + 8 * MIB, "own RSS rose by %.2f MiB",
+                  mib(mine - mine0));
+
+    released = pm_now_ns();
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(opts.pid, &status, 0), opts.pid);
+    ck_assert_int_eq(status, 0);
+    waited = wait_until(target_gone, s, 0, 2000);
+    fprintf(stderr,
+            "sampler: target gone seen %d ms after waitpid, %.3f ms after "
+            "the child was told to exit\n",
+            waited, (double)(pm_now_ns() - released) / 1e6);
+    /* A few 1 ms intervals; 500 ms for a loaded box or valgrind. */
+    ck_assert_msg(waited >= 0 && waited < 500, "gone after %d ms", waited);
+
+    /* The thread has stopped sampling, and stop takes no last one. */
+    n_gone = pm_sampler_count(s);
+    sleep_ms(30);
+    ck_assert_uint_eq(pm_sampler_count(s), n_gone);
+    pm_sampler_stop(s);
+    ck_assert_uint_eq(pm_sampler_count(s), n_gone);
+    ck_assert_int_eq(pm_sampler_target_gone(s), 1);
+    pm_sampler_free(s);
+}
+END_TEST
+
+START_TEST(test_sampler_pid_children_counts_target_descendants)
+{
+    pm_sampler_opts_t opts = {.self_interval_s = 0.01,
+                              .include_children = 1,
+                              .children_interval_s = 0.01};
+    pm_sampler_t *s = NULL;
+    int ready[2], go[2], hold[2];
+    char c = 'g';
+    pid_t mid;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    /* mid's child (our grandchild) touches 32 MiB; mid touches none. */
+    mid = fork();
+    ck_assert_int_ge(mid, 0);
+    if (mid == 0) {
+        pid_t grand = spawn_toucher(32, ready[1], go[0], hold);
+
+        close(hold[1]);
+        if (read(hold[0], &c, 1) < 0) {
+            _exit(1);
+        }
+        _exit(waitpid(grand, NULL, 0) == grand ? 0 : 1);
+    }
+    close(hold[0]);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    opts.pid = mid;
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
+    ck_assert_int_eq(write(go[1], &c, 1), 1);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_msg(wait_until(peak_reached, s, (uint64_t)(32 * MIB), 2000) >= 0,
+                  "peak %.2f MiB", mib(pm_sampler_peak(s)));
+    pm_sampler_stop(s);
+    close(hold[1]);
+    waitpid(mid, NULL, 0);
+    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * MIB,
+                  "children peak %.2f MiB", mib(pm_sampler_children_peak(s)));
+    pm_sampler_free(s);
+}
+END_TEST
+
+START_TEST(test_sampler_rejects_missing_pid)
+{
+    pm_sampler_opts_t opts = {0};
+    pm_sampler_t *s = (pm_sampler_t *)&opts;
+    siginfo_t info;
+    pid_t child = fork();
+
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        _exit(0);
+    }
+    /* Exited, not yet reaped: a zombie has no address space to sample. */
+    ck_assert_int_eq(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT), 0);
+    opts.pid = child;
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), -ESRCH);
+    ck_assert_ptr_null(s);
+    /* Reaped: no /proc entry at all. */
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    s = (pm_sampler_t *)&opts;
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), -ESRCH);
+    ck_assert_ptr_null(s);
+    opts.pid = -1;
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_sampler_own_process_is_never_gone)
+{
+    pm_sampler_t *s = NULL;
+
+    ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
+    sleep_ms(10);
+    ck_assert_int_eq(pm_sampler_target_gone(s), 0);
+    pm_sampler_stop(s);
+    ck_assert_int_eq(pm_sampler_target_gone(s), 0);
+    pm_sampler_free(s);
+}
+END_TEST
+
 START_TEST(test_sampler_create_stop_many_times)
 {
     pm_sampler_opts_t opts = {.include_children = 1};
@@ -286,6 +478,7 @@ static Suite *sampler_suite(void)
     TCase *life = tcase_create("lifecycle");
     TCase *timing = tcase_create("timing");
     TCase *peaks = tcase_create("peaks");
+    TCase *pid = tcase_create("pid");
 
     tcase_add_test(life, test_sampler_takes_first_sample_before_returning);
     tcase_add_test(life, test_sampler_stop_takes_final_sample);
@@ -307,6 +500,12 @@ static Suite *sampler_suite(void)
     tcase_add_test(peaks, test_sampler_sees_held_spike);
     tcase_add_test(peaks, test_sampler_children_peak_counts_forked_child);
     suite_add_tcase(s, peaks);
+
+    tcase_add_test(pid, test_sampler_follows_pid_until_it_exits);
+    tcase_add_test(pid, test_sampler_pid_children_counts_target_descendants);
+    tcase_add_test(pid, test_sampler_rejects_missing_pid);
+    tcase_add_test(pid, test_sampler_own_process_is_never_gone);
+    suite_add_tcase(s, pid);
     return s;
 }
 
