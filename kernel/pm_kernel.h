@@ -199,16 +199,16 @@ typedef struct {
      * and its descendants with include_children); 0: this process. */
     pid_t pid;
     /* Keep every sample as a timeline (pm_sampler_timeline). When
-     * max_samples (0: 1,000,000) is reached, every other kept sample is
-     * dropped and the keeping period doubles, so a long run keeps its
-     * whole span at a coarser resolution. */
+     * max_samples (0: 1,000,000; 1 is PM_ERANGE) is reached, every other
+     * kept sample is dropped and the keeping period doubles, so a long
+     * run keeps its whole span at a coarser resolution. */
     int record;
     size_t max_samples;
 } pm_sampler_opts_t;
 
 /* One kept sample. */
 typedef struct {
-    int64_t t_ns;            /* pm_now_ns() when taken */
+    int64_t t_ns;            /* pm_now_ns() just before the read */
     uint64_t rss_bytes;      /* the process's own RSS */
     uint64_t children_bytes; /* descendants' sum (last scan), or 0 */
 } pm_sample_t;
@@ -231,8 +231,10 @@ uint64_t pm_sampler_count(const pm_sampler_t *s);
 /* Highest descendants' sum seen (0 without include_children). */
 uint64_t pm_sampler_children_peak(const pm_sampler_t *s);
 
-/* Copy up to max kept samples (oldest first) into out; returns how many
- * are kept in all (0 without record). Thread-safe, also while running. */
+/* Copy up to max kept samples (oldest first) into out (may be NULL with
+ * max 0, to ask for the count); returns how many are kept in all (0
+ * without record). Thread-safe (a mutex the sampler thread holds only to
+ * append), also while running; valid after stop. */
 size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out,
                            size_t max);
 

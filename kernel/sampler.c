@@ -1,7 +1,8 @@
 /* The sampler thread: a pure-C pthread that reads the RSS of this process
  * (or of another pid, until it exits) every self_interval_s and its
  * descendants' RSS every children_interval_s, keeps the highest values in
- * atomics and can call a deadline callback. It sleeps on a condition
+ * atomics, can keep every sample as a timeline (decimated to stay under
+ * a bound) and can call a deadline callback. It sleeps on a condition
  * variable, so stopping wakes it at once. */
 #include "internal.h"
 
@@ -13,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,8 @@
 #define DEFAULT_CHILDREN_S 0.1
 #define MIN_INTERVAL_NS 10000 /* 10 us: shorter only burns a CPU */
 #define MAX_INTERVAL_S 1e6
+#define DEFAULT_MAX_SAMPLES 1000000
+#define FIRST_TIMELINE_CAP 1024 /* samples; grows by doubling */
 
 struct pm_sampler {
     /* set by pm_sampler_new, read-only afterwards */
@@ -46,6 +50,17 @@ struct pm_sampler {
     _Atomic uint64_t children_peak; /* bytes: descendants only */
     _Atomic uint64_t count;         /* totals evaluated */
     atomic_int gone;                /* 1: the target has exited */
+
+    /* The timeline (opts.record): the sampler thread appends, any thread
+     * copies out. tl[i] is the sample numbered i * tl_stride among those
+     * offered (tl_seen so far), so the kept ones stay evenly spaced. */
+    int record;              /* read-only after new */
+    size_t tl_max;           /* samples; read-only after new */
+    pthread_mutex_t tl_lock; /* guards tl .. tl_seen below */
+    pm_sample_t *tl;
+    size_t tl_len, tl_cap;
+    uint64_t tl_stride;
+    uint64_t tl_seen;
 };
 
 /* Only the sampler thread (or new, before it) writes, so no CAS. */
@@ -69,10 +84,70 @@ static int sample_children(pm_sampler_t *s)
     return 0;
 }
 
+/* Keep every other sample and double the stride: the span stays whole at
+ * half the resolution. */
+static void decimate_unlocked(pm_sampler_t *s)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < s->tl_len; i += 2) {
+        s->tl[kept++] = s->tl[i];
+    }
+    s->tl_len = kept;
+    s->tl_stride *= 2;
+}
+
+/* Room for one more sample: grow up to tl_max, or decimate when full (or
+ * when growing fails: a thread cannot report ENOMEM, and a coarser
+ * timeline beats a truncated one). */
+static void make_room_unlocked(pm_sampler_t *s)
+{
+    size_t cap;
+    pm_sample_t *grown;
+
+    if (s->tl_len < s->tl_cap) {
+        return;
+    }
+    cap = s->tl_cap * 2 < s->tl_max ? s->tl_cap * 2 : s->tl_max;
+    if (cap > s->tl_cap) {
+        grown = realloc(s->tl, cap * sizeof *grown);
+        if (grown != NULL) {
+            s->tl = grown;
+            s->tl_cap = cap;
+            return;
+        }
+    }
+    decimate_unlocked(s);
+}
+
+static void record_sample(pm_sampler_t *s, int64_t t_ns, uint64_t own,
+                          uint64_t children)
+{
+    uint64_t seen;
+
+    pthread_mutex_lock(&s->tl_lock);
+    seen = s->tl_seen++;
+    if (seen % s->tl_stride == 0) {
+        make_room_unlocked(s);
+        /* Decimating may have doubled the stride past this sample. */
+        if (seen % s->tl_stride == 0) {
+            pm_sample_t *slot = &s->tl[s->tl_len++];
+
+            slot->t_ns = t_ns;
+            slot->rss_bytes = own;
+            slot->children_bytes = children;
+        }
+    }
+    pthread_mutex_unlock(&s->tl_lock);
+}
+
 /* -ESRCH (and gone set) once the target process has exited. */
 static int sample_total(pm_sampler_t *s)
 {
     uint64_t own;
+    /* Stamped before the read: a sample stamped after a moment was read
+     * after it. */
+    int64_t t_ns = s->record ? pm_now_ns() : 0;
     int rc = s->target_fd >= 0 ? pm_rss_statm_fd(s->target_fd, &own)
                                : pm_rss_self(&own);
 
@@ -85,6 +160,10 @@ static int sample_total(pm_sampler_t *s)
     store_max(&s->self_peak, own);
     store_max(&s->peak, own + (s->include_children ? s->children_last : 0));
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    if (s->record) {
+        record_sample(s, t_ns, own,
+                      s->include_children ? s->children_last : 0);
+    }
     return 0;
 }
 
@@ -198,7 +277,7 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
     pm_sampler_t *s = NULL;
     pthread_condattr_t cattr;
     sigset_t all, old;
-    int have_lock = 0, have_cond = 0;
+    int have_lock = 0, have_cond = 0, have_tl_lock = 0;
     int rc;
 
     if (out == NULL) {
@@ -210,6 +289,12 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
     }
     if (opts->pid < 0) {
         return -EINVAL;
+    }
+    /* One kept sample cannot be halved; more than memory can hold would
+     * overflow the byte count. */
+    if (opts->record && (opts->max_samples == 1 ||
+                         opts->max_samples > SIZE_MAX / sizeof(pm_sample_t))) {
+        return PM_ERANGE;
     }
     s = calloc(1, sizeof *s);
     if (s == NULL) {
@@ -262,6 +347,25 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
     }
     have_cond = 1;
 
+    if (opts->record) {
+        s->record = 1;
+        s->tl_max =
+            opts->max_samples ? opts->max_samples : DEFAULT_MAX_SAMPLES;
+        s->tl_cap =
+            s->tl_max < FIRST_TIMELINE_CAP ? s->tl_max : FIRST_TIMELINE_CAP;
+        s->tl_stride = 1;
+        s->tl = malloc(s->tl_cap * sizeof *s->tl);
+        if (s->tl == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        rc = -pthread_mutex_init(&s->tl_lock, NULL);
+        if (rc < 0) {
+            goto fail;
+        }
+        have_tl_lock = 1;
+    }
+
     if (s->include_children) {
         rc = sample_children(s);
         if (rc < 0) {
@@ -286,6 +390,10 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
     *out = s;
     return 0;
 fail:
+    if (have_tl_lock) {
+        pthread_mutex_destroy(&s->tl_lock);
+    }
+    free(s->tl);
     if (have_cond) {
         pthread_cond_destroy(&s->wake);
     }
@@ -332,6 +440,24 @@ uint64_t pm_sampler_self_peak(const pm_sampler_t *s)
     return atomic_load_explicit(&s->self_peak, memory_order_relaxed);
 }
 
+size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out, size_t max)
+{
+    /* The lock lives in the heap object, never in const storage. */
+    pm_sampler_t *m = (pm_sampler_t *)s;
+    size_t len;
+
+    if (s == NULL || !s->record) {
+        return 0;
+    }
+    pthread_mutex_lock(&m->tl_lock);
+    len = m->tl_len;
+    if (out != NULL && max > 0) {
+        memcpy(out, m->tl, (len < max ? len : max) * sizeof *out);
+    }
+    pthread_mutex_unlock(&m->tl_lock);
+    return len;
+}
+
 int pm_sampler_target_gone(const pm_sampler_t *s)
 {
     return atomic_load_explicit(&s->gone, memory_order_relaxed);
@@ -345,6 +471,10 @@ void pm_sampler_free(pm_sampler_t *s)
     pm_sampler_stop(s);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
+    if (s->record) {
+        pthread_mutex_destroy(&s->tl_lock);
+    }
+    free(s->tl);
     if (s->target_fd >= 0) {
         close(s->target_fd);
     }

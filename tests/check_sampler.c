@@ -1,14 +1,17 @@
 /* Check tests for kernel/sampler.c: sampling rate, prompt stop, the final
  * and first samples, the deadline callback, spikes in own and children's
- * RSS, sampling another process until it exits, and repeated create/stop
- * cycles (run under ASan and valgrind for leaks). */
+ * RSS, sampling another process until it exits, recorded timelines and
+ * their decimation, copies taken while the thread appends, and repeated
+ * create/stop cycles (run under ASan and valgrind for leaks). */
 #include "check_util.h"
 #include "pm_kernel.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
@@ -401,6 +404,37 @@ START_TEST(test_sampler_pid_children_counts_target_descendants)
 }
 END_TEST
 
+START_TEST(test_sampler_deadline_fires_after_target_gone)
+{
+    pm_sampler_opts_t opts = {.self_interval_s = 0.001,
+                              .on_deadline = on_deadline,
+                              .arg = &deadline_calls};
+    pm_sampler_t *s = NULL;
+    pid_t child;
+    int hold[2];
+    char c;
+
+    atomic_store(&deadline_calls, 0);
+    ck_assert_int_eq(pipe(hold), 0);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(hold[1]);
+        _exit(read(hold[0], &c, 1) < 0);
+    }
+    opts.pid = child;
+    opts.deadline_ns = pm_now_ns() + 300 * 1000000;
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
+    close(hold[1]);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    ck_assert_int_ge(wait_until(target_gone, s, 0, 2000), 0);
+    ck_assert_int_eq(atomic_load(&deadline_calls), 0);
+    sleep_ms(700);
+    ck_assert_int_eq(atomic_load(&deadline_calls), 1);
+    pm_sampler_free(s);
+}
+END_TEST
+
 START_TEST(test_sampler_rejects_missing_pid)
 {
     pm_sampler_opts_t opts = {0};
@@ -437,6 +471,227 @@ START_TEST(test_sampler_own_process_is_never_gone)
     pm_sampler_stop(s);
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     pm_sampler_free(s);
+}
+END_TEST
+
+/* Index of the first sample of tl[0..n) whose t_ns is not increasing,
+ * or -1 when they all increase. */
+static long first_unordered(const pm_sample_t *tl, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (tl[i].t_ns <= tl[i - 1].t_ns) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+START_TEST(test_sampler_timeline_shows_step_made_midway)
+{
+    const size_t n = 32u << 20;
+    pm_sampler_opts_t opts = {.self_interval_s = 0.001, .record = 1};
+    pm_sampler_t *s = NULL;
+    pm_sample_t *tl;
+    size_t kept, before = 0, after = 0;
+    size_t last_before = 0; /* may straddle t_touch: read while touching */
+    uint64_t base, low_max = 0, high_min = UINT64_MAX;
+    int64_t t_new, t_touch, t_done, t_stop;
+    double ran_ms;
+    void *p;
+
+    t_new = pm_now_ns();
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
+    sleep_ms(100);
+    t_touch = pm_now_ns();
+    p = touch_block(n);
+    t_done = pm_now_ns();
+    sleep_ms(100);
+    t_stop = pm_now_ns();
+    pm_sampler_stop(s);
+    munmap(p, n);
+    ran_ms = (double)(t_stop - t_new) / 1e6;
+
+    kept = pm_sampler_timeline(s, NULL, 0);
+    ck_assert_uint_eq(kept, pm_sampler_count(s));
+    tl = calloc(kept, sizeof *tl);
+    ck_assert_ptr_nonnull(tl);
+    ck_assert_uint_eq(pm_sampler_timeline(s, tl, kept), kept);
+    fprintf(stderr, "sampler: %zu samples kept in %.1f ms at 1 ms\n", kept,
+            ran_ms);
+    /* ~200 expected (a sleep may overrun under load: one per ms that
+     * passed, plus the first and last). The floor allows a loaded 2-core
+     * box, the ceiling catches a period that is not honoured. */
+    ck_assert_msg(kept >= 100 && kept <= ran_ms * 1.05 + 5,
+                  "%zu samples in %.1f ms", kept, ran_ms);
+    ck_assert_msg(first_unordered(tl, kept) < 0, "t_ns falls at %ld",
+                  first_unordered(tl, kept));
+
+    base = tl[0].rss_bytes;
+    for (size_t i = 0; i < kept; i++) {
+        ck_assert_uint_eq(tl[i].children_bytes, 0);
+        if (tl[i].t_ns < t_touch) {
+            last_before = i;
+        }
+    }
+    for (size_t i = 0; i < kept; i++) {
+        if (tl[i].t_ns < t_touch && i != last_before) {
+            before++;
+            low_max = tl[i].rss_bytes > low_max ? tl[i].rss_bytes : low_max;
+        } else if (tl[i].t_ns > t_done) {
+            after++;
+            high_min = tl[i].rss_bytes < high_min ? tl[i].rss_bytes : high_min;
+        }
+    }
+    fprintf(stderr,
+            "sampler: %zu samples before the touch (max +%.2f MiB), %zu "
+            "after (min +%.2f MiB)\n",
+            before, mib(low_max - base), after, mib(high_min - base));
+    /* Midway: a good share of the samples on each side. */
+    ck_assert_msg(before >= 30 && after >= 30, "%zu before, %zu after", before,
+                  after);
+    ck_assert_msg(low_max < base + 8 * MIB, "before: up to +%.2f MiB",
+                  mib(low_max - base));
+    ck_assert_msg(high_min >= base + n * 0.97, "after: from +%.2f MiB",
+                  mib(high_min - base));
+    free(tl);
+    pm_sampler_free(s);
+}
+END_TEST
+
+START_TEST(test_sampler_timeline_decimates_to_max_samples)
+{
+    pm_sampler_opts_t opts = {
+        .self_interval_s = 0.001, .record = 1, .max_samples = 100};
+    pm_sampler_t *s = NULL;
+    pm_sample_t tl[100];
+    int64_t t_new, t_stop;
+    size_t kept;
+    double covered;
+
+    t_new = pm_now_ns();
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
+    sleep_ms(500);
+    t_stop = pm_now_ns();
+    pm_sampler_stop(s);
+
+    kept = pm_sampler_timeline(s, tl, 100);
+    covered = (double)(tl[kept - 1].t_ns - tl[0].t_ns) / (t_stop - t_new);
+    fprintf(stderr,
+            "sampler: %zu of %llu samples kept with max_samples 100, "
+            "covering %.1f%% of 500 ms\n",
+            kept, (unsigned long long)pm_sampler_count(s), covered * 100);
+    /* It had to decimate; after decimating it holds between half and
+     * all of the bound. */
+    ck_assert_uint_gt(pm_sampler_count(s), 100);
+    ck_assert_msg(kept >= 50 && kept <= 100, "%zu kept", kept);
+    ck_assert_msg(first_unordered(tl, kept) < 0, "t_ns falls at %ld",
+                  first_unordered(tl, kept));
+    /* The first sample (taken in new) is kept; the last kept is at most
+     * one stride (~2% of the run) before the end. */
+    ck_assert_int_ge(tl[0].t_ns, t_new);
+    ck_assert_msg(covered >= 0.9, "covers %.1f%%", covered * 100);
+    pm_sampler_free(s);
+}
+END_TEST
+
+/* A reader that copies the timeline while the sampler appends, checking
+ * every copy. ck_assert is left to the main thread. */
+typedef struct {
+    pm_sampler_t *s;
+    size_t max;
+    atomic_int stop;
+    long copies;
+    long bad_counts;  /* copies whose total exceeded max_samples */
+    long bad_order;   /* copies whose t_ns did not increase */
+    size_t max_total; /* largest total seen */
+} reader_t;
+
+static void *copy_timeline(void *arg)
+{
+    reader_t *r = arg;
+    pm_sample_t *buf = malloc(r->max * sizeof *buf);
+
+    if (buf == NULL) {
+        r->bad_counts = -1;
+        return NULL;
+    }
+    while (!atomic_load(&r->stop)) {
+        size_t n = pm_sampler_timeline(r->s, buf, r->max);
+
+        r->copies++;
+        if (n > r->max) {
+            r->bad_counts++;
+        }
+        if (first_unordered(buf, n < r->max ? n : r->max) >= 0) {
+            r->bad_order++;
+        }
+        if (n > r->max_total) {
+            r->max_total = n;
+        }
+        /* Leave the sampler some CPU where threads share one (valgrind,
+         * a loaded box). */
+        usleep(20);
+    }
+    free(buf);
+    return NULL;
+}
+
+START_TEST(test_sampler_timeline_copy_while_running_is_safe)
+{
+    /* The shortest period and a bound that forces both growth (from 1024)
+     * and decimations while the reader copies, so a copy racing a realloc
+     * or a compaction would show under ASan or valgrind. */
+    pm_sampler_opts_t opts = {
+        .self_interval_s = 1e-5, .record = 1, .max_samples = 1500};
+    reader_t r = {.max = 1500};
+    pthread_t reader;
+    int64_t t0;
+    size_t kept;
+
+    ck_assert_int_eq(pm_sampler_new(&opts, &r.s), 0);
+    ck_assert_int_eq(pthread_create(&reader, NULL, copy_timeline, &r), 0);
+    /* At least 300 ms and two decimations (5 s at most, for valgrind). */
+    t0 = pm_now_ns();
+    do {
+        sleep_ms(50);
+    } while ((pm_now_ns() - t0 < 300 * 1000000 ||
+              pm_sampler_count(r.s) < 4 * 1500) &&
+             pm_now_ns() - t0 < 5000 * 1000000LL);
+    pm_sampler_stop(r.s);
+    atomic_store(&r.stop, 1);
+    ck_assert_int_eq(pthread_join(reader, NULL), 0);
+    kept = pm_sampler_timeline(r.s, NULL, 0);
+    fprintf(stderr,
+            "sampler: %ld copies while running, %llu samples, %zu kept, "
+            "largest copy %zu\n",
+            r.copies, (unsigned long long)pm_sampler_count(r.s), kept,
+            r.max_total);
+    ck_assert_int_eq(r.bad_counts, 0);
+    ck_assert_int_eq(r.bad_order, 0);
+    ck_assert_int_gt(r.copies, 10);
+    ck_assert_uint_ge(pm_sampler_count(r.s), 4 * 1500);
+    ck_assert_uint_le(kept, 1500);
+    ck_assert_uint_ge(kept, 1500 / 2);
+    pm_sampler_free(r.s);
+}
+END_TEST
+
+START_TEST(test_sampler_timeline_empty_without_record)
+{
+    pm_sampler_opts_t opts = {.record = 1, .max_samples = 1};
+    pm_sampler_t *s = NULL;
+    pm_sample_t one = {.t_ns = -5};
+
+    ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
+    sleep_ms(10);
+    pm_sampler_stop(s);
+    ck_assert_uint_gt(pm_sampler_count(s), 2);
+    ck_assert_uint_eq(pm_sampler_timeline(s, &one, 1), 0);
+    ck_assert_int_eq(one.t_ns, -5);
+    pm_sampler_free(s);
+    /* A bound of one sample cannot be halved. */
+    ck_assert_int_eq(pm_sampler_new(&opts, &s), PM_ERANGE);
+    ck_assert_ptr_null(s);
 }
 END_TEST
 
@@ -479,6 +734,7 @@ static Suite *sampler_suite(void)
     TCase *timing = tcase_create("timing");
     TCase *peaks = tcase_create("peaks");
     TCase *pid = tcase_create("pid");
+    TCase *timeline = tcase_create("timeline");
 
     tcase_add_test(life, test_sampler_takes_first_sample_before_returning);
     tcase_add_test(life, test_sampler_stop_takes_final_sample);
@@ -503,9 +759,16 @@ static Suite *sampler_suite(void)
 
     tcase_add_test(pid, test_sampler_follows_pid_until_it_exits);
     tcase_add_test(pid, test_sampler_pid_children_counts_target_descendants);
+    tcase_add_test(pid, test_sampler_deadline_fires_after_target_gone);
     tcase_add_test(pid, test_sampler_rejects_missing_pid);
     tcase_add_test(pid, test_sampler_own_process_is_never_gone);
     suite_add_tcase(s, pid);
+
+    tcase_add_test(timeline, test_sampler_timeline_shows_step_made_midway);
+    tcase_add_test(timeline, test_sampler_timeline_decimates_to_max_samples);
+    tcase_add_test(timeline, test_sampler_timeline_copy_while_running_is_safe);
+    tcase_add_test(timeline, test_sampler_timeline_empty_without_record);
+    suite_add_tcase(s, timeline);
     return s;
 }
 
