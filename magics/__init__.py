@@ -1,5 +1,7 @@
 """peakmem: exact, fast memory measurement for IPython and Jupyter."""
-from ._peakmem import (MemitResult, __version__, load_ipython_extension,
+from ._peakmem import (MemitResult, MprunResult, __version__,
+                       load_ipython_extension, memory_usage, profile,
                        unload_ipython_extension)
 
-__all__ = ["MemitResult", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["MemitResult", "MprunResult", "load_ipython_extension",
+           "memory_usage", "profile", "unload_ipython_extension"]

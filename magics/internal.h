@@ -15,6 +15,8 @@
 typedef struct {
     PyObject *memit_result_type; /* MemitResult, a heap type */
     PyObject *mprun_result_type; /* MprunResult, a heap type */
+    PyObject *profiled_type;     /* what @profile returns */
+    PyObject *profiled_run_type; /* a profiled generator or coroutine */
     PyObject *usage_error;       /* IPython's UsageError, or ValueError */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
     /* Display state: the publisher is made on the first result shown
@@ -73,11 +75,34 @@ int pm_lineprof_enable(pm_lineprof_t *lp);
 void pm_lineprof_disable(pm_lineprof_t *lp);
 int pm_lineprof_enabled(const pm_lineprof_t *lp);
 
+/* --pdb-mmem: once RSS at a profiled line passes bytes, print
+ * memory_profiler's message and start pdb at that frame (once). */
+void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
+
+/* python -m peakmem: _run_main(argv) -> exit code (runner_py.c). */
+PyObject *pm_run_main(PyObject *module, PyObject *argv);
+
 /* The tables of the code that ran, as protocol blocks; blocks and lines
  * are PyMem-allocated (free both with PyMem_Free) and borrow strings
  * from lp. 0 or -1. */
 int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
                        size_t *nblocks, pm_mprun_line_t **lines);
+
+/* memory_profiler's show_results text of the code that ran (right-
+ * stripped; "" when nothing ran), with precision decimals. Caller frees
+ * with free(). NULL with an exception. */
+char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
+
+/* Write text to a stream: a file-like object with write(), or None for
+ * sys.stdout. 0 or -1. */
+int pm_stream_write(PyObject *stream, const char *text);
+
+/* profile(func=None, *, stream=None, precision=1, backend=None) */
+PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs);
+int pm_profile_type_init(PyObject *module, pm_state_t *st);
+
+/* memory_usage(proc=-1, interval=.1, timeout=None, ...) */
+PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
 
 /* Benchmarks: call callable() under a no-op C trace function. */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);

@@ -8,6 +8,7 @@
  * outer profiler, or a Python trace function (debugger, coverage). */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* One profiled code object. */
@@ -36,6 +37,7 @@ struct pm_lineprof {
     size_t depth, stack_cap;
     int overflow; /* the stack could not grow: frames went untraced */
     pm_tracer_t *tracer;
+    uint64_t break_bytes;       /* --pdb-mmem: debugger above this RSS */
     int enabled;                /* nesting count of pm_lineprof_enable */
     struct pm_lineprof *prev;   /* the profiler enabled before this one */
     PyObject *prev_trace;       /* else sys.gettrace() before (or None) */
@@ -129,6 +131,35 @@ static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
     pm_tracer_call(s->tracer, &slot->fs, t->table, first);
 }
 
+/* --pdb-mmem: memory passed the limit; say so as memory_profiler does
+ * and hand the frame to pdb (which installs its own trace function). */
+static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
+                                uint64_t rss)
+{
+    PyObject *type, *value, *tb;
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "Current memory %.2f MiB exceeded the maximum of %.2f MiB\n"
+             "Stepping into the debugger\n",
+             (double)rss / 1048576.0, (double)s->break_bytes / 1048576.0);
+    s->break_bytes = 0;
+    PyErr_Fetch(&type, &value, &tb);
+    PySys_WriteStdout("%s", msg);
+    PyObject *pdb = PyImport_ImportModule("pdb");
+    PyObject *dbg = pdb != NULL ? PyObject_CallMethod(pdb, "Pdb", NULL)
+                                : NULL;
+    PyObject *r = dbg != NULL ? PyObject_CallMethod(dbg, "set_trace", "O",
+                                                    (PyObject *)frame)
+                              : NULL;
+    if (r == NULL) {
+        PyErr_WriteUnraisable((PyObject *)frame);
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(dbg);
+    Py_XDECREF(pdb);
+    PyErr_Restore(type, value, tb);
+}
+
 /* The profiler whose trace() is installed, or NULL. Tracing is per
  * thread: only the thread that enables a profiler is traced. Guarded by
  * the GIL. */
@@ -146,8 +177,11 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what,
         break;
     case PyTrace_LINE:
         if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
-            pm_tracer_line(s->tracer, &s->stack[s->depth - 1].fs,
-                           PyFrame_GetLineNumber(frame));
+            pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
+            pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
+            if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
+                break_into_debugger(s, frame, fs->line_start_rss);
+            }
         } else {
             stop_line_events(frame);
         }
@@ -582,6 +616,11 @@ void pm_lineprof_disable(pm_lineprof_t *s)
     PyErr_Restore(type, value, tb);
 }
 
+void pm_lineprof_set_break(pm_lineprof_t *s, uint64_t bytes)
+{
+    s->break_bytes = bytes;
+}
+
 int pm_lineprof_enabled(const pm_lineprof_t *s)
 {
     return s->enabled > 0;
@@ -592,3 +631,26 @@ int pm_lineprof_any_enabled(void)
     return active != NULL;
 }
 
+
+char *pm_lineprof_text(const pm_lineprof_t *lp, int precision)
+{
+    pm_mprun_block_t *blocks = NULL;
+    pm_mprun_line_t *lines = NULL;
+    size_t nblocks = 0;
+    if (pm_lineprof_blocks(lp, &blocks, &nblocks, &lines) < 0) {
+        return NULL;
+    }
+    pm_mprun_t m = {
+        .statement = "",
+        .precision = precision,
+        .nblocks = nblocks,
+        .blocks = blocks,
+    };
+    char *text = pm_mprun_render_text(&m);
+    PyMem_Free(blocks);
+    PyMem_Free(lines);
+    if (text == NULL) {
+        PyErr_NoMemory();
+    }
+    return text;
+}

@@ -133,6 +133,20 @@ static PyMethodDef module_methods[] = {
      "Detach peakmem from an IPython shell."},
     {"_call_with_noop_tracer", pm_call_with_noop_tracer, METH_O,
      "Benchmarks: call f() under a C trace function that does nothing."},
+    {"profile", (PyCFunction)(void (*)(void))pm_profile,
+     METH_VARARGS | METH_KEYWORDS,
+     "profile(func=None, stream=None, precision=1, backend=None)\n--\n\n"
+     "Decorator: print the line-by-line memory table of func after each "
+     "call (memory_profiler's @profile)."},
+    {"memory_usage", (PyCFunction)(void (*)(void))pm_memory_usage,
+     METH_VARARGS | METH_KEYWORDS,
+     "memory_usage(proc=-1, interval=.1, timeout=None, timestamps=False, "
+     "include_children=False, multiprocess=False, max_usage=False, "
+     "retval=False, stream=None, backend=None, max_iterations=None)\n--\n"
+     "\nMemory (MiB) of a process or while a function runs, with "
+     "memory_profiler's arguments and return shapes."},
+    {"_run_main", pm_run_main, METH_O,
+     "python -m peakmem: run a script with `profile` as a builtin."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
@@ -164,7 +178,8 @@ static int module_exec(PyObject *module)
         return -1;
     }
     if (pm_memit_result_type_init(module, st) < 0 ||
-        pm_mprun_result_type_init(module, st) < 0) {
+        pm_mprun_result_type_init(module, st) < 0 ||
+        pm_profile_type_init(module, st) < 0) {
         return -1;
     }
     return PyModule_AddStringConstant(module, "__version__", PM_VERSION);
@@ -175,6 +190,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     pm_state_t *st = get_state(module);
     Py_VISIT(st->memit_result_type);
     Py_VISIT(st->mprun_result_type);
+    Py_VISIT(st->profiled_type);
+    Py_VISIT(st->profiled_run_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
     return 0;
@@ -185,6 +202,8 @@ static int module_clear(PyObject *module)
     pm_state_t *st = get_state(module);
     Py_CLEAR(st->memit_result_type);
     Py_CLEAR(st->mprun_result_type);
+    Py_CLEAR(st->profiled_type);
+    Py_CLEAR(st->profiled_run_type);
     Py_CLEAR(st->usage_error);
     Py_CLEAR(st->shell);
     return 0;

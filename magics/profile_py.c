@@ -1,0 +1,452 @@
+/* @profile, as memory_profiler's: decorating a function makes every call
+ * run under a fresh line profiler and print the table to the stream
+ * afterwards. Generator functions and coroutine functions give a wrapper
+ * that profiles each step (next/send/throw) and prints once the generator
+ * or coroutine has finished. Used bare (@profile) or with options
+ * (@profile(stream=f, precision=2)). Methods work through the descriptor
+ * protocol. */
+#include "internal.h"
+
+#include <string.h>
+#include <structmember.h>
+
+/* What @profile returns. With func == NULL it is a decorator waiting for
+ * its function (profile(precision=2) before it is applied). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *func;   /* the decorated callable, or NULL */
+    PyObject *stream; /* where tables go; None: sys.stdout */
+    int precision;
+    pm_lineprof_t *lp; /* the profiler of the call in progress, or NULL */
+    vectorcallfunc vectorcall;
+} ProfiledObject;
+
+/* A running generator or coroutine of a profiled function. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *inner;  /* the real generator or coroutine */
+    PyObject *stream;
+    int precision;
+    pm_lineprof_t *lp;
+    int reported;
+} ProfiledRunObject;
+
+int pm_stream_write(PyObject *stream, const char *text)
+{
+    PyObject *out = stream != NULL && stream != Py_None
+                        ? stream
+                        : PySys_GetObject("stdout"); /* borrowed */
+    if (out == NULL || out == Py_None) {
+        return 0;
+    }
+    PyObject *res = PyObject_CallMethod(out, "write", "s", text);
+    Py_XDECREF(res);
+    return res != NULL ? 0 : -1;
+}
+
+/* Print lp's tables as memory_profiler's show_results does (each block
+ * followed by a blank line). Keeps a pending exception. */
+static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    char *text = pm_lineprof_text(lp, precision);
+    int rc = -1;
+    if (text != NULL) {
+        rc = text[0] == '\0' ? 0 : pm_stream_write(stream, text);
+        if (rc == 0 && text[0] != '\0') {
+            rc = pm_stream_write(stream, "\n\n\n");
+        }
+        free(text);
+    }
+    if (rc < 0) {
+        PyErr_WriteUnraisable(stream != NULL ? stream : Py_None);
+    }
+    PyErr_Restore(type, value, tb);
+    return rc;
+}
+
+static pm_lineprof_t *profiler_for(PyObject *func)
+{
+    PyObject *codes = PyList_New(0);
+    pm_lineprof_t *lp = NULL;
+    if (codes == NULL) {
+        return NULL;
+    }
+    if (pm_lineprof_collect(func, codes) < 0) {
+        goto fail;
+    }
+    lp = pm_lineprof_new(NULL);
+    for (Py_ssize_t i = 0; lp != NULL && i < PyList_GET_SIZE(codes); i++) {
+        if (pm_lineprof_add(lp, PyList_GET_ITEM(codes, i)) < 0) {
+            pm_lineprof_free(lp);
+            lp = NULL;
+        }
+    }
+fail:
+    Py_DECREF(codes);
+    return lp;
+}
+
+static int code_flags(PyObject *func)
+{
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    PyObject *f = inspect != NULL
+                      ? PyObject_CallMethod(inspect, "unwrap", "O", func)
+                      : NULL;
+    PyObject *code = f != NULL ? PyObject_GetAttrString(f, "__code__")
+                               : NULL;
+    int flags = code != NULL && PyCode_Check(code)
+                    ? ((PyCodeObject *)code)->co_flags
+                    : 0;
+    PyErr_Clear();
+    Py_XDECREF(code);
+    Py_XDECREF(f);
+    Py_XDECREF(inspect);
+    return flags;
+}
+
+/* ---- ProfiledRun: a profiled generator or coroutine -------------------*/
+
+static PyObject *run_step(ProfiledRunObject *self, const char *method,
+                          PyObject *arg)
+{
+    if (pm_lineprof_enable(self->lp) < 0) {
+        return NULL;
+    }
+    PyObject *res = arg != NULL
+                        ? PyObject_CallMethod(self->inner, method, "O", arg)
+                        : PyObject_CallMethod(self->inner, method, NULL);
+    pm_lineprof_disable(self->lp);
+    if (res == NULL && !self->reported &&
+        (PyErr_ExceptionMatches(PyExc_StopIteration) ||
+         PyErr_ExceptionMatches(PyExc_GeneratorExit))) {
+        self->reported = 1;
+        print_tables(self->lp, self->stream, self->precision);
+    }
+    return res;
+}
+
+static PyObject *run_send(ProfiledRunObject *self, PyObject *arg)
+{
+    return run_step(self, "send", arg);
+}
+
+static PyObject *run_throw(ProfiledRunObject *self, PyObject *args)
+{
+    if (pm_lineprof_enable(self->lp) < 0) {
+        return NULL;
+    }
+    PyObject *throw = PyObject_GetAttrString(self->inner, "throw");
+    PyObject *res = throw != NULL ? PyObject_Call(throw, args, NULL) : NULL;
+    Py_XDECREF(throw);
+    pm_lineprof_disable(self->lp);
+    if (res == NULL && !self->reported &&
+        PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        self->reported = 1;
+        print_tables(self->lp, self->stream, self->precision);
+    }
+    return res;
+}
+
+/* Closing early still shows what ran. */
+static PyObject *run_close(ProfiledRunObject *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *res = PyObject_CallMethod(self->inner, "close", NULL);
+    if (!self->reported) {
+        self->reported = 1;
+        print_tables(self->lp, self->stream, self->precision);
+    }
+    return res;
+}
+
+/* next() and await: a send(None) step. The StopIteration stays set so
+ * that await gets the coroutine's return value from it. */
+static PyObject *run_iternext(ProfiledRunObject *self)
+{
+    return run_step(self, "send", Py_None);
+}
+
+static PyObject *run_await(ProfiledRunObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static int run_traverse(ProfiledRunObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->inner);
+    Py_VISIT(self->stream);
+    return 0;
+}
+
+static int run_clear(ProfiledRunObject *self)
+{
+    Py_CLEAR(self->inner);
+    Py_CLEAR(self->stream);
+    return 0;
+}
+
+static void run_dealloc(ProfiledRunObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    run_clear(self);
+    pm_lineprof_free(self->lp);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef run_methods[] = {
+    {"send", (PyCFunction)run_send, METH_O, NULL},
+    {"throw", (PyCFunction)run_throw, METH_VARARGS, NULL},
+    {"close", (PyCFunction)run_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot run_slots[] = {
+    {Py_tp_dealloc, run_dealloc},
+    {Py_tp_traverse, run_traverse},
+    {Py_tp_clear, run_clear},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, run_iternext},
+    {Py_am_await, run_await},
+    {Py_tp_methods, run_methods},
+    {Py_tp_doc, "A generator or coroutine of a @profile'd function."},
+    {0, NULL},
+};
+
+static PyType_Spec run_spec = {
+    .name = "peakmem.ProfiledRun",
+    .basicsize = sizeof(ProfiledRunObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = run_slots,
+};
+
+/* ---- Profiled: the decorated function ---------------------------------*/
+
+static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
+                                  PyObject *stream, int precision);
+
+static PyObject *profiled_vectorcall(PyObject *callable,
+                                     PyObject *const *args, size_t nargsf,
+                                     PyObject *kwnames)
+{
+    ProfiledObject *self = (ProfiledObject *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+
+    if (self->func == NULL) {
+        /* profile(precision=...) applied to its function */
+        if (nargs != 1 || kwnames != NULL || !PyCallable_Check(args[0])) {
+            PyErr_SetString(PyExc_TypeError,
+                            "profile(...) decorates one callable");
+            return NULL;
+        }
+        return profiled_new_for(Py_TYPE(self), args[0], self->stream,
+                                self->precision);
+    }
+    if (self->lp != NULL) {
+        /* A recursive call: the outer call's profiler sees it. */
+        return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    }
+    int flags = code_flags(self->func);
+    pm_lineprof_t *lp = profiler_for(self->func);
+    if (lp == NULL) {
+        return NULL;
+    }
+    if (flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) {
+        PyObject *inner = PyObject_Vectorcall(self->func, args, nargsf,
+                                              kwnames);
+        if (inner == NULL || (flags & CO_ASYNC_GENERATOR)) {
+            /* Async generators are returned unprofiled for now: their
+             * steps are awaitables of their own. */
+            pm_lineprof_free(lp);
+            return inner;
+        }
+        pm_state_t *st = get_state(PyType_GetModule(Py_TYPE(self)));
+        ProfiledRunObject *run = PyObject_GC_New(
+            ProfiledRunObject, (PyTypeObject *)st->profiled_run_type);
+        if (run == NULL) {
+            Py_DECREF(inner);
+            pm_lineprof_free(lp);
+            return NULL;
+        }
+        run->inner = inner;
+        run->stream = Py_NewRef(self->stream);
+        run->precision = self->precision;
+        run->lp = lp;
+        run->reported = 0;
+        PyObject_GC_Track(run);
+        return (PyObject *)run;
+    }
+    self->lp = lp;
+    PyObject *res = NULL;
+    if (pm_lineprof_enable(lp) == 0) {
+        res = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+        pm_lineprof_disable(lp);
+    }
+    self->lp = NULL;
+    if (res != NULL && print_tables(lp, self->stream, self->precision) < 0) {
+        Py_CLEAR(res);
+    }
+    pm_lineprof_free(lp);
+    return res;
+}
+
+/* Methods: bind like a function does. */
+static PyObject *profiled_descr_get(PyObject *self, PyObject *obj,
+                                    PyObject *type)
+{
+    (void)type;
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+/* Attributes not of the wrapper (__name__, __doc__, ...) come from the
+ * wrapped function, as functools.wraps would copy them. */
+static PyObject *profiled_getattro(ProfiledObject *self, PyObject *name)
+{
+    if (self->func != NULL &&
+        (PyUnicode_CompareWithASCIIString(name, "__doc__") == 0 ||
+         PyUnicode_CompareWithASCIIString(name, "__name__") == 0 ||
+         PyUnicode_CompareWithASCIIString(name, "__qualname__") == 0 ||
+         PyUnicode_CompareWithASCIIString(name, "__module__") == 0)) {
+        return PyObject_GetAttr(self->func, name);
+    }
+    if (self->func != NULL &&
+        PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
+        return Py_NewRef(self->func);
+    }
+    PyObject *res = PyObject_GenericGetAttr((PyObject *)self, name);
+    if (res == NULL && self->func != NULL &&
+        PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        res = PyObject_GetAttr(self->func, name);
+    }
+    return res;
+}
+
+static PyObject *profiled_repr(ProfiledObject *self)
+{
+    if (self->func == NULL) {
+        return PyUnicode_FromString("<peakmem.profile decorator>");
+    }
+    return PyUnicode_FromFormat("<profiled %R>", self->func);
+}
+
+static int profiled_traverse(ProfiledObject *self, visitproc visit,
+                             void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->func);
+    Py_VISIT(self->stream);
+    return 0;
+}
+
+static int profiled_clear(ProfiledObject *self)
+{
+    Py_CLEAR(self->func);
+    Py_CLEAR(self->stream);
+    return 0;
+}
+
+static void profiled_dealloc(ProfiledObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    profiled_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef profiled_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET,
+     offsetof(ProfiledObject, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot profiled_slots[] = {
+    {Py_tp_dealloc, profiled_dealloc},
+    {Py_tp_traverse, profiled_traverse},
+    {Py_tp_clear, profiled_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_descr_get, profiled_descr_get},
+    {Py_tp_getattro, profiled_getattro},
+    {Py_tp_repr, profiled_repr},
+    {Py_tp_members, profiled_members},
+    {0, NULL},
+};
+
+static PyType_Spec profiled_spec = {
+    .name = "peakmem.Profiled",
+    .basicsize = sizeof(ProfiledObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .slots = profiled_slots,
+};
+
+static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
+                                  PyObject *stream, int precision)
+{
+    ProfiledObject *self = PyObject_GC_New(ProfiledObject, tp);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->func = Py_XNewRef(func);
+    self->stream = Py_NewRef(stream != NULL ? stream : Py_None);
+    self->precision = precision;
+    self->lp = NULL;
+    self->vectorcall = profiled_vectorcall;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+int pm_profile_type_init(PyObject *module, pm_state_t *st)
+{
+    st->profiled_type = PyType_FromModuleAndSpec(module, &profiled_spec,
+                                                 NULL);
+    st->profiled_run_type = PyType_FromModuleAndSpec(module, &run_spec,
+                                                     NULL);
+    return st->profiled_type != NULL && st->profiled_run_type != NULL ? 0
+                                                                      : -1;
+}
+
+PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"func", "stream", "precision", "backend", NULL};
+    PyObject *func = Py_None, *stream = Py_None, *backend = Py_None;
+    int precision = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOiO:profile", kwlist,
+                                     &func, &stream, &precision, &backend)) {
+        return NULL;
+    }
+    if (backend != Py_None &&
+        (!PyUnicode_Check(backend) ||
+         (PyUnicode_CompareWithASCIIString(backend, "psutil") != 0 &&
+          PyUnicode_CompareWithASCIIString(backend, "posix") != 0))) {
+        PyErr_Format(PyExc_ValueError,
+                     "profile(): backend %R is not supported; peakmem "
+                     "measures RSS (memory_profiler's 'psutil')",
+                     backend);
+        return NULL;
+    }
+    if (precision < 0 || precision > 20) {
+        PyErr_SetString(PyExc_ValueError,
+                        "profile(): precision must be 0 to 20");
+        return NULL;
+    }
+    if (func != Py_None && !PyCallable_Check(func)) {
+        PyErr_Format(PyExc_TypeError, "profile() needs a function, got %R",
+                     func);
+        return NULL;
+    }
+    pm_state_t *st = get_state(module);
+    return profiled_new_for((PyTypeObject *)st->profiled_type,
+                            func != Py_None ? func : NULL, stream,
+                            precision);
+}

@@ -1,0 +1,411 @@
+/* python -m peakmem: run a script or module with `profile` available as
+ * a builtin, as python -m memory_profiler does, and print one report of
+ * every @profile'd function at exit (also when the script fails).
+ *   python -m peakmem [--precision N] [-o FILE] [--include-children]
+ *                     [--pdb-mmem MAXMEM] [--timestamp]
+ *                     (script.py | -m module) [args...]
+ * With --timestamp, `profile` records each call's start and end (time and
+ * memory) and FUNC lines are appended to -o FILE at exit: the mode that
+ * `peakmem run` uses for Python scripts, as mprof does. */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024.0 * 1024.0)
+
+typedef struct {
+    int precision;
+    const char *outfile; /* -o */
+    int include_children, timestamp;
+    double pdb_mmem; /* MiB; 0: off */
+    const char *script, *module;
+    int first_arg; /* index in argv of the script's own arguments */
+} runner_args_t;
+
+/* One recorded call for --timestamp. */
+typedef struct {
+    char *name;
+    double start_mib, start_t, end_mib, end_t;
+    int level;
+} stamp_t;
+
+/* Runner state: the one profiler every @profile'd function shares, or
+ * the stamps. Lives for one _run_main call; GIL held throughout. */
+static struct {
+    pm_lineprof_t *lp;
+    stamp_t *stamps;
+    size_t nstamps, cap;
+    int level;
+    int timestamp;
+} run;
+
+static double unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double rss_mib(void)
+{
+    uint64_t b = 0;
+    return pm_rss_self(&b) == 0 ? (double)b / MIB : 0.0;
+}
+
+/* The wrapper @profile returns under the runner: (func, *args, **kw). */
+static PyObject *runner_call(PyObject *func, PyObject *args, PyObject *kw)
+{
+    if (run.timestamp) {
+        PyObject *name = PyObject_GetAttrString(func, "__qualname__");
+        PyObject *mod = PyObject_GetAttrString(func, "__module__");
+        PyErr_Clear();
+        stamp_t st = {.start_mib = rss_mib(), .start_t = unix_now(),
+                      .level = run.level++};
+        PyObject *res = PyObject_Call(func, args, kw);
+        run.level--;
+        st.end_mib = rss_mib();
+        st.end_t = unix_now();
+        PyObject *full = PyUnicode_FromFormat(
+            "%S.%S", mod != NULL ? mod : Py_None, name != NULL ? name : func);
+        const char *u = full != NULL ? PyUnicode_AsUTF8(full) : NULL;
+        if (u != NULL && run.nstamps == run.cap) {
+            size_t cap = run.cap ? run.cap * 2 : 64;
+            stamp_t *grown = PyMem_Realloc(run.stamps, cap * sizeof *grown);
+            if (grown != NULL) {
+                run.stamps = grown;
+                run.cap = cap;
+            }
+        }
+        if (u != NULL && run.nstamps < run.cap) {
+            st.name = strdup(u);
+            run.stamps[run.nstamps++] = st;
+        }
+        if (res == NULL || u == NULL) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(full);
+        Py_XDECREF(name);
+        Py_XDECREF(mod);
+        return res;
+    }
+    if (pm_lineprof_enable(run.lp) < 0) {
+        return NULL;
+    }
+    PyObject *res = PyObject_Call(func, args, kw);
+    pm_lineprof_disable(run.lp);
+    return res;
+}
+
+static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kw)
+{
+    return runner_call(self, args, kw);
+}
+
+static PyMethodDef wrapper_def = {"profiled", (PyCFunction)(void (*)(void))
+                                                  wrapper_call,
+                                  METH_VARARGS | METH_KEYWORDS, NULL};
+
+/* builtins.profile under the runner: registers func and returns a
+ * wrapper bound to it (functools.wraps copies its name and doc). */
+static PyObject *runner_profile(PyObject *self, PyObject *args,
+                                PyObject *kw)
+{
+    (void)self;
+    PyObject *func = NULL;
+    if (kw != NULL && PyDict_GET_SIZE(kw) > 0) {
+        /* profile(precision=...) under the runner: options are the
+         * runner's; give back the decorator itself. */
+        if (PyTuple_GET_SIZE(args) == 0) {
+            PyObject *builtins = PyEval_GetBuiltins();
+            return Py_XNewRef(PyDict_GetItemString(builtins, "profile"));
+        }
+    }
+    if (!PyArg_ParseTuple(args, "O:profile", &func)) {
+        return NULL;
+    }
+    if (!run.timestamp) {
+        PyObject *codes = PyList_New(0);
+        int rc = codes != NULL ? pm_lineprof_collect(func, codes) : -1;
+        for (Py_ssize_t i = 0; rc >= 0 && i < PyList_GET_SIZE(codes); i++) {
+            rc = pm_lineprof_add(run.lp, PyList_GET_ITEM(codes, i));
+        }
+        Py_XDECREF(codes);
+        if (rc < 0) {
+            return NULL;
+        }
+    }
+    PyObject *wrapper = PyCFunction_New(&wrapper_def, func);
+    PyObject *functools = PyImport_ImportModule("functools");
+    PyObject *wrapped = wrapper != NULL && functools != NULL
+                            ? PyObject_CallMethod(functools, "update_wrapper",
+                                                  "OO", wrapper, func)
+                            : NULL;
+    Py_XDECREF(functools);
+    if (wrapped == NULL) {
+        /* builtin functions take no attributes: the bare wrapper works */
+        PyErr_Clear();
+        return wrapper;
+    }
+    Py_DECREF(wrapped);
+    return wrapper;
+}
+
+static PyMethodDef runner_profile_def = {
+    "profile", (PyCFunction)(void (*)(void))runner_profile,
+    METH_VARARGS | METH_KEYWORDS,
+    "Mark a function for the report python -m peakmem prints at exit."};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "peakmem: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: python -m peakmem [--precision N] [-o FILE] "
+                    "[--include-children] [--pdb-mmem MAXMEM] [--timestamp] "
+                    "(script.py | -m module) [args...]\n");
+    return 2;
+}
+
+static int parse_argv(PyObject *argv, runner_args_t *a)
+{
+    Py_ssize_t n = PyList_GET_SIZE(argv);
+    memset(a, 0, sizeof *a);
+    a->precision = 1;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const char *s = PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i));
+        const char *next = i + 1 < n ? PyUnicode_AsUTF8(
+                                           PyList_GET_ITEM(argv, i + 1))
+                                     : NULL;
+        if (s == NULL) {
+            return -1;
+        }
+        char *end = NULL;
+        if (strcmp(s, "--precision") == 0 && next != NULL) {
+            long p = strtol(next, &end, 10);
+            if (*next == '\0' || *end != '\0' || p < 0 || p > 20) {
+                return usage_error("--precision expects 0 to 20, got '%s'",
+                                   next);
+            }
+            a->precision = (int)p;
+            i++;
+        } else if ((strcmp(s, "-o") == 0 || strcmp(s, "--outfile") == 0) &&
+                   next != NULL) {
+            a->outfile = next;
+            i++;
+        } else if (strcmp(s, "--include-children") == 0) {
+            a->include_children = 1;
+        } else if (strcmp(s, "--timestamp") == 0 || strcmp(s, "-t") == 0) {
+            a->timestamp = 1;
+        } else if (strcmp(s, "--pdb-mmem") == 0 && next != NULL) {
+            a->pdb_mmem = strtod(next, &end);
+            if (*next == '\0' || *end != '\0' || !(a->pdb_mmem > 0)) {
+                return usage_error("--pdb-mmem expects a number of MiB > 0, "
+                                   "got '%s'",
+                                   next);
+            }
+            i++;
+        } else if (strcmp(s, "-m") == 0 && next != NULL) {
+            a->module = next;
+            a->first_arg = (int)i + 2;
+            return 0;
+        } else if (s[0] == '-' && s[1] != '\0') {
+            return usage_error("unknown option or missing value: %s", s);
+        } else {
+            a->script = s;
+            a->first_arg = (int)i + 1;
+            return 0;
+        }
+    }
+    return usage_error("%s", "a script or -m module to run is needed");
+}
+
+/* sys.argv and sys.path[0] as the script will see them. */
+static int prepare_sys(PyObject *argv, const runner_args_t *a)
+{
+    PyObject *rest = PyList_GetSlice(argv, a->first_arg,
+                                     PyList_GET_SIZE(argv));
+    PyObject *head = PyUnicode_FromString(a->script != NULL ? a->script
+                                                            : a->module);
+    if (rest == NULL || head == NULL || PyList_Insert(rest, 0, head) < 0 ||
+        PySys_SetObject("argv", rest) < 0) {
+        Py_XDECREF(rest);
+        Py_XDECREF(head);
+        return -1;
+    }
+    Py_DECREF(rest);
+    Py_DECREF(head);
+    PyObject *path = PySys_GetObject("path"); /* borrowed */
+    if (a->script != NULL && path != NULL && PyList_Check(path)) {
+        PyObject *os = PyImport_ImportModule("os.path");
+        PyObject *abs = os != NULL ? PyObject_CallMethod(os, "abspath", "s",
+                                                         a->script)
+                                   : NULL;
+        PyObject *dir = abs != NULL ? PyObject_CallMethod(os, "dirname", "O",
+                                                          abs)
+                                    : NULL;
+        int rc = dir != NULL ? PyList_Insert(path, 0, dir) : -1;
+        Py_XDECREF(dir);
+        Py_XDECREF(abs);
+        Py_XDECREF(os);
+        return rc;
+    }
+    return 0;
+}
+
+static int write_report(const runner_args_t *a)
+{
+    if (run.timestamp) {
+        FILE *f = fopen(a->outfile != NULL ? a->outfile : "/dev/stdout",
+                        "a");
+        if (f == NULL) {
+            fprintf(stderr, "peakmem: could not open %s: %s\n", a->outfile,
+                    strerror(errno));
+            return -1;
+        }
+        for (size_t i = 0; i < run.nstamps; i++) {
+            char line[1024];
+            pm_dat_func_t fn = {
+                .name = run.stamps[i].name,
+                .start_mib = run.stamps[i].start_mib,
+                .start_t = run.stamps[i].start_t,
+                .end_mib = run.stamps[i].end_mib,
+                .end_t = run.stamps[i].end_t,
+                .level = run.stamps[i].level,
+            };
+            if (pm_dat_format_func(line, sizeof line, &fn) > 0) {
+                fputs(line, f);
+            }
+        }
+        return fclose(f) == 0 ? 0 : -1;
+    }
+    char *text = pm_lineprof_text(run.lp, a->precision);
+    if (text == NULL) {
+        PyErr_Print();
+        return -1;
+    }
+    int rc = 0;
+    if (text[0] != '\0') {
+        if (a->outfile != NULL) {
+            FILE *f = fopen(a->outfile, "w");
+            rc = f != NULL && fprintf(f, "%s\n\n\n", text) > 0 &&
+                         fclose(f) == 0
+                     ? 0
+                     : -1;
+            if (rc < 0) {
+                fprintf(stderr, "peakmem: could not write %s: %s\n",
+                        a->outfile, strerror(errno));
+            }
+        } else {
+            PyObject *out = PySys_GetObject("stdout");
+            if (out != NULL) {
+                PyObject *r = PyObject_CallMethod(out, "flush", NULL);
+                Py_XDECREF(r);
+                PyErr_Clear();
+            }
+            printf("%s\n\n\n", text);
+            fflush(stdout);
+        }
+    }
+    free(text);
+    return rc;
+}
+
+static int exit_code_of_system_exit(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    int code = 0;
+    PyObject *c = value != NULL ? PyObject_GetAttrString(value, "code")
+                                : NULL;
+    if (c != NULL && PyLong_Check(c)) {
+        code = (int)PyLong_AsLong(c);
+    } else if (c != NULL && c != Py_None) {
+        PyObject_Print(c, stderr, Py_PRINT_RAW);
+        fputc('\n', stderr);
+        code = 1;
+    }
+    PyErr_Clear();
+    Py_XDECREF(c);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return code;
+}
+
+PyObject *pm_run_main(PyObject *module, PyObject *argv)
+{
+    (void)module;
+    runner_args_t a;
+    if (!PyList_Check(argv)) {
+        PyErr_SetString(PyExc_TypeError, "_run_main(argv: list)");
+        return NULL;
+    }
+    int rc = parse_argv(argv, &a);
+    if (rc != 0) {
+        return rc < 0 ? NULL : PyLong_FromLong(rc);
+    }
+    if (a.script != NULL && access(a.script, R_OK) != 0) {
+        fprintf(stderr, "peakmem: cannot read script '%s': %s\n", a.script,
+                strerror(errno));
+        return PyLong_FromLong(1);
+    }
+    pm_tracer_opts_t topts = {.include_children = a.include_children};
+    memset(&run, 0, sizeof run);
+    run.timestamp = a.timestamp;
+    run.lp = pm_lineprof_new(&topts);
+    if (run.lp == NULL) {
+        return NULL;
+    }
+    if (a.pdb_mmem > 0) {
+        pm_lineprof_set_break(run.lp, (uint64_t)(a.pdb_mmem * MIB));
+    }
+    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+    PyObject *prof = PyCFunction_New(&runner_profile_def, NULL);
+    PyObject *runpy = PyImport_ImportModule("runpy");
+    PyObject *res = NULL;
+    if (prof != NULL && runpy != NULL &&
+        PyDict_SetItemString(builtins, "profile", prof) == 0 &&
+        prepare_sys(argv, &a) == 0) {
+        PyObject *fn = PyObject_GetAttrString(
+            runpy, a.script != NULL ? "run_path" : "run_module");
+        PyObject *kw = a.script != NULL
+                           ? Py_BuildValue("{ss}", "run_name", "__main__")
+                           : Py_BuildValue("{sssO}", "run_name", "__main__",
+                                           "alter_sys", Py_True);
+        PyObject *pa = Py_BuildValue("(s)", a.script != NULL ? a.script
+                                                             : a.module);
+        res = fn && kw && pa ? PyObject_Call(fn, pa, kw) : NULL;
+        Py_XDECREF(fn);
+        Py_XDECREF(kw);
+        Py_XDECREF(pa);
+    }
+    int code = 0;
+    if (res == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+            code = exit_code_of_system_exit();
+        } else {
+            PyErr_Print();
+            code = 1;
+        }
+    }
+    Py_XDECREF(res);
+    if (write_report(&a) < 0 && code == 0) {
+        code = 1;
+    }
+    PyDict_DelItemString(builtins, "profile");
+    PyErr_Clear();
+    Py_XDECREF(prof);
+    Py_XDECREF(runpy);
+    for (size_t i = 0; i < run.nstamps; i++) {
+        free(run.stamps[i].name);
+    }
+    PyMem_Free(run.stamps);
+    pm_lineprof_free(run.lp);
+    memset(&run, 0, sizeof run);
+    return PyLong_FromLong(code);
+}

@@ -1,0 +1,340 @@
+/* memory_usage(): memory_profiler's function with its arguments and
+ * return shapes, on peakmem's engine. For a callable (f, or (f, args),
+ * or (f, args, kw)) f runs exactly once while the C sampler thread keeps
+ * a timeline of this process; with max_usage the figure is the exact
+ * high-water mark. For a pid (-1: this process) or a Popen, the sampler
+ * watches that process for timeout seconds (one reading for a pid
+ * without timeout, until exit for a Popen). No process is forked. */
+#include "internal.h"
+
+#include <math.h>
+#include <time.h>
+
+#define MIB (1024.0 * 1024.0)
+
+typedef struct {
+    double interval, timeout; /* timeout < 0: none */
+    int timestamps, include_children, multiprocess, max_usage, retval;
+    long max_iterations; /* < 0: none */
+    PyObject *stream;    /* None or a file-like object */
+} usage_args_t;
+
+/* Unix time of a pm_now_ns() reading. */
+static double unix_time(int64_t t_ns)
+{
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    double now_real = (double)real.tv_sec + real.tv_nsec / 1e9;
+    return now_real - (double)(pm_now_ns() - t_ns) / 1e9;
+}
+
+/* One entry of the returned list: MiB, or (MiB, time) with timestamps,
+ * or [MiB, child MiB...] with multiprocess. */
+static PyObject *entry(const usage_args_t *a, const pm_sample_t *s,
+                       pid_t pid)
+{
+    double mib = (double)(s->rss_bytes +
+                          (a->include_children ? s->children_bytes : 0)) /
+                 MIB;
+    if (a->multiprocess) {
+        PyObject *list = Py_BuildValue("[d]", mib);
+        pid_t kids[256];
+        int n = pm_proc_descendants(pid, kids, 256);
+        for (int i = 0; list != NULL && i < n && i < 256; i++) {
+            uint64_t b = 0;
+            if (pm_rss_pid(kids[i], &b) == 0) {
+                PyObject *v = PyFloat_FromDouble((double)b / MIB);
+                if (v == NULL || PyList_Append(list, v) < 0) {
+                    Py_CLEAR(list);
+                }
+                Py_XDECREF(v);
+            }
+        }
+        return list;
+    }
+    if (a->timestamps) {
+        return Py_BuildValue("(dd)", mib, unix_time(s->t_ns));
+    }
+    return PyFloat_FromDouble(mib);
+}
+
+/* "MEM" (and "CHLD") lines to a stream, as mprof files hold them. */
+static int stream_sample(const usage_args_t *a, const pm_sample_t *s,
+                         pid_t pid)
+{
+    char line[256];
+    double mib = (double)(s->rss_bytes +
+                          (a->include_children ? s->children_bytes : 0)) /
+                 MIB;
+    if (pm_dat_format_mem(line, sizeof line, mib, unix_time(s->t_ns)) < 0 ||
+        pm_stream_write(a->stream, line) < 0) {
+        return -1;
+    }
+    if (a->multiprocess) {
+        pid_t kids[256];
+        int n = pm_proc_descendants(pid, kids, 256);
+        for (int i = 0; i < n && i < 256; i++) {
+            uint64_t b = 0;
+            if (pm_rss_pid(kids[i], &b) == 0 &&
+                (pm_dat_format_child(line, sizeof line, (int)kids[i],
+                                     (double)b / MIB,
+                                     unix_time(pm_now_ns())) < 0 ||
+                 pm_stream_write(a->stream, line) < 0)) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The samples of a stopped sampler as the result list (or streamed). */
+static PyObject *collect(const usage_args_t *a, pm_sampler_t *s, pid_t pid)
+{
+    size_t n = pm_sampler_timeline(s, NULL, 0);
+    pm_sample_t *samples = PyMem_Calloc(n + 1, sizeof *samples);
+    if (samples == NULL) {
+        return PyErr_NoMemory();
+    }
+    n = pm_sampler_timeline(s, samples, n);
+    if (a->max_iterations >= 0 && (size_t)a->max_iterations < n) {
+        n = (size_t)a->max_iterations;
+    }
+    PyObject *list = a->stream == Py_None ? PyList_New(0) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (a->stream != Py_None) {
+            if (stream_sample(a, &samples[i], pid) < 0) {
+                PyMem_Free(samples);
+                return NULL;
+            }
+            continue;
+        }
+        PyObject *v = list != NULL ? entry(a, &samples[i], pid) : NULL;
+        if (v == NULL || PyList_Append(list, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    PyMem_Free(samples);
+    if (a->stream != Py_None) {
+        return Py_NewRef(Py_None);
+    }
+    return list;
+}
+
+/* Wait (GIL released) until the deadline, or the target's exit. */
+static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
+{
+    int64_t end = seconds >= 0 ? pm_now_ns() + (int64_t)(seconds * 1e9)
+                               : INT64_MAX;
+    Py_BEGIN_ALLOW_THREADS
+    while (pm_now_ns() < end && !(until_gone && pm_sampler_target_gone(s))) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    Py_END_ALLOW_THREADS
+}
+
+static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
+{
+    pm_sampler_opts_t so = {
+        .self_interval_s = a->interval,
+        .include_children = a->include_children,
+        .children_interval_s = a->interval,
+        .pid = pid,
+        .record = 1,
+    };
+    pm_sampler_t *s = NULL;
+    int rc = pm_sampler_new(&so, &s);
+    if (rc < 0) {
+        if (rc == -ESRCH || rc == -ENOENT) {
+            return PyErr_Format(PyExc_ProcessLookupError,
+                                "memory_usage(): no process with pid %d",
+                                (int)pid);
+        }
+        return pm_py_raise(rc);
+    }
+    if (a->timeout >= 0) {
+        wait_sampling(s, a->timeout, is_popen);
+    } else if (is_popen) {
+        wait_sampling(s, -1, 1);
+    }
+    /* A pid without timeout: the first reading only (memory_profiler). */
+    pm_sampler_stop(s);
+    PyObject *res;
+    if (a->max_usage) {
+        res = PyFloat_FromDouble((double)pm_sampler_peak(s) / MIB);
+    } else {
+        res = collect(a, s, pid);
+        if (res != NULL && !is_popen && a->timeout < 0 && PyList_Check(res) &&
+            PyList_GET_SIZE(res) > 1) {
+            /* one measurement, as memory_profiler gives for a pid */
+            PyList_SetSlice(res, 1, PyList_GET_SIZE(res), NULL);
+        }
+    }
+    pm_sampler_free(s);
+    return res;
+}
+
+static PyObject *run_callable(const usage_args_t *a, PyObject *f,
+                              PyObject *args, PyObject *kw)
+{
+    pm_probe_t probe;
+    pm_probe_opts_t popts = {.interval_s = a->interval,
+                             .include_children = a->include_children};
+    pm_sampler_opts_t so = {
+        .self_interval_s = a->interval,
+        .include_children = a->include_children,
+        .children_interval_s = a->interval,
+        .record = 1,
+    };
+    pm_sampler_t *s = NULL;
+    int rc = pm_sampler_new(&so, &s);
+    if (rc < 0) {
+        return pm_py_raise(rc);
+    }
+    if ((rc = pm_probe_begin(&probe, &popts)) < 0) {
+        pm_sampler_free(s);
+        return pm_py_raise(rc);
+    }
+    PyObject *returned = PyObject_Call(f, args, kw);
+    pm_probe_end(&probe);
+    pm_sampler_stop(s);
+    PyObject *mem = NULL;
+    if (returned != NULL) {
+        mem = a->max_usage ? PyFloat_FromDouble(
+                                 (double)probe.peak_bytes / MIB)
+                           : collect(a, s, getpid());
+    }
+    pm_sampler_free(s);
+    if (mem == NULL) {
+        Py_XDECREF(returned);
+        return NULL;
+    }
+    if (a->retval) {
+        PyObject *pair = PyTuple_Pack(2, mem, returned);
+        Py_DECREF(mem);
+        Py_DECREF(returned);
+        return pair;
+    }
+    Py_DECREF(returned);
+    return mem;
+}
+
+PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"proc", "interval", "timeout", "timestamps",
+                             "include_children", "multiprocess",
+                             "max_usage", "retval", "stream", "backend",
+                             "max_iterations", NULL};
+    PyObject *proc = NULL, *timeout = Py_None, *backend = Py_None;
+    PyObject *max_iter = Py_None;
+    usage_args_t a = {.interval = 0.1, .stream = Py_None};
+    (void)module;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kw, "|OdOppppOOOO:memory_usage", kwlist, &proc,
+            &a.interval, &timeout, &a.timestamps, &a.include_children,
+            &a.multiprocess, &a.max_usage, &a.retval, &a.stream, &backend,
+            &max_iter)) {
+        return NULL;
+    }
+    if (!(a.interval > 0) || !isfinite(a.interval)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "memory_usage(): interval must be > 0 seconds");
+        return NULL;
+    }
+    a.timeout = -1;
+    if (timeout != Py_None) {
+        a.timeout = PyFloat_AsDouble(timeout);
+        if (a.timeout == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (!(a.timeout >= 0)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "memory_usage(): timeout must be >= 0 seconds");
+            return NULL;
+        }
+    }
+    a.max_iterations = -1;
+    if (max_iter != Py_None &&
+        ((a.max_iterations = PyLong_AsLong(max_iter)) < 0)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError,
+                            "memory_usage(): max_iterations must be >= 0");
+        }
+        return NULL;
+    }
+    if (backend != Py_None &&
+        (!PyUnicode_Check(backend) ||
+         (PyUnicode_CompareWithASCIIString(backend, "psutil") != 0 &&
+          PyUnicode_CompareWithASCIIString(backend, "posix") != 0))) {
+        return PyErr_Format(PyExc_ValueError,
+                            "memory_usage(): backend %R is not supported; "
+                            "peakmem measures RSS (memory_profiler's "
+                            "'psutil')",
+                            backend);
+    }
+    if (proc == NULL || (PyLong_Check(proc) && PyLong_AsLong(proc) == -1)) {
+        return watch_pid(&a, getpid(), 0);
+    }
+    if (PyLong_Check(proc)) {
+        long pid = PyLong_AsLong(proc);
+        if (pid <= 0 || PyErr_Occurred()) {
+            PyErr_Clear();
+            return PyErr_Format(PyExc_ValueError,
+                                "memory_usage(): bad pid %R", proc);
+        }
+        return watch_pid(&a, (pid_t)pid, 0);
+    }
+    if (PyCallable_Check(proc)) {
+        PyObject *empty = PyTuple_New(0);
+        PyObject *res = empty != NULL ? run_callable(&a, proc, empty, NULL)
+                                      : NULL;
+        Py_XDECREF(empty);
+        return res;
+    }
+    if (PyTuple_Check(proc) || PyList_Check(proc)) {
+        Py_ssize_t n = PySequence_Length(proc);
+        PyObject *f = n >= 1 ? PySequence_GetItem(proc, 0) : NULL;
+        PyObject *fargs = n >= 2 ? PySequence_GetItem(proc, 1)
+                                 : PyTuple_New(0);
+        PyObject *fkw = n >= 3 ? PySequence_GetItem(proc, 2) : NULL;
+        PyObject *targs = fargs != NULL ? PySequence_Tuple(fargs) : NULL;
+        PyObject *res = NULL;
+        if (n < 1 || n > 3 || f == NULL || !PyCallable_Check(f)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError,
+                            "memory_usage(): proc must be -1, a pid, a "
+                            "Popen, a callable or (f, args, kw)");
+        } else if (targs != NULL &&
+                   (fkw == NULL || fkw == Py_None || PyDict_Check(fkw))) {
+            res = run_callable(&a, f, targs,
+                               fkw == Py_None ? NULL : fkw);
+        } else if (targs != NULL) {
+            PyErr_SetString(PyExc_TypeError,
+                            "memory_usage(): kw must be a dict");
+        }
+        Py_XDECREF(f);
+        Py_XDECREF(fargs);
+        Py_XDECREF(fkw);
+        Py_XDECREF(targs);
+        return res;
+    }
+    PyObject *pid = PyObject_GetAttrString(proc, "pid");
+    PyObject *poll = pid != NULL ? PyObject_GetAttrString(proc, "poll")
+                                 : NULL;
+    if (pid == NULL || poll == NULL || !PyLong_Check(pid)) {
+        PyErr_Clear();
+        Py_XDECREF(pid);
+        Py_XDECREF(poll);
+        return PyErr_Format(PyExc_ValueError,
+                            "memory_usage(): proc must be -1, a pid, a "
+                            "Popen, a callable or (f, args, kw), got %R",
+                            proc);
+    }
+    long p = PyLong_AsLong(pid);
+    Py_DECREF(pid);
+    Py_DECREF(poll);
+    return watch_pid(&a, (pid_t)p, 1);
+}

@@ -1,0 +1,270 @@
+"""peakmem outside notebooks: @profile, memory_usage() and python -m
+peakmem, with scripts in the style of memory_profiler's documentation,
+run with only the import changed."""
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+MIB = 2 ** 20
+PY = sys.executable
+DEBIAN_PY = "/usr/bin/python3"
+
+EXAMPLE = '''\
+from {module} import profile
+
+
+@profile
+def my_func():
+    a = [1] * (10 ** 6)
+    b = [2] * (2 * 10 ** 7)
+    del b
+    return a
+
+
+if __name__ == '__main__':
+    my_func()
+'''
+
+
+def table_rows(text):
+    """{lineno: (mem, increment, occurrences, source)} of the first table
+    in text (memory_profiler's fixed columns)."""
+    rows = {}
+    for line in text.splitlines():
+        if re.match(r"^ *\d+ ", line) and len(line) >= 47:
+            mem, inc = line[7:19].strip(), line[20:32].strip()
+            rows[int(line[:6])] = (mem.split()[0] if mem else None,
+                                   inc.split()[0] if inc else None,
+                                   line[34:44].strip() or None, line[47:])
+    return rows
+
+
+def run(args, cwd, **kw):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True,
+                          timeout=120, **kw)
+
+
+def test_profile_decorator_example(tmp_path):
+    (tmp_path / "example.py").write_text(EXAMPLE.format(module="peakmem"))
+    out = run([PY, "example.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Filename: ")
+    lines = out.stdout.splitlines()
+    assert lines[2] == ("Line #    Mem usage    Increment  Occurrences   "
+                        "Line Contents")
+    rows = table_rows(out.stdout)
+    assert abs(float(rows[7][1]) - 152.6) <= 1.0
+    assert abs(float(rows[8][1]) + 152.6) <= 1.0
+    assert abs(float(rows[6][1]) - 7.6) <= 1.0
+    assert rows[4][2] == "1" and rows[9][2] == "1"
+
+
+def test_profile_layout_matches_memory_profiler(tmp_path):
+    (tmp_path / "ours.py").write_text(EXAMPLE.format(module="peakmem"))
+    (tmp_path / "theirs.py").write_text(
+        EXAMPLE.format(module="memory_profiler"))
+    ours = run([PY, "ours.py"], tmp_path)
+    theirs = run([DEBIAN_PY, "theirs.py"], tmp_path)
+    assert theirs.returncode == 0, theirs.stderr
+    o, t = table_rows(ours.stdout), table_rows(theirs.stdout)
+    assert sorted(o) == sorted(t)
+    for n in o:
+        assert o[n][2:] == t[n][2:], (n, o[n], t[n])  # occurrences, source
+    strip = lambda s: [l for l in s.splitlines()[1:4]]
+    assert strip(ours.stdout) == strip(theirs.stdout)
+
+
+def test_profile_with_arguments_and_stream(tmp_path):
+    (tmp_path / "s.py").write_text(
+        "import io\nfrom peakmem import profile\nbuf = io.StringIO()\n"
+        "@profile(stream=buf, precision=3)\n"
+        "def f():\n    x = bytearray(64 * 2**20)\n    return len(x)\n"
+        "f(); f()\nprint('captured', buf.getvalue().count('Filename'))\n"
+        "print([l for l in buf.getvalue().splitlines() if 'bytearray' in l]"
+        "[0])\n")
+    out = run([PY, "s.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "captured 2" in out.stdout
+    assert re.search(r"\d+\.\d{3} MiB +6\d\.\d{3} MiB", out.stdout)
+
+
+def test_profile_method_generator_coroutine(tmp_path):
+    (tmp_path / "s.py").write_text(
+        "import asyncio\nfrom peakmem import profile\n"
+        "class K:\n    @profile\n    def m(self, n):\n"
+        "        return len([0] * n)\n"
+        "@profile\ndef gen(n):\n    for i in range(n):\n        yield i\n"
+        "@profile\nasync def co():\n    await asyncio.sleep(0)\n"
+        "    return 7\n"
+        "print('m', K().m(10))\nprint('gen', sum(gen(4)))\n"
+        "print('co', asyncio.run(co()))\nprint('name', K.m.__name__)\n")
+    out = run([PY, "s.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    for expect in ("m 10", "gen 6", "co 7", "name m"):
+        assert expect in out.stdout
+    assert out.stdout.count("Filename: ") == 3
+
+
+def test_python_m_peakmem_builtin_profile(tmp_path):
+    (tmp_path / "example.py").write_text(
+        EXAMPLE.replace("from {module} import profile\n", ""))
+    out = run([PY, "-m", "peakmem", "--precision", "2", "example.py"],
+              tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("Filename: ") == 1
+    rows = table_rows(out.stdout)
+    assert rows[6][3] == "    b = [2] * (2 * 10 ** 7)"
+    assert re.match(r"^-?\d+\.\d\d$", rows[6][1])
+    assert abs(float(rows[6][1]) - 152.59) <= 1.0
+
+
+def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
+    (tmp_path / "mod.py").write_text(
+        "import sys\n@profile\ndef f():\n    return [0] * 10\n"
+        "f()\nsys.exit(3)\n")
+    out = run([PY, "-m", "peakmem", "-o", "report.txt", "-m", "mod"],
+              tmp_path)
+    assert out.returncode == 3, out.stderr
+    report = (tmp_path / "report.txt").read_text()
+    assert report.startswith("Filename: ") and "return [0] * 10" in report
+
+
+def test_python_m_peakmem_reports_even_when_script_fails(tmp_path):
+    (tmp_path / "bad.py").write_text(
+        "@profile\ndef f():\n    x = 1\n    return x / 0\nf()\n")
+    out = run([PY, "-m", "peakmem", "bad.py"], tmp_path)
+    assert out.returncode == 1
+    assert "ZeroDivisionError" in out.stderr
+    assert "Filename: " in out.stdout
+
+
+def test_python_m_peakmem_bad_input(tmp_path):
+    out = run([PY, "-m", "peakmem", "missing.py"], tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("peakmem: cannot read script "
+                                  "'missing.py': No such file or directory")
+    out = run([PY, "-m", "peakmem"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith(
+        "peakmem: a script or -m module to run is needed\nusage: ")
+    out = run([PY, "-m", "peakmem", "--precision", "x", "a.py"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith("peakmem: --precision expects 0 to 20, "
+                                 "got 'x'")
+    assert "Traceback" not in out.stderr
+
+
+def test_python_m_peakmem_pdb_mmem(tmp_path):
+    (tmp_path / "big.py").write_text(
+        "@profile\ndef f():\n    a = bytearray(100 * 2**20)\n"
+        "    b = 1\n    return len(a)\nprint('done', f())\n")
+    out = run([PY, "-m", "peakmem", "--pdb-mmem", "50", "big.py"],
+              tmp_path, input="c\n")
+    assert out.returncode == 0, out.stderr
+    assert "exceeded the maximum of 50.00 MiB" in out.stdout
+    assert "Stepping into the debugger" in out.stdout
+    assert "(Pdb)" in out.stdout and "done 104857600" in out.stdout
+
+
+def test_timestamp_func_lines_read_by_mprof(tmp_path):
+    (tmp_path / "ts.py").write_text(
+        "import time\n@profile\ndef work():\n    time.sleep(0.05)\n"
+        "    return 1\nwork(); work()\n")
+    out = run([PY, "-m", "peakmem", "--timestamp", "-o", "t.dat", "ts.py"],
+              tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "t.dat").read_text()
+    funcs = [l for l in text.splitlines() if l.startswith("FUNC ")]
+    assert len(funcs) == 2 and funcs[0].split()[1] == "__main__.work"
+    (tmp_path / "t.dat").write_text("CMDLINE python ts.py\n"
+                                    "MEM 10.0 %.4f\n" % time.time() + text)
+    got = run([DEBIAN_PY, "-c",
+               "import mprof; d = mprof.read_mprofile_file('t.dat'); "
+               "print(sorted(d['func_timestamp']), "
+               "len(d['func_timestamp']['__main__.work']))"], tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == "['__main__.work'] 2"
+
+
+# ---- memory_usage ---------------------------------------------------------
+
+def test_memory_usage_current_process():
+    from peakmem import memory_usage
+    m = memory_usage()
+    assert isinstance(m, list) and len(m) == 1
+    with open("/proc/self/status") as f:
+        rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS")][0]
+    assert abs(m[0] - rss / 1024) <= 5
+    samples = memory_usage(-1, interval=.05, timeout=0.5)
+    assert 5 <= len(samples) <= 13
+
+
+def test_memory_usage_callable_runs_once_with_exact_peak():
+    from peakmem import memory_usage
+    calls = []
+
+    def f(n, fill=1):
+        calls.append(n)
+        b = bytearray(n)
+        b[::4096] = b"\1" * len(b[::4096])
+        time.sleep(0.3)
+        return len(b)
+
+    base = memory_usage()[0]
+    mem = memory_usage((f, (100 * MIB,), {"fill": 2}), interval=0.01)
+    assert calls == [100 * MIB]
+    assert max(mem) - base >= 95
+    peak = memory_usage((f, (100 * MIB,)), max_usage=True)
+    assert isinstance(peak, float) and peak - base >= 99
+    mem, ret = memory_usage((f, (MIB,)), retval=True, interval=0.05)
+    assert ret == MIB and isinstance(mem, list)
+    stamped = memory_usage((f, (MIB,)), timestamps=True, interval=0.05)
+    assert all(isinstance(x, tuple) and len(x) == 2 for x in stamped)
+    assert [t for _, t in stamped] == sorted(t for _, t in stamped)
+    assert abs(stamped[0][1] - time.time()) < 5
+
+
+def test_memory_usage_transient_spike_is_exact():
+    from peakmem import memory_usage
+
+    def spike():
+        b = bytearray(200 * MIB)
+        b[::4096] = b"\1" * len(b[::4096])
+        del b
+
+    base = memory_usage()[0]
+    assert memory_usage(spike, max_usage=True) - base >= 195
+
+
+def test_memory_usage_popen_and_stream():
+    from peakmem import memory_usage
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import time; b = bytearray(100 * 2**20); "
+                          "b[::4096] = b'1' * len(b[::4096]); "
+                          "time.sleep(0.5)"])
+    mem = memory_usage(p, interval=0.02)
+    p.wait()
+    assert max(mem) >= 100
+    buf = io.StringIO()
+    assert memory_usage(-1, interval=0.05, timeout=0.2, stream=buf) is None
+    lines = buf.getvalue().splitlines()
+    assert lines and all(re.match(r"^MEM \d+\.\d{6} \d+\.\d{4}$", l)
+                         for l in lines)
+
+
+def test_memory_usage_bad_input():
+    from peakmem import memory_usage
+    with pytest.raises(ProcessLookupError,
+                       match="memory_usage\\(\\): no process with pid"):
+        memory_usage(int(open("/proc/sys/kernel/pid_max").read()) + 1)
+    with pytest.raises(ValueError, match="proc must be"):
+        memory_usage("nonsense")
+    with pytest.raises(ValueError, match="interval must be > 0"):
+        memory_usage(interval=0)
+    with pytest.raises(ValueError, match="backend"):
+        memory_usage(backend="tracemalloc")
