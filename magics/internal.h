@@ -17,7 +17,8 @@ typedef struct {
     PyObject *mprun_result_type; /* MprunResult, a heap type */
     PyObject *profiled_type;     /* what @profile returns */
     PyObject *profiled_run_type; /* a profiled generator or coroutine */
-    PyObject *usage_error;       /* IPython's UsageError, or ValueError */
+    PyObject *usage_error; /* IPython's UsageError or ValueError; NULL
+                              until the first usage error */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
     /* Display state: the publisher is made on the first result shown
      * inside an ipykernel; display_mode says which route is in use. */
@@ -31,8 +32,10 @@ pm_state_t *get_state(PyObject *module);
  * negative errno, RuntimeError otherwise). Returns NULL. */
 PyObject *pm_py_raise(int rc);
 
-/* Raise the module's UsageError with msg. Returns NULL. */
+/* Raise IPython's UsageError (ValueError without IPython) with msg, a C
+ * string or a str object. Returns NULL. */
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg);
+PyObject *pm_py_usage_error_obj(pm_state_t *st, PyObject *msg);
 
 /* Create the MemitResult type into st. Returns 0 or -1 with an exception. */
 int pm_memit_result_type_init(PyObject *module, pm_state_t *st);

@@ -22,9 +22,34 @@ PyObject *pm_py_raise(int rc)
     return NULL;
 }
 
+/* IPython's UsageError, imported on first use so that scripts using
+ * @profile or memory_usage() do not pay for importing IPython; ValueError
+ * where IPython is missing. */
+static PyObject *usage_error_type(pm_state_t *st)
+{
+    if (st->usage_error == NULL) {
+        PyObject *mod = PyImport_ImportModule("IPython.core.error");
+        st->usage_error = mod != NULL
+                              ? PyObject_GetAttrString(mod, "UsageError")
+                              : NULL;
+        Py_XDECREF(mod);
+        if (st->usage_error == NULL) {
+            PyErr_Clear();
+            st->usage_error = Py_NewRef(PyExc_ValueError);
+        }
+    }
+    return st->usage_error;
+}
+
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg)
 {
-    PyErr_SetString(st->usage_error, msg);
+    PyErr_SetString(usage_error_type(st), msg);
+    return NULL;
+}
+
+PyObject *pm_py_usage_error_obj(pm_state_t *st, PyObject *msg)
+{
+    PyErr_SetObject(usage_error_type(st), msg);
     return NULL;
 }
 
@@ -156,27 +181,9 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int find_usage_error(pm_state_t *st)
-{
-    PyObject *mod = PyImport_ImportModule("IPython.core.error");
-    if (mod == NULL) {
-        /* Plain Python without IPython: the magics are unusable anyway,
-         * but the module (and the C API) still loads. */
-        PyErr_Clear();
-        st->usage_error = Py_NewRef(PyExc_ValueError);
-        return 0;
-    }
-    st->usage_error = PyObject_GetAttrString(mod, "UsageError");
-    Py_DECREF(mod);
-    return st->usage_error != NULL ? 0 : -1;
-}
-
 static int module_exec(PyObject *module)
 {
     pm_state_t *st = get_state(module);
-    if (find_usage_error(st) < 0) {
-        return -1;
-    }
     if (pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
         pm_profile_type_init(module, st) < 0) {

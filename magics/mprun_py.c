@@ -41,7 +41,7 @@ static int resolve_one(pm_state_t *st, PyObject *shell, const char *expr,
         Py_XDECREF(value);
         Py_XDECREF(tb);
         if (msg != NULL) {
-            PyErr_SetObject(st->usage_error, msg);
+            pm_py_usage_error_obj(st, msg);
             Py_DECREF(msg);
         }
         goto fail;
@@ -56,7 +56,7 @@ static int resolve_one(pm_state_t *st, PyObject *shell, const char *expr,
             expr, repr != NULL ? repr : Py_None);
         Py_XDECREF(repr);
         if (msg != NULL) {
-            PyErr_SetObject(st->usage_error, msg);
+            pm_py_usage_error_obj(st, msg);
             Py_DECREF(msg);
         }
         rc = -1;
