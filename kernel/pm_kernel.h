@@ -71,6 +71,22 @@ int pm_proc_parse_status(const char *text, pm_status_t *out);
  * spaces and parentheses. Returns 0 or PM_EPARSE. */
 int pm_proc_parse_stat_ppid(const char *text, pid_t *ppid);
 
+/* A cgroup path ("/user.slice/...") from /proc/self/cgroup text: the v1
+ * line whose controller list holds controller (e.g. "memory"), or with
+ * controller "" the v2 line "0::path". Returns 0, -ENOENT (no such line)
+ * or PM_EPARSE (a garbled line, or a path longer than len). */
+int pm_proc_parse_cgroup_path(const char *text, const char *controller,
+                              char *path, size_t len);
+
+/* memory.max (v2) or memory.limit_in_bytes (v1) text: a byte count, "max"
+ * or v1's near-2^63 "unlimited" (both: *bytes = 0). 0 or PM_EPARSE. */
+int pm_parse_memory_max(const char *text, uint64_t *bytes);
+
+/* The memory limit of this process's cgroup in bytes (0: none): v1's
+ * memory controller where there is one (hybrid systems), else v2's
+ * memory.max. Returns 0 or a negative errno when it cannot be read. */
+int pm_cgroup_memory_max(uint64_t *bytes);
+
 /* ---- current RSS --------------------------------------------------------*/
 
 /* Current RSS of this process in bytes from /proc/self/statm, read with

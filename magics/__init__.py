@@ -1,7 +1,8 @@
 """peakmem: exact, fast memory measurement for IPython and Jupyter."""
-from ._peakmem import (MemitResult, MprunResult, __version__,
+from ._peakmem import (MemitResult, MemoryLimitError, MprunResult,
+                       __version__,
                        load_ipython_extension, memory_usage, profile,
                        unload_ipython_extension)
 
-__all__ = ["MemitResult", "MprunResult", "load_ipython_extension",
+__all__ = ["MemitResult", "MemoryLimitError", "MprunResult", "load_ipython_extension",
            "memory_usage", "profile", "unload_ipython_extension"]

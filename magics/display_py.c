@@ -240,13 +240,18 @@ static PyObject *parent_header_json(PyObject *kernel)
     return packed;
 }
 
-static int show_python(pm_state_t *st, json_t *content)
+static int show_python(pm_state_t *st, json_t *content, int update)
 {
-    char *text = json_dumps(json_object_get(content, "data"), JSON_COMPACT);
+    char *text = json_dumps(content, JSON_COMPACT);
     PyObject *json = PyImport_ImportModule("json");
     PyObject *data = NULL, *pub = NULL, *res = NULL;
+    PyObject *whole = NULL;
     if (text != NULL && json != NULL) {
-        data = PyObject_CallMethod(json, "loads", "s", text);
+        whole = PyObject_CallMethod(json, "loads", "s", text);
+    }
+    if (whole != NULL) {
+        data = PyDict_GetItemString(whole, "data");
+        Py_XINCREF(data);
     }
     if (data != NULL) {
         pub = PyObject_GetAttrString(st->shell, "display_pub");
@@ -255,7 +260,11 @@ static int show_python(pm_state_t *st, json_t *content)
                                     : NULL;
     if (publish != NULL) {
         PyObject *args = PyTuple_New(0);
-        PyObject *kw = Py_BuildValue("{s:O,s:{}}", "data", data, "metadata");
+        PyObject *transient = PyDict_GetItemString(whole, "transient");
+        PyObject *kw = Py_BuildValue("{s:O,s:{},s:O,s:O}", "data", data,
+                                     "metadata", "transient",
+                                     transient != NULL ? transient : Py_None,
+                                     "update", update ? Py_True : Py_False);
         if (args != NULL && kw != NULL) {
             res = PyObject_Call(publish, args, kw);
         }
@@ -265,6 +274,7 @@ static int show_python(pm_state_t *st, json_t *content)
     }
     free(text);
     Py_XDECREF(json);
+    Py_XDECREF(whole);
     Py_XDECREF(data);
     Py_XDECREF(pub);
     if (res == NULL) {
@@ -274,7 +284,7 @@ static int show_python(pm_state_t *st, json_t *content)
     return 0;
 }
 
-static int show_pipe(pm_state_t *st, json_t *content)
+static int show_pipe(pm_state_t *st, json_t *content, int update)
 {
     PyObject *kernel = kernel_of(st->shell);
     PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
@@ -282,7 +292,9 @@ static int show_pipe(pm_state_t *st, json_t *content)
     if (parent == NULL) {
         return -1;
     }
-    int rc = pm_publisher_send(st->publisher, "display_data",
+    int rc = pm_publisher_send(st->publisher,
+                               update ? "update_display_data"
+                                      : "display_data",
                                PyBytes_AS_STRING(parent), content);
     Py_DECREF(parent);
     if (rc < 0) {
@@ -290,7 +302,7 @@ static int show_pipe(pm_state_t *st, json_t *content)
         pm_publisher_free(st->publisher);
         st->publisher = NULL;
         st->display_mode = DISPLAY_PYTHON;
-        return show_python(st, content);
+        return show_python(st, content, update);
     }
     Py_BEGIN_ALLOW_THREADS
     /* A timeout only means the echo was not seen: the message is queued
@@ -300,7 +312,8 @@ static int show_pipe(pm_state_t *st, json_t *content)
     return 0;
 }
 
-int pm_display_show(pm_state_t *st, json_t *content, const char *text)
+int pm_display_show(pm_state_t *st, json_t *content, const char *text,
+                    int update)
 {
     if (flush_std_streams() < 0) {
         return -1;
@@ -310,12 +323,34 @@ int pm_display_show(pm_state_t *st, json_t *content, const char *text)
     }
     switch (st->display_mode) {
     case DISPLAY_PIPE:
-        return show_pipe(st, content);
+        return show_pipe(st, content, update);
     case DISPLAY_PYTHON:
-        return show_python(st, content);
+        return show_python(st, content, update);
     default:
         return print_text(text);
     }
+}
+
+pm_publisher_t *pm_display_live_publisher(pm_state_t *st,
+                                          char **parent_json)
+{
+    *parent_json = NULL;
+    if (st->display_mode == DISPLAY_UNDECIDED) {
+        pm_display_open(st);
+    }
+    if (st->display_mode != DISPLAY_PIPE) {
+        return NULL;
+    }
+    PyObject *kernel = kernel_of(st->shell);
+    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
+    Py_XDECREF(kernel);
+    if (parent == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    *parent_json = strdup(PyBytes_AS_STRING(parent));
+    Py_DECREF(parent);
+    return *parent_json != NULL ? st->publisher : NULL;
 }
 
 void pm_display_close(pm_state_t *st)

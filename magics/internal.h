@@ -15,6 +15,7 @@
 typedef struct {
     PyObject *memit_result_type; /* MemitResult, a heap type */
     PyObject *mprun_result_type; /* MprunResult, a heap type */
+    PyObject *limit_error;       /* peakmem.MemoryLimitError */
     PyObject *profiled_type;     /* what @profile returns */
     PyObject *profiled_run_type; /* a profiled generator or coroutine */
     PyObject *usage_error; /* IPython's UsageError or ValueError; NULL
@@ -124,9 +125,18 @@ PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
 
 /* Show a result: inside an ipykernel, a display_data message (content is
  * the display_data content, borrowed) published from C and fenced before
- * the cell's idle; elsewhere text is printed to sys.stdout. Flushes
- * sys.stdout and sys.stderr first. Returns 0 or -1 with an exception. */
-int pm_display_show(pm_state_t *st, json_t *content, const char *text);
+ * the cell's idle; with update, an update_display_data of the display_id
+ * in content's transient (replacing a live line); elsewhere text is
+ * printed to sys.stdout. Flushes sys.stdout and sys.stderr first.
+ * Returns 0 or -1 with an exception. */
+int pm_display_show(pm_state_t *st, json_t *content, const char *text,
+                    int update);
+
+/* Inside an ipykernel with the pipe publisher: the publisher (borrowed)
+ * and a malloc'd copy of the running cell's parent header JSON, for the
+ * live thread. Else NULL (no exception). */
+pm_publisher_t *pm_display_live_publisher(pm_state_t *st,
+                                          char **parent_json);
 
 /* Choose how results will be shown in st->shell and, inside an ipykernel,
  * start the publisher now so that its IOPub subscription is in place by

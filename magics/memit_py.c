@@ -9,17 +9,29 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
 
 static const pm_optdef_t memit_optdefs[] = {
-    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1}, {'c', NULL, 0},
-    {'o', NULL, 0}, {'q', NULL, 0}, {0, NULL, 0},
+    {'r', NULL, 1},       {'t', NULL, 1},        {'i', NULL, 1},
+    {'c', NULL, 0},       {'o', NULL, 0},        {'q', NULL, 0},
+    {0, "limit", 1},      {0, "strict", 0},      {0, "no-live", 0},
+    {0, NULL, 0},
 };
+
+/* The timeline sampler's period and the most samples it keeps (longer
+ * runs keep their whole span at a coarser step). */
+#define TIMELINE_INTERVAL_S 0.01
+#define TIMELINE_MAX_SAMPLES 2000
 
 typedef struct {
     long repeat;
     double timeout_s; /* 0: none */
     double interval_s;
     int include_children, return_result, quiet;
+    uint64_t limit_bytes; /* --limit; 0: none */
+    int strict;           /* --strict: fail the cell above the limit */
+    int live;             /* show the live line (not -q, --no-live or
+                             PEAKMEM_LIVE=0) */
     const char *setup; /* NULL in line mode */
     const char *statement;
 } memit_args_t;
@@ -185,6 +197,22 @@ static int parse_args(pm_state_t *st, const char *line, const char *cell,
     a->include_children = pm_opts_get(opts, 'c', NULL) != NULL;
     a->return_result = pm_opts_get(opts, 'o', NULL) != NULL;
     a->quiet = pm_opts_get(opts, 'q', NULL) != NULL;
+    a->limit_bytes = 0;
+    if ((v = pm_opts_get(opts, 0, "limit")) != NULL &&
+        pm_parse_size(v, "--limit", &a->limit_bytes, err, sizeof err) < 0) {
+        goto usage;
+    }
+    a->strict = pm_opts_get(opts, 0, "strict") != NULL;
+    if (a->strict && a->limit_bytes == 0) {
+        snprintf(err, sizeof err, "--strict needs a --limit, e.g. "
+                                  "--limit 2GiB --strict");
+        goto usage;
+    }
+    const char *env = getenv("PEAKMEM_LIVE");
+    a->live = !a->quiet && pm_opts_get(opts, 0, "no-live") == NULL &&
+              !(env != NULL && (strcmp(env, "0") == 0 ||
+                                strcasecmp(env, "off") == 0 ||
+                                strcasecmp(env, "no") == 0));
     a->setup = cell != NULL ? opts->rest : NULL;
     a->statement = cell != NULL ? cell : opts->rest;
     if (is_blank(a->statement)) {
@@ -262,6 +290,93 @@ static int measure_once(PyObject *shell, PyObject *code,
     return 0;
 }
 
+/* Start the timeline sampler (for the SVG in the result) and, inside a
+ * kernel, the live line. Returns 0 or -1 with an exception. */
+static int start_timeline(pm_state_t *st, const memit_args_t *a,
+                          pm_sampler_t **sampler, pm_liveview_t **live)
+{
+    pm_sampler_opts_t so = {
+        .self_interval_s = TIMELINE_INTERVAL_S,
+        .include_children = a->include_children,
+        .children_interval_s = a->interval_s,
+        .record = 1,
+        .max_samples = TIMELINE_MAX_SAMPLES,
+    };
+    int rc = pm_sampler_new(&so, sampler);
+    if (rc < 0) {
+        pm_py_raise(rc);
+        return -1;
+    }
+    if (!a->live) {
+        return 0;
+    }
+    char *parent = NULL;
+    pm_publisher_t *pub = pm_display_live_publisher(st, &parent);
+    if (pub != NULL) {
+        pm_liveview_opts_t lo = {
+            .pub = pub,
+            .parent_json = parent,
+            .statement = a->statement,
+            .sampler = *sampler,
+        };
+        if (pm_liveview_start(&lo, live) < 0) {
+            *live = NULL; /* no live line; the result still comes */
+        }
+    }
+    free(parent);
+    return 0;
+}
+
+/* The sampler's timeline as (seconds from the first sample, MiB). */
+static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out,
+                            size_t *n)
+{
+    size_t count = pm_sampler_timeline(s, NULL, 0);
+    pm_sample_t *raw = PyMem_Calloc(count + 1, sizeof *raw);
+    *out = PyMem_Calloc(count + 1, sizeof **out);
+    if (raw == NULL || *out == NULL) {
+        PyMem_Free(raw);
+        PyErr_NoMemory();
+        return -1;
+    }
+    count = pm_sampler_timeline(s, raw, count);
+    for (size_t i = 0; i < count; i++) {
+        (*out)[i].t = (double)(raw[i].t_ns - raw[0].t_ns) / 1e9;
+        (*out)[i].mib =
+            (double)(raw[i].rss_bytes + raw[i].children_bytes) / 1048576.0;
+    }
+    *n = count;
+    PyMem_Free(raw);
+    return 0;
+}
+
+/* --limit passed: a warning on stderr; with --strict, MemoryLimitError. */
+static int report_limit(pm_state_t *st, const memit_args_t *a,
+                        const pm_memit_t *m)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "peak memory %.2f MiB is above the --limit of %.2f MiB",
+             (double)pm_memit_peak(m) / 1048576.0,
+             (double)a->limit_bytes / 1048576.0);
+    if (a->strict) {
+        PyErr_SetString(st->limit_error, msg);
+        return -1;
+    }
+    PyObject *err = PySys_GetObject("stderr"); /* borrowed */
+    if (err != NULL && err != Py_None) {
+        PyObject *r = PyObject_CallMethod(err, "write", "s", "peakmem: "
+                                                             "warning: ");
+        Py_XDECREF(r);
+        r = r != NULL ? PyObject_CallMethod(err, "write", "s", msg) : NULL;
+        Py_XDECREF(r);
+        r = r != NULL ? PyObject_CallMethod(err, "write", "s", "\n") : NULL;
+        Py_XDECREF(r);
+        return r != NULL ? 0 : -1;
+    }
+    return 0;
+}
+
 static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
 {
     PyObject *shell = st->shell;
@@ -271,6 +386,12 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     json_t *bundle = NULL;
     char *text = NULL, *statement = NULL;
     pm_method_t method = PM_METHOD_HWM;
+    pm_sampler_t *sampler = NULL;
+    pm_liveview_t *live = NULL;
+    pm_svg_point_t *timeline = NULL;
+    size_t ntimeline = 0;
+    char display_id[37] = "";
+    int shown_live = 0, failed = 1;
     int rc;
 
     if (a->setup != NULL && !is_blank(a->setup)) {
@@ -299,9 +420,23 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         pm_py_raise(rc);
         goto fail;
     }
+    if (!a->quiet && start_timeline(st, a, &sampler, &live) < 0) {
+        goto fail;
+    }
     for (long i = 0; i < a->repeat; i++) {
         if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) <
             0) {
+            goto fail;
+        }
+    }
+    if (sampler != NULL) {
+        if (live != NULL) {
+            shown_live = pm_liveview_stop(live, 0, display_id);
+            pm_liveview_free(live);
+            live = NULL;
+        }
+        pm_sampler_stop(sampler);
+        if (collect_timeline(sampler, &timeline, &ntimeline) < 0) {
             goto fail;
         }
     }
@@ -329,7 +464,15 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .n = (size_t)a->repeat,
         .peak_bytes = peaks,
         .wall_s = walls,
+        .timeline = timeline,
+        .ntimeline = ntimeline,
+        .limit_bytes = a->limit_bytes,
+        .display_id = shown_live ? display_id : NULL,
     };
+    uint64_t cgroup_max = 0;
+    if (pm_cgroup_memory_max(&cgroup_max) == 0) {
+        m.cgroup_limit_bytes = cgroup_max;
+    }
     result = pm_memit_result_new(st, &m);
     if (result == NULL) {
         goto fail;
@@ -342,15 +485,27 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             Py_CLEAR(result);
             goto fail;
         }
-        if (pm_display_show(st, bundle, text) < 0) {
+        if (pm_display_show(st, bundle, text, shown_live) < 0) {
             Py_CLEAR(result);
             goto fail;
         }
     }
+    if (pm_memit_over_limit(&m) && report_limit(st, a, &m) < 0) {
+        Py_CLEAR(result);
+        goto fail;
+    }
     if (!a->return_result) {
         Py_SETREF(result, Py_NewRef(Py_None));
     }
+    failed = 0;
 fail:
+    if (live != NULL) {
+        /* the statement failed: the live line says it stopped */
+        pm_liveview_stop(live, failed, display_id);
+        pm_liveview_free(live);
+    }
+    pm_sampler_free(sampler);
+    PyMem_Free(timeline);
     json_decref(bundle);
     free(text);
     free(peaks);

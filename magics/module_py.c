@@ -184,6 +184,15 @@ static PyMethodDef module_methods[] = {
 static int module_exec(PyObject *module)
 {
     pm_state_t *st = get_state(module);
+    st->limit_error = PyErr_NewExceptionWithDoc(
+        "peakmem.MemoryLimitError",
+        "%memit --limit ... --strict: the peak passed the limit.",
+        PyExc_RuntimeError, NULL);
+    if (st->limit_error == NULL ||
+        PyModule_AddObjectRef(module, "MemoryLimitError", st->limit_error) <
+            0) {
+        return -1;
+    }
     if (pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
         pm_profile_type_init(module, st) < 0) {
@@ -197,6 +206,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     pm_state_t *st = get_state(module);
     Py_VISIT(st->memit_result_type);
     Py_VISIT(st->mprun_result_type);
+    Py_VISIT(st->limit_error);
     Py_VISIT(st->profiled_type);
     Py_VISIT(st->profiled_run_type);
     Py_VISIT(st->usage_error);
@@ -209,6 +219,7 @@ static int module_clear(PyObject *module)
     pm_state_t *st = get_state(module);
     Py_CLEAR(st->memit_result_type);
     Py_CLEAR(st->mprun_result_type);
+    Py_CLEAR(st->limit_error);
     Py_CLEAR(st->profiled_type);
     Py_CLEAR(st->profiled_run_type);
     Py_CLEAR(st->usage_error);

@@ -171,7 +171,7 @@ static PyObject *report(pm_state_t *st, const pm_lineprof_t *s,
         PyErr_NoMemory();
         goto fail;
     }
-    if (pm_display_show(st, bundle, text) < 0) {
+    if (pm_display_show(st, bundle, text, 0) < 0) {
         goto fail;
     }
     /* memory_profiler prints the message (or an empty line) after the

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int usage(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -273,4 +274,45 @@ int pm_parse_seconds(const char *text, double min, const char *what,
     }
     *out = v;
     return 0;
+}
+
+int pm_parse_size(const char *text, const char *what, uint64_t *out,
+                  char *err, size_t errlen)
+{
+    static const struct {
+        const char *unit;
+        double factor;
+    } units[] = {
+        {"B", 1.0},
+        {"KiB", 1024.0},
+        {"MiB", 1048576.0},
+        {"GiB", 1073741824.0},
+        {"TiB", 1099511627776.0},
+        {"KB", 1e3},
+        {"MB", 1e6},
+        {"GB", 1e9},
+        {"TB", 1e12},
+        {"K", 1024.0},
+        {"M", 1048576.0},
+        {"G", 1073741824.0},
+        {"T", 1099511627776.0},
+    };
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (text[0] != '\0' && !isspace((unsigned char)text[0]) &&
+        end != text && errno == 0 && isfinite(v) && v > 0) {
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (strcasecmp(end, units[i].unit) == 0) {
+                double bytes = v * units[i].factor;
+                if (bytes >= 1.0 && bytes < 1.8e19) {
+                    *out = (uint64_t)bytes;
+                    return 0;
+                }
+            }
+        }
+    }
+    return usage(err, errlen,
+                 "%s expects a size like 500MiB or 2GB, got '%s'", what,
+                 text);
 }

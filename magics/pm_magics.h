@@ -6,6 +6,10 @@
 #define PM_MAGICS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "pm_kernel.h"
+#include "pm_protocol.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +69,40 @@ int pm_parse_long(const char *text, long min, long max, const char *what,
 /* Parse a finite number of seconds >= min (e.g. "0.5", "2", "1e-3"). */
 int pm_parse_seconds(const char *text, double min, const char *what,
                      double *out, char *err, size_t errlen);
+
+/* ---- the live line of a running %memit (live.c) ----------------------*/
+
+typedef struct pm_liveview pm_liveview_t;
+
+typedef struct {
+    pm_publisher_t *pub;     /* where to publish (borrowed, must outlive) */
+    const char *parent_json; /* the cell's execute_request header (copied) */
+    const char *statement;   /* copied */
+    pm_sampler_t *sampler;   /* a recording sampler (borrowed) */
+    double delay_s;          /* nothing is shown before; 0: 0.5 s */
+    double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
+} pm_liveview_opts_t;
+
+/* Start the live thread (pure C, no GIL). 0 or a negative code. */
+int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
+
+/* Stop and join it. Returns 1 and copies the display_id when a live line
+ * was shown (the final result must then update it), else 0. With
+ * stopped (the statement failed), a shown line is updated once more to
+ * say "stopped after ...". */
+int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37]);
+
+/* Messages published so far. Thread-safe. */
+uint64_t pm_liveview_messages(const pm_liveview_t *lv);
+
+void pm_liveview_free(pm_liveview_t *lv);
+
+/* Parse a memory size with its unit: B, KiB/MiB/GiB/TiB (and K/M/G/T)
+ * in powers of 1024, KB/MB/GB/TB in powers of 1000; the number may have
+ * decimals ("1.5GiB"); units ignore case. On a mistake PM_EUSAGE with
+ * "--limit expects a size like 500MiB or 2GB, got 'x'" in err. */
+int pm_parse_size(const char *text, const char *what, uint64_t *out,
+                  char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,26 @@ static json_t *mem_usage_to_json(const pm_memit_t *m)
     return usage;
 }
 
+/* [[t_s, MiB], ...]: RSS over the run. */
+static json_t *timeline_to_json(const pm_memit_t *m)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < m->ntimeline; i++) {
+        if (json_array_append_new(
+                list, json_pack("[ff]", m->timeline[i].t,
+                                m->timeline[i].mib)) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+static json_t *bytes_or_null(uint64_t v)
+{
+    return v > 0 ? json_integer((json_int_t)v) : json_null();
+}
+
 json_t *pm_memit_to_json(const pm_memit_t *m)
 {
     json_t *doc = json_object();
@@ -102,7 +122,16 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
             json_integer(pm_bytes_diff(peak, m->baseline_bytes))) ||
         set(doc, "runs", runs_to_json(m)) ||
         set(doc, "mem_usage_mib", mem_usage_to_json(m)) ||
-        set(doc, "text", json_string(text))) {
+        set(doc, "text", json_string(text)) ||
+        set(doc, "timeline", timeline_to_json(m)) ||
+        set(doc, "limit_bytes", bytes_or_null(m->limit_bytes)) ||
+        set(doc, "over_limit", json_boolean(pm_memit_over_limit(m))) ||
+        set(doc, "cgroup_limit_bytes",
+            bytes_or_null(m->cgroup_limit_bytes)) ||
+        set(doc, "peak_share_of_cgroup_limit",
+            m->cgroup_limit_bytes > 0
+                ? json_real((double)peak / (double)m->cgroup_limit_bytes)
+                : json_null())) {
         goto fail;
     }
     free(text);
@@ -145,6 +174,12 @@ json_t *pm_memit_bundle(const pm_memit_t *m)
     char *html = pm_memit_render_html(m);
     json_t *bundle =
         pm_display_bundle(text, html, PM_MIME_MEMIT, pm_memit_to_json(m));
+    if (bundle != NULL && m->display_id != NULL &&
+        json_object_set_new(json_object_get(bundle, "transient"),
+                            "display_id", json_string(m->display_id)) != 0) {
+        json_decref(bundle);
+        bundle = NULL;
+    }
 
     free(text);
     free(html);

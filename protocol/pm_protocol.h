@@ -45,7 +45,17 @@ typedef struct {
     size_t n;                /* repeats completed; arrays hold n items */
     const uint64_t *peak_bytes; /* highest RSS during each repeat */
     const double *wall_s;       /* wall time of each repeat, seconds */
+    /* RSS over the whole run (t in s from the first repeat's start, MiB),
+     * drawn as an inline SVG in text/html; NULL/0 when not recorded. */
+    const struct pm_svg_point *timeline;
+    size_t ntimeline;
+    uint64_t limit_bytes;        /* --limit; 0: none */
+    uint64_t cgroup_limit_bytes; /* memory.max of our cgroup; 0: none */
+    const char *display_id; /* transient.display_id of the bundle, or NULL */
 } pm_memit_t;
+
+/* 1 when a --limit was given and the peak is above it. */
+int pm_memit_over_limit(const pm_memit_t *m);
 
 /* Highest of m->peak_bytes (baseline if n == 0). */
 uint64_t pm_memit_peak(const pm_memit_t *m);
@@ -197,7 +207,7 @@ double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
 
 /* ---- SVG timelines -----------------------------------------------------*/
 
-typedef struct {
+typedef struct pm_svg_point {
     double t;   /* seconds from the start */
     double mib; /* MiB */
 } pm_svg_point_t;
@@ -230,6 +240,30 @@ typedef struct {
  * spans shaded with their names. Empty and single-point series draw
  * axes (and the point). Caller frees. NULL on ENOMEM. */
 char *pm_svg_timeline(const pm_svg_opts_t *opts);
+
+/* ---- live progress of a running %memit ------------------------------*/
+
+#define PM_MIME_LIVE "application/vnd.peakmem.live+json"
+
+typedef struct {
+    const char *statement;
+    double elapsed_s;
+    uint64_t rss_bytes;  /* now */
+    uint64_t peak_bytes; /* highest so far */
+    const pm_svg_point_t *recent; /* the last samples, for the sparkline */
+    size_t nrecent;
+    int stopped; /* the statement ended without a result (an exception) */
+} pm_live_t;
+
+/* "running 3.2 s · now 812.3 MiB · peak 900.1 MiB ▁▂▃▅▇█" (the sparkline
+ * of recent in Unicode blocks, at most 40 wide; "stopped after 3.2 s"
+ * when stopped). Caller frees. */
+char *pm_live_render_text(const pm_live_t *l);
+
+/* display_data / update_display_data content for the live line:
+ * text/plain, text/html (with a small SVG sparkline) and PM_MIME_LIVE,
+ * transient.display_id = display_id. New reference or NULL. */
+json_t *pm_live_bundle(const pm_live_t *l, const char *display_id);
 
 /* ---- signing -----------------------------------------------------------*/
 

@@ -128,9 +128,55 @@ char *pm_memit_render_html(const pm_memit_t *m)
             "<tr><th style=\"text-align:left\">method</th>"
             "<td style=\"text-align:right\">%s</td></tr>"
             "<tr><th style=\"text-align:left\">wall time</th>"
-            "<td style=\"text-align:right\">%s</td></tr>"
-            "</tbody></table></div>",
+            "<td style=\"text-align:right\">%s</td></tr>",
             method, wall);
+    if (m->limit_bytes > 0) {
+        int over = pm_memit_over_limit(m);
+        fprintf(f,
+                "<tr%s><th style=\"text-align:left\">limit</th>"
+                "<td style=\"text-align:right\">%.2f MiB%s</td></tr>",
+                over ? " class=\"peakmem-over-limit\" "
+                       "style=\"background:#fdd;color:#a00\""
+                     : "",
+                (double)m->limit_bytes / PM_MIB,
+                over ? " &mdash; exceeded" : "");
+    }
+    if (m->cgroup_limit_bytes > 0) {
+        fprintf(f,
+                "<tr><th style=\"text-align:left\">of memory.max</th>"
+                "<td style=\"text-align:right\">%.1f%% of %.2f MiB</td></tr>",
+                100.0 * (double)pm_memit_peak(m) /
+                    (double)m->cgroup_limit_bytes,
+                (double)m->cgroup_limit_bytes / PM_MIB);
+    }
+    fprintf(f, "</tbody></table>");
+    if (m->ntimeline > 0) {
+        pm_svg_series_t series = {.label = "RSS", .points = m->timeline,
+                                  .n = m->ntimeline};
+        pm_svg_opts_t so = {
+            .title = "RSS during the statement",
+            .width = 480,
+            .height = 200,
+            .series = &series,
+            .nseries = 1,
+            .mark_peak = 1,
+            .limit_mib = (double)m->limit_bytes / PM_MIB,
+        };
+        char *svg = pm_svg_timeline(&so);
+        if (svg == NULL) {
+            goto fail;
+        }
+        /* the XML declaration, if any, has no place inside HTML */
+        const char *start = strstr(svg, "<svg");
+        start = start != NULL ? start : svg;
+        size_t len = strlen(start);
+        while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == ' ')) {
+            len--;
+        }
+        fprintf(f, "%.*s", (int)len, start);
+        free(svg);
+    }
+    fprintf(f, "</div>");
     if (ferror(f)) {
         goto fail;
     }

@@ -53,6 +53,11 @@ double pm_memit_wall_total(const pm_memit_t *m)
     return total;
 }
 
+int pm_memit_over_limit(const pm_memit_t *m)
+{
+    return m->limit_bytes > 0 && pm_memit_peak(m) > m->limit_bytes;
+}
+
 char *pm_memit_render_text(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;

@@ -171,7 +171,9 @@ START_TEST(test_json_keys_in_documented_order)
         "setup",          "method",        "repeat",
         "timeout",        "interval",      "include_children",
         "baseline_bytes", "peak_bytes",    "increment_bytes",
-        "runs",           "mem_usage_mib", "text"};
+        "runs",           "mem_usage_mib", "text",
+        "timeline",       "limit_bytes",   "over_limit",
+        "cgroup_limit_bytes", "peak_share_of_cgroup_limit"};
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
     const char *key;
@@ -239,6 +241,93 @@ START_TEST(test_mime_type_is_json_for_nbformat)
 }
 END_TEST
 
+START_TEST(test_json_limit_timeline_and_cgroup)
+{
+    static const pm_svg_point_t tl[] = {{0.0, 10.0}, {0.5, 80.25}};
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "limit_bytes")));
+    ck_assert(json_is_false(json_object_get(doc, "over_limit")));
+    ck_assert(json_is_null(json_object_get(doc, "cgroup_limit_bytes")));
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "timeline")), 0);
+    json_decref(doc);
+
+    m.limit_bytes = 64 * MIB;
+    m.cgroup_limit_bytes = 160 * MIB + MIB / 2;
+    m.timeline = tl;
+    m.ntimeline = 2;
+    doc = pm_memit_to_json(&m);
+    ck_assert_int_eq(int_at(doc, "limit_bytes"), 64 * MIB);
+    ck_assert(json_is_true(json_object_get(doc, "over_limit")));
+    ck_assert_int_eq(int_at(doc, "cgroup_limit_bytes"), 160 * MIB + MIB / 2);
+    ck_assert_double_eq_tol(real_at(doc, "peak_share_of_cgroup_limit"),
+                            (80.25 / 160.5), 1e-9);
+    json_t *pt = json_array_get(json_object_get(doc, "timeline"), 1);
+    ck_assert_double_eq_tol(json_real_value(json_array_get(pt, 0)), 0.5,
+                            1e-12);
+    ck_assert_double_eq_tol(json_real_value(json_array_get(pt, 1)), 80.25,
+                            1e-12);
+    json_decref(doc);
+    m.limit_bytes = 100 * MIB;
+    ck_assert_int_eq(pm_memit_over_limit(&m), 0);
+}
+END_TEST
+
+START_TEST(test_bundle_display_id_and_svg)
+{
+    static const pm_svg_point_t tl[] = {{0.0, 10.0}, {0.2, 70.0},
+                                        {0.4, 20.0}};
+    pm_memit_t m = sample();
+    m.timeline = tl;
+    m.ntimeline = 3;
+    m.limit_bytes = 50 * MIB;
+    m.display_id = "abc-123";
+    json_t *b = pm_memit_bundle(&m);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(b, "transient"), "display_id")),
+                     "abc-123");
+    const char *html = json_string_value(
+        json_object_get(json_object_get(b, "data"), "text/html"));
+    ck_assert_ptr_nonnull(strstr(html, "<svg"));
+    ck_assert_ptr_nonnull(strstr(html, "</svg></div>"));
+    ck_assert_ptr_nonnull(strstr(html, "peakmem-over-limit"));
+    ck_assert_ptr_nonnull(strstr(html, "exceeded"));
+    ck_assert_ptr_null(strstr(html, "<?xml"));
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(test_live_text_and_bundle)
+{
+    static const pm_svg_point_t recent[] = {
+        {0.0, 10.0}, {0.1, 20.0}, {0.2, 30.0}, {0.3, 80.0}};
+    pm_live_t l = {.statement = "x = f()", .elapsed_s = 3.25,
+                   .rss_bytes = 812 * MIB, .peak_bytes = 900 * MIB,
+                   .recent = recent, .nrecent = 4};
+    char *text = pm_live_render_text(&l);
+    ck_assert_str_eq(text, "running 3.2 s \u00b7 now 812.0 MiB \u00b7 peak "
+                           "900.0 MiB \u2581\u2582\u2583\u2588");
+    free(text);
+    l.stopped = 1;
+    text = pm_live_render_text(&l);
+    ck_assert_ptr_nonnull(strstr(text, "stopped after 3.2 s"));
+    free(text);
+    json_t *b = pm_live_bundle(&l, "id-1");
+    json_t *data = json_object_get(b, "data");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(b, "transient"), "display_id")),
+                     "id-1");
+    json_t *doc = json_object_get(data, PM_MIME_LIVE);
+    ck_assert_str_eq(str_at(doc, "schema"), "peakmem.live");
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 900 * MIB);
+    ck_assert(json_is_true(json_object_get(doc, "stopped")));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(data, "text/html")),
+               "<polyline"));
+    json_decref(b);
+}
+END_TEST
+
 static Suite *memit_json_suite(void)
 {
     Suite *s = suite_create("memit_json");
@@ -255,6 +344,9 @@ static Suite *memit_json_suite(void)
     tcase_add_test(doc, test_json_non_finite_wall_time_is_null);
     tcase_add_test(bundle, test_bundle_carries_three_mime_types);
     tcase_add_test(bundle, test_mime_type_is_json_for_nbformat);
+    tcase_add_test(doc, test_json_limit_timeline_and_cgroup);
+    tcase_add_test(bundle, test_bundle_display_id_and_svg);
+    tcase_add_test(bundle, test_live_text_and_bundle);
     suite_add_tcase(s, doc);
     suite_add_tcase(s, bundle);
     return s;

@@ -210,6 +210,41 @@ START_TEST(test_parse_seconds)
 }
 END_TEST
 
+START_TEST(test_parse_size_units)
+{
+    uint64_t v = 0;
+    ck_assert_int_eq(pm_parse_size("500MiB", "--limit", &v, err, sizeof err),
+                     0);
+    ck_assert_uint_eq(v, 500u * 1048576u);
+    ck_assert_int_eq(pm_parse_size("2GB", "--limit", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, 2000000000u);
+    ck_assert_int_eq(pm_parse_size("1.5gib", "--limit", &v, err, sizeof err),
+                     0);
+    ck_assert_uint_eq(v, 1610612736u);
+    ck_assert_int_eq(pm_parse_size("64M", "--limit", &v, err, sizeof err), 0);
+    ck_assert_uint_eq(v, 64u * 1048576u);
+    ck_assert_int_eq(pm_parse_size("4096B", "--limit", &v, err, sizeof err),
+                     0);
+    ck_assert_uint_eq(v, 4096u);
+}
+END_TEST
+
+START_TEST(test_parse_size_rejects_bad)
+{
+    uint64_t v = 0;
+    static const char *bad[] = {"", "500", "MiB", "-1GB", "0MiB", "1XB",
+                                "nanMB", " 5MB", "5 MB", "1e30TB"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(
+            pm_parse_size(bad[i], "--limit", &v, err, sizeof err),
+            PM_EUSAGE);
+    }
+    pm_parse_size("500", "--limit", &v, err, sizeof err);
+    ck_assert_str_eq(err,
+                     "--limit expects a size like 500MiB or 2GB, got '500'");
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
@@ -233,6 +268,8 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_parse_long_accepts_range);
     tcase_add_test(tc, test_parse_long_rejects_garbage_and_range);
     tcase_add_test(tc, test_parse_seconds);
+    tcase_add_test(tc, test_parse_size_units);
+    tcase_add_test(tc, test_parse_size_rejects_bad);
     suite_add_tcase(s, tc);
     return s;
 }

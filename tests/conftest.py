@@ -98,8 +98,10 @@ class Kernel:
 
 
 def displays(msgs):
-    """display_data contents of a request, in order."""
-    return [m["content"] for m in msgs if m["msg_type"] == "display_data"]
+    """display_data and update_display_data contents of a request, in
+    order (a long %memit's result updates its live line)."""
+    return [m["content"] for m in msgs
+            if m["msg_type"] in ("display_data", "update_display_data")]
 
 
 def stdout(msgs):

@@ -11,7 +11,8 @@ MIME = "application/vnd.peakmem.memit+json"
 
 
 def only_display(msgs):
-    ds = displays(msgs)
+    """The one memit result of a request."""
+    ds = [d for d in displays(msgs) if MIME in d["data"]]
     assert len(ds) == 1, msgs
     return ds[0]
 

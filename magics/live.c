@@ -1,0 +1,189 @@
+/* The live line of a running %memit: a pure-C thread (no GIL, no Python)
+ * that waits delay_s, then every period_s reads the sampler's timeline
+ * and publishes the line through the publisher: display_data the first
+ * time, update_display_data after, all under one display_id, so the
+ * notebook shows one line that changes. The magic replaces it with the
+ * final result (update_display_data with the same display_id). */
+#include "pm_magics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECENT 40
+
+struct pm_liveview {
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards stop with cond */
+    pthread_cond_t cond;
+    int stop;                /* lock */
+    pm_publisher_t *pub;     /* borrowed; thread-safe */
+    pm_sampler_t *sampler;   /* borrowed; thread-safe readers */
+    char *parent_json;       /* owned, read-only after start */
+    char *statement;         /* owned, read-only after start */
+    int64_t start_ns, delay_ns, period_ns; /* read-only after start */
+    char display_id[37];     /* written before start */
+    atomic_int shown;        /* a first display_data went out */
+    atomic_uint_fast64_t messages;
+};
+
+/* Wait until deadline_ns or stop; returns 1 when asked to stop. */
+static int wait_until(pm_liveview_t *lv, int64_t deadline_ns)
+{
+    struct timespec ts;
+    int stop;
+    pthread_mutex_lock(&lv->lock);
+    while (!lv->stop && pm_now_ns() < deadline_ns) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t left = deadline_ns - pm_now_ns();
+        if (left <= 0) {
+            break;
+        }
+        ts.tv_sec += left / 1000000000;
+        ts.tv_nsec += left % 1000000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
+    }
+    stop = lv->stop;
+    pthread_mutex_unlock(&lv->lock);
+    return stop;
+}
+
+static void publish(pm_liveview_t *lv, int stopped)
+{
+    size_t n = pm_sampler_timeline(lv->sampler, NULL, 0);
+    pm_sample_t *all = calloc(n + 1, sizeof *all);
+    pm_svg_point_t recent[RECENT];
+    size_t nrecent = 0;
+    if (all == NULL) {
+        return;
+    }
+    n = pm_sampler_timeline(lv->sampler, all, n);
+    size_t first = n > RECENT ? n - RECENT : 0;
+    for (size_t i = first; i < n; i++) {
+        recent[nrecent].t = (double)(all[i].t_ns - lv->start_ns) / 1e9;
+        recent[nrecent].mib = (double)(all[i].rss_bytes +
+                                       all[i].children_bytes) /
+                              1048576.0;
+        nrecent++;
+    }
+    pm_live_t live = {
+        .statement = lv->statement,
+        .elapsed_s = (double)(pm_now_ns() - lv->start_ns) / 1e9,
+        .rss_bytes = n > 0 ? all[n - 1].rss_bytes + all[n - 1].children_bytes
+                           : 0,
+        .peak_bytes = pm_sampler_peak(lv->sampler),
+        .recent = recent,
+        .nrecent = nrecent,
+        .stopped = stopped,
+    };
+    free(all);
+    json_t *content = pm_live_bundle(&live, lv->display_id);
+    if (content == NULL) {
+        return;
+    }
+    int first_time = !atomic_load(&lv->shown);
+    if (pm_publisher_send(lv->pub,
+                          first_time ? "display_data" : "update_display_data",
+                          lv->parent_json, content) == 0) {
+        atomic_store(&lv->shown, 1);
+        atomic_fetch_add(&lv->messages, 1);
+    }
+    json_decref(content);
+}
+
+static void *run(void *arg)
+{
+    pm_liveview_t *lv = arg;
+    int64_t next = lv->start_ns + lv->delay_ns;
+    while (!wait_until(lv, next)) {
+        publish(lv, 0);
+        next += lv->period_ns;
+        if (next < pm_now_ns()) {
+            next = pm_now_ns() + lv->period_ns;
+        }
+    }
+    return NULL;
+}
+
+int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
+{
+    pm_liveview_t *lv = calloc(1, sizeof *lv);
+    if (lv == NULL) {
+        return -ENOMEM;
+    }
+    lv->pub = opts->pub;
+    lv->sampler = opts->sampler;
+    lv->parent_json = strdup(opts->parent_json != NULL ? opts->parent_json
+                                                       : "{}");
+    lv->statement = strdup(opts->statement != NULL ? opts->statement : "");
+    lv->start_ns = pm_now_ns();
+    lv->delay_ns = (int64_t)((opts->delay_s > 0 ? opts->delay_s : 0.5) * 1e9);
+    lv->period_ns =
+        (int64_t)((opts->period_s > 0.1 ? opts->period_s : 0.3) * 1e9);
+    pm_uuid4(lv->display_id);
+    atomic_init(&lv->shown, 0);
+    atomic_init(&lv->messages, 0);
+    pthread_mutex_init(&lv->lock, NULL);
+    pthread_cond_init(&lv->cond, NULL);
+    /* The thread starts with every signal blocked, so SIGINT and the -t
+     * SIGALRM reach the interpreter's thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = lv->parent_json == NULL || lv->statement == NULL
+                 ? -1
+                 : pthread_create(&lv->thread, NULL, run, lv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_mutex_destroy(&lv->lock);
+        pthread_cond_destroy(&lv->cond);
+        free(lv->parent_json);
+        free(lv->statement);
+        free(lv);
+        return PM_ETHREAD;
+    }
+    *out = lv;
+    return 0;
+}
+
+int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37])
+{
+    pthread_mutex_lock(&lv->lock);
+    lv->stop = 1;
+    pthread_cond_signal(&lv->cond);
+    pthread_mutex_unlock(&lv->lock);
+    pthread_join(lv->thread, NULL);
+    if (atomic_load(&lv->shown) && stopped) {
+        publish(lv, 1);
+    }
+    if (atomic_load(&lv->shown)) {
+        memcpy(display_id, lv->display_id, 37);
+        return 1;
+    }
+    return 0;
+}
+
+uint64_t pm_liveview_messages(const pm_liveview_t *lv)
+{
+    return atomic_load(&((pm_liveview_t *)lv)->messages);
+}
+
+void pm_liveview_free(pm_liveview_t *lv)
+{
+    if (lv == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&lv->lock);
+    pthread_cond_destroy(&lv->cond);
+    free(lv->parent_json);
+    free(lv->statement);
+    free(lv);
+}

@@ -1,0 +1,157 @@
+/* The live line of a running %memit: elapsed time, RSS now, peak so far
+ * and a sparkline of recent RSS, as text (Unicode block sparkline) and
+ * HTML (a small inline SVG), sent as display_data and then
+ * update_display_data under one display_id. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPARK_WIDTH 40
+
+/* U+2581..U+2588, lower one eighth block to full block, as UTF-8. */
+static const char *const blocks[8] = {"\u2581", "\u2582", "\u2583",
+                                      "\u2584", "\u2585", "\u2586",
+                                      "\u2587", "\u2588"};
+
+/* The index range of the points to draw: the last SPARK_WIDTH. */
+static size_t spark_first(const pm_live_t *l)
+{
+    return l->nrecent > SPARK_WIDTH ? l->nrecent - SPARK_WIDTH : 0;
+}
+
+static void spark_range(const pm_live_t *l, double *lo, double *hi)
+{
+    *lo = 0;
+    *hi = 0;
+    for (size_t i = spark_first(l); i < l->nrecent; i++) {
+        double v = l->recent[i].mib;
+        if (i == spark_first(l) || v < *lo) {
+            *lo = v;
+        }
+        if (i == spark_first(l) || v > *hi) {
+            *hi = v;
+        }
+    }
+}
+
+static char *render_text(const pm_live_t *l);
+static char *render_html(const pm_live_t *l, const char *text);
+
+/* Numbers are written in the "C" locale whatever LC_NUMERIC says. */
+char *pm_live_render_text(const pm_live_t *l)
+{
+    locale_t c = pm_c_locale();
+    locale_t old = c != (locale_t)0 ? uselocale(c) : (locale_t)0;
+    char *text = render_text(l);
+    if (old != (locale_t)0) {
+        uselocale(old);
+    }
+    return text;
+}
+
+static char *render_text(const pm_live_t *l)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    double lo, hi;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    fprintf(f, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
+            l->stopped ? "stopped after" : "running", l->elapsed_s, (double)l->rss_bytes / PM_MIB,
+            (double)l->peak_bytes / PM_MIB);
+    if (l->nrecent > 0) {
+        spark_range(l, &lo, &hi);
+        fputc(' ', f);
+        for (size_t i = spark_first(l); i < l->nrecent; i++) {
+            int level = hi > lo ? (int)((l->recent[i].mib - lo) / (hi - lo) *
+                                        7.0 + 0.5)
+                                : 0;
+            fputs(blocks[level < 0 ? 0 : level > 7 ? 7 : level], f);
+        }
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *render_html(const pm_live_t *l, const char *text)
+{
+    char *buf = NULL, *esc = pm_html_escape(text);
+    size_t size = 0;
+    FILE *f = esc != NULL ? open_memstream(&buf, &size) : NULL;
+    double lo, hi;
+
+    if (f == NULL) {
+        free(esc);
+        return NULL;
+    }
+    fprintf(f, "<div class=\"peakmem-live\"><code>");
+    /* the text without its sparkline: the SVG draws it */
+    const char *cut = strstr(esc, " \u2581");
+    for (const char *p = esc; *p != '\0' && p != cut; p++) {
+        fputc(*p, f);
+    }
+    fprintf(f, "</code>");
+    if (l->nrecent > 1) {
+        const int w = 160, h = 24;
+        size_t first = spark_first(l), n = l->nrecent - first;
+        spark_range(l, &lo, &hi);
+        fprintf(f,
+                     " <svg xmlns=\"http://www.w3.org/2000/svg\" "
+                     "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                     "style=\"vertical-align:middle\"><polyline "
+                     "fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" "
+                     "points=\"",
+                     w, h, w, h);
+        for (size_t i = 0; i < n; i++) {
+            double x = (double)i / (double)(n - 1) * (w - 2) + 1;
+            double y = hi > lo ? (h - 2) - (l->recent[first + i].mib - lo) /
+                                               (hi - lo) * (h - 4)
+                               : h / 2.0;
+            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x, y);
+        }
+        fprintf(f, "\"/></svg>");
+    }
+    fprintf(f, "</div>");
+    free(esc);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+json_t *pm_live_bundle(const pm_live_t *l, const char *display_id)
+{
+    char *text = pm_live_render_text(l);
+    locale_t c = pm_c_locale();
+    locale_t old = c != (locale_t)0 ? uselocale(c) : (locale_t)0;
+    char *html = text != NULL ? render_html(l, text) : NULL;
+    if (old != (locale_t)0) {
+        uselocale(old);
+    }
+    json_t *doc = json_pack("{s:s, s:i, s:s?, s:f, s:I, s:I, s:b}",
+                            "schema", "peakmem.live", "version",
+                            PM_SCHEMA_VERSION, "statement", l->statement,
+                            "elapsed_s", l->elapsed_s, "rss_bytes",
+                            (json_int_t)l->rss_bytes, "peak_bytes",
+                            (json_int_t)l->peak_bytes, "stopped",
+                            l->stopped != 0);
+    json_t *bundle = pm_display_bundle(text, html, PM_MIME_LIVE, doc);
+    free(text);
+    free(html);
+    if (bundle != NULL && display_id != NULL &&
+        json_object_set_new(json_object_get(bundle, "transient"),
+                            "display_id", json_string(display_id)) != 0) {
+        json_decref(bundle);
+        return NULL;
+    }
+    return bundle;
+}

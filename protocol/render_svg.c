@@ -1,0 +1,511 @@
+/* Memory timelines as standalone SVG 1.1 documents (no script, no external
+ * resource): axes with "nice" ticks, one polyline per series, function
+ * spans, the peak and an optional limit, for notebooks and `peakmem plot`. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_W 720
+#define DEFAULT_H 360
+/* Below this the axes and their labels no longer fit; above, nonsense. */
+#define MIN_W 240
+#define MIN_H 160
+#define MAX_DIM 20000
+
+/* Margins around the plot area: tick labels and axis titles, the title. */
+#define MARGIN_L 64.0
+#define MARGIN_R 16.0
+#define MARGIN_T 32.0
+#define MARGIN_B 44.0
+
+#define TICKS_X 8
+#define TICKS_Y 6
+#define HEADROOM 1.1
+#define LEGEND_ROW 14.0
+
+/* Series colours (the peak and the limit are drawn in red, not here). */
+static const char *const palette[] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+};
+#define NPALETTE (sizeof(palette) / sizeof(palette[0]))
+#define RED "#d62728"
+
+/* The plot area in pixels and the data ranges it shows. */
+typedef struct {
+    double left, top, width, height; /* plot area */
+    double t0, t1;                   /* seconds at left and right edges */
+    double top_mib;                  /* MiB at the top edge (bottom: 0) */
+} frame_t;
+
+static double clamp(double v, double lo, double hi)
+{
+    if (!(v >= lo)) { /* NaN too */
+        return lo;
+    }
+    return v > hi ? hi : v;
+}
+
+static double px(const frame_t *fr, double t)
+{
+    double x = fr->left + (t - fr->t0) / (fr->t1 - fr->t0) * fr->width;
+    return clamp(x, fr->left, fr->left + fr->width);
+}
+
+static double py(const frame_t *fr, double mib)
+{
+    double y = fr->top + fr->height - mib / fr->top_mib * fr->height;
+    return clamp(y, fr->top, fr->top + fr->height);
+}
+
+/* 1, 2 or 5 times a power of ten, at least range / target. */
+static double nice_step(double range, int target)
+{
+    double raw = range / target, mag, norm;
+
+    if (!(raw > 0.0) || !isfinite(raw)) {
+        return 1.0;
+    }
+    mag = pow(10.0, floor(log10(raw)));
+    norm = raw / mag;
+    if (norm <= 1.0) {
+        return mag;
+    }
+    if (norm <= 2.0) {
+        return 2.0 * mag;
+    }
+    return (norm <= 5.0 ? 5.0 : 10.0) * mag;
+}
+
+/* Decimals that tell ticks step apart: 0 for 1, 2, 5, 10 ...; 2 for 0.05. */
+static int step_decimals(double step)
+{
+    int d = (int)ceil(-log10(step) - 1e-9);
+
+    return d < 0 ? 0 : (d > 12 ? 12 : d);
+}
+
+/* Text for XML character data or attributes: control characters other
+ * than tab and newlines become spaces and invalid UTF-8 (or U+FFFE,
+ * U+FFFF) becomes '?', both of which XML 1.0 forbids; then
+ * pm_html_escape. Caller frees; NULL on ENOMEM. */
+static char *xml_text(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t len = strlen((const char *)s), i = 0, o = 0;
+    char *clean = malloc(len + 1), *out;
+
+    if (clean == NULL) {
+        return NULL;
+    }
+    while (i < len) {
+        unsigned char c = s[i];
+        unsigned long cp;
+        size_t n, k;
+
+        if (c < 0x80) {
+            clean[o++] = (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                             ? ' '
+                             : (char)c;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2, cp = c & 0x1fUL;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3, cp = c & 0x0fUL;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4, cp = c & 0x07UL;
+        } else {
+            n = 0, cp = 0;
+        }
+        for (k = 1; n > 0 && k < n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80) {
+                break;
+            }
+            cp = cp << 6 | (s[i + k] & 0x3fUL);
+        }
+        if (n == 0 || k < n || (n == 3 && cp < 0x800) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff) {
+            clean[o++] = '?';
+            i++;
+            continue;
+        }
+        memcpy(clean + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    clean[o] = '\0';
+    out = pm_html_escape(clean);
+    free(clean);
+    return out;
+}
+
+static int point_ok(const pm_svg_point_t *p)
+{
+    return isfinite(p->t) && isfinite(p->mib);
+}
+
+/* Data ranges: time from min(0, earliest) to the latest sample or span
+ * end; memory from 0 to 10% above max(highest sample, limit). */
+static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
+                       frame_t *fr)
+{
+    double t0 = 0.0, t1 = 0.0, top = limit;
+
+    for (size_t s = 0; s < o->nseries; s++) {
+        const pm_svg_series_t *se = &o->series[s];
+        for (size_t i = 0; se->points != NULL && i < se->n; i++) {
+            if (!point_ok(&se->points[i])) {
+                continue;
+            }
+            t0 = fmin(t0, se->points[i].t);
+            t1 = fmax(t1, se->points[i].t);
+            top = fmax(top, se->points[i].mib);
+        }
+    }
+    for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
+        if (isfinite(o->spans[i].start_t) && isfinite(o->spans[i].end_t)) {
+            t0 = fmin(t0, fmin(o->spans[i].start_t, o->spans[i].end_t));
+            t1 = fmax(t1, fmax(o->spans[i].start_t, o->spans[i].end_t));
+        }
+    }
+    if (!(t1 - t0 > 0.0) || !isfinite(t1 - t0)) {
+        t1 = t0 + 1.0;
+    }
+    top *= HEADROOM;
+    if (!(top > 0.0) || !isfinite(top)) {
+        top = 1.0;
+    }
+    *fr = (frame_t){
+        .left = MARGIN_L,
+        .top = MARGIN_T,
+        .width = w - MARGIN_L - MARGIN_R,
+        .height = h - MARGIN_T - MARGIN_B,
+        .t0 = t0,
+        .t1 = t1,
+        .top_mib = top,
+    };
+}
+
+/* Axes, grid lines, tick labels and the two axis titles. */
+static void draw_axes(FILE *f, const frame_t *fr)
+{
+    double right = fr->left + fr->width, bottom = fr->top + fr->height;
+    double step = nice_step(fr->t1 - fr->t0, TICKS_X);
+    int dec = step_decimals(step);
+
+    for (double k = ceil(fr->t0 / step - 1e-9);
+         k * step <= fr->t1 + step * 1e-9; k++) {
+        double v = k * step, x = px(fr, v);
+        fprintf(f,
+                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                "stroke=\"#e0e0e0\"/>\n"
+                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                "stroke=\"#333\"/>\n"
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%.*f"
+                "</text>\n",
+                x, fr->top, x, bottom, x, bottom, x, bottom + 4.0, x,
+                bottom + 16.0, dec, fabs(v) < step * 1e-9 ? 0.0 : v);
+    }
+    step = nice_step(fr->top_mib, TICKS_Y);
+    dec = step_decimals(step);
+    for (double k = 0; k * step <= fr->top_mib + step * 1e-9; k++) {
+        double v = k * step, y = py(fr, v);
+        fprintf(f,
+                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                "stroke=\"#e0e0e0\"/>\n"
+                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                "stroke=\"#333\"/>\n"
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%.*f"
+                "</text>\n",
+                fr->left, y, right, y, fr->left - 4.0, y, fr->left, y,
+                fr->left - 6.0, y + 4.0, dec, v);
+    }
+    fprintf(f,
+            "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+            "fill=\"none\" stroke=\"#333\"/>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">time (s)"
+            "</text>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+            "transform=\"rotate(-90 %.2f %.2f)\">memory (MiB)</text>\n",
+            fr->left, fr->top, fr->width, fr->height, fr->left + fr->width / 2,
+            bottom + 34.0, 16.0, fr->top + fr->height / 2, 16.0,
+            fr->top + fr->height / 2);
+}
+
+/* Function spans: a translucent band each, its name at the top (rows
+ * staggered so neighbours do not overprint). */
+static int draw_spans(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
+{
+    for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
+        const pm_svg_span_t *sp = &o->spans[i];
+        double a, b;
+        char *name;
+
+        if (!isfinite(sp->start_t) || !isfinite(sp->end_t)) {
+            continue;
+        }
+        a = px(fr, fmin(sp->start_t, sp->end_t));
+        b = px(fr, fmax(sp->start_t, sp->end_t));
+        name = xml_text(sp->name);
+        if (name == NULL) {
+            return -1;
+        }
+        fprintf(f,
+                "<g class=\"span\"><rect x=\"%.2f\" y=\"%.2f\" "
+                "width=\"%.2f\" height=\"%.2f\" fill=\"#ffa500\" "
+                "fill-opacity=\"0.15\" stroke=\"#ffa500\" "
+                "stroke-opacity=\"0.5\"/>"
+                "<text x=\"%.2f\" y=\"%.2f\" fill=\"#8a5a00\">%s</text></g>\n",
+                a, fr->top, b - a, fr->height,
+                clamp(a + 2.0, fr->left, fr->left + fr->width),
+                fr->top + 12.0 + (double)(i % 3) * 12.0, name);
+        free(name);
+    }
+    return 0;
+}
+
+/* One series: a polyline, or a dot for a single sample. */
+static void draw_series(FILE *f, const frame_t *fr, const pm_svg_series_t *se,
+                        const char *colour)
+{
+    size_t valid = 0, last = 0;
+
+    for (size_t i = 0; se->points != NULL && i < se->n; i++) {
+        if (point_ok(&se->points[i])) {
+            valid++;
+            last = i;
+        }
+    }
+    if (valid == 0) {
+        return;
+    }
+    if (valid == 1) {
+        fprintf(f,
+                "<circle class=\"series\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" "
+                "fill=\"%s\"/>\n",
+                px(fr, se->points[last].t), py(fr, se->points[last].mib),
+                colour);
+        return;
+    }
+    fprintf(f,
+            "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+            "points=\"",
+            colour);
+    valid = 0;
+    for (size_t i = 0; i < se->n; i++) {
+        if (point_ok(&se->points[i])) {
+            fprintf(f, "%s%.2f,%.2f", valid++ == 0 ? "" : " ",
+                    px(fr, se->points[i].t), py(fr, se->points[i].mib));
+        }
+    }
+    fputs("\"/>\n", f);
+}
+
+/* Legend in the top right corner: as many rows as fit, then "+N more". */
+static int draw_legend(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
+{
+    size_t rows = o->nseries, longest = 4, fit;
+    double w, h, x, y;
+
+    fit = (size_t)((fr->height - 12.0) / LEGEND_ROW);
+    if (fit < 1) {
+        fit = 1;
+    }
+    if (rows > fit) {
+        rows = fit; /* the last row says how many are left out */
+    }
+    for (size_t i = 0; i < rows; i++) {
+        size_t n = o->series[i].label ? strlen(o->series[i].label) : 0;
+        longest = n > longest ? n : longest;
+    }
+    w = fmin(32.0 + 6.5 * (double)longest, fr->width / 2);
+    h = 6.0 + LEGEND_ROW * (double)rows;
+    x = fr->left + fr->width - w - 6.0;
+    y = fr->top + 6.0;
+    fprintf(f,
+            "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+            "height=\"%.2f\" fill=\"#ffffff\" fill-opacity=\"0.85\" "
+            "stroke=\"#ccc\"/>\n",
+            x, y, w, h);
+    for (size_t i = 0; i < rows; i++) {
+        double ry = y + 3.0 + LEGEND_ROW * (double)i + LEGEND_ROW / 2;
+        char *label;
+
+        if (i + 1 == rows && rows < o->nseries) {
+            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">+%zu more</text>\n",
+                    x + 6.0, ry + 4.0, o->nseries - i);
+            break;
+        }
+        label = xml_text(o->series[i].label);
+        if (label == NULL) {
+            return -1;
+        }
+        fprintf(f,
+                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                "stroke=\"%s\" stroke-width=\"2\"/>"
+                "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n",
+                x + 6.0, ry, x + 24.0, ry, palette[i % NPALETTE], x + 28.0,
+                ry + 4.0, label);
+        free(label);
+    }
+    fputs("</g>\n", f);
+    return 0;
+}
+
+/* The main series' highest sample (the first of equals): a red ring and
+ * "peak X MiB at Y s" beside it, toward the middle of the plot. */
+static void draw_peak(FILE *f, const frame_t *fr, const pm_svg_series_t *se)
+{
+    const pm_svg_point_t *best = NULL;
+    double x, y;
+
+    for (size_t i = 0; se->points != NULL && i < se->n; i++) {
+        if (point_ok(&se->points[i]) &&
+            (best == NULL || se->points[i].mib > best->mib)) {
+            best = &se->points[i];
+        }
+    }
+    if (best == NULL) {
+        return;
+    }
+    x = px(fr, best->t);
+    y = py(fr, best->mib);
+    fprintf(f,
+            "<g class=\"peak\"><circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" "
+            "fill=\"none\" stroke=\"" RED "\" stroke-width=\"2\"/>"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" fill=\"" RED
+            "\">peak %.1f MiB at %.1f s</text></g>\n",
+            x, y,
+            x > fr->left + fr->width / 2 ? fmax(x - 8.0, fr->left)
+                                         : fmin(x + 8.0, fr->left + fr->width),
+            clamp(y - 8.0, fr->top + 12.0, fr->top + fr->height - 4.0),
+            x > fr->left + fr->width / 2 ? "end" : "start", best->mib,
+            best->t);
+}
+
+static void draw_limit(FILE *f, const frame_t *fr, double limit)
+{
+    double y = py(fr, limit);
+
+    fprintf(f,
+            "<g class=\"limit\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+            "y2=\"%.2f\" stroke=\"" RED "\" stroke-dasharray=\"6,4\"/>"
+            "<text x=\"%.2f\" y=\"%.2f\" fill=\"" RED
+            "\">limit %.1f MiB</text></g>\n",
+            fr->left, y, fr->left + fr->width, y, fr->left + 4.0,
+            clamp(y - 4.0, fr->top + 12.0, fr->top + fr->height - 4.0), limit);
+}
+
+static int has_samples(const pm_svg_opts_t *o)
+{
+    for (size_t s = 0; s < o->nseries; s++) {
+        for (size_t i = 0; o->series[s].points && i < o->series[s].n; i++) {
+            if (point_ok(&o->series[s].points[i])) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int clamp_dim(int v, int dflt, int lo)
+{
+    if (v <= 0) {
+        return dflt;
+    }
+    return v < lo ? lo : (v > MAX_DIM ? MAX_DIM : v);
+}
+
+char *pm_svg_timeline(const pm_svg_opts_t *opts)
+{
+    pm_svg_opts_t o = opts != NULL ? *opts : (pm_svg_opts_t){0};
+    int w = clamp_dim(o.width, DEFAULT_W, MIN_W);
+    int h = clamp_dim(o.height, DEFAULT_H, MIN_H);
+    double limit = isfinite(o.limit_mib) && o.limit_mib > 0 ? o.limit_mib : 0;
+    locale_t loc = pm_c_locale(), old = (locale_t)0;
+    char *title = NULL, *buf = NULL;
+    size_t size = 0;
+    FILE *f = NULL;
+    frame_t fr;
+
+    if (o.series == NULL) {
+        o.nseries = 0;
+    }
+    if (loc != (locale_t)0) {
+        old = uselocale(loc); /* "1.50", never "1,50" */
+    }
+    title = xml_text(o.title);
+    if (title == NULL) {
+        goto fail;
+    }
+    f = open_memstream(&buf, &size);
+    if (f == NULL) {
+        goto fail;
+    }
+    make_frame(&o, limit, w, h, &fr);
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+            "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "font-family=\"sans-serif\" font-size=\"11\">\n"
+            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+            "fill=\"#ffffff\"/>\n",
+            w, h, w, h, w, h);
+    if (title[0] != '\0') {
+        fprintf(f,
+                "<text x=\"%.2f\" y=\"20.00\" text-anchor=\"middle\" "
+                "font-size=\"14\">%s</text>\n",
+                w / 2.0, title);
+    }
+    draw_axes(f, &fr);
+    if (draw_spans(f, &fr, &o) < 0) {
+        goto fail;
+    }
+    if (limit > 0) {
+        draw_limit(f, &fr, limit);
+    }
+    for (size_t s = 0; s < o.nseries; s++) {
+        draw_series(f, &fr, &o.series[s], palette[s % NPALETTE]);
+    }
+    if (!has_samples(&o)) {
+        fprintf(f,
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+                "fill=\"#777\">no samples</text>\n",
+                fr.left + fr.width / 2, fr.top + fr.height / 2);
+    } else if (o.mark_peak) {
+        draw_peak(f, &fr, &o.series[0]);
+    }
+    if (o.nseries > 1 && draw_legend(f, &fr, &o) < 0) {
+        goto fail;
+    }
+    fputs("</svg>\n", f);
+    if (ferror(f)) {
+        goto fail;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto fail;
+    }
+    if (loc != (locale_t)0) {
+        uselocale(old);
+    }
+    free(title);
+    return buf;
+
+fail:
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (loc != (locale_t)0) {
+        uselocale(old);
+    }
+    free(buf);
+    free(title);
+    return NULL;
+}
