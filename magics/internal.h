@@ -108,6 +108,10 @@ int pm_profile_type_init(PyObject *module, pm_state_t *st);
 /* memory_usage(proc=-1, interval=.1, timeout=None, ...) */
 PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
 
+/* The peakmem command (recorder_py.c): _recorder_main(argv) -> exit code.
+ * Holds the GIL except while recording. */
+PyObject *pm_recorder_main(PyObject *module, PyObject *argv);
+
 /* Benchmarks: call callable() under a no-op C trace function. */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
 

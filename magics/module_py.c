@@ -172,6 +172,8 @@ static PyMethodDef module_methods[] = {
      "memory_profiler's arguments and return shapes."},
     {"_run_main", pm_run_main, METH_O,
      "python -m peakmem: run a script with `profile` as a builtin."},
+    {"_recorder_main", pm_recorder_main, METH_O,
+     "The peakmem command: _recorder_main(sys.argv) -> exit code."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
