@@ -1,0 +1,419 @@
+"""The peakmem command (mprof's subcommands): recordings of real
+programs, .dat files read back by Debian's mprof (memory_profiler 0.61)
+and mprof's files read by peakmem, plots, profile management, every
+bad-input error line, and Ctrl-C. Runs the venv's `peakmem` script."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+PEAKMEM = os.path.join(os.path.dirname(sys.executable), "peakmem")
+DEBIAN_PY = "/usr/bin/python3"
+MIB = 2**20
+
+# Allocates and touches 100 MiB, after printing its RSS before that.
+ALLOC_SCRIPT = """\
+import os, time
+with open("/proc/self/statm") as f:
+    base = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+print("baseline", base, flush=True)
+a = bytearray(100 * 2**20)
+for i in range(0, len(a), 4096):
+    a[i] = 1
+time.sleep(0.4)
+"""
+
+PROFILED_SCRIPT = """\
+import time
+@profile
+def grow():
+    a = bytearray(40 * 2**20)
+    for i in range(0, len(a), 4096):
+        a[i] = 1
+    time.sleep(0.3)
+    return len(a)
+grow()
+time.sleep(0.1)
+"""
+
+# Two Python children that each hold 30 MiB for a while.
+CHILDREN_SCRIPT = """\
+import subprocess, sys
+code = ("import time; a = bytearray(30 * 2**20)\\n"
+        "for i in range(0, len(a), 4096): a[i] = 1\\n"
+        "time.sleep(0.6)")
+procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+for p in procs:
+    p.wait()
+"""
+
+SMALL_DAT = ("CMDLINE python work.py\n"
+             "MEM 10.000000 1700000000.0000\n"
+             "MEM 42.500000 1700000000.1000\n"
+             "MEM 12.000000 1700000000.2000\n")
+
+
+def peakmem(args, cwd, **kw):
+    return subprocess.run([PEAKMEM] + args, cwd=cwd, capture_output=True,
+                          text=True, timeout=30, **kw)
+
+
+def mem_values(path):
+    return [float(line.split()[1]) for line in open(path)
+            if line.startswith("MEM ")]
+
+
+def mprof_read(path):
+    """Debian's mprof parses the file: its dict, through JSON-ish repr."""
+    code = ("import mprof, sys\n"
+            "d = mprof.read_mprofile_file(sys.argv[1])\n"
+            "print(max(d['mem_usage']))\n"
+            "print(len(d['mem_usage']))\n"
+            "print(repr(d['cmd_line']))\n"
+            "print(sorted(d['children']))\n"
+            "print(sorted(d['func_timestamp']))\n")
+    out = subprocess.run([DEBIAN_PY, "-c", code, path], capture_output=True,
+                         text=True, check=True, timeout=30).stdout
+    peak, n, cmd, children, funcs = out.splitlines()
+    return {"peak": float(peak), "n": int(n), "cmd": eval(cmd),
+            "children": eval(children), "funcs": eval(funcs)}
+
+
+@pytest.fixture(scope="module")
+def alloc_run(tmp_path_factory):
+    """One 100 MiB recording shared by the tests that read it."""
+    d = tmp_path_factory.mktemp("alloc")
+    (d / "alloc.py").write_text(ALLOC_SCRIPT)
+    r = peakmem(["run", "--nopython", "-T", "0.02", "-o", "alloc.dat",
+                 "alloc.py"], d)
+    assert r.returncode == 0, r.stderr
+    base = int(re.search(r"baseline (\d+)", r.stdout).group(1))
+    return d, d / "alloc.dat", base, r
+
+
+def test_run_records_cmdline_and_mem(alloc_run):
+    d, dat, base, r = alloc_run
+    assert r.stdout.startswith("peakmem: Sampling memory every 0.02s\n"
+                               "running new process\n")
+    assert r.stderr == ""
+    lines = dat.read_text().splitlines()
+    assert lines[0] == "CMDLINE %s alloc.py" % sys.executable
+    mems = [l for l in lines if l.startswith("MEM ")]
+    assert len(mems) >= 15  # >= 0.4 s at 50 Hz
+    assert all(re.fullmatch(r"MEM \d+\.\d{6} \d+\.\d{4}", l) for l in mems)
+    times = [float(l.split()[2]) for l in mems]
+    assert times == sorted(times)
+    assert abs(times[0] - time.time()) < 60  # unix time
+    expected = (base + 100 * MIB) / MIB
+    assert abs(max(mem_values(dat)) - expected) < 0.1 * expected
+
+
+def test_debian_mprof_reads_our_file(alloc_run):
+    d, dat, base, r = alloc_run
+    ours = peakmem(["peak", str(dat)], d)
+    assert ours.returncode == 0, ours.stderr
+    theirs = subprocess.run([DEBIAN_PY, "-m", "mprof", "peak", str(dat)],
+                            capture_output=True, text=True, timeout=30)
+    assert theirs.returncode == 0, theirs.stderr
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout == "%s\t%.3f MiB\n" % (dat, max(mem_values(dat)))
+    got = mprof_read(str(dat))
+    assert got["peak"] == max(mem_values(dat))
+    assert got["n"] == len(mem_values(dat))
+    assert got["cmd"].strip() == "%s alloc.py" % sys.executable
+
+
+def test_peak_reads_debian_mprof_file(tmp_path):
+    (tmp_path / "alloc.py").write_text(ALLOC_SCRIPT)
+    subprocess.run([DEBIAN_PY, "-m", "mprof", "run", "--nopython", "-T",
+                    "0.02", "-o", "m.dat", DEBIAN_PY, "alloc.py"],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=30)
+    theirs = subprocess.run([DEBIAN_PY, "-m", "mprof", "peak", "m.dat"],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            timeout=30)
+    ours = peakmem(["peak", "m.dat"], tmp_path)
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout
+    assert float(ours.stdout.split("\t")[1].split()[0]) > 100
+
+
+def test_python_script_gets_func_lines(tmp_path):
+    (tmp_path / "prof.py").write_text(PROFILED_SCRIPT)
+    r = peakmem(["run", "-T", "0.02", "-o", "p.dat", "prof.py"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "running as a Python program...\n" in r.stdout
+    text = (tmp_path / "p.dat").read_text()
+    assert text.startswith("CMDLINE %s prof.py\n" % sys.executable)
+    funcs = [l.split() for l in text.splitlines() if l.startswith("FUNC ")]
+    assert [f[1] for f in funcs] == ["__main__.grow"]
+    assert float(funcs[0][5]) - float(funcs[0][3]) >= 0.3  # its span
+    got = mprof_read(str(tmp_path / "p.dat"))
+    assert got["funcs"] == ["__main__.grow"]
+    assert got["peak"] > 40
+
+
+def test_multiprocess_writes_chld_lines(tmp_path):
+    (tmp_path / "kids.py").write_text(CHILDREN_SCRIPT)
+    r = peakmem(["run", "-M", "-T", "0.05", "-o", "k.dat", "kids.py"],
+                tmp_path)
+    assert r.returncode == 0, r.stderr
+    chld = [l.split() for l in (tmp_path / "k.dat").read_text().splitlines()
+            if l.startswith("CHLD ")]
+    pids = {c[1] for c in chld}
+    assert len(pids) == 2
+    for pid in pids:
+        peak = max(float(c[2]) for c in chld if c[1] == pid)
+        assert 30 < peak < 60
+    got = mprof_read(str(tmp_path / "k.dat"))
+    assert got["children"] == sorted(pids)
+    peak = peakmem(["peak", "k.dat"], tmp_path).stdout.splitlines()
+    assert len(peak) == 3 and all(l.startswith("  Child ")
+                                  for l in peak[1:])
+
+
+def test_include_children_adds_to_mem(tmp_path):
+    (tmp_path / "kids.py").write_text(CHILDREN_SCRIPT)
+    r = peakmem(["run", "-C", "-T", "0.05", "-o", "c.dat", "kids.py"],
+                tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert max(mem_values(tmp_path / "c.dat")) > 60  # two children of 30
+
+
+def test_attach_records_until_exit(tmp_path):
+    code = ("import time; a = bytearray(50 * 2**20)\n"
+            "for i in range(0, len(a), 4096): a[i] = 1\n"
+            "print('ready', flush=True); time.sleep(0.8)")
+    p = subprocess.Popen([sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        t = time.monotonic()
+        r = peakmem(["attach", "-T", "0.02", "-o", "at.dat", str(p.pid)],
+                    tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert time.monotonic() - t < 5  # ended with the process
+        assert ("attaching to existing process, using hint: %d\n" % p.pid
+                in r.stdout)
+    finally:
+        p.kill()
+        p.wait()
+    lines = (tmp_path / "at.dat").read_text().splitlines()
+    assert lines[0].startswith("CMDLINE %s -c " % sys.executable)
+    assert max(mem_values(tmp_path / "at.dat")) > 50
+    assert len(mem_values(tmp_path / "at.dat")) >= 10
+
+
+def test_attach_timeout_stops_recording(tmp_path):
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        t = time.monotonic()
+        r = peakmem(["attach", "-t", "0.3", "-o", "t.dat", str(p.pid)],
+                    tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert 0.25 < time.monotonic() - t < 5
+        assert p.poll() is None  # still running
+        assert len(mem_values(tmp_path / "t.dat")) >= 2
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_exit_code_is_propagated_with_E(tmp_path):
+    r = peakmem(["run", "-E", "-o", "e.dat", "sh", "-c", "exit 3"],
+                tmp_path)
+    assert r.returncode == 3
+    assert r.stderr == "peakmem: run: the program exited with code 3\n"
+    r = peakmem(["run", "-o", "e.dat", "sh", "-c", "exit 3"], tmp_path)
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_plot_svg_parses_and_shows_peak_and_title(alloc_run, tmp_path):
+    d, dat, base, r = alloc_run
+    r = peakmem(["plot", "-o", str(tmp_path / "a.svg"), str(dat)], d)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Plot written to %s\n" % (tmp_path / "a.svg")
+    root = ET.parse(tmp_path / "a.svg").getroot()
+    texts = ["".join(t.itertext()) for t in root.iter()
+             if t.tag.endswith("text")]
+    assert "%s alloc.py" % sys.executable in texts
+    peak = "peak %.1f MiB" % max(mem_values(dat))
+    assert any(t.startswith(peak) for t in texts), texts
+    r = peakmem(["plot", "--title", "my <run>", "-o",
+                 str(tmp_path / "b.svg"), str(dat)], d)
+    assert r.returncode == 0, r.stderr
+    texts = ["".join(t.itertext())
+             for t in ET.parse(tmp_path / "b.svg").getroot().iter()]
+    assert "my <run>" in texts
+
+
+def test_plot_defaults_to_last_profile_as_svg(tmp_path):
+    (tmp_path / "mprofile_20240101120000.dat").write_text(SMALL_DAT)
+    r = peakmem(["plot"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("Using last profile data.\n"
+                        "Plot written to mprofile_20240101120000.svg\n")
+    ET.parse(tmp_path / "mprofile_20240101120000.svg")
+
+
+def test_plot_png_without_matplotlib_says_use_svg(tmp_path):
+    fake = tmp_path / "fake" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ImportError(\"No module named 'matplotlib'\")\n")
+    (tmp_path / "s.dat").write_text(SMALL_DAT)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "fake"))
+    r = peakmem(["plot", "-o", "s.png", "s.dat"], tmp_path, env=env)
+    assert r.returncode == 1
+    assert r.stderr == (
+        "peakmem: plot: PNG output needs matplotlib, which cannot be "
+        "imported (ImportError: No module named 'matplotlib'); write an "
+        "SVG instead: -o plot.svg\n")
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_plot_png_with_matplotlib(tmp_path):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "s.dat").write_text(SMALL_DAT)
+    r = peakmem(["plot", "-o", "s.png", "s.dat"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_list_rm_clean(tmp_path):
+    names = ["mprofile_20240101120000.dat", "mprofile_20240102130405.dat",
+             "mprofile_20240103000001.dat"]
+    for n in names:
+        (tmp_path / n).write_text(SMALL_DAT)
+    (tmp_path / "other.dat").write_text(SMALL_DAT)
+    r = peakmem(["list"], tmp_path)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout == (
+        "0 mprofile_20240101120000.dat 12:00:00 01/01/2024\n"
+        "1 mprofile_20240102130405.dat 13:04:05 02/01/2024\n"
+        "2 mprofile_20240103000001.dat 00:00:01 03/01/2024\n")
+    # Debian's mprof lists the same
+    theirs = subprocess.run([DEBIAN_PY, "-m", "mprof", "list"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert theirs.stdout == r.stdout
+    r = peakmem(["peak"], tmp_path)
+    assert r.stdout == ("Using last profile data.\n"
+                        "mprofile_20240103000001.dat\t42.500 MiB\n")
+    r = peakmem(["rm", "--dry-run", "0"], tmp_path)
+    assert r.stdout == "Files to be removed: \nmprofile_20240101120000.dat\n"
+    assert (tmp_path / names[0]).exists()
+    r = peakmem(["rm", "0", "-1", "other.dat"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path)) == [names[1]]
+    (tmp_path / names[0]).write_text(SMALL_DAT)
+    r = peakmem(["clean"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_default_output_name(tmp_path):
+    r = peakmem(["run", "true"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    (name,) = os.listdir(tmp_path)
+    assert re.fullmatch(r"mprofile_\d{14}\.dat", name)
+    assert open(tmp_path / name).readline() == "CMDLINE true\n"
+
+
+BAD_INPUT = [
+    ([], 2, "peakmem: missing command: peakmem run|attach|peak|list|clean|"
+            "rm|plot ... (see peakmem --help)"),
+    (["frob"], 2, "peakmem: unknown command 'frob' (commands: run, attach, "
+                  "peak, list, clean, rm, plot)"),
+    (["run"], 2, "peakmem: run: a program to run must be provided"),
+    (["run", "--bogus", "x.py"], 2,
+     "peakmem: run: unknown option '--bogus' (see peakmem run --help)"),
+    (["run", "-T", "abc", "x.py"], 2,
+     "peakmem: run: --interval expects a positive number of seconds, got "
+     "'abc'"),
+    (["run", "-T"], 2, "peakmem: run: option -T needs a value"),
+    (["run", "missing.py"], 1,
+     "peakmem: run: cannot open script 'missing.py': No such file or "
+     "directory"),
+    (["run", "no-such-program-xyz"], 1,
+     "peakmem: run: cannot run 'no-such-program-xyz': No such file or "
+     "directory"),
+    (["attach"], 2, "peakmem: attach: a process id to attach to must be "
+                    "provided"),
+    (["attach", "abc"], 2, "peakmem: attach: expected a process id, got "
+                           "'abc'"),
+    (["attach", "2147483000"], 1,
+     "peakmem: attach: no process with pid 2147483000"),
+    (["peak"], 1, "peakmem: peak: no mprofile_*.dat file in the current "
+                  "directory (they are made by 'peakmem run')"),
+    (["peak", "missing.dat"], 1,
+     "peakmem: peak: cannot read 'missing.dat': No such file or directory"),
+    (["peak", "empty.dat"], 1,
+     "peakmem: peak: 'empty.dat' is empty (no MEM samples)"),
+    (["peak", "nomem.dat"], 1,
+     "peakmem: peak: 'nomem.dat' is not a usable .dat file: no MEM samples"),
+    (["peak", "unreadable.dat"], 1,
+     "peakmem: peak: cannot read 'unreadable.dat': Is a directory"),
+    (["plot", "empty.dat"], 1,
+     "peakmem: plot: 'empty.dat' is empty (no MEM samples)"),
+    (["plot", "-o", "x.jpg", "empty.dat"], 2,
+     "peakmem: plot: cannot write 'x.jpg': the output must end in .svg or "
+     ".png"),
+    (["plot"], 1, "peakmem: plot: no mprofile_*.dat file in the current "
+                  "directory (they are made by 'peakmem run')"),
+    (["list", "x"], 2, "peakmem: list: this command takes no argument, got "
+                       "'x'"),
+    (["rm"], 2, "peakmem: rm: a profile to remove must be provided (number "
+                "or file name)"),
+    (["rm", "7"], 1, "peakmem: rm: no profile with index 7 (see peakmem "
+                     "list)"),
+]
+
+
+@pytest.mark.parametrize("args,code,line", BAD_INPUT,
+                         ids=[" ".join(a) or "none" for a, _, _ in BAD_INPUT])
+def test_bad_input_gets_one_error_line(tmp_path, args, code, line):
+    (tmp_path / "empty.dat").write_text("")
+    (tmp_path / "nomem.dat").write_text("CMDLINE x\nFOO bar\n")
+    (tmp_path / "unreadable.dat").mkdir()
+    r = peakmem(args, tmp_path)
+    assert (r.returncode, r.stderr) == (code, line + "\n")
+    assert "Traceback" not in r.stdout
+    assert not any(f.startswith("mprofile_") for f in os.listdir(tmp_path))
+
+
+def test_garbled_dat_names_the_line(tmp_path):
+    (tmp_path / "bad.dat").write_text("CMDLINE x\nMEM 1.0 2.0\nMEM abc\n")
+    r = peakmem(["peak", "bad.dat"], tmp_path)
+    assert r.returncode == 1
+    assert re.fullmatch(r"peakmem: peak: 'bad\.dat' is not a usable \.dat "
+                        r"file: line 3: .+\n", r.stderr), r.stderr
+
+
+def test_ctrl_c_leaves_a_complete_dat(tmp_path):
+    p = subprocess.Popen([PEAKMEM, "run", "-T", "0.01", "-o", "c.dat",
+                          "sleep", "31.5"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    dat = tmp_path / "c.dat"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if dat.exists() and "MEM " in dat.read_text():
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 130
+    assert "Traceback" not in err and err == ""
+    text = dat.read_text()
+    assert text.startswith("CMDLINE sleep 31.5\n") and text.endswith("\n")
+    assert all(re.fullmatch(r"MEM \d+\.\d{6} \d+\.\d{4}", l)
+               for l in text.splitlines()[1:])
+    assert mprof_read(str(dat))["n"] >= 10
+    # the program was stopped too (the signal came from kill, not a tty)
+    time.sleep(0.2)
+    left = subprocess.run(["pgrep", "-f", "sleep 31.5"], capture_output=True)
+    assert left.stdout == b""
