@@ -37,8 +37,9 @@ int pm_proc_parse_cgroup_path(const char *text, const char *controller,
         const char *end = strchr(line, '\n');
         size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
         const char *c1 = memchr(line, ':', n);
-        const char *c2 = c1 != NULL ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line))
-                                    : NULL;
+        const char *c2 = c1 != NULL
+                             ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line))
+                             : NULL;
         if (c1 == NULL || c2 == NULL) {
             return PM_EPARSE;
         }
@@ -63,8 +64,7 @@ int pm_proc_parse_cgroup_path(const char *text, const char *controller,
 int pm_parse_memory_max(const char *text, uint64_t *bytes)
 {
     char *end = NULL;
-    if (strncmp(text, "max", 3) == 0 &&
-        (text[3] == '\0' || text[3] == '\n')) {
+    if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n')) {
         *bytes = 0;
         return 0;
     }

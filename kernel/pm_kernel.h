@@ -266,8 +266,8 @@ void pm_sampler_free(pm_sampler_t *s);
 /* ---- the peak probe ----------------------------------------------------*/
 
 typedef enum {
-    PM_METHOD_HWM = 1,     /* exact: VmHWM after a clear_refs reset */
-    PM_METHOD_SAMPLED = 2, /* the sampler thread's highest sample */
+    PM_METHOD_HWM = 1,         /* exact: VmHWM after a clear_refs reset */
+    PM_METHOD_SAMPLED = 2,     /* the sampler thread's highest sample */
     PM_METHOD_HWM_SAMPLED = 3, /* own peak exact, children sampled */
 } pm_method_t;
 
@@ -289,9 +289,9 @@ typedef struct {
  * outer one first, and its own peak into all outer ones at its end. */
 typedef struct pm_probe {
     /* results, valid after pm_probe_end */
-    uint64_t baseline_bytes; /* RSS at begin */
-    uint64_t peak_bytes;     /* highest RSS between begin and end */
-    uint64_t end_bytes;      /* RSS at end */
+    uint64_t baseline_bytes;      /* RSS at begin */
+    uint64_t peak_bytes;          /* highest RSS between begin and end */
+    uint64_t end_bytes;           /* RSS at end */
     uint64_t children_peak_bytes; /* with include_children: sampled */
     int64_t begin_ns, end_ns;     /* pm_now_ns() at begin and end */
     pm_method_t method;

@@ -10,9 +10,9 @@
 
 enum {
     DISPLAY_UNDECIDED = 0,
-    DISPLAY_PRINT,     /* no kernel: print text/plain to sys.stdout */
-    DISPLAY_PIPE,      /* our publisher into ipykernel's IOPub pipe */
-    DISPLAY_PYTHON,    /* shell.display_pub.publish (fallback) */
+    DISPLAY_PRINT,  /* no kernel: print text/plain to sys.stdout */
+    DISPLAY_PIPE,   /* our publisher into ipykernel's IOPub pipe */
+    DISPLAY_PYTHON, /* shell.display_pub.publish (fallback) */
 };
 
 /* How long a result may take to appear on IOPub before we carry on. */
@@ -81,8 +81,8 @@ static char *iopub_endpoint(PyObject *iopub_thread)
     static const char *const sock_path[] = {"socket", NULL};
     PyObject *sock = get_attr_chain(iopub_thread, sock_path);
     PyObject *zmq = PyImport_ImportModule("zmq");
-    PyObject *opt = zmq != NULL ? PyObject_GetAttrString(zmq, "LAST_ENDPOINT")
-                                : NULL;
+    PyObject *opt =
+        zmq != NULL ? PyObject_GetAttrString(zmq, "LAST_ENDPOINT") : NULL;
     PyObject *ep = sock != NULL && opt != NULL
                        ? PyObject_CallMethod(sock, "getsockopt", "O", opt)
                        : NULL;
@@ -143,7 +143,9 @@ static int open_pipe_publisher(pm_state_t *st, PyObject *kernel)
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%ld",
              PyLong_AsLong(port));
     pm_publisher_opts_t opts = {
-        .session = {.key = key, .keylen = keylen, .session_id = id,
+        .session = {.key = key,
+                    .keylen = keylen,
+                    .session_id = id,
                     .username = user},
         .pipe_endpoint = endpoint,
         .pipe_uuid = uuid,
@@ -214,8 +216,7 @@ static int print_text(const char *text)
  * new bytes object or NULL with an exception. */
 static PyObject *parent_header_json(PyObject *kernel)
 {
-    PyObject *parent = PyObject_CallMethod(kernel, "get_parent", "s",
-                                           "shell");
+    PyObject *parent = PyObject_CallMethod(kernel, "get_parent", "s", "shell");
     PyObject *header = NULL, *session = NULL, *packed = NULL;
     if (parent == NULL) {
         return NULL;
@@ -256,15 +257,15 @@ static int show_python(pm_state_t *st, json_t *content, int update)
     if (data != NULL) {
         pub = PyObject_GetAttrString(st->shell, "display_pub");
     }
-    PyObject *publish = pub != NULL ? PyObject_GetAttrString(pub, "publish")
-                                    : NULL;
+    PyObject *publish =
+        pub != NULL ? PyObject_GetAttrString(pub, "publish") : NULL;
     if (publish != NULL) {
         PyObject *args = PyTuple_New(0);
         PyObject *transient = PyDict_GetItemString(whole, "transient");
-        PyObject *kw = Py_BuildValue("{s:O,s:{},s:O,s:O}", "data", data,
-                                     "metadata", "transient",
-                                     transient != NULL ? transient : Py_None,
-                                     "update", update ? Py_True : Py_False);
+        PyObject *kw =
+            Py_BuildValue("{s:O,s:{},s:O,s:O}", "data", data, "metadata",
+                          "transient", transient != NULL ? transient : Py_None,
+                          "update", update ? Py_True : Py_False);
         if (args != NULL && kw != NULL) {
             res = PyObject_Call(publish, args, kw);
         }
@@ -293,8 +294,7 @@ static int show_pipe(pm_state_t *st, json_t *content, int update)
         return -1;
     }
     int rc = pm_publisher_send(st->publisher,
-                               update ? "update_display_data"
-                                      : "display_data",
+                               update ? "update_display_data" : "display_data",
                                PyBytes_AS_STRING(parent), content);
     Py_DECREF(parent);
     if (rc < 0) {
@@ -305,11 +305,10 @@ static int show_pipe(pm_state_t *st, json_t *content, int update)
         return show_python(st, content, update);
     }
     Py_BEGIN_ALLOW_THREADS
-    /* A timeout only means the echo was not seen: the message is queued
-     * in order all the same. */
-    (void)pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
-    Py_END_ALLOW_THREADS
-    return 0;
+        /* A timeout only means the echo was not seen: the message is queued
+         * in order all the same. */
+        (void) pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
+    Py_END_ALLOW_THREADS return 0;
 }
 
 int pm_display_show(pm_state_t *st, json_t *content, const char *text,
@@ -331,8 +330,7 @@ int pm_display_show(pm_state_t *st, json_t *content, const char *text,
     }
 }
 
-pm_publisher_t *pm_display_live_publisher(pm_state_t *st,
-                                          char **parent_json)
+pm_publisher_t *pm_display_live_publisher(pm_state_t *st, char **parent_json)
 {
     *parent_json = NULL;
     if (st->display_mode == DISPLAY_UNDECIDED) {

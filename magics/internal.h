@@ -18,8 +18,8 @@ typedef struct {
     PyObject *limit_error;       /* peakmem.MemoryLimitError */
     PyObject *profiled_type;     /* what @profile returns */
     PyObject *profiled_run_type; /* a profiled generator or coroutine */
-    PyObject *usage_error; /* IPython's UsageError or ValueError; NULL
-                              until the first usage error */
+    PyObject *usage_error;       /* IPython's UsageError or ValueError; NULL
+                                    until the first usage error */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
     /* Display state: the publisher is made on the first result shown
      * inside an ipykernel; display_mode says which route is in use. */
@@ -139,8 +139,7 @@ int pm_display_show(pm_state_t *st, json_t *content, const char *text,
 /* Inside an ipykernel with the pipe publisher: the publisher (borrowed)
  * and a malloc'd copy of the running cell's parent header JSON, for the
  * live thread. Else NULL (no exception). */
-pm_publisher_t *pm_display_live_publisher(pm_state_t *st,
-                                          char **parent_json);
+pm_publisher_t *pm_display_live_publisher(pm_state_t *st, char **parent_json);
 
 /* Choose how results will be shown in st->shell and, inside an ipykernel,
  * start the publisher now so that its IOPub subscription is in place by

@@ -13,10 +13,10 @@
 
 /* One profiled code object. */
 typedef struct {
-    PyObject *code;       /* strong reference */
-    PyObject *qualname;   /* str */
-    PyObject *filename;   /* str */
-    PyObject *lines;      /* list of source lines (linecache), or NULL */
+    PyObject *code;     /* strong reference */
+    PyObject *qualname; /* str */
+    PyObject *filename; /* str */
+    PyObject *lines;    /* list of source lines (linecache), or NULL */
     pm_linetable_t *table;
 } target_t;
 
@@ -37,10 +37,10 @@ struct pm_lineprof {
     size_t depth, stack_cap;
     int overflow; /* the stack could not grow: frames went untraced */
     pm_tracer_t *tracer;
-    uint64_t break_bytes;       /* --pdb-mmem: debugger above this RSS */
-    int enabled;                /* nesting count of pm_lineprof_enable */
-    struct pm_lineprof *prev;   /* the profiler enabled before this one */
-    PyObject *prev_trace;       /* else sys.gettrace() before (or None) */
+    uint64_t break_bytes;     /* --pdb-mmem: debugger above this RSS */
+    int enabled;              /* nesting count of pm_lineprof_enable */
+    struct pm_lineprof *prev; /* the profiler enabled before this one */
+    PyObject *prev_trace;     /* else sys.gettrace() before (or None) */
 };
 
 /* ---- target lookup ----------------------------------------------------*/
@@ -98,8 +98,8 @@ static void stop_line_events(PyFrameObject *frame)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    if (PyObject_SetAttrString((PyObject *)frame, "f_trace_lines",
-                               Py_False) < 0) {
+    if (PyObject_SetAttrString((PyObject *)frame, "f_trace_lines", Py_False) <
+        0) {
         PyErr_Clear();
     }
     PyErr_Restore(type, value, tb);
@@ -146,8 +146,7 @@ static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
     PyErr_Fetch(&type, &value, &tb);
     PySys_WriteStdout("%s", msg);
     PyObject *pdb = PyImport_ImportModule("pdb");
-    PyObject *dbg = pdb != NULL ? PyObject_CallMethod(pdb, "Pdb", NULL)
-                                : NULL;
+    PyObject *dbg = pdb != NULL ? PyObject_CallMethod(pdb, "Pdb", NULL) : NULL;
     PyObject *r = dbg != NULL ? PyObject_CallMethod(dbg, "set_trace", "O",
                                                     (PyObject *)frame)
                               : NULL;
@@ -165,8 +164,7 @@ static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
  * the GIL. */
 static pm_lineprof_t *active;
 
-static int trace(PyObject *obj, PyFrameObject *frame, int what,
-                 PyObject *arg)
+static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)obj;
     (void)arg;
@@ -213,8 +211,8 @@ PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable)
 {
     (void)module;
     PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *old = sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL)
-                                : NULL;
+    PyObject *old =
+        sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL) : NULL;
     if (old == NULL || old != Py_None) {
         if (old != NULL) {
             PyErr_SetString(PyExc_RuntimeError,
@@ -240,8 +238,7 @@ static int add_function(PyObject *fn, PyObject *list)
 {
     PyObject *inspect = PyImport_ImportModule("inspect");
     PyObject *unwrapped = inspect != NULL
-                              ? PyObject_CallMethod(inspect, "unwrap", "O",
-                                                    fn)
+                              ? PyObject_CallMethod(inspect, "unwrap", "O", fn)
                               : NULL;
     Py_XDECREF(inspect);
     if (unwrapped == NULL) {
@@ -269,12 +266,11 @@ static int add_members(PyObject *owner, int is_module, PyObject *list)
     /* A class's __dict__ is a mappingproxy: copy it into a dict. */
     PyObject *proxy = PyObject_GetAttrString(owner, "__dict__");
     PyObject *dict = proxy != NULL
-                         ? PyObject_CallOneArg((PyObject *)&PyDict_Type,
-                                               proxy)
+                         ? PyObject_CallOneArg((PyObject *)&PyDict_Type, proxy)
                          : NULL;
     Py_XDECREF(proxy);
-    PyObject *modname = is_module ? PyObject_GetAttrString(owner, "__name__")
-                                  : NULL;
+    PyObject *modname =
+        is_module ? PyObject_GetAttrString(owner, "__name__") : NULL;
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     int added = 0;
@@ -333,8 +329,7 @@ int pm_lineprof_collect(PyObject *obj, PyObject *list)
     if (PyModule_Check(obj)) {
         return add_members(obj, 1, list);
     }
-    return add_function(PyMethod_Check(obj) ? PyMethod_GET_FUNCTION(obj)
-                                            : obj,
+    return add_function(PyMethod_Check(obj) ? PyMethod_GET_FUNCTION(obj) : obj,
                         list);
 }
 
@@ -344,10 +339,10 @@ int pm_lineprof_collect(PyObject *obj, PyObject *list)
 static int line_range(PyObject *code, int *first, int *nlines)
 {
     PyObject *inspect = PyImport_ImportModule("inspect");
-    PyObject *res = inspect != NULL
-                        ? PyObject_CallMethod(inspect, "getsourcelines", "O",
-                                              code)
-                        : NULL;
+    PyObject *res =
+        inspect != NULL
+            ? PyObject_CallMethod(inspect, "getsourcelines", "O", code)
+            : NULL;
     Py_XDECREF(inspect);
     if (res != NULL && PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 2) {
         Py_ssize_t n = PyObject_Length(PyTuple_GET_ITEM(res, 0));
@@ -395,16 +390,15 @@ static int make_target(target_t *t, PyObject *code)
         Py_XDECREF(linecache);
         return -1;
     }
-    PyObject *raw = PyObject_CallMethod(linecache, "getlines", "O",
-                                        t->filename);
+    PyObject *raw =
+        PyObject_CallMethod(linecache, "getlines", "O", t->filename);
     Py_DECREF(linecache);
     /* The lines without their line ends, for the report. */
-    Py_ssize_t n = raw != NULL && PyList_Check(raw) ? PyList_GET_SIZE(raw)
-                                                    : 0;
+    Py_ssize_t n = raw != NULL && PyList_Check(raw) ? PyList_GET_SIZE(raw) : 0;
     t->lines = raw != NULL && PyList_Check(raw) ? PyList_New(n) : NULL;
     for (Py_ssize_t i = 0; t->lines != NULL && i < n; i++) {
-        PyObject *line = PyObject_CallMethod(PyList_GET_ITEM(raw, i),
-                                             "rstrip", "s", "\r\n");
+        PyObject *line = PyObject_CallMethod(PyList_GET_ITEM(raw, i), "rstrip",
+                                             "s", "\r\n");
         if (line == NULL) {
             Py_CLEAR(t->lines);
             break;
@@ -484,10 +478,11 @@ int pm_lineprof_blocks(const pm_lineprof_t *s, pm_mprun_block_t **blocks_out,
             pm_mprun_line_t *l = &lines[nl++];
             l->lineno = first + k;
             l->source = "";
-            if (t->lines != NULL && first + k - 1 < PyList_GET_SIZE(t->lines)) {
+            if (t->lines != NULL &&
+                first + k - 1 < PyList_GET_SIZE(t->lines)) {
                 PyObject *src = PyList_GET_ITEM(t->lines, first + k - 1);
-                const char *u = PyUnicode_Check(src) ? PyUnicode_AsUTF8(src)
-                                                     : NULL;
+                const char *u =
+                    PyUnicode_Check(src) ? PyUnicode_AsUTF8(src) : NULL;
                 l->source = u != NULL ? u : "";
             }
             l->occurrences = ls->occurrences;
@@ -507,7 +502,6 @@ int pm_lineprof_blocks(const pm_lineprof_t *s, pm_mprun_block_t **blocks_out,
     return 0;
 }
 
-
 /* ---- life cycle ----------------------------------------------------------*/
 
 pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
@@ -518,8 +512,7 @@ pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
         PyErr_NoMemory();
         return NULL;
     }
-    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 ||
-        index_targets(s) < 0) {
+    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0) {
         if (rc < 0) {
             pm_py_raise(rc);
         }
@@ -568,9 +561,8 @@ int pm_lineprof_enable(pm_lineprof_t *s)
     s->prev = active;
     if (active == NULL) {
         PyObject *sys = PyImport_ImportModule("sys");
-        s->prev_trace = sys != NULL
-                            ? PyObject_CallMethod(sys, "gettrace", NULL)
-                            : NULL;
+        s->prev_trace =
+            sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL) : NULL;
         Py_XDECREF(sys);
         if (s->prev_trace == NULL) {
             s->enabled--;
@@ -630,7 +622,6 @@ int pm_lineprof_any_enabled(void)
 {
     return active != NULL;
 }
-
 
 char *pm_lineprof_text(const pm_lineprof_t *lp, int precision)
 {

@@ -20,14 +20,14 @@ struct pm_liveview {
     pthread_t thread;
     pthread_mutex_t lock; /* guards stop with cond */
     pthread_cond_t cond;
-    int stop;                /* lock */
-    pm_publisher_t *pub;     /* borrowed; thread-safe */
-    pm_sampler_t *sampler;   /* borrowed; thread-safe readers */
-    char *parent_json;       /* owned, read-only after start */
-    char *statement;         /* owned, read-only after start */
+    int stop;                              /* lock */
+    pm_publisher_t *pub;                   /* borrowed; thread-safe */
+    pm_sampler_t *sampler;                 /* borrowed; thread-safe readers */
+    char *parent_json;                     /* owned, read-only after start */
+    char *statement;                       /* owned, read-only after start */
     int64_t start_ns, delay_ns, period_ns; /* read-only after start */
-    char display_id[37];     /* written before start */
-    atomic_int shown;        /* a first display_data went out */
+    char display_id[37];                   /* written before start */
+    atomic_int shown;                      /* a first display_data went out */
     atomic_uint_fast64_t messages;
 };
 
@@ -69,16 +69,15 @@ static void publish(pm_liveview_t *lv, int stopped)
     size_t first = n > RECENT ? n - RECENT : 0;
     for (size_t i = first; i < n; i++) {
         recent[nrecent].t = (double)(all[i].t_ns - lv->start_ns) / 1e9;
-        recent[nrecent].mib = (double)(all[i].rss_bytes +
-                                       all[i].children_bytes) /
-                              1048576.0;
+        recent[nrecent].mib =
+            (double)(all[i].rss_bytes + all[i].children_bytes) / 1048576.0;
         nrecent++;
     }
     pm_live_t live = {
         .statement = lv->statement,
         .elapsed_s = (double)(pm_now_ns() - lv->start_ns) / 1e9,
-        .rss_bytes = n > 0 ? all[n - 1].rss_bytes + all[n - 1].children_bytes
-                           : 0,
+        .rss_bytes =
+            n > 0 ? all[n - 1].rss_bytes + all[n - 1].children_bytes : 0,
         .peak_bytes = pm_sampler_peak(lv->sampler),
         .recent = recent,
         .nrecent = nrecent,
@@ -121,8 +120,8 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
     }
     lv->pub = opts->pub;
     lv->sampler = opts->sampler;
-    lv->parent_json = strdup(opts->parent_json != NULL ? opts->parent_json
-                                                       : "{}");
+    lv->parent_json =
+        strdup(opts->parent_json != NULL ? opts->parent_json : "{}");
     lv->statement = strdup(opts->statement != NULL ? opts->statement : "");
     lv->start_ns = pm_now_ns();
     lv->delay_ns = (int64_t)((opts->delay_s > 0 ? opts->delay_s : 0.5) * 1e9);

@@ -12,10 +12,9 @@
 #include <strings.h>
 
 static const pm_optdef_t memit_optdefs[] = {
-    {'r', NULL, 1},       {'t', NULL, 1},        {'i', NULL, 1},
-    {'c', NULL, 0},       {'o', NULL, 0},        {'q', NULL, 0},
-    {0, "limit", 1},      {0, "strict", 0},      {0, "no-live", 0},
-    {0, NULL, 0},
+    {'r', NULL, 1},    {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
+    {'o', NULL, 0},    {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
+    {0, "no-live", 0}, {0, NULL, 0},
 };
 
 /* The timeline sampler's period and the most samples it keeps (longer
@@ -32,7 +31,7 @@ typedef struct {
     int strict;           /* --strict: fail the cell above the limit */
     int live;             /* show the live line (not -q, --no-live or
                              PEAKMEM_LIVE=0) */
-    const char *setup; /* NULL in line mode */
+    const char *setup;    /* NULL in line mode */
     const char *statement;
 } memit_args_t;
 
@@ -45,8 +44,8 @@ typedef struct {
  * pending call does nothing. */
 static atomic_int timeout_armed;
 static atomic_int timeout_use_signal;
-static pthread_t timeout_thread;   /* written before arming */
-static char timeout_message[128];  /* written before arming */
+static pthread_t timeout_thread;  /* written before arming */
+static char timeout_message[128]; /* written before arming */
 
 static int raise_timeout(void *arg)
 {
@@ -105,19 +104,18 @@ static PyObject *timeout_install(double seconds, int *installed)
     }
     PyObject *threading = PyImport_ImportModule("threading");
     if (threading != NULL) {
-        PyObject *cur = PyObject_CallMethod(threading, "current_thread",
-                                            NULL);
+        PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
         PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
-        is_main = cur != NULL && main != NULL ? PyBool_FromLong(cur == main)
-                                              : NULL;
+        is_main =
+            cur != NULL && main != NULL ? PyBool_FromLong(cur == main) : NULL;
         Py_XDECREF(cur);
         Py_XDECREF(main);
         Py_DECREF(threading);
     }
     if (is_main == Py_True) {
         old = PyObject_CallMethod(signal, "getsignal", "i", SIGALRM);
-        handler = old != NULL ? PyCFunction_New(&timeout_handler_def, NULL)
-                              : NULL;
+        handler =
+            old != NULL ? PyCFunction_New(&timeout_handler_def, NULL) : NULL;
         res = handler != NULL ? PyObject_CallMethod(signal, "signal", "iO",
                                                     SIGALRM, handler)
                               : NULL;
@@ -146,9 +144,9 @@ static void timeout_restore(PyObject *old)
     PyObject *dfl = signal != NULL && old == Py_None
                         ? PyObject_GetAttrString(signal, "SIG_DFL")
                         : Py_XNewRef(old);
-    PyObject *res = dfl != NULL ? PyObject_CallMethod(signal, "signal", "iO",
-                                                      SIGALRM, dfl)
-                                : NULL;
+    PyObject *res =
+        dfl != NULL ? PyObject_CallMethod(signal, "signal", "iO", SIGALRM, dfl)
+                    : NULL;
     Py_XDECREF(dfl);
     if (res == NULL) {
         PyErr_WriteUnraisable(old);
@@ -204,15 +202,16 @@ static int parse_args(pm_state_t *st, const char *line, const char *cell,
     }
     a->strict = pm_opts_get(opts, 0, "strict") != NULL;
     if (a->strict && a->limit_bytes == 0) {
-        snprintf(err, sizeof err, "--strict needs a --limit, e.g. "
-                                  "--limit 2GiB --strict");
+        snprintf(err, sizeof err,
+                 "--strict needs a --limit, e.g. "
+                 "--limit 2GiB --strict");
         goto usage;
     }
     const char *env = getenv("PEAKMEM_LIVE");
     a->live = !a->quiet && pm_opts_get(opts, 0, "no-live") == NULL &&
-              !(env != NULL && (strcmp(env, "0") == 0 ||
-                                strcasecmp(env, "off") == 0 ||
-                                strcasecmp(env, "no") == 0));
+              !(env != NULL &&
+                (strcmp(env, "0") == 0 || strcasecmp(env, "off") == 0 ||
+                 strcasecmp(env, "no") == 0));
     a->setup = cell != NULL ? opts->rest : NULL;
     a->statement = cell != NULL ? cell : opts->rest;
     if (is_blank(a->statement)) {
@@ -232,8 +231,8 @@ usage:
 static int gc_collect(void)
 {
     PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *res = gc != NULL ? PyObject_CallMethod(gc, "collect", NULL)
-                               : NULL;
+    PyObject *res =
+        gc != NULL ? PyObject_CallMethod(gc, "collect", NULL) : NULL;
     Py_XDECREF(gc);
     Py_XDECREF(res);
     return res != NULL ? 0 : -1;
@@ -241,9 +240,8 @@ static int gc_collect(void)
 
 /* One measured run of code. Returns 0, or -1 with the statement's own
  * exception (or a probe error) set; the probe is ended either way. */
-static int measure_once(PyObject *shell, PyObject *code,
-                        const memit_args_t *a, uint64_t *peak, double *wall,
-                        pm_method_t *method)
+static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
+                        uint64_t *peak, double *wall, pm_method_t *method)
 {
     pm_probe_t probe;
     pm_probe_opts_t popts = {
@@ -328,8 +326,7 @@ static int start_timeline(pm_state_t *st, const memit_args_t *a,
 }
 
 /* The sampler's timeline as (seconds from the first sample, MiB). */
-static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out,
-                            size_t *n)
+static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
 {
     size_t count = pm_sampler_timeline(s, NULL, 0);
     pm_sample_t *raw = PyMem_Calloc(count + 1, sizeof *raw);
@@ -365,8 +362,9 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
     }
     PyObject *err = PySys_GetObject("stderr"); /* borrowed */
     if (err != NULL && err != Py_None) {
-        PyObject *r = PyObject_CallMethod(err, "write", "s", "peakmem: "
-                                                             "warning: ");
+        PyObject *r = PyObject_CallMethod(err, "write", "s",
+                                          "peakmem: "
+                                          "warning: ");
         Py_XDECREF(r);
         r = r != NULL ? PyObject_CallMethod(err, "write", "s", msg) : NULL;
         Py_XDECREF(r);
@@ -424,8 +422,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         goto fail;
     }
     for (long i = 0; i < a->repeat; i++) {
-        if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) <
-            0) {
+        if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) < 0) {
             goto fail;
         }
     }

@@ -29,9 +29,8 @@ static PyObject *usage_error_type(pm_state_t *st)
 {
     if (st->usage_error == NULL) {
         PyObject *mod = PyImport_ImportModule("IPython.core.error");
-        st->usage_error = mod != NULL
-                              ? PyObject_GetAttrString(mod, "UsageError")
-                              : NULL;
+        st->usage_error =
+            mod != NULL ? PyObject_GetAttrString(mod, "UsageError") : NULL;
         Py_XDECREF(mod);
         if (st->usage_error == NULL) {
             PyErr_Clear();
@@ -66,9 +65,9 @@ static PyObject *load_ipython_extension(PyObject *module, PyObject *shell)
         if (magic == NULL) {
             return NULL;
         }
-        PyObject *res = PyObject_CallMethod(shell, "register_magic_function",
-                                            "Oss", magic, "line_cell",
-                                            magics[i][1]);
+        PyObject *res =
+            PyObject_CallMethod(shell, "register_magic_function", "Oss", magic,
+                                "line_cell", magics[i][1]);
         Py_DECREF(magic);
         if (res == NULL) {
             return NULL;
@@ -102,54 +101,57 @@ static PyObject *probe_depth(PyObject *module, PyObject *unused)
     return PyLong_FromLong(pm_probe_depth());
 }
 
-PyDoc_STRVAR(memit_doc,
-"Measure the peak memory and the increment of a statement.\n"
-"\n"
-"Usage, in line mode:\n"
-"  %memit [-r<R> -t<T> -i<I> -c -o -q] statement\n"
-"\n"
-"Usage, in cell mode:\n"
-"  %%memit [-r<R> -t<T> -i<I> -c -o -q] setup_code\n"
-"  code...\n"
-"\n"
-"In cell mode the magic's line is setup code (run, not measured) and the\n"
-"cell body is measured. The peak is exact: the kernel's high-water mark\n"
-"of the process's resident memory, reset before each run.\n"
-"\n"
-"Options:\n"
-"-r<R>: run the statement R times (exactly) and report the highest peak.\n"
-"    Default: 1\n"
-"-t<T>: stop the statement with TimeoutError after T seconds. Default:\n"
-"    none\n"
-"-i<I>: sampling interval in seconds for child processes (-c) and for the\n"
-"    fallback sampler where the high-water mark cannot be reset.\n"
-"    Default: 0.1\n"
-"-c: add the memory of child processes (sampled) to the report.\n"
-"-o: return a MemitResult object.\n"
-"-q: be quiet: show nothing.\n"
-"\n"
-"Output: peak memory: X MiB, increment: Y MiB\n");
+PyDoc_STRVAR(
+    memit_doc,
+    "Measure the peak memory and the increment of a statement.\n"
+    "\n"
+    "Usage, in line mode:\n"
+    "  %memit [-r<R> -t<T> -i<I> -c -o -q] statement\n"
+    "\n"
+    "Usage, in cell mode:\n"
+    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] setup_code\n"
+    "  code...\n"
+    "\n"
+    "In cell mode the magic's line is setup code (run, not measured) and the\n"
+    "cell body is measured. The peak is exact: the kernel's high-water mark\n"
+    "of the process's resident memory, reset before each run.\n"
+    "\n"
+    "Options:\n"
+    "-r<R>: run the statement R times (exactly) and report the highest peak.\n"
+    "    Default: 1\n"
+    "-t<T>: stop the statement with TimeoutError after T seconds. Default:\n"
+    "    none\n"
+    "-i<I>: sampling interval in seconds for child processes (-c) and for "
+    "the\n"
+    "    fallback sampler where the high-water mark cannot be reset.\n"
+    "    Default: 0.1\n"
+    "-c: add the memory of child processes (sampled) to the report.\n"
+    "-o: return a MemitResult object.\n"
+    "-q: be quiet: show nothing.\n"
+    "\n"
+    "Output: peak memory: X MiB, increment: Y MiB\n");
 
-PyDoc_STRVAR(mprun_doc,
-"Line-by-line memory of chosen functions while a statement runs.\n"
-"\n"
-"Usage, in line mode:\n"
-"  %mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] statement\n"
-"\n"
-"Usage, in cell mode:\n"
-"  %%mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] [stmt]\n"
-"  code...\n"
-"\n"
-"-f <expr>: profile this function; any expression giving a function,\n"
-"    method, class (its methods) or module (its functions). Functions\n"
-"    defined in notebook cells work. Repeatable.\n"
-"-T <file>: also write the text table to file.\n"
-"-r: return an MprunResult (text, HTML and JSON forms).\n"
-"-c: add the memory of child processes.\n"
-"--peak: add a Peak column: the highest RSS while each line ran.\n"
-"\n"
-"Columns: Mem usage (highest RSS after the line), Increment (the line's\n"
-"own RSS change summed over its executions), Occurrences.\n");
+PyDoc_STRVAR(
+    mprun_doc,
+    "Line-by-line memory of chosen functions while a statement runs.\n"
+    "\n"
+    "Usage, in line mode:\n"
+    "  %mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] statement\n"
+    "\n"
+    "Usage, in cell mode:\n"
+    "  %%mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] [stmt]\n"
+    "  code...\n"
+    "\n"
+    "-f <expr>: profile this function; any expression giving a function,\n"
+    "    method, class (its methods) or module (its functions). Functions\n"
+    "    defined in notebook cells work. Repeatable.\n"
+    "-T <file>: also write the text table to file.\n"
+    "-r: return an MprunResult (text, HTML and JSON forms).\n"
+    "-c: add the memory of child processes.\n"
+    "--peak: add a Peak column: the highest RSS while each line ran.\n"
+    "\n"
+    "Columns: Mem usage (highest RSS after the line), Increment (the line's\n"
+    "own RSS change summed over its executions), Occurrences.\n");
 
 static PyMethodDef module_methods[] = {
     {"load_ipython_extension", load_ipython_extension, METH_O,

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 static const pm_optdef_t mprun_optdefs[] = {
-    {'f', NULL, 1}, {'T', NULL, 1}, {'r', NULL, 0}, {'c', NULL, 0},
-    {0, "peak", 0}, {0, NULL, 0},
+    {'f', NULL, 1}, {'T', NULL, 1}, {'r', NULL, 0},
+    {'c', NULL, 0}, {0, "peak", 0}, {0, NULL, 0},
 };
 
 /* Evaluate one -f expression and add its code objects to list. On a user
@@ -27,9 +27,9 @@ static int resolve_one(pm_state_t *st, PyObject *shell, const char *expr,
     }
     PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
     PyObject *eval = PyDict_GetItemString(builtins, "eval");
-    obj = eval != NULL ? PyObject_CallFunction(eval, "sOO", expr, globals,
-                                               locals)
-                       : NULL;
+    obj = eval != NULL
+              ? PyObject_CallFunction(eval, "sOO", expr, globals, locals)
+              : NULL;
     if (obj == NULL) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);

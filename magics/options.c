@@ -152,8 +152,8 @@ static int parse_long_option(const char **pos, const pm_optdef_t *defs,
             return usage(err, errlen, "option --%s requires a value",
                          def->long_name);
         }
-        if (option_value(def, attached, pos, out, used, &value, err,
-                         errlen) < 0) {
+        if (option_value(def, attached, pos, out, used, &value, err, errlen) <
+            0) {
             return PM_EUSAGE;
         }
     } else if (*end == '=') {
@@ -235,10 +235,10 @@ const char *pm_opts_get(const pm_opts_t *opts, char short_name,
     const char *found = NULL;
     for (size_t i = 0; i < opts->n; i++) {
         const pm_optdef_t *def = opts->items[i].def;
-        int match = short_name != 0 ? def->short_name == short_name
-                                    : (def->long_name != NULL &&
-                                       long_name != NULL &&
-                                       strcmp(def->long_name, long_name) == 0);
+        int match = short_name != 0
+                        ? def->short_name == short_name
+                        : (def->long_name != NULL && long_name != NULL &&
+                           strcmp(def->long_name, long_name) == 0);
         if (match) {
             found = opts->items[i].value;
         }
@@ -254,8 +254,10 @@ int pm_parse_long(const char *text, long min, long max, const char *what,
     long v = strtol(text, &end, 10);
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
         errno == ERANGE || v < min || v > max) {
-        return usage(err, errlen, "%s expects an integer from %ld to %ld, "
-                     "got '%s'", what, min, max, text);
+        return usage(err, errlen,
+                     "%s expects an integer from %ld to %ld, "
+                     "got '%s'",
+                     what, min, max, text);
     }
     *out = v;
     return 0;
@@ -269,15 +271,17 @@ int pm_parse_seconds(const char *text, double min, const char *what,
     double v = strtod(text, &end);
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
         errno == ERANGE || !isfinite(v) || v < min) {
-        return usage(err, errlen, "%s expects a number of seconds >= %g, "
-                     "got '%s'", what, min, text);
+        return usage(err, errlen,
+                     "%s expects a number of seconds >= %g, "
+                     "got '%s'",
+                     what, min, text);
     }
     *out = v;
     return 0;
 }
 
-int pm_parse_size(const char *text, const char *what, uint64_t *out,
-                  char *err, size_t errlen)
+int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
+                  size_t errlen)
 {
     static const struct {
         const char *unit;
@@ -300,8 +304,8 @@ int pm_parse_size(const char *text, const char *what, uint64_t *out,
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
-    if (text[0] != '\0' && !isspace((unsigned char)text[0]) &&
-        end != text && errno == 0 && isfinite(v) && v > 0) {
+    if (text[0] != '\0' && !isspace((unsigned char)text[0]) && end != text &&
+        errno == 0 && isfinite(v) && v > 0) {
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
             if (strcasecmp(end, units[i].unit) == 0) {
                 double bytes = v * units[i].factor;
@@ -312,7 +316,6 @@ int pm_parse_size(const char *text, const char *what, uint64_t *out,
             }
         }
     }
-    return usage(err, errlen,
-                 "%s expects a size like 500MiB or 2GB, got '%s'", what,
-                 text);
+    return usage(err, errlen, "%s expects a size like 500MiB or 2GB, got '%s'",
+                 what, text);
 }

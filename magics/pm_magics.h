@@ -101,8 +101,8 @@ void pm_liveview_free(pm_liveview_t *lv);
  * in powers of 1024, KB/MB/GB/TB in powers of 1000; the number may have
  * decimals ("1.5GiB"); units ignore case. On a mistake PM_EUSAGE with
  * "--limit expects a size like 500MiB or 2GB, got 'x'" in err. */
-int pm_parse_size(const char *text, const char *what, uint64_t *out,
-                  char *err, size_t errlen);
+int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
+                  size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -13,9 +13,8 @@
 /* What @profile returns. With func == NULL it is a decorator waiting for
  * its function (profile(precision=2) before it is applied). */
 typedef struct {
-    PyObject_HEAD
-    PyObject *func;   /* the decorated callable, or NULL */
-    PyObject *stream; /* where tables go; None: sys.stdout */
+    PyObject_HEAD PyObject *func; /* the decorated callable, or NULL */
+    PyObject *stream;             /* where tables go; None: sys.stdout */
     int precision;
     pm_lineprof_t *lp; /* the profiler of the call in progress, or NULL */
     vectorcallfunc vectorcall;
@@ -23,8 +22,7 @@ typedef struct {
 
 /* A running generator or coroutine of a profiled function. */
 typedef struct {
-    PyObject_HEAD
-    PyObject *inner;  /* the real generator or coroutine */
+    PyObject_HEAD PyObject *inner; /* the real generator or coroutine */
     PyObject *stream;
     int precision;
     pm_lineprof_t *lp;
@@ -94,8 +92,7 @@ static int code_flags(PyObject *func)
     PyObject *f = inspect != NULL
                       ? PyObject_CallMethod(inspect, "unwrap", "O", func)
                       : NULL;
-    PyObject *code = f != NULL ? PyObject_GetAttrString(f, "__code__")
-                               : NULL;
+    PyObject *code = f != NULL ? PyObject_GetAttrString(f, "__code__") : NULL;
     int flags = code != NULL && PyCode_Check(code)
                     ? ((PyCodeObject *)code)->co_flags
                     : 0;
@@ -230,9 +227,8 @@ static PyType_Spec run_spec = {
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
                                   PyObject *stream, int precision);
 
-static PyObject *profiled_vectorcall(PyObject *callable,
-                                     PyObject *const *args, size_t nargsf,
-                                     PyObject *kwnames)
+static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
+                                     size_t nargsf, PyObject *kwnames)
 {
     ProfiledObject *self = (ProfiledObject *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -257,8 +253,8 @@ static PyObject *profiled_vectorcall(PyObject *callable,
         return NULL;
     }
     if (flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) {
-        PyObject *inner = PyObject_Vectorcall(self->func, args, nargsf,
-                                              kwnames);
+        PyObject *inner =
+            PyObject_Vectorcall(self->func, args, nargsf, kwnames);
         if (inner == NULL || (flags & CO_ASYNC_GENERATOR)) {
             /* Async generators are returned unprofiled for now: their
              * steps are awaitables of their own. */
@@ -338,8 +334,7 @@ static PyObject *profiled_repr(ProfiledObject *self)
     return PyUnicode_FromFormat("<profiled %R>", self->func);
 }
 
-static int profiled_traverse(ProfiledObject *self, visitproc visit,
-                             void *arg)
+static int profiled_traverse(ProfiledObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->func);
@@ -364,8 +359,8 @@ static void profiled_dealloc(ProfiledObject *self)
 }
 
 static PyMemberDef profiled_members[] = {
-    {"__vectorcalloffset__", T_PYSSIZET,
-     offsetof(ProfiledObject, vectorcall), READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(ProfiledObject, vectorcall),
+     READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -408,12 +403,9 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
 
 int pm_profile_type_init(PyObject *module, pm_state_t *st)
 {
-    st->profiled_type = PyType_FromModuleAndSpec(module, &profiled_spec,
-                                                 NULL);
-    st->profiled_run_type = PyType_FromModuleAndSpec(module, &run_spec,
-                                                     NULL);
-    return st->profiled_type != NULL && st->profiled_run_type != NULL ? 0
-                                                                      : -1;
+    st->profiled_type = PyType_FromModuleAndSpec(module, &profiled_spec, NULL);
+    st->profiled_run_type = PyType_FromModuleAndSpec(module, &run_spec, NULL);
+    return st->profiled_type != NULL && st->profiled_run_type != NULL ? 0 : -1;
 }
 
 PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -447,6 +439,5 @@ PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     pm_state_t *st = get_state(module);
     return profiled_new_for((PyTypeObject *)st->profiled_type,
-                            func != Py_None ? func : NULL, stream,
-                            precision);
+                            func != Py_None ? func : NULL, stream, precision);
 }

@@ -10,20 +10,19 @@
 
 /* The shared prefix: every result type starts with these. */
 typedef struct {
-    PyObject_HEAD
-    PyObject *text;      /* str: the printed form */
-    PyObject *html;      /* str */
-    PyObject *json_text; /* str: the JSON document */
+    PyObject_HEAD PyObject *text; /* str: the printed form */
+    PyObject *html;               /* str */
+    PyObject *json_text;          /* str: the JSON document */
 } ReportObject;
 
 typedef struct {
     ReportObject base;
     /* memory_profiler's attributes */
-    PyObject *mem_usage; /* list of float: each repeat's peak, MiB */
-    PyObject *baseline;  /* float, MiB */
-    PyObject *repeat;    /* int */
-    PyObject *timeout;   /* float seconds or None */
-    PyObject *interval;  /* float seconds */
+    PyObject *mem_usage;        /* list of float: each repeat's peak, MiB */
+    PyObject *baseline;         /* float, MiB */
+    PyObject *repeat;           /* int */
+    PyObject *timeout;          /* float seconds or None */
+    PyObject *interval;         /* float seconds */
     PyObject *include_children; /* bool */
     /* peakmem's */
     PyObject *peak;           /* int, bytes: highest over the repeats */
@@ -147,7 +146,9 @@ static PyMethodDef report_methods[] = {
 };
 
 #define MEMBER(name, doc)                                                     \
-    {#name, T_OBJECT_EX, offsetof(MemitResultObject, name), READONLY, doc}
+    {                                                                         \
+#name, T_OBJECT_EX, offsetof(MemitResultObject, name), READONLY, doc  \
+    }
 
 static PyMemberDef memit_result_members[] = {
     MEMBER(mem_usage, "Peak of each repeat, MiB (list of float)."),
@@ -192,8 +193,7 @@ int pm_memit_result_type_init(PyObject *module, pm_state_t *st)
     if (st->memit_result_type == NULL) {
         return -1;
     }
-    return PyModule_AddObjectRef(module, "MemitResult",
-                                 st->memit_result_type);
+    return PyModule_AddObjectRef(module, "MemitResult", st->memit_result_type);
 }
 
 /* Steal s (a malloc'd UTF-8 string) into a new str. */
@@ -246,9 +246,9 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
            sizeof(*self) - sizeof(PyObject));
     uint64_t peak = pm_memit_peak(m);
     json_t *doc = pm_memit_to_json(m);
-    char *json_text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
-                                                        JSON_PRESERVE_ORDER)
-                                  : NULL;
+    char *json_text = doc != NULL
+                          ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                          : NULL;
     json_decref(doc);
 
     self->mem_usage = peaks_mib(m);
@@ -347,8 +347,7 @@ int pm_mprun_result_type_init(PyObject *module, pm_state_t *st)
     if (st->mprun_result_type == NULL) {
         return -1;
     }
-    return PyModule_AddObjectRef(module, "MprunResult",
-                                 st->mprun_result_type);
+    return PyModule_AddObjectRef(module, "MprunResult", st->mprun_result_type);
 }
 
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
@@ -362,9 +361,9 @@ PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
     memset((char *)self + sizeof(PyObject), 0,
            sizeof(*self) - sizeof(PyObject));
     json_t *doc = pm_mprun_to_json(m);
-    char *json_text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
-                                                        JSON_PRESERVE_ORDER)
-                                  : NULL;
+    char *json_text = doc != NULL
+                          ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                          : NULL;
     json_decref(doc);
     self->statement = PyUnicode_FromString(m->statement);
     self->message = m->message != NULL ? PyUnicode_FromString(m->message)

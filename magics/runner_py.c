@@ -64,7 +64,8 @@ static PyObject *runner_call(PyObject *func, PyObject *args, PyObject *kw)
         PyObject *name = PyObject_GetAttrString(func, "__qualname__");
         PyObject *mod = PyObject_GetAttrString(func, "__module__");
         PyErr_Clear();
-        stamp_t st = {.start_mib = rss_mib(), .start_t = unix_now(),
+        stamp_t st = {.start_mib = rss_mib(),
+                      .start_t = unix_now(),
                       .level = run.level++};
         PyObject *res = PyObject_Call(func, args, kw);
         run.level--;
@@ -106,14 +107,13 @@ static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kw)
     return runner_call(self, args, kw);
 }
 
-static PyMethodDef wrapper_def = {"profiled", (PyCFunction)(void (*)(void))
-                                                  wrapper_call,
+static PyMethodDef wrapper_def = {"profiled",
+                                  (PyCFunction)(void (*)(void))wrapper_call,
                                   METH_VARARGS | METH_KEYWORDS, NULL};
 
 /* builtins.profile under the runner: registers func and returns a
  * wrapper bound to it (functools.wraps copies its name and doc). */
-static PyObject *runner_profile(PyObject *self, PyObject *args,
-                                PyObject *kw)
+static PyObject *runner_profile(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
     PyObject *func = NULL;
@@ -177,9 +177,8 @@ static int parse_argv(PyObject *argv, runner_args_t *a)
     a->precision = 1;
     for (Py_ssize_t i = 1; i < n; i++) {
         const char *s = PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i));
-        const char *next = i + 1 < n ? PyUnicode_AsUTF8(
-                                           PyList_GET_ITEM(argv, i + 1))
-                                     : NULL;
+        const char *next =
+            i + 1 < n ? PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i + 1)) : NULL;
         if (s == NULL) {
             return -1;
         }
@@ -226,10 +225,10 @@ static int parse_argv(PyObject *argv, runner_args_t *a)
 /* sys.argv and sys.path[0] as the script will see them. */
 static int prepare_sys(PyObject *argv, const runner_args_t *a)
 {
-    PyObject *rest = PyList_GetSlice(argv, a->first_arg,
-                                     PyList_GET_SIZE(argv));
-    PyObject *head = PyUnicode_FromString(a->script != NULL ? a->script
-                                                            : a->module);
+    PyObject *rest =
+        PyList_GetSlice(argv, a->first_arg, PyList_GET_SIZE(argv));
+    PyObject *head =
+        PyUnicode_FromString(a->script != NULL ? a->script : a->module);
     if (rest == NULL || head == NULL || PyList_Insert(rest, 0, head) < 0 ||
         PySys_SetObject("argv", rest) < 0) {
         Py_XDECREF(rest);
@@ -241,12 +240,11 @@ static int prepare_sys(PyObject *argv, const runner_args_t *a)
     PyObject *path = PySys_GetObject("path"); /* borrowed */
     if (a->script != NULL && path != NULL && PyList_Check(path)) {
         PyObject *os = PyImport_ImportModule("os.path");
-        PyObject *abs = os != NULL ? PyObject_CallMethod(os, "abspath", "s",
-                                                         a->script)
-                                   : NULL;
-        PyObject *dir = abs != NULL ? PyObject_CallMethod(os, "dirname", "O",
-                                                          abs)
-                                    : NULL;
+        PyObject *abs =
+            os != NULL ? PyObject_CallMethod(os, "abspath", "s", a->script)
+                       : NULL;
+        PyObject *dir =
+            abs != NULL ? PyObject_CallMethod(os, "dirname", "O", abs) : NULL;
         int rc = dir != NULL ? PyList_Insert(path, 0, dir) : -1;
         Py_XDECREF(dir);
         Py_XDECREF(abs);
@@ -259,8 +257,7 @@ static int prepare_sys(PyObject *argv, const runner_args_t *a)
 static int write_report(const runner_args_t *a)
 {
     if (run.timestamp) {
-        FILE *f = fopen(a->outfile != NULL ? a->outfile : "/dev/stdout",
-                        "a");
+        FILE *f = fopen(a->outfile != NULL ? a->outfile : "/dev/stdout", "a");
         if (f == NULL) {
             fprintf(stderr, "peakmem: could not open %s: %s\n", a->outfile,
                     strerror(errno));
@@ -291,10 +288,10 @@ static int write_report(const runner_args_t *a)
     if (text[0] != '\0') {
         if (a->outfile != NULL) {
             FILE *f = fopen(a->outfile, "w");
-            rc = f != NULL && fprintf(f, "%s\n\n\n", text) > 0 &&
-                         fclose(f) == 0
-                     ? 0
-                     : -1;
+            rc =
+                f != NULL && fprintf(f, "%s\n\n\n", text) > 0 && fclose(f) == 0
+                    ? 0
+                    : -1;
             if (rc < 0) {
                 fprintf(stderr, "peakmem: could not write %s: %s\n",
                         a->outfile, strerror(errno));
@@ -320,8 +317,7 @@ static int exit_code_of_system_exit(void)
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     int code = 0;
-    PyObject *c = value != NULL ? PyObject_GetAttrString(value, "code")
-                                : NULL;
+    PyObject *c = value != NULL ? PyObject_GetAttrString(value, "code") : NULL;
     if (c != NULL && PyLong_Check(c)) {
         code = (int)PyLong_AsLong(c);
     } else if (c != NULL && c != Py_None) {
@@ -377,8 +373,8 @@ PyObject *pm_run_main(PyObject *module, PyObject *argv)
                            ? Py_BuildValue("{ss}", "run_name", "__main__")
                            : Py_BuildValue("{sssO}", "run_name", "__main__",
                                            "alter_sys", Py_True);
-        PyObject *pa = Py_BuildValue("(s)", a.script != NULL ? a.script
-                                                             : a.module);
+        PyObject *pa =
+            Py_BuildValue("(s)", a.script != NULL ? a.script : a.module);
         res = fn && kw && pa ? PyObject_Call(fn, pa, kw) : NULL;
         Py_XDECREF(fn);
         Py_XDECREF(kw);

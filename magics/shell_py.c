@@ -58,23 +58,22 @@ int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
     *cell = nargs > 1 ? args[1] : Py_None;
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_CompareWithASCIIString(key, "cell") == 0 &&
-            nargs < 2) {
+        if (PyUnicode_CompareWithASCIIString(key, "cell") == 0 && nargs < 2) {
             *cell = args[nargs + i];
         } else if (PyUnicode_CompareWithASCIIString(key, "line") == 0 &&
                    nargs < 1) {
             *line = args[nargs + i];
         } else {
             PyErr_Format(PyExc_TypeError,
-                         "%s() got an unexpected keyword argument '%U'",
-                         name, key);
+                         "%s() got an unexpected keyword argument '%U'", name,
+                         key);
             return -1;
         }
     }
     if (*line == NULL || nargs > 2 || !PyUnicode_Check(*line) ||
         (*cell != Py_None && !PyUnicode_Check(*cell))) {
-        PyErr_Format(PyExc_TypeError,
-                     "%s(line: str, cell: str | None = None)", name);
+        PyErr_Format(PyExc_TypeError, "%s(line: str, cell: str | None = None)",
+                     name);
         return -1;
     }
     return 0;

@@ -30,8 +30,7 @@ static double unix_time(int64_t t_ns)
 
 /* One entry of the returned list: MiB, or (MiB, time) with timestamps,
  * or [MiB, child MiB...] with multiprocess. */
-static PyObject *entry(const usage_args_t *a, const pm_sample_t *s,
-                       pid_t pid)
+static PyObject *entry(const usage_args_t *a, const pm_sample_t *s, pid_t pid)
 {
     double mib = (double)(s->rss_bytes +
                           (a->include_children ? s->children_bytes : 0)) /
@@ -126,10 +125,11 @@ static PyObject *collect(const usage_args_t *a, pm_sampler_t *s, pid_t pid)
 /* Wait (GIL released) until the deadline, or the target's exit. */
 static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
 {
-    int64_t end = seconds >= 0 ? pm_now_ns() + (int64_t)(seconds * 1e9)
-                               : INT64_MAX;
-    Py_BEGIN_ALLOW_THREADS
-    while (pm_now_ns() < end && !(until_gone && pm_sampler_target_gone(s))) {
+    int64_t end =
+        seconds >= 0 ? pm_now_ns() + (int64_t)(seconds * 1e9) : INT64_MAX;
+    Py_BEGIN_ALLOW_THREADS while (pm_now_ns() < end &&
+                                  !(until_gone && pm_sampler_target_gone(s)))
+    {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
@@ -203,8 +203,7 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
     pm_sampler_stop(s);
     PyObject *mem = NULL;
     if (returned != NULL) {
-        mem = a->max_usage ? PyFloat_FromDouble(
-                                 (double)probe.peak_bytes / MIB)
+        mem = a->max_usage ? PyFloat_FromDouble((double)probe.peak_bytes / MIB)
                            : collect(a, s, getpid());
     }
     pm_sampler_free(s);
@@ -224,19 +223,18 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
 
 PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"proc", "interval", "timeout", "timestamps",
-                             "include_children", "multiprocess",
-                             "max_usage", "retval", "stream", "backend",
-                             "max_iterations", NULL};
+    static char *kwlist[] = {"proc",       "interval",         "timeout",
+                             "timestamps", "include_children", "multiprocess",
+                             "max_usage",  "retval",           "stream",
+                             "backend",    "max_iterations",   NULL};
     PyObject *proc = NULL, *timeout = Py_None, *backend = Py_None;
     PyObject *max_iter = Py_None;
     usage_args_t a = {.interval = 0.1, .stream = Py_None};
     (void)module;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "|OdOppppOOOO:memory_usage", kwlist, &proc,
-            &a.interval, &timeout, &a.timestamps, &a.include_children,
-            &a.multiprocess, &a.max_usage, &a.retval, &a.stream, &backend,
-            &max_iter)) {
+            args, kw, "|OdOppppOOOO:memory_usage", kwlist, &proc, &a.interval,
+            &timeout, &a.timestamps, &a.include_children, &a.multiprocess,
+            &a.max_usage, &a.retval, &a.stream, &backend, &max_iter)) {
         return NULL;
     }
     if (!(a.interval > 0) || !isfinite(a.interval)) {
@@ -282,23 +280,23 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
         long pid = PyLong_AsLong(proc);
         if (pid <= 0 || PyErr_Occurred()) {
             PyErr_Clear();
-            return PyErr_Format(PyExc_ValueError,
-                                "memory_usage(): bad pid %R", proc);
+            return PyErr_Format(PyExc_ValueError, "memory_usage(): bad pid %R",
+                                proc);
         }
         return watch_pid(&a, (pid_t)pid, 0);
     }
     if (PyCallable_Check(proc)) {
         PyObject *empty = PyTuple_New(0);
-        PyObject *res = empty != NULL ? run_callable(&a, proc, empty, NULL)
-                                      : NULL;
+        PyObject *res =
+            empty != NULL ? run_callable(&a, proc, empty, NULL) : NULL;
         Py_XDECREF(empty);
         return res;
     }
     if (PyTuple_Check(proc) || PyList_Check(proc)) {
         Py_ssize_t n = PySequence_Length(proc);
         PyObject *f = n >= 1 ? PySequence_GetItem(proc, 0) : NULL;
-        PyObject *fargs = n >= 2 ? PySequence_GetItem(proc, 1)
-                                 : PyTuple_New(0);
+        PyObject *fargs =
+            n >= 2 ? PySequence_GetItem(proc, 1) : PyTuple_New(0);
         PyObject *fkw = n >= 3 ? PySequence_GetItem(proc, 2) : NULL;
         PyObject *targs = fargs != NULL ? PySequence_Tuple(fargs) : NULL;
         PyObject *res = NULL;
@@ -309,8 +307,7 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
                             "Popen, a callable or (f, args, kw)");
         } else if (targs != NULL &&
                    (fkw == NULL || fkw == Py_None || PyDict_Check(fkw))) {
-            res = run_callable(&a, f, targs,
-                               fkw == Py_None ? NULL : fkw);
+            res = run_callable(&a, f, targs, fkw == Py_None ? NULL : fkw);
         } else if (targs != NULL) {
             PyErr_SetString(PyExc_TypeError,
                             "memory_usage(): kw must be a dict");
@@ -322,8 +319,7 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
         return res;
     }
     PyObject *pid = PyObject_GetAttrString(proc, "pid");
-    PyObject *poll = pid != NULL ? PyObject_GetAttrString(proc, "poll")
-                                 : NULL;
+    PyObject *poll = pid != NULL ? PyObject_GetAttrString(proc, "poll") : NULL;
     if (pid == NULL || poll == NULL || !PyLong_Check(pid)) {
         PyErr_Clear();
         Py_XDECREF(pid);

@@ -75,9 +75,8 @@ static json_t *timeline_to_json(const pm_memit_t *m)
 {
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i < m->ntimeline; i++) {
-        if (json_array_append_new(
-                list, json_pack("[ff]", m->timeline[i].t,
-                                m->timeline[i].mib)) != 0) {
+        if (json_array_append_new(list, json_pack("[ff]", m->timeline[i].t,
+                                                  m->timeline[i].mib)) != 0) {
             json_decref(list);
             return NULL;
         }
@@ -126,8 +125,7 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
         set(doc, "timeline", timeline_to_json(m)) ||
         set(doc, "limit_bytes", bytes_or_null(m->limit_bytes)) ||
         set(doc, "over_limit", json_boolean(pm_memit_over_limit(m))) ||
-        set(doc, "cgroup_limit_bytes",
-            bytes_or_null(m->cgroup_limit_bytes)) ||
+        set(doc, "cgroup_limit_bytes", bytes_or_null(m->cgroup_limit_bytes)) ||
         set(doc, "peak_share_of_cgroup_limit",
             m->cgroup_limit_bytes > 0
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
@@ -175,8 +173,8 @@ json_t *pm_memit_bundle(const pm_memit_t *m)
     json_t *bundle =
         pm_display_bundle(text, html, PM_MIME_MEMIT, pm_memit_to_json(m));
     if (bundle != NULL && m->display_id != NULL &&
-        json_object_set_new(json_object_get(bundle, "transient"),
-                            "display_id", json_string(m->display_id)) != 0) {
+        json_object_set_new(json_object_get(bundle, "transient"), "display_id",
+                            json_string(m->display_id)) != 0) {
         json_decref(bundle);
         bundle = NULL;
     }

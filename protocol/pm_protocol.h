@@ -193,8 +193,7 @@ void pm_dat_close(pm_dat_t *d);
  * and \r replaced by '_' (a name is one space-separated field). */
 int pm_dat_format_cmdline(char *buf, size_t len, const char *cmdline);
 int pm_dat_format_mem(char *buf, size_t len, double mib, double t);
-int pm_dat_format_child(char *buf, size_t len, int pid, double mib,
-                        double t);
+int pm_dat_format_child(char *buf, size_t len, int pid, double mib, double t);
 int pm_dat_format_func(char *buf, size_t len, const pm_dat_func_t *f);
 
 /* Highest MEM value (MiB) and its time (the first if several; at_t may be
@@ -224,14 +223,14 @@ typedef struct {
 } pm_svg_series_t;
 
 typedef struct {
-    const char *title;       /* drawn on top; escaped */
-    int width, height;       /* pixels; 0: 720 x 360 */
+    const char *title;             /* drawn on top; escaped */
+    int width, height;             /* pixels; 0: 720 x 360 */
     const pm_svg_series_t *series; /* first one is the main line */
     size_t nseries;
     const pm_svg_span_t *spans; /* function spans (FUNC), shaded */
     size_t nspans;
-    int mark_peak;           /* mark and label the main series' peak */
-    double limit_mib;        /* > 0: a dashed horizontal line (limit) */
+    int mark_peak;    /* mark and label the main series' peak */
+    double limit_mib; /* > 0: a dashed horizontal line (limit) */
 } pm_svg_opts_t;
 
 /* A self-contained SVG document (no scripts, no external resources):
@@ -248,8 +247,8 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts);
 typedef struct {
     const char *statement;
     double elapsed_s;
-    uint64_t rss_bytes;  /* now */
-    uint64_t peak_bytes; /* highest so far */
+    uint64_t rss_bytes;           /* now */
+    uint64_t peak_bytes;          /* highest so far */
     const pm_svg_point_t *recent; /* the last samples, for the sparkline */
     size_t nrecent;
     int stopped; /* the statement ended without a result (an exception) */

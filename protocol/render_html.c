@@ -151,8 +151,8 @@ char *pm_memit_render_html(const pm_memit_t *m)
     }
     fprintf(f, "</tbody></table>");
     if (m->ntimeline > 0) {
-        pm_svg_series_t series = {.label = "RSS", .points = m->timeline,
-                                  .n = m->ntimeline};
+        pm_svg_series_t series = {
+            .label = "RSS", .points = m->timeline, .n = m->ntimeline};
         pm_svg_opts_t so = {
             .title = "RSS during the statement",
             .width = 480,

@@ -11,9 +11,8 @@
 #define SPARK_WIDTH 40
 
 /* U+2581..U+2588, lower one eighth block to full block, as UTF-8. */
-static const char *const blocks[8] = {"\u2581", "\u2582", "\u2583",
-                                      "\u2584", "\u2585", "\u2586",
-                                      "\u2587", "\u2588"};
+static const char *const blocks[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                      "\u2585", "\u2586", "\u2587", "\u2588"};
 
 /* The index range of the points to draw: the last SPARK_WIDTH. */
 static size_t spark_first(const pm_live_t *l)
@@ -62,15 +61,16 @@ static char *render_text(const pm_live_t *l)
         return NULL;
     }
     fprintf(f, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
-            l->stopped ? "stopped after" : "running", l->elapsed_s, (double)l->rss_bytes / PM_MIB,
-            (double)l->peak_bytes / PM_MIB);
+            l->stopped ? "stopped after" : "running", l->elapsed_s,
+            (double)l->rss_bytes / PM_MIB, (double)l->peak_bytes / PM_MIB);
     if (l->nrecent > 0) {
         spark_range(l, &lo, &hi);
         fputc(' ', f);
         for (size_t i = spark_first(l); i < l->nrecent; i++) {
-            int level = hi > lo ? (int)((l->recent[i].mib - lo) / (hi - lo) *
-                                        7.0 + 0.5)
-                                : 0;
+            int level =
+                hi > lo
+                    ? (int)((l->recent[i].mib - lo) / (hi - lo) * 7.0 + 0.5)
+                    : 0;
             fputs(blocks[level < 0 ? 0 : level > 7 ? 7 : level], f);
         }
     }
@@ -104,12 +104,12 @@ static char *render_html(const pm_live_t *l, const char *text)
         size_t first = spark_first(l), n = l->nrecent - first;
         spark_range(l, &lo, &hi);
         fprintf(f,
-                     " <svg xmlns=\"http://www.w3.org/2000/svg\" "
-                     "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                     "style=\"vertical-align:middle\"><polyline "
-                     "fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" "
-                     "points=\"",
-                     w, h, w, h);
+                " <svg xmlns=\"http://www.w3.org/2000/svg\" "
+                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                "style=\"vertical-align:middle\"><polyline "
+                "fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" "
+                "points=\"",
+                w, h, w, h);
         for (size_t i = 0; i < n; i++) {
             double x = (double)i / (double)(n - 1) * (w - 2) + 1;
             double y = hi > lo ? (h - 2) - (l->recent[first + i].mib - lo) /
@@ -137,19 +137,17 @@ json_t *pm_live_bundle(const pm_live_t *l, const char *display_id)
     if (old != (locale_t)0) {
         uselocale(old);
     }
-    json_t *doc = json_pack("{s:s, s:i, s:s?, s:f, s:I, s:I, s:b}",
-                            "schema", "peakmem.live", "version",
-                            PM_SCHEMA_VERSION, "statement", l->statement,
-                            "elapsed_s", l->elapsed_s, "rss_bytes",
-                            (json_int_t)l->rss_bytes, "peak_bytes",
-                            (json_int_t)l->peak_bytes, "stopped",
-                            l->stopped != 0);
+    json_t *doc = json_pack(
+        "{s:s, s:i, s:s?, s:f, s:I, s:I, s:b}", "schema", "peakmem.live",
+        "version", PM_SCHEMA_VERSION, "statement", l->statement, "elapsed_s",
+        l->elapsed_s, "rss_bytes", (json_int_t)l->rss_bytes, "peak_bytes",
+        (json_int_t)l->peak_bytes, "stopped", l->stopped != 0);
     json_t *bundle = pm_display_bundle(text, html, PM_MIME_LIVE, doc);
     free(text);
     free(html);
     if (bundle != NULL && display_id != NULL &&
-        json_object_set_new(json_object_get(bundle, "transient"),
-                            "display_id", json_string(display_id)) != 0) {
+        json_object_set_new(json_object_get(bundle, "transient"), "display_id",
+                            json_string(display_id)) != 0) {
         json_decref(bundle);
         return NULL;
     }

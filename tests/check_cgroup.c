@@ -28,9 +28,8 @@ START_TEST(test_cgroup_path_v2_only)
     char path[256];
     ck_assert_int_eq(pm_proc_parse_cgroup_path(v2, "", path, sizeof path), 0);
     ck_assert_str_eq(path, "/user.slice/user-1000.slice/session-3.scope");
-    ck_assert_int_eq(pm_proc_parse_cgroup_path(v2, "memory", path,
-                                               sizeof path),
-                     -ENOENT);
+    ck_assert_int_eq(
+        pm_proc_parse_cgroup_path(v2, "memory", path, sizeof path), -ENOENT);
 }
 END_TEST
 
@@ -49,12 +48,12 @@ END_TEST
 START_TEST(test_cgroup_path_rejects_garbled_and_long)
 {
     char path[8];
-    ck_assert_int_eq(pm_proc_parse_cgroup_path("garbage\n", "", path,
-                                               sizeof path),
-                     PM_EPARSE);
-    ck_assert_int_eq(pm_proc_parse_cgroup_path("0::relative\n", "", path,
-                                               sizeof path),
-                     PM_EPARSE);
+    ck_assert_int_eq(
+        pm_proc_parse_cgroup_path("garbage\n", "", path, sizeof path),
+        PM_EPARSE);
+    ck_assert_int_eq(
+        pm_proc_parse_cgroup_path("0::relative\n", "", path, sizeof path),
+        PM_EPARSE);
     ck_assert_int_eq(pm_proc_parse_cgroup_path(v2, "", path, sizeof path),
                      PM_EPARSE);
 }

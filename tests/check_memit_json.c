@@ -166,14 +166,26 @@ END_TEST
 
 START_TEST(test_json_keys_in_documented_order)
 {
-    static const char *keys[] = {
-        "schema",         "version",       "statement",
-        "setup",          "method",        "repeat",
-        "timeout",        "interval",      "include_children",
-        "baseline_bytes", "peak_bytes",    "increment_bytes",
-        "runs",           "mem_usage_mib", "text",
-        "timeline",       "limit_bytes",   "over_limit",
-        "cgroup_limit_bytes", "peak_share_of_cgroup_limit"};
+    static const char *keys[] = {"schema",
+                                 "version",
+                                 "statement",
+                                 "setup",
+                                 "method",
+                                 "repeat",
+                                 "timeout",
+                                 "interval",
+                                 "include_children",
+                                 "baseline_bytes",
+                                 "peak_bytes",
+                                 "increment_bytes",
+                                 "runs",
+                                 "mem_usage_mib",
+                                 "text",
+                                 "timeline",
+                                 "limit_bytes",
+                                 "over_limit",
+                                 "cgroup_limit_bytes",
+                                 "peak_share_of_cgroup_limit"};
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
     const char *key;
@@ -275,8 +287,7 @@ END_TEST
 
 START_TEST(test_bundle_display_id_and_svg)
 {
-    static const pm_svg_point_t tl[] = {{0.0, 10.0}, {0.2, 70.0},
-                                        {0.4, 20.0}};
+    static const pm_svg_point_t tl[] = {{0.0, 10.0}, {0.2, 70.0}, {0.4, 20.0}};
     pm_memit_t m = sample();
     m.timeline = tl;
     m.ntimeline = 3;
@@ -301,9 +312,12 @@ START_TEST(test_live_text_and_bundle)
 {
     static const pm_svg_point_t recent[] = {
         {0.0, 10.0}, {0.1, 20.0}, {0.2, 30.0}, {0.3, 80.0}};
-    pm_live_t l = {.statement = "x = f()", .elapsed_s = 3.25,
-                   .rss_bytes = 812 * MIB, .peak_bytes = 900 * MIB,
-                   .recent = recent, .nrecent = 4};
+    pm_live_t l = {.statement = "x = f()",
+                   .elapsed_s = 3.25,
+                   .rss_bytes = 812 * MIB,
+                   .peak_bytes = 900 * MIB,
+                   .recent = recent,
+                   .nrecent = 4};
     char *text = pm_live_render_text(&l);
     ck_assert_str_eq(text, "running 3.2 s \u00b7 now 812.0 MiB \u00b7 peak "
                            "900.0 MiB \u2581\u2582\u2583\u2588");
@@ -321,9 +335,8 @@ START_TEST(test_live_text_and_bundle)
     ck_assert_str_eq(str_at(doc, "schema"), "peakmem.live");
     ck_assert_int_eq(int_at(doc, "peak_bytes"), 900 * MIB);
     ck_assert(json_is_true(json_object_get(doc, "stopped")));
-    ck_assert_ptr_nonnull(
-        strstr(json_string_value(json_object_get(data, "text/html")),
-               "<polyline"));
+    ck_assert_ptr_nonnull(strstr(
+        json_string_value(json_object_get(data, "text/html")), "<polyline"));
     json_decref(b);
 }
 END_TEST

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const pm_optdef_t memit_defs[] = {
-    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1}, {'c', NULL, 0},
+    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
     {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
     {'f', NULL, 1}, {'T', NULL, 1}, {0, NULL, 0},
 };
@@ -170,8 +170,7 @@ END_TEST
 START_TEST(test_parse_long_accepts_range)
 {
     long v = 0;
-    ck_assert_int_eq(pm_parse_long("7", 1, 10, "-r", &v, err, sizeof err),
-                     0);
+    ck_assert_int_eq(pm_parse_long("7", 1, 10, "-r", &v, err, sizeof err), 0);
     ck_assert_int_eq(v, 7);
 }
 END_TEST
@@ -179,8 +178,8 @@ END_TEST
 START_TEST(test_parse_long_rejects_garbage_and_range)
 {
     long v = 0;
-    static const char *bad[] = {"", "x", "3x", " 3", "0", "11", "1.5",
-                                "99999999999999999999999"};
+    static const char *bad[] = {"",  "x",  "3x",  " 3",
+                                "0", "11", "1.5", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(
             pm_parse_long(bad[i], 1, 10, "-r", &v, err, sizeof err),
@@ -194,16 +193,15 @@ END_TEST
 START_TEST(test_parse_seconds)
 {
     double v = 0;
-    ck_assert_int_eq(
-        pm_parse_seconds("0.25", 0, "-t", &v, err, sizeof err), 0);
+    ck_assert_int_eq(pm_parse_seconds("0.25", 0, "-t", &v, err, sizeof err),
+                     0);
     ck_assert_double_eq_tol(v, 0.25, 1e-12);
     ck_assert_int_eq(pm_parse_seconds("1e-3", 0, "-i", &v, err, sizeof err),
                      0);
     static const char *bad[] = {"", "-1", "nan", "inf", "1s", "abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(
-            pm_parse_seconds(bad[i], 0, "-t", &v, err, sizeof err),
-            PM_EUSAGE);
+            pm_parse_seconds(bad[i], 0, "-t", &v, err, sizeof err), PM_EUSAGE);
     }
     pm_parse_seconds("1s", 0, "-t", &v, err, sizeof err);
     ck_assert_str_eq(err, "-t expects a number of seconds >= 0, got '1s'");
@@ -232,12 +230,11 @@ END_TEST
 START_TEST(test_parse_size_rejects_bad)
 {
     uint64_t v = 0;
-    static const char *bad[] = {"", "500", "MiB", "-1GB", "0MiB", "1XB",
-                                "nanMB", " 5MB", "5 MB", "1e30TB"};
+    static const char *bad[] = {"",    "500",   "MiB",  "-1GB", "0MiB",
+                                "1XB", "nanMB", " 5MB", "5 MB", "1e30TB"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(
-            pm_parse_size(bad[i], "--limit", &v, err, sizeof err),
-            PM_EUSAGE);
+        ck_assert_int_eq(pm_parse_size(bad[i], "--limit", &v, err, sizeof err),
+                         PM_EUSAGE);
     }
     pm_parse_size("500", "--limit", &v, err, sizeof err);
     ck_assert_str_eq(err,

@@ -64,7 +64,7 @@ static int well_formed(const char *s)
 /* Every x="..", y="..", cx, cy, x1.. and polyline point inside w x h. */
 static int coordinates_inside(const char *s, double w, double h)
 {
-    static const char *const attrs[] = {" x=\"", " y=\"", " cx=\"",
+    static const char *const attrs[] = {" x=\"",  " y=\"",  " cx=\"",
                                         " cy=\"", " x1=\"", " x2=\"",
                                         " y1=\"", " y2=\""};
     for (size_t a = 0; a < sizeof attrs / sizeof attrs[0]; a++) {
@@ -124,8 +124,11 @@ END_TEST
 START_TEST(test_svg_marks_peak_with_value_and_time)
 {
     pm_svg_series_t se = {.label = "main", .points = ramp, .n = 5};
-    pm_svg_opts_t o = {.series = &se, .nseries = 1, .mark_peak = 1,
-                       .width = 480, .height = 200};
+    pm_svg_opts_t o = {.series = &se,
+                       .nseries = 1,
+                       .mark_peak = 1,
+                       .width = 480,
+                       .height = 200};
     char *svg = pm_svg_timeline(&o);
     ck_assert_ptr_nonnull(strstr(svg, "peak 812.5 MiB at 2.0 s"));
     ck_assert(well_formed(svg));
@@ -139,10 +142,13 @@ START_TEST(test_svg_draws_spans_limit_and_legend)
     static const pm_svg_point_t child[] = {{0.5, 50.0}, {2.5, 70.0}};
     pm_svg_series_t se[2] = {{.label = "main", .points = ramp, .n = 5},
                              {.label = "child 42", .points = child, .n = 2}};
-    pm_svg_span_t spans[] = {{.name = "mod.load", .start_t = 0.5,
-                              .end_t = 1.5}};
-    pm_svg_opts_t o = {.series = se, .nseries = 2, .spans = spans,
-                       .nspans = 1, .limit_mib = 1000.0};
+    pm_svg_span_t spans[] = {
+        {.name = "mod.load", .start_t = 0.5, .end_t = 1.5}};
+    pm_svg_opts_t o = {.series = se,
+                       .nseries = 2,
+                       .spans = spans,
+                       .nspans = 1,
+                       .limit_mib = 1000.0};
     char *svg = pm_svg_timeline(&o);
     ck_assert_ptr_nonnull(strstr(svg, "mod.load"));
     ck_assert_ptr_nonnull(strstr(svg, "limit 1000.0 MiB"));
