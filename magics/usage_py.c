@@ -29,28 +29,12 @@ static double unix_time(int64_t t_ns)
 }
 
 /* One entry of the returned list: MiB, or (MiB, time) with timestamps,
- * or [MiB, child MiB...] with multiprocess. */
-static PyObject *entry(const usage_args_t *a, const pm_sample_t *s, pid_t pid)
+ * (multiprocess lists are made by watch_multiprocess). */
+static PyObject *entry(const usage_args_t *a, const pm_sample_t *s)
 {
     double mib = (double)(s->rss_bytes +
                           (a->include_children ? s->children_bytes : 0)) /
                  MIB;
-    if (a->multiprocess) {
-        PyObject *list = Py_BuildValue("[d]", mib);
-        pid_t kids[256];
-        int n = pm_proc_descendants(pid, kids, 256);
-        for (int i = 0; list != NULL && i < n && i < 256; i++) {
-            uint64_t b = 0;
-            if (pm_rss_pid(kids[i], &b) == 0) {
-                PyObject *v = PyFloat_FromDouble((double)b / MIB);
-                if (v == NULL || PyList_Append(list, v) < 0) {
-                    Py_CLEAR(list);
-                }
-                Py_XDECREF(v);
-            }
-        }
-        return list;
-    }
     if (a->timestamps) {
         return Py_BuildValue("(dd)", mib, unix_time(s->t_ns));
     }
@@ -58,8 +42,7 @@ static PyObject *entry(const usage_args_t *a, const pm_sample_t *s, pid_t pid)
 }
 
 /* "MEM" (and "CHLD") lines to a stream, as mprof files hold them. */
-static int stream_sample(const usage_args_t *a, const pm_sample_t *s,
-                         pid_t pid)
+static int stream_sample(const usage_args_t *a, const pm_sample_t *s)
 {
     char line[256];
     double mib = (double)(s->rss_bytes +
@@ -69,25 +52,11 @@ static int stream_sample(const usage_args_t *a, const pm_sample_t *s,
         pm_stream_write(a->stream, line) < 0) {
         return -1;
     }
-    if (a->multiprocess) {
-        pid_t kids[256];
-        int n = pm_proc_descendants(pid, kids, 256);
-        for (int i = 0; i < n && i < 256; i++) {
-            uint64_t b = 0;
-            if (pm_rss_pid(kids[i], &b) == 0 &&
-                (pm_dat_format_child(line, sizeof line, (int)kids[i],
-                                     (double)b / MIB,
-                                     unix_time(pm_now_ns())) < 0 ||
-                 pm_stream_write(a->stream, line) < 0)) {
-                return -1;
-            }
-        }
-    }
     return 0;
 }
 
 /* The samples of a stopped sampler as the result list (or streamed). */
-static PyObject *collect(const usage_args_t *a, pm_sampler_t *s, pid_t pid)
+static PyObject *collect(const usage_args_t *a, pm_sampler_t *s)
 {
     size_t n = pm_sampler_timeline(s, NULL, 0);
     pm_sample_t *samples = PyMem_Calloc(n + 1, sizeof *samples);
@@ -101,13 +70,13 @@ static PyObject *collect(const usage_args_t *a, pm_sampler_t *s, pid_t pid)
     PyObject *list = a->stream == Py_None ? PyList_New(0) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (a->stream != Py_None) {
-            if (stream_sample(a, &samples[i], pid) < 0) {
+            if (stream_sample(a, &samples[i]) < 0) {
                 PyMem_Free(samples);
                 return NULL;
             }
             continue;
         }
-        PyObject *v = list != NULL ? entry(a, &samples[i], pid) : NULL;
+        PyObject *v = list != NULL ? entry(a, &samples[i]) : NULL;
         if (v == NULL || PyList_Append(list, v) < 0) {
             Py_XDECREF(v);
             Py_CLEAR(list);
@@ -136,8 +105,98 @@ static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
     Py_END_ALLOW_THREADS
 }
 
+/* multiprocess: each reading is [main MiB, child MiB, ...] with the
+ * children read at that moment (or MEM and CHLD lines to the stream), as
+ * memory_profiler does; read on this thread, the GIL released between
+ * readings. */
+static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
+                                    int is_popen)
+{
+    PyObject *list = a->stream == Py_None ? PyList_New(0) : NULL;
+    int64_t end = a->timeout >= 0 ? pm_now_ns() + (int64_t)(a->timeout * 1e9)
+                                  : INT64_MAX;
+    long count = 0;
+    char line[256];
+    if (a->stream == Py_None && list == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        uint64_t own = 0, kids_sum = 0, b = 0;
+        pid_t kids[256];
+        int nk = 0, rc = pm_rss_pid(pid, &own);
+        /* An exited process not yet reaped reads as 0 pages: gone too. */
+        if (rc < 0 || own == 0) {
+            if (count == 0) {
+                Py_XDECREF(list);
+                return PyErr_Format(PyExc_ProcessLookupError,
+                                    "memory_usage(): no process with pid %d",
+                                    (int)pid);
+            }
+            break;
+        }
+        nk = pm_proc_descendants(pid, kids, 256);
+        nk = nk < 0 ? 0 : nk > 256 ? 256 : nk;
+        double kid_mib[256];
+        for (int i = 0; i < nk; i++) {
+            b = 0;
+            (void)pm_rss_pid(kids[i], &b); /* a child gone meanwhile: 0 */
+            kid_mib[i] = (double)b / MIB;
+            kids_sum += b;
+        }
+        double main_mib =
+            (double)(own + (a->include_children ? kids_sum : 0)) / MIB;
+        if (list != NULL) {
+            PyObject *e = Py_BuildValue("[d]", main_mib);
+            for (int i = 0; e != NULL && i < nk; i++) {
+                PyObject *v = PyFloat_FromDouble(kid_mib[i]);
+                if (v == NULL || PyList_Append(e, v) < 0) {
+                    Py_CLEAR(e);
+                }
+                Py_XDECREF(v);
+            }
+            if (e == NULL || PyList_Append(list, e) < 0) {
+                Py_XDECREF(e);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(e);
+        } else {
+            double now = unix_time(pm_now_ns());
+            if (pm_dat_format_mem(line, sizeof line, main_mib, now) < 0 ||
+                pm_stream_write(a->stream, line) < 0) {
+                return NULL;
+            }
+            for (int i = 0; i < nk; i++) {
+                if (pm_dat_format_child(line, sizeof line, (int)kids[i],
+                                        kid_mib[i], now) < 0 ||
+                    pm_stream_write(a->stream, line) < 0) {
+                    return NULL;
+                }
+            }
+        }
+        count++;
+        if ((!is_popen && a->timeout < 0) || pm_now_ns() >= end ||
+            (a->max_iterations >= 0 && count >= a->max_iterations)) {
+            break;
+        }
+        Py_BEGIN_ALLOW_THREADS struct timespec ts = {
+            (time_t)a->interval,
+            (long)((a->interval - (double)(time_t)a->interval) * 1e9)};
+        nanosleep(&ts, NULL);
+        Py_END_ALLOW_THREADS if (PyErr_CheckSignals() < 0)
+        {
+            Py_XDECREF(list);
+            return NULL;
+        }
+    }
+    return list != NULL ? list : Py_NewRef(Py_None);
+}
+
 static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
 {
+    if (a->multiprocess && !a->max_usage) {
+        return watch_multiprocess(a, pid, is_popen);
+    }
     pm_sampler_opts_t so = {
         .self_interval_s = a->interval,
         .include_children = a->include_children,
@@ -166,7 +225,7 @@ static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
     if (a->max_usage) {
         res = PyFloat_FromDouble((double)pm_sampler_peak(s) / MIB);
     } else {
-        res = collect(a, s, pid);
+        res = collect(a, s);
         if (res != NULL && !is_popen && a->timeout < 0 && PyList_Check(res) &&
             PyList_GET_SIZE(res) > 1) {
             /* one measurement, as memory_profiler gives for a pid */
@@ -204,7 +263,7 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
     PyObject *mem = NULL;
     if (returned != NULL) {
         mem = a->max_usage ? PyFloat_FromDouble((double)probe.peak_bytes / MIB)
-                           : collect(a, s, getpid());
+                           : collect(a, s);
     }
     pm_sampler_free(s);
     if (mem == NULL) {

@@ -268,3 +268,21 @@ def test_memory_usage_bad_input():
         memory_usage(interval=0)
     with pytest.raises(ValueError, match="backend"):
         memory_usage(backend="tracemalloc")
+
+
+def test_memory_usage_multiprocess_lists_children():
+    from peakmem import memory_usage
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import subprocess, sys, time; "
+                          "c = subprocess.Popen([sys.executable, '-c', "
+                          "'import time; b = bytearray(50 * 2**20); "
+                          "b[::4096] = b\"1\" * len(b[::4096]); "
+                          "time.sleep(1)']); time.sleep(1.2); c.wait()"])
+    mem = memory_usage(p, interval=0.05, include_children=True,
+                       multiprocess=True)
+    p.wait()
+    assert all(isinstance(x, list) for x in mem)
+    with_child = [x for x in mem if len(x) == 2]
+    assert with_child, mem
+    assert max(x[1] for x in with_child) >= 50
+    assert max(x[0] for x in with_child) >= 50  # main includes children
