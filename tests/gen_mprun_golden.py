@@ -147,7 +147,7 @@ CASES = [
 ]
 
 
-class StubProfiler:
+class RecordedProfile:
     """What show_results reads of a LineProfiler: code_map.items()."""
 
     def __init__(self, blocks):
@@ -165,7 +165,7 @@ class StubProfiler:
 
 def render(blocks, precision):
     stream = io.StringIO()
-    memory_profiler.show_results(StubProfiler(blocks), stream, precision)
+    memory_profiler.show_results(RecordedProfile(blocks), stream, precision)
     return stream.getvalue().rstrip()
 
 
