@@ -128,7 +128,12 @@ static char *xml_text(const char *text)
             }
             cp = cp << 6 | (s[i + k] & 0x3fUL);
         }
-        if (n == 0 || k < n || (n == 3 && cp < 0x800) ||
+        if (n > 0 && k < n) { /* cut short: one '?' for what there is */
+            clean[o++] = '?';
+            i += k;
+            continue;
+        }
+        if (n == 0 || (n == 3 && cp < 0x800) ||
             (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
             (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff) {
             clean[o++] = '?';
@@ -238,8 +243,8 @@ static void draw_axes(FILE *f, const frame_t *fr)
             fr->top + fr->height / 2);
 }
 
-/* Function spans: a translucent band each, its name at the top (rows
- * staggered so neighbours do not overprint). */
+/* Function spans: a translucent band each, its name at the bottom, clear
+ * of the peak label (rows staggered so neighbours do not overprint). */
 static int draw_spans(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
 {
     for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
@@ -264,7 +269,7 @@ static int draw_spans(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
                 "<text x=\"%.2f\" y=\"%.2f\" fill=\"#8a5a00\">%s</text></g>\n",
                 a, fr->top, b - a, fr->height,
                 clamp(a + 2.0, fr->left, fr->left + fr->width),
-                fr->top + 12.0 + (double)(i % 3) * 12.0, name);
+                fr->top + fr->height - 6.0 - (double)(i % 3) * 12.0, name);
         free(name);
     }
     return 0;
