@@ -10,6 +10,7 @@
 #include "pm_protocol.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -615,6 +616,36 @@ START_TEST(test_dat_peak_with_children_sums_same_round)
 }
 END_TEST
 
+/* Under a locale with a decimal comma the records still use "." both ways.
+ * Needs such a locale (Debian: locales-all, or `localedef -i de_DE -f
+ * UTF-8 DIR/de_DE.UTF-8` and LOCPATH=DIR); without one it checks only the
+ * "C" behaviour. */
+START_TEST(test_dat_ignores_decimal_comma_locale)
+{
+    static const char *const names[] = {"de_DE.UTF-8", "fr_FR.UTF-8",
+                                        "de_DE.utf8", "nl_NL.UTF-8"};
+    const char *used = NULL;
+    char buf[64];
+    pm_dat_t d;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !used; i++) {
+        used = setlocale(LC_ALL, names[i]);
+    }
+    if (used == NULL) {
+        fprintf(stderr, "check_dat: no decimal-comma locale installed\n");
+    }
+    pm_dat_format_mem(buf, sizeof(buf), 1.5, 2.25);
+    rc = pm_dat_parse(buf, &d, NULL, 0);
+    setlocale(LC_ALL, "C");
+    ck_assert_str_eq(buf, "MEM 1.500000 2.2500\n");
+    ck_assert_int_eq(rc, 0);
+    ck_assert_double_eq(d.mem[0].mib, 1.5);
+    ck_assert_double_eq(d.mem[0].t, 2.25);
+    pm_dat_close(&d);
+}
+END_TEST
+
 static Suite *dat_suite(void)
 {
     Suite *s = suite_create("dat");
@@ -639,6 +670,7 @@ static Suite *dat_suite(void)
     tcase_add_test(tc, test_dat_round_trip_rounds_to_format_decimals);
     tcase_add_test(tc, test_dat_peak_without_children_is_highest_mem);
     tcase_add_test(tc, test_dat_peak_with_children_sums_same_round);
+    tcase_add_test(tc, test_dat_ignores_decimal_comma_locale);
     suite_add_tcase(s, tc);
     return s;
 }
