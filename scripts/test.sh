@@ -38,7 +38,13 @@ step "install into .venv" bash scripts/build.sh
 step "python tests" .venv/bin/python -m pytest tests -q -p no:cacheprovider \
   --junitxml="$results/pytest.xml"
 
+# The same Python tests on the other legs of the Jupyter-stack matrix, each a
+# venv pinned by scripts/constraints/LEG.txt (the Debian 12 leg is above).
+for leg in current ipykernel6; do
+  step "leg $leg" bash scripts/leg.sh "$leg" "$results/pytest-$leg.xml"
+done
+
 fails=()
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
 /usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \
-  build-tests/*.tap build-asan/*.tap "$results/pytest.xml"
+  build-tests/*.tap build-asan/*.tap "$results"/pytest*.xml

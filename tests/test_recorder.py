@@ -224,11 +224,13 @@ def test_attach_timeout_stops_recording(tmp_path):
 
 
 def test_exit_code_is_propagated_with_E(tmp_path):
-    r = peakmem(["run", "-E", "-o", "e.dat", "sh", "-c", "exit 3"],
-                tmp_path)
+    # the program runs for a few sampling periods: one that exits before
+    # the first sample rightly gets the "no sample was taken" warning
+    prog = ["sh", "-c", "sleep 0.3; exit 3"]
+    r = peakmem(["run", "-E", "-o", "e.dat"] + prog, tmp_path)
     assert r.returncode == 3
     assert r.stderr == "peakmem: run: the program exited with code 3\n"
-    r = peakmem(["run", "-o", "e.dat", "sh", "-c", "exit 3"], tmp_path)
+    r = peakmem(["run", "-o", "e.dat"] + prog, tmp_path)
     assert r.returncode == 0 and r.stderr == ""
 
 
