@@ -3,12 +3,14 @@
 # /usr/bin/python3 with the packages pinned in scripts/constraints/LEG.txt
 # (no Debian site packages), build and install peakmem into it, register
 # its Python as the venv's "python3" kernel, and run the Python tests there
-# (real kernels of that stack). Usage: scripts/leg.sh LEG JUNIT_XML
-# The Debian 12 leg is the main .venv (scripts/build.sh).
+# (real kernels of that stack). Usage: scripts/leg.sh LEG [JUNIT_XML]
+# Without JUNIT_XML it only builds and installs. peakmem is installed with
+# a plain `pip install .` (build isolation: meson-python from PyPI), as a
+# user of that stack would. The Debian 12 leg is .venv (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 leg=$1
-junit=$2
+junit=${2:-}
 pins=scripts/constraints/$leg.txt
 venv=.venv-$leg
 [ -f "$pins" ] || { echo "leg $leg: no $pins" >&2; exit 2; }
@@ -20,11 +22,11 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$pins" "$stamp"; then
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
     -c "$pins" ipykernel ipython jupyter_client nbclient nbformat numpy \
-    pandas pytest meson-python meson ninja memory_profiler matplotlib
+    pandas pytest memory_profiler matplotlib
   cp "$pins" "$stamp"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-  --no-build-isolation --no-deps --force-reinstall \
+  --no-deps --force-reinstall \
   --config-settings=setup-args=-Dtests=disabled .
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 \
   --display-name "Python 3 (peakmem, $leg)" >/dev/null
@@ -34,6 +36,7 @@ print("leg: Python %s, ipykernel %s, IPython %s, jupyter_client %s, numpy %s"
       % (sys.version.split()[0], ipykernel.__version__, IPython.__version__,
          jupyter_client.__version__, numpy.__version__))
 EOF
+[ -n "$junit" ] || exit 0
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest tests -q \
   -p no:cacheprovider --junitxml="$junit" \
   -o junit_suite_name="leg-$leg"

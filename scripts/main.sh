@@ -3,11 +3,11 @@
 # notebooks/quickstart.ipynb in a real Jupyter kernel and show its memory
 # reports.
 set -euo pipefail
-# ipykernel 6.17 warns about frozen modules on every start; not ours.
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+# the current PyPI Jupyter stack (scripts/constraints/current.txt)
+bash scripts/leg.sh current
 mkdir -p out
-.venv/bin/python tests/run_notebook.py notebooks/quickstart.ipynb \
+.venv-current/bin/python tests/run_notebook.py notebooks/quickstart.ipynb \
   out/quickstart.ipynb
