@@ -202,6 +202,10 @@ uint64_t pm_tracer_events(const pm_tracer_t *tr);
 
 typedef struct pm_sampler pm_sampler_t;
 
+/* Longest sampling period pm_sampler_new takes (PM_ERANGE beyond), in
+ * seconds: about 11.6 days. */
+#define PM_SAMPLER_MAX_INTERVAL_S 1e6
+
 typedef struct {
     double self_interval_s;     /* period for own RSS; 0: 0.001 (1 kHz) */
     int include_children;       /* also sum descendants' RSS */

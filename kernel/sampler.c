@@ -21,7 +21,7 @@
 #define DEFAULT_SELF_S 0.001
 #define DEFAULT_CHILDREN_S 0.1
 #define MIN_INTERVAL_NS 10000 /* 10 us: shorter only burns a CPU */
-#define MAX_INTERVAL_S 1e6
+#define MAX_INTERVAL_S PM_SAMPLER_MAX_INTERVAL_S
 #define DEFAULT_MAX_SAMPLES 1000000
 #define FIRST_TIMELINE_CAP 1024 /* samples; grows by doubling */
 

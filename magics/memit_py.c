@@ -184,12 +184,7 @@ static int parse_args(pm_state_t *st, const char *line, const char *cell,
         goto usage;
     }
     if ((v = pm_opts_get(opts, 'i', NULL)) != NULL &&
-        (pm_parse_seconds(v, 0, "-i", &a->interval_s, err, sizeof err) < 0 ||
-         a->interval_s <= 0)) {
-        if (a->interval_s <= 0) {
-            snprintf(err, sizeof err,
-                     "-i expects a number of seconds > 0, got '%s'", v);
-        }
+        pm_parse_interval(v, "-i", &a->interval_s, err, sizeof err) < 0) {
         goto usage;
     }
     a->include_children = pm_opts_get(opts, 'c', NULL) != NULL;

@@ -42,7 +42,14 @@ static PyObject *usage_error_type(pm_state_t *st)
 
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg)
 {
-    PyErr_SetString(usage_error_type(st), msg);
+    /* "replace": broken UTF-8 in a message must not leave it empty */
+    PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg),
+                                          "replace");
+    if (text == NULL) {
+        return NULL;
+    }
+    PyErr_SetObject(usage_error_type(st), text);
+    Py_DECREF(text);
     return NULL;
 }
 

@@ -12,15 +12,42 @@
 #include <string.h>
 #include <strings.h>
 
+/* The message in err: control characters of the user's text as \xNN,
+ * and cut (when too long for err) on a whole UTF-8 character, never in
+ * the middle of one: Python refuses a message with half a character and
+ * the user would see an empty UsageError. */
 static int usage(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err != NULL && errlen > 0) {
+        char msg[PM_OPTS_BUF + 256];
         va_list ap;
+        int n;
+
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        n = vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        if (n < 0) {
+            msg[0] = '\0';
+        } else if ((size_t)n >= sizeof msg) {
+            msg[pm_utf8_boundary(msg, sizeof msg - 1)] = '\0';
+        }
+        pm_text_escape(err, errlen, msg, strlen(msg), SIZE_MAX);
     }
     return PM_EUSAGE;
+}
+
+/* Bytes in the character (UTF-8, else one byte) that starts s. */
+static size_t char_len(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+    for (size_t k = 1; k < n; k++) {
+        if (((unsigned char)s[k] & 0xc0) != 0x80) {
+            return 1; /* broken: usage() shows the byte as \xNN */
+        }
+    }
+    return n;
 }
 
 static const char *skip_blanks(const char *s)
@@ -171,10 +198,9 @@ static int parse_short_cluster(const char **pos, const pm_optdef_t *defs,
     while (!is_blank_or_end(*s)) {
         const pm_optdef_t *def = find_short(defs, *s);
         if (def == NULL) {
-            if (isprint((unsigned char)*s)) {
-                return usage(err, errlen, "unknown option -%c", *s);
-            }
-            return usage(err, errlen, "unknown option in '%.20s'", *pos);
+            /* the whole character: "-é", not half of it */
+            return usage(err, errlen, "unknown option -%.*s",
+                         (int)char_len(s), s);
         }
         if (def->takes_value) {
             const char *value = NULL;
@@ -275,6 +301,24 @@ int pm_parse_seconds(const char *text, double min, const char *what,
                      "%s expects a number of seconds >= %g, "
                      "got '%s'",
                      what, min, text);
+    }
+    *out = v;
+    return 0;
+}
+
+int pm_parse_interval(const char *text, const char *what, double *out,
+                      char *err, size_t errlen)
+{
+    double v;
+
+    if (pm_parse_seconds(text, 0, what, &v, err, errlen) < 0 || v <= 0) {
+        return usage(err, errlen,
+                     "%s expects a number of seconds > 0, got '%s'", what,
+                     text);
+    }
+    if (v > PM_SAMPLER_MAX_INTERVAL_S) {
+        return usage(err, errlen, "%s expects at most %.0f seconds, got '%s'",
+                     what, PM_SAMPLER_MAX_INTERVAL_S, text);
     }
     *out = v;
     return 0;

@@ -70,6 +70,12 @@ int pm_parse_long(const char *text, long min, long max, const char *what,
 int pm_parse_seconds(const char *text, double min, const char *what,
                      double *out, char *err, size_t errlen);
 
+/* Parse a sampling interval: seconds > 0 and at most
+ * PM_SAMPLER_MAX_INTERVAL_S (the sampler's own limit), e.g. "-i expects at
+ * most 1000000 seconds, got '1e7'". */
+int pm_parse_interval(const char *text, const char *what, double *out,
+                      char *err, size_t errlen);
+
 /* ---- the live line of a running %memit (live.c) ----------------------*/
 
 typedef struct pm_liveview pm_liveview_t;

@@ -37,17 +37,47 @@ extern char **environ;
 
 /* ---- messages ----------------------------------------------------------*/
 
-/* One line on stderr: "peakmem: [cmd: ]message". */
+/* s as a terminal may show it: control characters and broken UTF-8 as
+ * \xNN (file names and .dat text are anyone's bytes). Caller frees; NULL
+ * on ENOMEM. */
+static char *shown(const char *s)
+{
+    size_t len = strlen(s), cap = 4 * len + 1;
+    char *out = malloc(cap);
+
+    if (out != NULL) {
+        pm_text_escape(out, cap, s, len, len);
+    }
+    return out;
+}
+
+/* Print s with one printf conversion (fmt holds one %s) as shown(s). */
+static void print_shown(const char *fmt, const char *s)
+{
+    char *safe = shown(s);
+
+    printf(fmt, safe != NULL ? safe : "?");
+    free(safe);
+}
+
+/* One line on stderr: "peakmem: [cmd: ]message", escaped as shown(). */
 static void vreport(const char *cmd, const char *fmt, va_list ap)
 {
+    char *msg = NULL, *safe = NULL;
+
     fflush(stdout);
     fputs("peakmem: ", stderr);
     if (cmd != NULL) {
         fprintf(stderr, "%s: ", cmd);
     }
-    vfprintf(stderr, fmt, ap);
+    if (vasprintf(&msg, fmt, ap) >= 0) {
+        safe = shown(msg);
+    }
+    fputs(safe != NULL ? safe : strerror(ENOMEM), stderr);
     fputc('\n', stderr);
     fflush(stderr);
+    free(safe);
+    free(msg);
 }
 
 /* Report a failure; returns EXIT_FAIL. */
@@ -367,52 +397,27 @@ static int resolve_profiles(const char *cmd, char **ops, int nops,
     return 0;
 }
 
-/* Read a whole file; *text is NUL-terminated, caller frees. Returns 0 or
- * a negative errno. */
+/* Read a whole .dat file (a regular file or a pipe, at most
+ * PM_DAT_MAX_BYTES); *text is NUL-terminated, caller frees. Returns 0, a
+ * negative errno, or -ENODEV for a device or a socket. */
 static int read_file(const char *path, char **text, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t cap = 65536, n = 0;
-    char *buf = NULL;
-    int rc = 0;
+    struct stat st;
+    int rc;
 
     if (fd < 0) {
         return -errno;
     }
-    buf = malloc(cap);
-    if (buf == NULL) {
-        rc = -ENOMEM;
-        goto out;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+    } else if (S_ISDIR(st.st_mode)) {
+        rc = -EISDIR;
+    } else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        rc = -ENODEV; /* /dev/zero would never end */
+    } else {
+        rc = pm_dat_read_fd(fd, PM_DAT_MAX_BYTES, text, len);
     }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (bigger == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        ssize_t got = read(fd, buf + n, cap - n - 1);
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            rc = -errno;
-            goto out;
-        }
-        if (got == 0) {
-            break;
-        }
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    buf = NULL;
-out:
-    free(buf);
     close(fd);
     return rc;
 }
@@ -426,6 +431,15 @@ static int load_dat(const char *cmd, const char *path, pm_dat_t *d)
     char err[256] = "";
     int rc = read_file(path, &text, &len);
 
+    if (rc == -ENODEV) {
+        return fail(cmd, "cannot read '%s': not a regular file", path);
+    }
+    if (rc == -EFBIG) {
+        return fail(cmd,
+                    "cannot read '%s': larger than %zu MiB, the most "
+                    "peakmem reads",
+                    path, PM_DAT_MAX_BYTES >> 20);
+    }
     if (rc < 0) {
         return fail(cmd, "cannot read '%s': %s", path, errstr(rc));
     }
@@ -433,7 +447,7 @@ static int load_dat(const char *cmd, const char *path, pm_dat_t *d)
         free(text);
         return fail(cmd, "'%s' is empty (no MEM samples)", path);
     }
-    rc = pm_dat_parse(text, d, err, sizeof err);
+    rc = pm_dat_parse_len(text, len, d, err, sizeof err);
     free(text);
     if (rc < 0) {
         return fail(cmd, "'%s' is not a usable .dat file: %s", path,
@@ -473,7 +487,8 @@ static int cmd_peak(int argc, char **argv)
             status = EXIT_FAIL;
             continue;
         }
-        printf("%s\t%.3f MiB\n", files[i], pm_dat_peak(&d, 0, NULL));
+        print_shown("%s", files[i]);
+        printf("\t%.3f MiB\n", pm_dat_peak(&d, 0, NULL));
         for (size_t c = 0; c < d.nchildren; c++) {
             double peak = 0;
 
@@ -532,12 +547,17 @@ static int cmd_list_clean(const char *cmd, int argc, char **argv)
         const char *f = g.gl_pathv[i];
 
         if (!clean) {
-            /* mprofile_YYYYMMDDhhmmss.dat */
+            /* mprofile_YYYYMMDDhhmmss.dat (the glob's ? match any byte) */
             const char *ts = f + strlen("mprofile_");
-            printf("%zu %s %.2s:%.2s:%.2s %.2s/%.2s/%.4s\n", i, f, ts + 8,
-                   ts + 10, ts + 12, ts + 6, ts + 4, ts);
+            printf("%zu ", i);
+            print_shown("%s", f);
+            if (strspn(ts, "0123456789") == 14) {
+                printf(" %.2s:%.2s:%.2s %.2s/%.2s/%.4s", ts + 8, ts + 10,
+                       ts + 12, ts + 6, ts + 4, ts);
+            }
+            putchar('\n');
         } else if (dry) {
-            printf("%s\n", f);
+            print_shown("%s\n", f);
         } else if (unlink(f) != 0) {
             status = fail(cmd, "cannot remove '%s': %s", f, strerror(errno));
         }
@@ -612,7 +632,7 @@ static int cmd_rm(int argc, char **argv)
     }
     for (int i = 0; i < nfiles; i++) {
         if (dry) {
-            printf("%s\n", files[i]);
+            print_shown("%s\n", files[i]);
         } else if (unlink(files[i]) != 0) {
             status = fail("rm", "cannot remove '%s': %s", files[i],
                           strerror(errno));
@@ -671,6 +691,9 @@ static int plot_data_init(plot_data_t *p, const pm_dat_t *d, const char *title)
     for (size_t i = 0; i < d->nmem; i++) {
         p->main[i].t = d->mem[i].t - t0;
         p->main[i].mib = d->mem[i].mib;
+        if (!isfinite(p->main[i].t)) {
+            return -ERANGE;
+        }
     }
     p->nmain = d->nmem;
     p->series[0] = (pm_svg_series_t){"main", p->main, d->nmem};
@@ -688,6 +711,9 @@ static int plot_data_init(plot_data_t *p, const pm_dat_t *d, const char *title)
         for (size_t k = 0; k < ch->n; k++) {
             pts[k].t = ch->points[k].t - t0;
             pts[k].mib = ch->points[k].mib;
+            if (!isfinite(pts[k].t)) {
+                return -ERANGE;
+            }
         }
         p->series[c + 1] = (pm_svg_series_t){label, pts, ch->n};
     }
@@ -695,6 +721,9 @@ static int plot_data_init(plot_data_t *p, const pm_dat_t *d, const char *title)
         p->spans[f].name = d->funcs[f].name;
         p->spans[f].start_t = d->funcs[f].start_t - t0;
         p->spans[f].end_t = d->funcs[f].end_t - t0;
+        if (!isfinite(p->spans[f].start_t) || !isfinite(p->spans[f].end_t)) {
+            return -ERANGE;
+        }
     }
     p->nspans = d->nfuncs;
     return 0;
@@ -903,7 +932,7 @@ static int cmd_plot(int argc, char **argv)
     opt_iter_t it = {"plot", specs, argc, argv, 0, NULL, 1, 0, ops, 0};
     const char *v, *out = NULL, *title = NULL;
     char *default_out = NULL, *cmdline_title = NULL;
-    int id, nfiles, status;
+    int id, nfiles, status, rc;
     glob_t g;
     pm_dat_t d;
     plot_data_t p;
@@ -968,7 +997,13 @@ static int cmd_plot(int argc, char **argv)
         }
         title = (cmdline_title != NULL && n > 0) ? cmdline_title : files[0];
     }
-    if (plot_data_init(&p, &d, title) < 0) {
+    rc = plot_data_init(&p, &d, title);
+    if (rc == -ERANGE) {
+        status = fail("plot",
+                      "cannot plot '%s': its times lie too far apart "
+                      "(more than 1.8e308 s)",
+                      files[0]);
+    } else if (rc < 0) {
         status = fail("plot", "%s", strerror(ENOMEM));
     } else if (ends_with(out, ".png")) {
         status = write_png(&p, out);
@@ -977,7 +1012,7 @@ static int cmd_plot(int argc, char **argv)
     }
     plot_data_close(&p);
     if (status == 0) {
-        printf("Plot written to %s\n", out);
+        print_shown("Plot written to %s\n", out);
     }
 out:
     free(default_out);

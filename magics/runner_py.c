@@ -333,6 +333,36 @@ static int exit_code_of_system_exit(void)
     return code;
 }
 
+/* Whether the ImportError set was raised by runpy itself, before any of
+ * the user's code ran (no __main__ in a directory, no such module): every
+ * frame of its traceback is runpy's or importlib's. Python then prints
+ * one line, "python3: No module named x"; a traceback would point into
+ * runpy, not at a mistake in the user's code. */
+static int runpy_refused(void)
+{
+    PyObject *type, *value, *tb;
+    int refused = 0;
+
+    if (!PyErr_ExceptionMatches(PyExc_ImportError)) {
+        return 0;
+    }
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    refused = tb != NULL;
+    for (PyTracebackObject *t = (PyTracebackObject *)tb; refused && t;
+         t = t->tb_next) {
+        PyCodeObject *code = PyFrame_GetCode(t->tb_frame);
+        const char *file = PyUnicode_AsUTF8(code->co_filename);
+        refused = file != NULL && (strcmp(file, "<frozen runpy>") == 0 ||
+                                   strncmp(file, "<frozen importlib", 17) == 0 ||
+                                   strstr(file, "/runpy.py") != NULL);
+        Py_DECREF(code);
+    }
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return refused;
+}
+
 PyObject *pm_run_main(PyObject *module, PyObject *argv)
 {
     (void)module;
@@ -381,9 +411,27 @@ PyObject *pm_run_main(PyObject *module, PyObject *argv)
         Py_XDECREF(pa);
     }
     int code = 0;
+    PyObject *kbi[3] = {NULL, NULL, NULL};
     if (res == NULL) {
         if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
             code = exit_code_of_system_exit();
+        } else if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+            /* raised again after the report: Python prints it and exits
+             * by SIGINT, as for the script run alone (cProfile too) */
+            PyErr_Fetch(&kbi[0], &kbi[1], &kbi[2]);
+        } else if (runpy_refused()) {
+            PyObject *type, *value, *tb, *msg;
+            PyErr_Fetch(&type, &value, &tb);
+            msg = value != NULL ? PyObject_Str(value) : NULL;
+            const char *text = msg != NULL ? PyUnicode_AsUTF8(msg) : NULL;
+            fprintf(stderr, "peakmem: %s\n",
+                    text != NULL ? text : "cannot run");
+            PyErr_Clear();
+            Py_XDECREF(msg);
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            code = 1;
         } else {
             PyErr_Print();
             code = 1;
@@ -403,5 +451,9 @@ PyObject *pm_run_main(PyObject *module, PyObject *argv)
     PyMem_Free(run.stamps);
     pm_lineprof_free(run.lp);
     memset(&run, 0, sizeof run);
+    if (kbi[0] != NULL) {
+        PyErr_Restore(kbi[0], kbi[1], kbi[2]);
+        return NULL;
+    }
     return PyLong_FromLong(code);
 }

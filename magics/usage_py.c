@@ -301,6 +301,12 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
                         "memory_usage(): interval must be > 0 seconds");
         return NULL;
     }
+    if (a.interval > PM_SAMPLER_MAX_INTERVAL_S) {
+        return PyErr_Format(PyExc_ValueError,
+                            "memory_usage(): interval must be at most %d "
+                            "seconds",
+                            (int)PM_SAMPLER_MAX_INTERVAL_S);
+    }
     a.timeout = -1;
     if (timeout != Py_None) {
         a.timeout = PyFloat_AsDouble(timeout);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Most fields a record can use (FUNC: name, 4 numbers, level). */
 #define MAX_FIELDS 6
@@ -28,7 +30,9 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    if (vsnprintf(err, errlen, fmt, ap) >= (int)errlen) {
+        err[pm_utf8_boundary(err, errlen - 1)] = '\0'; /* cut whole */
+    }
     va_end(ap);
 }
 
@@ -204,7 +208,47 @@ typedef struct {
     size_t mem_cap, children_cap, funcs_cap;
     size_t *child_caps; /* one per child, parallel to d->children */
     size_t last_child;  /* index of the child seen last: a cheap guess */
+    /* pid -> child: open addressing, linear probing, at most half full;
+     * a slot holds the child's index + 1 (0: empty) */
+    size_t *slots;
+    size_t nslots; /* 0 or a power of two */
 } caps_t;
+
+static size_t pid_slot(int pid, size_t nslots)
+{
+    uint32_t x = (uint32_t)pid * 2654435761u; /* Knuth's multiplier */
+
+    return (size_t)(x ^ x >> 16) & (nslots - 1);
+}
+
+/* Make room in the pid index for one more child. 0 or -ENOMEM. */
+static int grow_slots(const pm_dat_t *d, caps_t *caps)
+{
+    size_t n = caps->nslots == 0 ? 64 : caps->nslots * 2;
+    size_t *slots;
+
+    if ((d->nchildren + 1) * 2 <= caps->nslots) {
+        return 0;
+    }
+    if (n > SIZE_MAX / sizeof(*slots)) {
+        return -ENOMEM;
+    }
+    slots = calloc(n, sizeof(*slots));
+    if (slots == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < d->nchildren; i++) {
+        size_t h = pid_slot(d->children[i].pid, n);
+        while (slots[h] != 0) {
+            h = (h + 1) & (n - 1);
+        }
+        slots[h] = i + 1;
+    }
+    free(caps->slots);
+    caps->slots = slots;
+    caps->nslots = n;
+    return 0;
+}
 
 static int add_point(pm_dat_point_t **points, size_t *n, size_t *cap,
                      double mib, double t)
@@ -222,21 +266,25 @@ static int add_point(pm_dat_point_t **points, size_t *n, size_t *cap,
 
 /* Index of the child with this pid, added (in order of first appearance,
  * as mprof's defaultdict keeps them) when new; *rc is -ENOMEM when it
- * could not be added. */
+ * could not be added. One hash lookup per CHLD record. */
 static size_t find_child(pm_dat_t *d, caps_t *caps, int pid, int *rc)
 {
     void *items;
-    size_t old_cap;
+    size_t old_cap, h;
 
     *rc = 0;
     if (caps->last_child < d->nchildren &&
         d->children[caps->last_child].pid == pid) {
         return caps->last_child;
     }
-    for (size_t i = 0; i < d->nchildren; i++) {
-        if (d->children[i].pid == pid) {
-            caps->last_child = i;
-            return i;
+    if ((*rc = grow_slots(d, caps)) < 0) {
+        return 0;
+    }
+    for (h = pid_slot(pid, caps->nslots); caps->slots[h] != 0;
+         h = (h + 1) & (caps->nslots - 1)) {
+        if (d->children[caps->slots[h] - 1].pid == pid) {
+            caps->last_child = caps->slots[h] - 1;
+            return caps->last_child;
         }
     }
     items = d->children;
@@ -259,13 +307,24 @@ static size_t find_child(pm_dat_t *d, caps_t *caps, int pid, int *rc)
     }
     d->children[d->nchildren] = (pm_dat_child_t){.pid = pid};
     caps->child_caps[d->nchildren] = 0;
+    caps->slots[h] = d->nchildren + 1;
     caps->last_child = d->nchildren;
     return d->nchildren++;
 }
 
-/* Shown in messages: at most 40 bytes of a field, as text. */
-#define FIELD_FMT "\"%.*s\""
-#define FIELD_ARG(f) (int)((f).len > 40 ? 40 : (f).len), (f).s
+/* Shown in messages: at most 40 bytes of a field, whole UTF-8
+ * characters, control characters and broken UTF-8 as \xNN (a message
+ * reaches a terminal: no escape sequence from a crafted file may). */
+#define SHOWN_MAX 40
+#define SHOWN_LEN (4 * SHOWN_MAX + 1)
+#define FIELD_FMT "\"%s\""
+#define FIELD_ARG(f) shown((f), sb)
+
+static const char *shown(span_t f, char sb[SHOWN_LEN])
+{
+    pm_text_escape(sb, SHOWN_LEN, f.s, f.len, SHOWN_MAX);
+    return sb;
+}
 
 /* A known record's value (after "TYPE "): 0, PM_EBADMSG with the message
  * (without its "line N: " prefix) in msg, or -ENOMEM. */
@@ -273,6 +332,7 @@ static int parse_record(pm_dat_t *d, caps_t *caps, span_t type, span_t value,
                         char *msg, size_t msglen)
 {
     span_t f[MAX_FIELDS];
+    char sb[SHOWN_LEN];
     size_t n;
     double v[4];
     int pid, level = 0, rc;
@@ -380,25 +440,26 @@ static int parse_record(pm_dat_t *d, caps_t *caps, span_t type, span_t value,
     return 0; /* another record type: mprof skips it */
 }
 
-/* The next line of *text as Python's text files split them (universal
- * newlines: \n, \r\n or \r end a line). Returns 0 at the end of the text,
- * else 1 with the line, which is empty only when a terminator ends it. */
-static int next_line(const char **text, span_t *line)
+/* The next line of *text (up to end) as Python's text files split them
+ * (universal newlines: \n, \r\n or \r end a line). Returns 0 at the end
+ * of the text, else 1 with the line, which is empty only when a
+ * terminator ends it. */
+static int next_line(const char **text, const char *end, span_t *line)
 {
     const char *s = *text;
     size_t len = 0;
 
-    if (*s == '\0') {
+    if (s == end) {
         return 0;
     }
-    while (s[len] != '\0' && s[len] != '\n' && s[len] != '\r') {
+    while (s + len < end && s[len] != '\n' && s[len] != '\r') {
         len++;
     }
     *line = (span_t){s, len};
     s += len;
-    if (s[0] == '\r' && s[1] == '\n') {
+    if (s + 1 < end && s[0] == '\r' && s[1] == '\n') {
         s += 2;
-    } else if (s[0] != '\0') {
+    } else if (s < end) {
         s++;
     }
     *text = s;
@@ -407,11 +468,19 @@ static int next_line(const char **text, span_t *line)
 
 int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen)
 {
+    return pm_dat_parse_len(text, text != NULL ? strlen(text) : 0, out, err,
+                            errlen);
+}
+
+int pm_dat_parse_len(const char *text, size_t len, pm_dat_t *out, char *err,
+                     size_t errlen)
+{
     caps_t caps = {0};
     span_t line;
     size_t lineno = 0;
     int rc = 0;
-    char msg[160];
+    char msg[256], sb[SHOWN_LEN];
+    const char *end;
 
     if (out == NULL) {
         set_err(err, errlen, "no output");
@@ -420,13 +489,25 @@ int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen)
     memset(out, 0, sizeof(*out));
     if (text == NULL) {
         text = "";
+        len = 0;
     }
+    end = text + len;
     set_err(err, errlen, "%s", "");
-    while (next_line(&text, &line)) {
-        const char *space;
+    while (next_line(&text, end, &line)) {
+        const char *space, *nul;
         span_t type, value;
 
         lineno++;
+        nul = memchr(line.s, '\0', line.len);
+        if (nul != NULL) {
+            /* mprof's float() and int() refuse it too; C strings would
+             * end there and count the fields wrong */
+            set_err(err, errlen,
+                    "line %zu: NUL byte at column %zu (a .dat file is text)",
+                    lineno, (size_t)(nul - line.s) + 1);
+            rc = PM_EBADMSG;
+            goto fail;
+        }
         if (line.len == 0) {
             /* read_mprofile_file raises on a line that is only "\n" */
             set_err(err, errlen,
@@ -472,12 +553,78 @@ int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen)
         }
     }
     free(caps.child_caps);
+    free(caps.slots);
     return 0;
 
 fail:
     free(caps.child_caps);
+    free(caps.slots);
     pm_dat_close(out);
     return rc;
+}
+
+int pm_dat_read_fd(int fd, size_t max_bytes, char **text, size_t *len)
+{
+    struct stat st;
+    size_t cap = 65536, n = 0;
+    char *buf;
+
+    *text = NULL;
+    *len = 0;
+    if (max_bytes > SIZE_MAX / 2) {
+        max_bytes = SIZE_MAX / 2;
+    }
+    if (fstat(fd, &st) < 0) {
+        return -errno;
+    }
+    if (S_ISREG(st.st_mode)) {
+        if ((uintmax_t)st.st_size > max_bytes) {
+            return -EFBIG; /* refused before reading a byte */
+        }
+        cap = (size_t)st.st_size + 2; /* EOF seen without growing */
+    }
+    if (cap > max_bytes + 2) {
+        cap = max_bytes + 2;
+    }
+    buf = malloc(cap);
+    if (buf == NULL) {
+        return -ENOMEM;
+    }
+    for (;;) {
+        ssize_t got;
+
+        if (n > max_bytes) {
+            free(buf); /* a file growing, a pipe or a device: still capped */
+            return -EFBIG;
+        }
+        if (n + 1 >= cap) {
+            size_t bigger = cap > (max_bytes + 2) / 2 ? max_bytes + 2 : cap * 2;
+            char *p = realloc(buf, bigger);
+            if (p == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = p;
+            cap = bigger;
+        }
+        got = read(fd, buf + n, cap - n - 1);
+        if (got < 0) {
+            int e = errno;
+            if (e == EINTR) {
+                continue;
+            }
+            free(buf);
+            return -e;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
 }
 
 void pm_dat_close(pm_dat_t *d)

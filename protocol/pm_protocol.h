@@ -78,6 +78,19 @@ json_t *pm_memit_bundle(const pm_memit_t *m);
 /* Escape text for HTML (&, <, >, ", '). Caller frees. */
 char *pm_html_escape(const char *text);
 
+/* Text as a terminal may show it (escape.c): copy at most max_in of the
+ * len bytes of text into out (outlen > 0; always NUL-terminated), with
+ * control characters (C0, DEL, C1) and bytes that are not valid UTF-8 as
+ * \xNN; valid UTF-8 is copied whole, never cut in the middle of a
+ * character (by max_in or by outlen). Returns the input bytes consumed:
+ * less than min(len, max_in) when out was too small. */
+size_t pm_text_escape(char *out, size_t outlen, const char *text, size_t len,
+                      size_t max_in);
+
+/* The longest prefix of text's len bytes that does not end in the middle
+ * of a UTF-8 character: where to cut a message made too long. */
+size_t pm_utf8_boundary(const char *text, size_t len);
+
 /* ---- %mprun line profiles -------------------------------------------*/
 
 #define PM_MIME_MPRUN "application/vnd.peakmem.mprun+json"
@@ -183,6 +196,22 @@ typedef struct {
  * the caller closes out with pm_dat_close; on failure out holds nothing.
  * err (may be NULL) gets a message either way ("" on success). */
 int pm_dat_parse(const char *text, pm_dat_t *out, char *err, size_t errlen);
+/* pm_dat_parse of len bytes: a NUL byte among them is PM_EBADMSG "line N:
+ * NUL byte at column C (a .dat file is text)". CHLD records cost one hash
+ * lookup each, whatever the number of pids. */
+int pm_dat_parse_len(const char *text, size_t len, pm_dat_t *out, char *err,
+                     size_t errlen);
+
+/* Most bytes of .dat text peakmem reads: 1 GiB, some 30 million samples
+ * (over a month at mprof's 0.1 s). */
+#define PM_DAT_MAX_BYTES ((size_t)1 << 30)
+
+/* Read all of fd (a .dat file, or a pipe) into *text, NUL-terminated,
+ * with its length in *len; the caller frees *text. Returns 0, -EFBIG when
+ * it holds more than max_bytes (a regular file is refused from its size,
+ * before any read), -ENOMEM or -errno; on failure *text is NULL. Reads at
+ * most max_bytes + 1 bytes whatever fd is (a device never ends). */
+int pm_dat_read_fd(int fd, size_t max_bytes, char **text, size_t *len);
 /* Free what pm_dat_parse allocated and zero d. NULL or zeroed d ok. */
 void pm_dat_close(pm_dat_t *d);
 

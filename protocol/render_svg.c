@@ -3,6 +3,7 @@
  * spans, the peak and an optional limit, for notebooks and `peakmem plot`. */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@
 
 #define TICKS_X 8
 #define TICKS_Y 6
+/* Most ticks an axis draws, whatever rounding does to its step. */
+#define MAX_TICKS 32
+/* Tick labels of steps from here on are in %g form ("5e+307"). */
+#define BIG_STEP 1e15
 #define HEADROOM 1.1
 #define LEGEND_ROW 14.0
 
@@ -34,10 +39,13 @@ static const char *const palette[] = {
 #define NPALETTE (sizeof(palette) / sizeof(palette[0]))
 #define RED "#d62728"
 
-/* The plot area in pixels and the data ranges it shows. */
+/* The plot area in pixels and the data ranges it shows. Any two finite
+ * edges make a frame: t1 - t0 may exceed DBL_MAX, so positions are worked
+ * out on halves (half_span = t1 / 2 - t0 / 2, finite and > 0). */
 typedef struct {
     double left, top, width, height; /* plot area */
     double t0, t1;                   /* seconds at left and right edges */
+    double half_span;                /* t1 / 2 - t0 / 2 */
     double top_mib;                  /* MiB at the top edge (bottom: 0) */
 } frame_t;
 
@@ -51,7 +59,8 @@ static double clamp(double v, double lo, double hi)
 
 static double px(const frame_t *fr, double t)
 {
-    double x = fr->left + (t - fr->t0) / (fr->t1 - fr->t0) * fr->width;
+    double x =
+        fr->left + (t / 2 - fr->t0 / 2) / fr->half_span * fr->width;
     return clamp(x, fr->left, fr->left + fr->width);
 }
 
@@ -61,16 +70,20 @@ static double py(const frame_t *fr, double mib)
     return clamp(y, fr->top, fr->top + fr->height);
 }
 
-/* 1, 2 or 5 times a power of ten, at least range / target. */
-static double nice_step(double range, int target)
+/* 1, 2 or 5 times a power of ten, at least (hi - lo) / target (worked
+ * out on halves: hi - lo may exceed DBL_MAX); 1 for an empty range. */
+static double nice_step(double lo, double hi, int target)
 {
-    double raw = range / target, mag, norm;
+    double raw = (hi / 2 - lo / 2) / target * 2, mag, norm;
 
     if (!(raw > 0.0) || !isfinite(raw)) {
         return 1.0;
     }
     mag = pow(10.0, floor(log10(raw)));
     norm = raw / mag;
+    if (!(mag > 0.0) || !isfinite(norm)) {
+        return raw; /* subnormal: no power of ten in between */
+    }
     if (norm <= 1.0) {
         return mag;
     }
@@ -78,6 +91,39 @@ static double nice_step(double range, int target)
         return 2.0 * mag;
     }
     return (norm <= 5.0 ? 5.0 : 10.0) * mag;
+}
+
+/* The ticks of an axis: multiples k * step for k = *first .. *first + n - 1
+ * inside [lo, hi] (give or take rounding), n at most MAX_TICKS. The count
+ * is worked out once, so no step too small for the numbers (k + 1 == k)
+ * can make the drawing loop stand still. */
+static size_t tick_range(double lo, double hi, double step, double *first)
+{
+    double a, b;
+
+    if (!(step > 0.0) || !isfinite(step)) {
+        return 0;
+    }
+    a = ceil(lo / step - 1e-9);
+    b = floor(hi / step + 1e-9);
+    if (!isfinite(a) || !isfinite(b) || b < a) {
+        return 0;
+    }
+    *first = a;
+    return b - a >= MAX_TICKS ? MAX_TICKS : (size_t)(b - a) + 1;
+}
+
+/* One tick label: %.*f with dec decimals, or %g for huge steps. */
+static void tick_label(FILE *f, double v, double step, int dec)
+{
+    if (fabs(v) < step * 1e-9) {
+        v = 0.0; /* not "-0" */
+    }
+    if (step >= BIG_STEP) {
+        fprintf(f, "%g", v);
+    } else {
+        fprintf(f, "%.*f", dec, v);
+    }
 }
 
 /* Decimals that tell ticks step apart: 0 for 1, 2, 5, 10 ...; 2 for 0.05. */
@@ -179,11 +225,15 @@ static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
             t1 = fmax(t1, fmax(o->spans[i].start_t, o->spans[i].end_t));
         }
     }
-    if (!(t1 - t0 > 0.0) || !isfinite(t1 - t0)) {
+    /* t0 <= 0 <= t1; a span too small to halve (both 0, or subnormal)
+     * becomes one second */
+    if (!(t1 / 2 - t0 / 2 > 0.0)) {
         t1 = t0 + 1.0;
     }
     top *= HEADROOM;
-    if (!(top > 0.0) || !isfinite(top)) {
+    if (isinf(top)) {
+        top = DBL_MAX; /* a highest sample near DBL_MAX: no headroom */
+    } else if (!(top > 0.0)) {
         top = 1.0;
     }
     *fr = (frame_t){
@@ -193,6 +243,7 @@ static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
         .height = h - MARGIN_T - MARGIN_B,
         .t0 = t0,
         .t1 = t1,
+        .half_span = t1 / 2 - t0 / 2,
         .top_mib = top,
     };
 }
@@ -201,35 +252,38 @@ static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
 static void draw_axes(FILE *f, const frame_t *fr)
 {
     double right = fr->left + fr->width, bottom = fr->top + fr->height;
-    double step = nice_step(fr->t1 - fr->t0, TICKS_X);
+    double step = nice_step(fr->t0, fr->t1, TICKS_X), first = 0.0;
+    size_t n = tick_range(fr->t0, fr->t1, step, &first);
     int dec = step_decimals(step);
 
-    for (double k = ceil(fr->t0 / step - 1e-9);
-         k * step <= fr->t1 + step * 1e-9; k++) {
-        double v = k * step, x = px(fr, v);
+    for (size_t i = 0; i < n; i++) {
+        double v = (first + (double)i) * step, x = px(fr, v);
         fprintf(f,
                 "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
                 "stroke=\"#e0e0e0\"/>\n"
                 "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
                 "stroke=\"#333\"/>\n"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%.*f"
-                "</text>\n",
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
                 x, fr->top, x, bottom, x, bottom, x, bottom + 4.0, x,
-                bottom + 16.0, dec, fabs(v) < step * 1e-9 ? 0.0 : v);
+                bottom + 16.0);
+        tick_label(f, v, step, dec);
+        fputs("</text>\n", f);
     }
-    step = nice_step(fr->top_mib, TICKS_Y);
+    step = nice_step(0.0, fr->top_mib, TICKS_Y);
+    n = tick_range(0.0, fr->top_mib, step, &first);
     dec = step_decimals(step);
-    for (double k = 0; k * step <= fr->top_mib + step * 1e-9; k++) {
-        double v = k * step, y = py(fr, v);
+    for (size_t i = 0; i < n; i++) {
+        double v = (first + (double)i) * step, y = py(fr, v);
         fprintf(f,
                 "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
                 "stroke=\"#e0e0e0\"/>\n"
                 "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
                 "stroke=\"#333\"/>\n"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%.*f"
-                "</text>\n",
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">",
                 fr->left, y, right, y, fr->left - 4.0, y, fr->left, y,
-                fr->left - 6.0, y + 4.0, dec, v);
+                fr->left - 6.0, y + 4.0);
+        tick_label(f, v, step, dec);
+        fputs("</text>\n", f);
     }
     fprintf(f,
             "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is needed; build and run the Check
-# programs (plain and under AddressSanitizer+UBSan); build and install
+# programs (plain and under AddressSanitizer+UBSan); run the fuzz targets
+# (tests/fuzz) for a bounded time under ASan+UBSan; build and install
 # peakmem into .venv; run the Python tests (a real ipykernel, notebooks
 # executed by nbclient). Ends with one line "N passed, N failed".
 set -uo pipefail
@@ -11,7 +12,7 @@ bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 werror=()
 [ "${CI:-}" = "true" ] && werror=(--werror)
 results=out/test-results
-rm -rf build-tests build-asan "$results"
+rm -rf build-tests build-asan build-fuzz "$results"
 mkdir -p "$results"
 failed_steps=()
 
@@ -34,6 +35,17 @@ ASAN_OPTIONS=detect_leaks=1 \
   step "check tests (asan)" meson test -C build-asan --suite c \
   --print-errorlogs
 
+# libFuzzer targets for the .dat reader and the option parser (clang,
+# installed by install-deps.sh), each run for FUZZ_SECONDS (default 30).
+step "meson setup (fuzz)" env CC=clang meson setup build-fuzz \
+  -Dtests=disabled -Dfuzz=enabled -Dpython=/usr/bin/python3 \
+  -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+  "${werror[@]}"
+step "compile (fuzz)" meson compile -C build-fuzz tests/fuzz/fuzz_dat \
+  tests/fuzz/fuzz_options
+echo "=== fuzz"  # counted from its TAP lines, one per target
+bash tests/fuzz/run.sh build-fuzz "$results/fuzz.tap" "${FUZZ_SECONDS:-30}"
+
 step "install into .venv" bash scripts/build.sh
 step "python tests" .venv/bin/python -m pytest tests -q -p no:cacheprovider \
   --junitxml="$results/pytest.xml"
@@ -47,4 +59,4 @@ done
 fails=()
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
 /usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \
-  build-tests/*.tap build-asan/*.tap "$results"/pytest*.xml
+  build-tests/*.tap build-asan/*.tap "$results"/*.tap "$results"/pytest*.xml

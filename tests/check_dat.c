@@ -10,11 +10,13 @@
 #include "pm_protocol.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DATA "tests/data/protocol/"
 #define GOLDEN DATA "mprof_read.json"
@@ -646,6 +648,151 @@ START_TEST(test_dat_ignores_decimal_comma_locale)
 }
 END_TEST
 
+/* Messages reach a terminal: a crafted file's ESC and BEL come out as
+ * \xNN, never as bytes, and a field's first 40 bytes end on a whole UTF-8
+ * character. */
+START_TEST(test_dat_parse_escapes_control_characters_in_messages)
+{
+    char err[256], text[128];
+    pm_dat_t d;
+
+    ck_assert_int_eq(pm_dat_parse("MEM \x1b[2J\x07 2\n", &d, err, sizeof err),
+                     PM_EBADMSG);
+    ck_assert_str_eq(err, "line 1: MEM MiB \"\\x1b[2J\\x07\" is not a number");
+    ck_assert_int_eq(pm_dat_parse("MEM 1 2\n\x1b]0;owned\x07\n", &d, err,
+                                  sizeof err),
+                     PM_EBADMSG);
+    ck_assert_str_eq(err, "line 2: \"\\x1b]0;owned\\x07\" is not a record (no "
+                          "space after its type)");
+    /* C1 controls (CSI is U+009B) and broken UTF-8 too; other text kept */
+    ck_assert_int_eq(pm_dat_parse("MEM 1 \xc2\x9b\xff\xc3\xa9\n", &d, err,
+                                  sizeof err),
+                     PM_EBADMSG);
+    ck_assert_str_eq(err, "line 1: MEM time \"\\xc2\\x9b\\xff\xc3\xa9\" is not "
+                          "a number");
+    /* "a" and 30 x "é": 40 bytes would end inside the 20th é */
+    strcpy(text, "MEM a");
+    for (int i = 0; i < 30; i++) {
+        strcat(text, "\xc3\xa9");
+    }
+    strcat(text, " 2\n");
+    ck_assert_int_eq(pm_dat_parse(text, &d, err, sizeof err), PM_EBADMSG);
+    ck_assert_str_eq(err, "line 1: MEM MiB \"a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                          "\xc3\xa9\xc3\xa9\xc3\xa9\" is not a number");
+    /* a message cut by a short buffer ends on a whole character too */
+    {
+        char small[20];
+        ck_assert_int_eq(pm_dat_parse("MEM \xc3\xa9\xc3\xa9\xc3\xa9 2\n", &d,
+                                      small, sizeof small),
+                         PM_EBADMSG);
+        ck_assert_str_eq(small, "line 1: MEM MiB \"\xc3\xa9");
+    }
+}
+END_TEST
+
+/* A NUL ends a C string: the fields after it were counted as missing. */
+START_TEST(test_dat_parse_reports_nul_byte)
+{
+    static const char text[] = "CMDLINE x\nMEM 1\0 2\nMEM 3 4\n";
+    char err[256];
+    pm_dat_t d;
+
+    ck_assert_int_eq(
+        pm_dat_parse_len(text, sizeof text - 1, &d, err, sizeof err),
+        PM_EBADMSG);
+    ck_assert_str_eq(err, "line 2: NUL byte at column 6 (a .dat file is text)");
+    ck_assert_ptr_null(d.mem);
+    ck_assert_int_eq(pm_dat_parse_len("MEM 1 2\n\0", 9, &d, err, sizeof err),
+                     PM_EBADMSG);
+    ck_assert_str_eq(err, "line 2: NUL byte at column 1 (a .dat file is text)");
+    ck_assert_int_eq(pm_dat_parse_len("MEM 1 2\nMEM 3 4", 7, &d, err,
+                                      sizeof err),
+                     0); /* len bytes only */
+    ck_assert_uint_eq(d.nmem, 1);
+    pm_dat_close(&d);
+}
+END_TEST
+
+/* 100,000 children, each pid seen twice and out of order: every CHLD
+ * record finds its child by pid (one hash lookup; the linear scan this
+ * replaced took seconds, bench/dat_children.py measures it). */
+START_TEST(test_dat_parse_many_children_keep_first_seen_order)
+{
+    const int n = 100000;
+    size_t size = (size_t)n * 2 * 40 + 64, used = 0;
+    char *text = malloc(size), err[128];
+    pm_dat_t d;
+
+    ck_assert_ptr_nonnull(text);
+    used += (size_t)pm_dat_format_mem(text, size, 1.0, 0.0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < n; i++) {
+            /* pids far apart, many sharing their low bits */
+            int pid = round == 0 ? 7 + i * 1024 : 7 + (n - 1 - i) * 1024;
+            used += (size_t)pm_dat_format_child(text + used, size - used, pid,
+                                                1.0 + round, 0.5 + round);
+        }
+    }
+    ck_assert_int_eq(pm_dat_parse(text, &d, err, sizeof(err)), 0);
+    ck_assert_uint_eq(d.nchildren, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(d.children[i].pid, 7 + i * 1024);
+        ck_assert_uint_eq(d.children[i].n, 2);
+        ck_assert_double_eq(d.children[i].points[1].mib, 2.0);
+    }
+    pm_dat_close(&d);
+    free(text);
+}
+END_TEST
+
+/* Reading is capped: a file over the cap is refused from its size, and a
+ * pipe (or a device) that goes on is cut at the cap, not read on until
+ * memory runs out. */
+START_TEST(test_dat_read_fd_caps_what_it_reads)
+{
+    char path[] = "/tmp/check_dat_XXXXXX", *text;
+    size_t len;
+    int fd = mkstemp(path), p[2];
+
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    ck_assert_int_eq(write(fd, "MEM 1 2\n", 8), 8);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    ck_assert_int_eq(pm_dat_read_fd(fd, 8, &text, &len), 0);
+    ck_assert_uint_eq(len, 8);
+    ck_assert_str_eq(text, "MEM 1 2\n");
+    free(text);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    ck_assert_int_eq(pm_dat_read_fd(fd, 7, &text, &len), -EFBIG);
+    ck_assert_ptr_null(text);
+    /* a sparse 8 GiB file: refused before a byte is read */
+    ck_assert_int_eq(ftruncate(fd, (off_t)8 << 30), 0);
+    ck_assert_int_eq(pm_dat_read_fd(fd, PM_DAT_MAX_BYTES, &text, &len),
+                     -EFBIG);
+    close(fd);
+
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(write(p[1], "MEM 1 2\nMEM 3 4\n", 16), 16);
+    close(p[1]);
+    ck_assert_int_eq(pm_dat_read_fd(p[0], 10, &text, &len), -EFBIG);
+    close(p[0]);
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(write(p[1], "MEM 1 2\n", 8), 8);
+    close(p[1]);
+    ck_assert_int_eq(pm_dat_read_fd(p[0], 8, &text, &len), 0);
+    ck_assert_uint_eq(len, 8);
+    free(text);
+    close(p[0]);
+    /* a device never ends: cut at the cap */
+    fd = open("/dev/zero", O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pm_dat_read_fd(fd, 1 << 20, &text, &len), -EFBIG);
+    close(fd);
+}
+END_TEST
+
 static Suite *dat_suite(void)
 {
     Suite *s = suite_create("dat");
@@ -671,6 +818,10 @@ static Suite *dat_suite(void)
     tcase_add_test(tc, test_dat_peak_without_children_is_highest_mem);
     tcase_add_test(tc, test_dat_peak_with_children_sums_same_round);
     tcase_add_test(tc, test_dat_ignores_decimal_comma_locale);
+    tcase_add_test(tc, test_dat_parse_escapes_control_characters_in_messages);
+    tcase_add_test(tc, test_dat_parse_reports_nul_byte);
+    tcase_add_test(tc, test_dat_parse_many_children_keep_first_seen_order);
+    tcase_add_test(tc, test_dat_read_fd_caps_what_it_reads);
     suite_add_tcase(s, tc);
     return s;
 }

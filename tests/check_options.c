@@ -242,6 +242,88 @@ START_TEST(test_parse_size_rejects_bad)
 }
 END_TEST
 
+/* Whether s is whole, valid UTF-8 (what Python needs to show a message). */
+static int utf8_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (*u != 0) {
+        size_t n = *u < 0x80 ? 1 : *u >= 0xf0 ? 4 : *u >= 0xe0 ? 3 : 2;
+        if (*u >= 0x80 && *u < 0xc2) {
+            return 0;
+        }
+        for (size_t k = 1; k < n; k++) {
+            if ((u[k] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+        u += n;
+    }
+    return 1;
+}
+
+/* "%memit -ééééééééééé pass" gave an empty UsageError: the message showed
+ * 20 bytes of the word, ending inside an é, and Python refused it. */
+START_TEST(test_options_unknown_multibyte_option_names_whole_character)
+{
+    static char line[600];
+    char small[18];
+    long v;
+
+    ck_assert_int_eq(parse("-\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                           "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 pass"),
+                     PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -\xc3\xa9");
+    ck_assert_int_eq(parse("-q\xe2\x82\xac pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -\xe2\x82\xac");
+    /* control characters and broken UTF-8 are shown, not sent raw */
+    ck_assert_int_eq(parse("-\x1b[2J pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -\\x1b");
+    ck_assert_int_eq(parse("-\xc3 pass"), PM_EUSAGE);
+    ck_assert_str_eq(err, "unknown option -\\xc3");
+    /* a message longer than err is cut on a whole character */
+    strcpy(line, "-r ");
+    for (int i = 0; i < 200; i++) {
+        strcat(line, "\xc3\xa9");
+    }
+    strcat(line, "x pass");
+    ck_assert_int_eq(parse(line), 0);
+    ck_assert_int_eq(pm_parse_long(pm_opts_get(&opts, 'r', NULL), 1, 10,
+                                   "-r", &v, err, sizeof err),
+                     PM_EUSAGE);
+    ck_assert(utf8_ok(err));
+    ck_assert_uint_ge(strlen(err), sizeof err - 2);
+    ck_assert(strncmp(err, "-r expects an integer from 1 to 10, got '\xc3\xa9",
+                      43) == 0);
+    ck_assert_int_eq(pm_opts_parse("-\xc3\xa9", memit_defs, &opts, small,
+                                   sizeof small),
+                     PM_EUSAGE);
+    ck_assert_str_eq(small, "unknown option -");
+}
+END_TEST
+
+/* "%memit -i 1e7 pass" reached the sampler, which refused it with
+ * "RuntimeError: argument out of range". */
+START_TEST(test_parse_interval_names_its_limits)
+{
+    double v = 0;
+
+    ck_assert_int_eq(pm_parse_interval("0.5", "-i", &v, err, sizeof err), 0);
+    ck_assert_double_eq(v, 0.5);
+    ck_assert_int_eq(pm_parse_interval("1e6", "-i", &v, err, sizeof err), 0);
+    ck_assert_double_eq(v, PM_SAMPLER_MAX_INTERVAL_S);
+    ck_assert_int_eq(pm_parse_interval("1e7", "-i", &v, err, sizeof err),
+                     PM_EUSAGE);
+    ck_assert_str_eq(err, "-i expects at most 1000000 seconds, got '1e7'");
+    ck_assert_int_eq(pm_parse_interval("0", "-i", &v, err, sizeof err),
+                     PM_EUSAGE);
+    ck_assert_str_eq(err, "-i expects a number of seconds > 0, got '0'");
+    ck_assert_int_eq(pm_parse_interval("x", "-i", &v, err, sizeof err),
+                     PM_EUSAGE);
+    ck_assert_str_eq(err, "-i expects a number of seconds > 0, got 'x'");
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
@@ -267,6 +349,9 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_parse_seconds);
     tcase_add_test(tc, test_parse_size_units);
     tcase_add_test(tc, test_parse_size_rejects_bad);
+    tcase_add_test(tc,
+                   test_options_unknown_multibyte_option_names_whole_character);
+    tcase_add_test(tc, test_parse_interval_names_its_limits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,11 +9,13 @@
 #include "pm_protocol.h"
 
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define GOLDEN "tests/data/protocol/timeline.svg"
 
@@ -792,6 +794,87 @@ START_TEST(test_svg_draws_spans_limit_and_legend)
 }
 END_TEST
 
+/* The hostile ranges a crafted .dat gives `peakmem plot`: whatever range
+ * finite numbers make, the axes get a handful of ticks and the document
+ * comes back. (A tick loop stepping by k++ stood still once k * step
+ * passed 2^53 steps, or after a range overflowed to inf, and wrote ticks
+ * until memory ran out.) Outside ASan, memory is capped at 1 GiB so such
+ * a loop fails fast here instead of taking the host down. */
+static void cap_memory(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    struct rlimit lim = {1UL << 30, 1UL << 30};
+    setrlimit(RLIMIT_AS, &lim);
+#endif
+}
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+
+    for (s = strstr(s, what); s != NULL; s = strstr(s + 1, what)) {
+        n++;
+    }
+    return n;
+}
+
+START_TEST(test_svg_timeline_draws_any_finite_range)
+{
+    /* `FUNC f 1 -1.7e308 1 1.7e308` after `MEM 1 0` */
+    static const pm_svg_point_t one[] = {{0.0, 1.0}};
+    pm_svg_span_t wide[] = {{"f", -1.7e308, 1.7e308}};
+    /* MEM and CHLD samples DBL_MAX apart; the MiB near DBL_MAX */
+    static const pm_svg_point_t far[] = {{-DBL_MAX, 1.0}, {DBL_MAX, 2.0}};
+    static const pm_svg_point_t huge[] = {{0.0, 1e308}, {1.0, DBL_MAX}};
+    /* a range too small to halve */
+    static const pm_svg_point_t tiny[] = {{0.0, 1.0}, {5e-324, 2.0}};
+    pm_svg_series_t s = {"main", one, 1};
+    pm_svg_opts_t o = {.series = &s,
+                       .nseries = 1,
+                       .spans = wide,
+                       .nspans = 1,
+                       .mark_peak = 1};
+    doc_t d;
+    char *svg;
+
+    cap_memory();
+    svg = render(&o, &d);
+    /* 3.4e308 s / 8 -> steps of 5e307, in %g form */
+    ck_assert(has_text(&d, "-1.5e+308"));
+    ck_assert(has_text(&d, "0"));
+    ck_assert(has_text(&d, "1.5e+308"));
+    ck_assert_uint_eq(count(svg, "text-anchor=\"middle\">"), 7 + 1);
+    /* the span covers the plot; the sample sits in the middle */
+    ck_assert_ptr_nonnull(strstr(svg, "<rect x=\"64.00\" y=\"32.00\" "
+                                      "width=\"640.00\""));
+    ck_assert_ptr_nonnull(strstr(svg, "<circle class=\"series\" "
+                                      "cx=\"384.00\""));
+    free(svg);
+
+    o.spans = NULL;
+    o.nspans = 0;
+    s = (pm_svg_series_t){"main", far, 2};
+    svg = render(&o, &d);
+    ck_assert_ptr_nonnull(strstr(svg, "points=\"64.00,"));
+    ck_assert_ptr_nonnull(strstr(svg, " 704.00,"));
+    ck_assert_uint_le(count(svg, "<text"), 40);
+    free(svg);
+
+    s = (pm_svg_series_t){"main", huge, 2};
+    svg = render(&o, &d);
+    /* no headroom left above DBL_MAX: 0 .. 1.5e308 in steps of 5e307 */
+    ck_assert(has_text(&d, "1.5e+308"));
+    ck_assert_uint_eq(count(svg, "text-anchor=\"end\">"), 4);
+    free(svg);
+
+    s = (pm_svg_series_t){"main", tiny, 2};
+    svg = render(&o, &d);
+    ck_assert_uint_eq(d.polylines, 1);
+    ck_assert_uint_le(count(svg, "<text"), 40);
+    free(svg);
+}
+END_TEST
+
 static Suite *svg_suite(void)
 {
     Suite *s = suite_create("svg");
@@ -814,6 +897,10 @@ static Suite *svg_suite(void)
     tcase_add_test(tc, test_svg_is_well_formed_with_axes_and_title);
     tcase_add_test(tc, test_svg_marks_peak_with_value_and_time);
     tcase_add_test(tc, test_svg_draws_spans_limit_and_legend);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hostile ranges");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_svg_timeline_draws_any_finite_range);
     suite_add_tcase(s, tc);
     return s;
 }

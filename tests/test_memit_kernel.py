@@ -164,6 +164,13 @@ def test_memit_bad_options_are_usage_errors(kernel):
         "%memit -t soon pass": "-t expects a number of seconds >= 0, "
                                "got 'soon'",
         "%memit -i 0 pass": "-i expects a number of seconds > 0, got '0'",
+        # beyond the sampler's limit: not "RuntimeError: argument out of
+        # range"
+        "%memit -i 1e7 pass": "-i expects at most 1000000 seconds, got "
+                              "'1e7'",
+        # cut inside an "é", the message was empty
+        "%memit -\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+        "\u00e9\u00e9 pass": "unknown option -\u00e9",
         "%memit": "%memit needs a statement to measure, e.g. "
                   "%memit x = list(range(10**6))",
         "%memit -q": "%memit needs a statement to measure, e.g. "

@@ -419,3 +419,91 @@ def test_ctrl_c_leaves_a_complete_dat(tmp_path):
     time.sleep(0.2)
     left = subprocess.run(["pgrep", "-f", "sleep 31.5"], capture_output=True)
     assert left.stdout == b""
+
+
+def limited_memory():
+    """Cap the child's address space at 2 GiB: a runaway loop fails fast
+    instead of taking the host's memory."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+# Any finite input draws or gets one line: the tick loop once stood still
+# (k + 1 == k) on these and wrote ticks until memory ran out.
+HOSTILE_PLOTS = [
+    ("span.dat", "CMDLINE x\nMEM 1 0\nFUNC f 1 -1.7e308 1 1.7e308\n",
+     ["-1.5e+308", "1.5e+308"]),
+    ("children.dat", "CMDLINE x\nMEM 1 0\nCHLD 5 1 1.7e308\n"
+                     "CHLD 6 1 -1.7e308\n", ["-1.5e+308", "1.5e+308"]),
+    ("bigmib.dat", "CMDLINE x\nMEM 1.7e308 0\nMEM 1 1\n", ["1.5e+308"]),
+]
+
+
+@pytest.mark.parametrize("name,text,ticks", HOSTILE_PLOTS,
+                         ids=[n for n, _, _ in HOSTILE_PLOTS])
+def test_plot_any_finite_range_draws(tmp_path, name, text, ticks):
+    (tmp_path / name).write_text(text)
+    r = subprocess.run([PEAKMEM, "plot", name, "-o", "out.svg"],
+                       cwd=tmp_path, capture_output=True, text=True,
+                       timeout=20, preexec_fn=limited_memory)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    root = ET.parse(tmp_path / "out.svg").getroot()
+    texts = ["".join(t.itertext()) for t in root.iter()
+             if t.tag.endswith("}text")]
+    assert len(texts) < 40
+    for tick in ticks:
+        assert tick in texts
+
+
+def test_plot_times_too_far_apart_is_one_line(tmp_path):
+    (tmp_path / "far.dat").write_text(
+        "CMDLINE x\nMEM 1 -1.7e308\nMEM 2 1.7e308\n")
+    r = subprocess.run([PEAKMEM, "plot", "far.dat", "-o", "out.svg"],
+                       cwd=tmp_path, capture_output=True, text=True,
+                       timeout=20, preexec_fn=limited_memory)
+    assert (r.returncode, r.stderr) == (
+        1, "peakmem: plot: cannot plot 'far.dat': its times lie too far "
+           "apart (more than 1.8e308 s)\n")
+    assert not (tmp_path / "out.svg").exists()
+
+
+def test_peak_escapes_control_characters(tmp_path):
+    """ESC and BEL from a crafted file (or its name) reach the terminal as
+    text, never as bytes: an OSC sequence here would retitle it."""
+    (tmp_path / "esc.dat").write_bytes(
+        b"CMDLINE x\nMEM 1 0\n\x1b]0;owned\x07\n")
+    (tmp_path / "name\x1b[2J.dat").write_bytes(b"CMDLINE x\nMEM 2.5 0\n")
+    r = subprocess.run([PEAKMEM, "peak", "esc.dat"], cwd=tmp_path,
+                       capture_output=True, timeout=20)
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr == (b"peakmem: peak: 'esc.dat' is not a usable .dat "
+                        b"file: line 3: \"\\x1b]0;owned\\x07\" is not a "
+                        b"record (no space after its type)\n")
+    r = subprocess.run([PEAKMEM, "peak", "name\x1b[2J.dat"], cwd=tmp_path,
+                       capture_output=True, timeout=20)
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert r.stdout == b"name\\x1b[2J.dat\t2.500 MiB\n"
+
+
+def test_peak_reports_nul_byte(tmp_path):
+    (tmp_path / "nul.dat").write_bytes(b"CMDLINE x\nMEM 1\x00 0\n")
+    r = peakmem(["peak", "nul.dat"], tmp_path)
+    assert (r.returncode, r.stderr) == (
+        1, "peakmem: peak: 'nul.dat' is not a usable .dat file: line 2: "
+           "NUL byte at column 6 (a .dat file is text)\n")
+
+
+def test_peak_caps_what_it_reads(tmp_path):
+    """/dev/zero never ends: refused, not read until memory runs out; a
+    file over the 1 GiB cap is refused from its size (sparse here)."""
+    with open(tmp_path / "huge.dat", "wb") as f:
+        f.truncate((1 << 30) + 1)
+    for name, line in [
+            ("/dev/zero", "cannot read '/dev/zero': not a regular file"),
+            ("huge.dat", "cannot read 'huge.dat': larger than 1024 MiB, "
+                         "the most peakmem reads")]:
+        r = subprocess.run([PEAKMEM, "peak", name], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=20,
+                           preexec_fn=limited_memory)
+        assert (r.returncode, r.stderr) == (1, "peakmem: peak: " + line +
+                                            "\n")

@@ -159,6 +159,49 @@ def test_python_m_peakmem_bad_input(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def test_python_m_peakmem_runpy_refusals_are_one_line(tmp_path):
+    """What Python says in one line ("python3: No module named x"), we
+    say in one line too: no runpy traceback. An ImportError in the user's
+    own code keeps its traceback."""
+    (tmp_path / "pkgdir").mkdir()
+    (tmp_path / "imports.py").write_text("import no_such_module_xyz\n")
+    cases = [
+        (["pkgdir"], "peakmem: can't find '__main__' module in 'pkgdir'"),
+        (["-m", "no_such_module_xyz"],
+         "peakmem: No module named no_such_module_xyz"),
+    ]
+    for args, line in cases:
+        out = run([PY, "-m", "peakmem"] + args, tmp_path)
+        direct = run([DEBIAN_PY] + args, tmp_path)
+        assert out.returncode == direct.returncode == 1, out.stderr
+        assert out.stderr == line + "\n"
+    out = run([PY, "-m", "peakmem", "imports.py"], tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" in out.stderr and 'imports.py", line 1' in out.stderr
+    assert "ModuleNotFoundError: No module named 'no_such_module_xyz'" \
+        in out.stderr
+
+
+def test_python_m_peakmem_keyboard_interrupt_exits_as_python(tmp_path):
+    """A script ending in KeyboardInterrupt: Python prints the traceback
+    and exits by SIGINT (a shell shows 130); so does python -m peakmem,
+    after its report."""
+    (tmp_path / "kbi.py").write_text(
+        "@profile\ndef f():\n    return [0] * 10\n"
+        "f()\nraise KeyboardInterrupt\n")
+    direct = run([DEBIAN_PY, "-c", "profile = lambda f: f\n"
+                  "exec(open('kbi.py').read())"], tmp_path)
+    out = run([PY, "-m", "peakmem", "kbi.py"], tmp_path)
+    assert direct.returncode == -2
+    assert out.returncode == direct.returncode, out.stderr
+    assert out.stderr.rstrip().endswith("KeyboardInterrupt")
+    assert out.stderr.count("Traceback") == 1
+    assert "Filename: " in out.stdout and "return [0] * 10" in out.stdout
+    shell = run(["sh", "-c", '"$0" -m peakmem kbi.py; echo "exit $?"', PY],
+                tmp_path)
+    assert shell.stdout.endswith("exit 130\n")
+
+
 def test_python_m_peakmem_pdb_mmem(tmp_path):
     (tmp_path / "big.py").write_text(
         "@profile\ndef f():\n    a = bytearray(100 * 2**20)\n"
@@ -266,6 +309,11 @@ def test_memory_usage_bad_input():
         memory_usage("nonsense")
     with pytest.raises(ValueError, match="interval must be > 0"):
         memory_usage(interval=0)
+    # beyond the sampler's limit: a ValueError naming it, not
+    # "RuntimeError: argument out of range"
+    with pytest.raises(ValueError,
+                       match="interval must be at most 1000000 seconds"):
+        memory_usage(interval=1e7)
     with pytest.raises(ValueError, match="backend"):
         memory_usage(backend="tracemalloc")
 
