@@ -327,6 +327,42 @@ def test_memit_timeout_in_thread_stops_that_thread_only():
         out = k.value("_pm_out")
         assert out["result"] == want, out
         assert out["elapsed"] < 3.5, out
+        # 3. Nested in the thread: the outer -t fires inside an inner
+        # %memit with a later deadline, and names the outer timeout.
+        reply, _ = k.execute(
+            "_pm_out.clear()\n"
+            "def _pm_nested():\n"
+            "    try:\n"
+            "        get_ipython().run_line_magic('memit', '-q -t 0.5 "
+            "get_ipython().run_line_magic(\"memit\", \"-q -t 20 "
+            "_pm_busy(4)\")')\n"
+            "        _pm_out['result'] = 'finished'\n"
+            "    except BaseException as e:\n"
+            "        _pm_out['result'] = '%s: %s' % (type(e).__name__, e)\n"
+            "_pm_w = threading.Thread(target=_pm_nested)\n"
+            "_pm_w.start(); _pm_w.join(10)", timeout=30)
+        assert k.km.is_alive(), "the kernel died"
+        assert reply["status"] == "ok", reply
+        assert k.value("_pm_out")["result"] == want
+        # 4. As documented: a blocking call in a thread is not cut short;
+        # the error comes at the next bytecode after it returns.
+        reply, _ = k.execute(
+            "_pm_out.clear()\n"
+            "def _pm_sleeper():\n"
+            "    t0 = time.monotonic()\n"
+            "    try:\n"
+            "        get_ipython().run_line_magic(\n"
+            "            'memit', '-q -t 0.3 time.sleep(1.5); _pm_busy(4)')\n"
+            "        _pm_out['result'] = 'finished'\n"
+            "    except BaseException as e:\n"
+            "        _pm_out['result'] = '%s: %s' % (type(e).__name__, e)\n"
+            "    _pm_out['elapsed'] = time.monotonic() - t0\n"
+            "_pm_w = threading.Thread(target=_pm_sleeper)\n"
+            "_pm_w.start(); _pm_w.join(10)", timeout=30)
+        assert reply["status"] == "ok", reply
+        out = k.value("_pm_out")
+        assert out["result"] == want.replace("0.5 s", "0.3 s"), out
+        assert 1.4 < out["elapsed"] < 4, out
         # Nothing left armed: a later cell is not interrupted.
         k.execute("time.sleep(1.0); _pm_busy(0.5)", allow_error=False)
         assert k.value("__import__('peakmem')._peakmem._probe_depth()") \
