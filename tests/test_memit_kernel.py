@@ -472,3 +472,18 @@ def test_memit_huge_timeout_is_a_usage_error(kernel):
                                    "to 1000000000, got '%s'" % value)
     reply, _ = kernel.execute("%memit -q -t 1000000000 pass")
     assert reply["status"] == "ok", reply
+
+
+def test_memory_usage_huge_timeout_waits_for_the_process():
+    """memory_usage(timeout=1e300) means 'no limit': it samples a Popen
+    until it exits (the deadline saturates instead of overflowing)."""
+    import subprocess
+    import sys
+    import peakmem
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import time; time.sleep(0.6)"])
+    t0 = time.monotonic()
+    readings = peakmem.memory_usage(p, interval=0.05, timeout=1e300)
+    assert time.monotonic() - t0 >= 0.4
+    assert p.poll() is not None
+    assert len(readings) >= 5, readings
