@@ -19,7 +19,8 @@ extern "C" {
 enum {
     PM_EPARSE = -1001,   /* /proc text did not have the expected shape */
     PM_ENOHWM = -1002,   /* high-water mark cannot be reset or read */
-    PM_ENESTING = -1003, /* probes ended out of order */
+    PM_ENESTING = -1003, /* probes ended out of order (no longer returned:
+                            probes may end in any order) */
     PM_ETHREAD = -1004,  /* sampler thread could not start */
     PM_ERANGE = -1005,   /* an argument is out of its range */
 };
@@ -288,9 +289,11 @@ typedef struct {
 } pm_probe_opts_t;
 
 /* One measurement. Storage is owned by the caller; it must stay in place
- * between begin and end. Probes nest: the reset is process-wide, so a probe
- * begun inside another folds the high-water mark read so far into the
- * outer one first, and its own peak into all outer ones at its end. */
+ * between begin and end. Probes may overlap in any way: nested in one
+ * thread, or concurrent in several threads, ending in any order. The
+ * reset is process-wide, so each active probe keeps its own running
+ * maximum of every reading taken during its window (VmHWM before each
+ * reset and at each end, inner probes' peaks); see kernel/probe.c. */
 typedef struct pm_probe {
     /* results, valid after pm_probe_end */
     uint64_t baseline_bytes;      /* RSS at begin */
@@ -299,9 +302,11 @@ typedef struct pm_probe {
     uint64_t children_peak_bytes; /* with include_children: sampled */
     int64_t begin_ns, end_ns;     /* pm_now_ns() at begin and end */
     pm_method_t method;
-    /* private */
-    struct pm_probe *outer; /* next probe out on the active stack */
-    uint64_t folded_max;    /* peaks folded in by inner probes and resets */
+    /* private; the set's lock guards these while the probe is active */
+    struct pm_probe *older; /* next older active probe */
+    uint64_t seq;           /* begin order */
+    uint64_t hwm_epoch;     /* first reset epoch whose VmHWM is in window */
+    uint64_t folded_max;    /* readings taken during the window */
     pm_sampler_t *sampler;
     int active;
 } pm_probe_t;
@@ -310,18 +315,23 @@ typedef struct pm_probe {
  * when the reset is refused, when include_children, or force_sampler; a
  * deadline also starts one). baseline/end_bytes are own RSS, also with
  * include_children. on_deadline must not call pm_probe_*. Thread-safe (a
- * mutex guards the active stack). Returns 0, PM_ERANGE (interval_s < 0),
- * -EBUSY (p already active) or -errno. */
+ * mutex guards the set of active probes). Returns 0, PM_ERANGE
+ * (interval_s < 0), -EBUSY (p already active) or -errno. */
 int pm_probe_begin(pm_probe_t *p, const pm_probe_opts_t *opts);
 
-/* End: read the peak, fold it into outer probes, stop any sampler.
- * Probes must end innermost first (PM_ENESTING otherwise, and the probe
- * is still ended). Returns 0 or a negative code (-EINVAL when p is not
- * active); p is inactive after. */
+/* End: read the peak, fold it into the other active probes, stop any
+ * sampler (joined: on_deadline has returned, and is not called again,
+ * when this returns). Probes may end in any order, from any thread.
+ * Returns 0 or a negative code (-EINVAL when p is not active); p is
+ * inactive after. */
 int pm_probe_end(pm_probe_t *p);
 
 /* Number of active probes (0 when no measurement is running). */
 int pm_probe_depth(void);
+
+/* pm_now_ns() + seconds, for pm_probe_opts_t.deadline_ns: NaN and
+ * negative count as 0, and far-off deadlines saturate (no overflow). */
+int64_t pm_probe_deadline_ns(double seconds);
 
 #ifdef __cplusplus
 }

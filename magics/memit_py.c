@@ -35,99 +35,146 @@ typedef struct {
     const char *statement;
 } memit_args_t;
 
-/* -t. The statement runs in the main thread, usually; the sampler's
- * deadline callback (a pure-C thread) then sends SIGALRM to that thread,
- * which interrupts a blocking call (sleep, I/O) with EINTR, and the Python
- * handler installed for the duration of the statement raises TimeoutError.
- * Elsewhere a pending call raises it at the next bytecode. timeout_armed
- * (atomic) is set only while a statement runs, so a late signal or
- * pending call does nothing. */
-static atomic_int timeout_armed;
-static atomic_int timeout_use_signal;
-static pthread_t timeout_thread;  /* written before arming */
-static char timeout_message[128]; /* written before arming */
+/* -t, one memit_timeout_t per measured run (per probe), so a nested
+ * %memit or one in another thread never touches another run's timeout.
+ * The probe's sampler calls on_deadline (a pure-C thread) when the
+ * deadline passes:
+ * - In the main thread it sends SIGALRM to that thread, which interrupts
+ *   a blocking call (sleep, I/O) with EINTR, and the Python handler
+ *   installed for the duration of the statement raises TimeoutError for
+ *   the newest fired timeout of the main thread.
+ * - In any other thread it takes the GIL and sets an asynchronous
+ *   TimeoutError on the measuring thread (PyThreadState_SetAsyncExc): it
+ *   is raised at that thread's next bytecode, so a blocking call there
+ *   (time.sleep, I/O) finishes first. Python delivers signals only to the
+ *   main thread, so nothing else can interrupt it.
+ * A timeout is armed only while its statement runs: it is disarmed (under
+ * the GIL) as soon as the statement returns, an asynchronous exception
+ * still pending then is cleared, and the sampler is joined before the
+ * timeout's storage goes away, so no TimeoutError lands in another
+ * thread, cell or run. */
+#define MAX_TIMEOUT_S 1e9 /* -t: about 31 years */
 
-static int raise_timeout(void *arg)
+typedef struct memit_timeout {
+    struct memit_timeout *next; /* armed_timeouts list; GIL */
+    atomic_int armed;           /* 1 while the statement runs; set under
+                                   the GIL, read by on_deadline */
+    atomic_int fired;           /* the deadline passed */
+    int delivered;              /* async exception set; GIL */
+    int in_main;                /* SIGALRM route (handler installed) */
+    pthread_t thread;           /* the measuring thread */
+    unsigned long ident;        /* its PyThread_get_thread_ident() */
+    double seconds;
+} memit_timeout_t;
+
+static memit_timeout_t *armed_timeouts; /* newest first; GIL */
+
+static PyObject *timeout_error(const memit_timeout_t *t)
 {
-    (void)arg;
-    if (!atomic_exchange(&timeout_armed, 0)) {
-        return 0;
-    }
-    PyErr_SetString(PyExc_TimeoutError, timeout_message);
-    return -1;
+    char msg[128];
+
+    snprintf(msg, sizeof msg,
+             "the statement did not finish within the -t timeout of %g s",
+             t->seconds);
+    return PyObject_CallFunction(PyExc_TimeoutError, "s", msg);
 }
 
-/* The SIGALRM handler while a timed statement runs: handler(signum, frame).
- */
+/* The SIGALRM handler while a timed statement runs in the main thread:
+ * handler(signum, frame). GIL held. Raises for the newest fired timeout
+ * of the main thread; a late or foreign SIGALRM does nothing. */
 static PyObject *timeout_handler(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs)
 {
     (void)module;
     (void)args;
     (void)nargs;
-    return raise_timeout(NULL) < 0 ? NULL : Py_NewRef(Py_None);
+    for (memit_timeout_t *t = armed_timeouts; t != NULL; t = t->next) {
+        if (t->in_main && atomic_load(&t->fired) &&
+            atomic_exchange(&t->armed, 0)) {
+            PyObject *exc = timeout_error(t);
+            if (exc != NULL) {
+                PyErr_SetObject(PyExc_TimeoutError, exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+    }
+    return Py_NewRef(Py_None);
 }
 
 static PyMethodDef timeout_handler_def = {
     "_peakmem_timeout", (PyCFunction)(void (*)(void))timeout_handler,
     METH_FASTCALL, NULL};
 
-/* Sampler thread, no GIL: pthread_kill and Py_AddPendingCall are both
- * safe from any thread. */
-static void on_deadline(void *arg)
+static int finalizing(void)
 {
-    (void)arg;
-    if (!atomic_load(&timeout_armed)) {
-        return;
-    }
-    if (atomic_load(&timeout_use_signal)) {
-        pthread_kill(timeout_thread, SIGALRM);
-    } else {
-        (void)Py_AddPendingCall(raise_timeout, NULL);
-    }
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
 }
 
-/* Install the SIGALRM handler when in the main thread. Returns the old
- * handler (new reference; NULL with no exception when not installed), or
- * NULL with an exception. */
-static PyObject *timeout_install(double seconds, int *installed)
+/* Sampler thread, no GIL; arg is the memit_timeout_t, alive until the
+ * sampler is joined (pm_probe_end). pthread_kill is safe from any
+ * thread; the asynchronous exception needs the GIL, which the measuring
+ * thread releases while it ends the probe (see measure_once). */
+static void on_deadline(void *arg)
 {
-    snprintf(timeout_message, sizeof timeout_message,
-             "the statement did not finish within the -t timeout of %g s",
-             seconds);
-    *installed = 0;
-    atomic_store(&timeout_use_signal, 0);
+    memit_timeout_t *t = arg;
+
+    atomic_store(&t->fired, 1);
+    if (!atomic_load(&t->armed)) {
+        return;
+    }
+    if (t->in_main) {
+        pthread_kill(t->thread, SIGALRM);
+        return;
+    }
+    if (finalizing()) {
+        return; /* taking the GIL now would end this thread */
+    }
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (atomic_load(&t->armed) &&
+        PyThreadState_SetAsyncExc(t->ident, PyExc_TimeoutError) == 1) {
+        t->delivered = 1;
+    }
+    PyGILState_Release(g);
+}
+
+/* 1 in the main thread, 0 elsewhere, -1 with an exception. */
+static int in_main_thread(void)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading == NULL) {
+        return -1;
+    }
+    PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
+    PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
+    int rc = cur != NULL && main != NULL ? cur == main : -1;
+    Py_XDECREF(cur);
+    Py_XDECREF(main);
+    Py_DECREF(threading);
+    return rc;
+}
+
+/* Install the SIGALRM handler (main thread only). Returns the old handler
+ * (new reference), or NULL with an exception. */
+static PyObject *timeout_install(void)
+{
     PyObject *signal = PyImport_ImportModule("signal");
-    PyObject *is_main = NULL, *old = NULL, *handler = NULL, *res = NULL;
+    PyObject *old = NULL, *handler = NULL, *res = NULL;
     if (signal == NULL) {
         return NULL;
     }
-    PyObject *threading = PyImport_ImportModule("threading");
-    if (threading != NULL) {
-        PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
-        PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
-        is_main =
-            cur != NULL && main != NULL ? PyBool_FromLong(cur == main) : NULL;
-        Py_XDECREF(cur);
-        Py_XDECREF(main);
-        Py_DECREF(threading);
+    old = PyObject_CallMethod(signal, "getsignal", "i", SIGALRM);
+    handler = old != NULL ? PyCFunction_New(&timeout_handler_def, NULL) : NULL;
+    res = handler != NULL
+              ? PyObject_CallMethod(signal, "signal", "iO", SIGALRM, handler)
+              : NULL;
+    if (res == NULL) {
+        Py_CLEAR(old);
     }
-    if (is_main == Py_True) {
-        old = PyObject_CallMethod(signal, "getsignal", "i", SIGALRM);
-        handler =
-            old != NULL ? PyCFunction_New(&timeout_handler_def, NULL) : NULL;
-        res = handler != NULL ? PyObject_CallMethod(signal, "signal", "iO",
-                                                    SIGALRM, handler)
-                              : NULL;
-        if (res == NULL) {
-            Py_CLEAR(old);
-        } else {
-            timeout_thread = pthread_self();
-            atomic_store(&timeout_use_signal, 1);
-            *installed = 1;
-        }
-    }
-    Py_XDECREF(is_main);
     Py_XDECREF(handler);
     Py_XDECREF(res);
     Py_DECREF(signal);
@@ -156,6 +203,79 @@ static void timeout_restore(PyObject *old)
     PyErr_Restore(type, value, tb);
 }
 
+/* Arm t for a statement about to run in this thread: the SIGALRM handler
+ * in the main thread, t on armed_timeouts. *old receives the handler to
+ * put back (new reference) or NULL. Returns 0, or -1 with an exception.
+ * GIL held. */
+static int timeout_arm(memit_timeout_t *t, double seconds, PyObject **old)
+{
+    int is_main = in_main_thread();
+
+    *old = NULL;
+    if (is_main < 0) {
+        return -1;
+    }
+    memset(t, 0, sizeof *t);
+    t->seconds = seconds;
+    t->thread = pthread_self();
+    t->ident = PyThread_get_thread_ident();
+    if (is_main) {
+        *old = timeout_install();
+        if (*old == NULL) {
+            return -1;
+        }
+        t->in_main = 1;
+    }
+    t->next = armed_timeouts;
+    armed_timeouts = t;
+    atomic_store(&t->armed, 1);
+    return 0;
+}
+
+/* The statement returned: no exception from t from now on. GIL held. */
+static void timeout_disarm(memit_timeout_t *t)
+{
+    atomic_store(&t->armed, 0);
+    for (memit_timeout_t **pp = &armed_timeouts; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    if (t->delivered) {
+        /* Set but maybe not raised yet: it must not fire later. */
+        PyThreadState_SetAsyncExc(t->ident, NULL);
+    }
+}
+
+/* After the sampler is joined: an asynchronous TimeoutError (a bare
+ * class) that t delivered gets t's message, keeping its traceback. */
+static void timeout_name_error(const memit_timeout_t *t)
+{
+    if (!t->delivered || !PyErr_ExceptionMatches(PyExc_TimeoutError)) {
+        return;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *args =
+        value != NULL ? PyObject_GetAttrString(value, "args") : NULL;
+    PyObject *named = args != NULL && PyTuple_Check(args) &&
+                              PyTuple_GET_SIZE(args) == 0
+                          ? timeout_error(t)
+                          : NULL;
+    Py_XDECREF(args);
+    if (named != NULL) {
+        if (tb != NULL) {
+            PyException_SetTraceback(named, tb);
+        }
+        Py_SETREF(value, named);
+    }
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
 static int is_blank(const char *s)
 {
     return s[strspn(s, " \t\r\n")] == '\0';
@@ -181,6 +301,12 @@ static int parse_args(pm_state_t *st, const char *line, const char *cell,
     }
     if ((v = pm_opts_get(opts, 't', NULL)) != NULL &&
         pm_parse_seconds(v, 0, "-t", &a->timeout_s, err, sizeof err) < 0) {
+        goto usage;
+    }
+    if (a->timeout_s > MAX_TIMEOUT_S) {
+        snprintf(err, sizeof err,
+                 "-t expects a number of seconds from 0 to %.0f, got '%s'",
+                 MAX_TIMEOUT_S, v);
         goto usage;
     }
     if ((v = pm_opts_get(opts, 'i', NULL)) != NULL &&
@@ -243,26 +369,36 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         .interval_s = a->interval_s,
         .include_children = a->include_children,
     };
+    memit_timeout_t timeout;
     PyObject *old_handler = NULL, *res = NULL;
-    int installed = 0, rc = 0;
+    int timed = a->timeout_s > 0, rc = 0;
 
-    if (a->timeout_s > 0) {
-        popts.deadline_ns = pm_now_ns() + (int64_t)(a->timeout_s * 1e9);
-        popts.on_deadline = on_deadline;
-        old_handler = timeout_install(a->timeout_s, &installed);
-        if (old_handler == NULL && PyErr_Occurred()) {
+    if (timed) {
+        if (timeout_arm(&timeout, a->timeout_s, &old_handler) < 0) {
             return -1;
         }
-        atomic_store(&timeout_armed, 1);
+        popts.deadline_ns = pm_probe_deadline_ns(a->timeout_s);
+        popts.on_deadline = on_deadline;
+        popts.arg = &timeout;
     }
     int begin_rc = pm_probe_begin(&probe, &popts);
     if (begin_rc == 0) {
         res = pm_shell_exec(shell, code);
-        rc = pm_probe_end(&probe);
     }
-    atomic_store(&timeout_armed, 0);
-    if (installed) {
-        timeout_restore(old_handler);
+    if (timed) {
+        timeout_disarm(&timeout);
+    }
+    if (begin_rc == 0) {
+        /* Without the GIL: the sampler, joined here, may be waiting for
+         * it in on_deadline. */
+        Py_BEGIN_ALLOW_THREADS rc = pm_probe_end(&probe);
+        Py_END_ALLOW_THREADS
+    }
+    if (timed) {
+        timeout_name_error(&timeout);
+        if (timeout.in_main) {
+            timeout_restore(old_handler);
+        }
     }
     Py_XDECREF(old_handler);
     if (begin_rc < 0) {

@@ -94,8 +94,7 @@ static PyObject *collect(const usage_args_t *a, pm_sampler_t *s)
 /* Wait (GIL released) until the deadline, or the target's exit. */
 static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
 {
-    int64_t end =
-        seconds >= 0 ? pm_now_ns() + (int64_t)(seconds * 1e9) : INT64_MAX;
+    int64_t end = seconds >= 0 ? pm_probe_deadline_ns(seconds) : INT64_MAX;
     Py_BEGIN_ALLOW_THREADS while (pm_now_ns() < end &&
                                   !(until_gone && pm_sampler_target_gone(s)))
     {
@@ -113,8 +112,8 @@ static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
                                     int is_popen)
 {
     PyObject *list = a->stream == Py_None ? PyList_New(0) : NULL;
-    int64_t end = a->timeout >= 0 ? pm_now_ns() + (int64_t)(a->timeout * 1e9)
-                                  : INT64_MAX;
+    int64_t end =
+        a->timeout >= 0 ? pm_probe_deadline_ns(a->timeout) : INT64_MAX;
     long count = 0;
     char line[256];
     if (a->stream == Py_None && list == NULL) {

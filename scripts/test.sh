@@ -29,7 +29,8 @@ step "check tests" meson test -C build-tests --suite c --print-errorlogs
 
 step "meson setup (asan)" meson setup build-asan -Dtests=enabled \
   -Dpython=/usr/bin/python3 -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbuildtype=debug "${werror[@]}"
+  -Dbuildtype=debug "${werror[@]}" -Dc_link_args=-fsanitize=float-cast-overflow \
+  "-Dc_args=-fsanitize=float-cast-overflow -fno-sanitize-recover=float-cast-overflow"
 step "compile (asan)" meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1 \
   step "check tests (asan)" meson test -C build-asan --suite c \

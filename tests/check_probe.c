@@ -6,6 +6,8 @@
 #include "pm_kernel.h"
 
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -189,14 +191,14 @@ START_TEST(test_probe_sampled_inner_ignores_outer_earlier_peak)
 }
 END_TEST
 
-START_TEST(test_probe_out_of_order_end_reports_nesting)
+START_TEST(test_probe_out_of_order_end_is_allowed)
 {
     pm_probe_t outer, inner;
 
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
     spike(32, 0);
-    ck_assert_int_eq(pm_probe_end(&outer), PM_ENESTING);
+    ck_assert_int_eq(pm_probe_end(&outer), 0);
     ck_assert_int_eq(pm_probe_depth(), 1);
     /* Still ended, with results. */
     ck_assert_int_eq(outer.active, 0);
@@ -217,7 +219,7 @@ START_TEST(test_probe_middle_ended_first_keeps_stack_consistent)
     ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
     ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
     ck_assert_int_eq(pm_probe_begin(&c, NULL), 0);
-    ck_assert_int_eq(pm_probe_end(&b), PM_ENESTING);
+    ck_assert_int_eq(pm_probe_end(&b), 0);
     ck_assert_int_eq(pm_probe_depth(), 2);
     spike(48, 0);
     ck_assert_int_eq(pm_probe_end(&c), 0);
@@ -332,6 +334,167 @@ START_TEST(test_probe_deadline_fires_once_for_hwm_probe)
 }
 END_TEST
 
+/* Overlapping, not nested: a probe ending while a newer one is active
+ * gives the newer one only what happened in the newer one's window. */
+START_TEST(test_probe_overlapping_windows_each_get_their_own_peak)
+{
+    pm_probe_t a, b;
+
+    ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
+    spike(64, 0); /* a only */
+    ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
+    spike(32, 0); /* both */
+    ck_assert_int_eq(pm_probe_end(&a), 0);
+    spike(48, 0); /* b only */
+    ck_assert_int_eq(pm_probe_end(&b), 0);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    assert_rise(&a, 64, 0.05, "older, ended first");
+    assert_rise(&b, 48, 0.05, "newer, ended last");
+}
+END_TEST
+
+/* A sampled probe active across a later reset gets the exact mark read
+ * after that reset, also when it ends first. */
+START_TEST(test_probe_sampled_probe_gets_mark_after_later_reset)
+{
+    pm_probe_opts_t sampled = {.force_sampler = 1, .interval_s = 0.5};
+    pm_probe_t s, h;
+
+    ck_assert_int_eq(pm_probe_begin(&s, &sampled), 0);
+    ck_assert_int_eq(pm_probe_begin(&h, NULL), 0);
+    ck_assert_int_eq(h.method, PM_METHOD_HWM);
+    spike(64, 0); /* far shorter than the sampler's period */
+    ck_assert_int_eq(pm_probe_end(&s), 0);
+    ck_assert_int_eq(pm_probe_end(&h), 0);
+    assert_rise(&s, 64, 0.05, "sampled, ended before the hwm probe");
+    assert_rise(&h, 64, 0.05, "hwm, ended last");
+}
+END_TEST
+
+/* Three threads measure at once: each begins in turn, all allocate
+ * (32, 64, 96 MiB) and hold until all hold, then each ends in the order
+ * they began (oldest first, as a stack would refuse). */
+typedef struct {
+    pthread_barrier_t *held, *begun;
+    pthread_mutex_t *lock;
+    pthread_cond_t *turn_changed;
+    int *turn; /* whose turn to begin, then to end; lock */
+    int index;
+    size_t n_mib;
+    pm_probe_t probe;
+    int begin_rc, end_rc;
+} probe_thread_t;
+
+static void wait_turn(probe_thread_t *t, int turn)
+{
+    pthread_mutex_lock(t->lock);
+    while (*t->turn != turn) {
+        pthread_cond_wait(t->turn_changed, t->lock);
+    }
+    pthread_mutex_unlock(t->lock);
+}
+
+static void next_turn(probe_thread_t *t)
+{
+    pthread_mutex_lock(t->lock);
+    (*t->turn)++;
+    pthread_cond_broadcast(t->turn_changed);
+    pthread_mutex_unlock(t->lock);
+}
+
+static void *probe_thread(void *arg)
+{
+    probe_thread_t *t = arg;
+    size_t n = t->n_mib << 20;
+    void *m;
+
+    wait_turn(t, t->index);
+    t->begin_rc = pm_probe_begin(&t->probe, NULL);
+    next_turn(t);
+    pthread_barrier_wait(t->begun);
+    m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (m != MAP_FAILED) {
+        memset(m, 0x5a, n);
+    }
+    pthread_barrier_wait(t->held);
+    if (m != MAP_FAILED) {
+        munmap(m, n);
+    }
+    wait_turn(t, 3 + t->index);
+    t->end_rc = t->begin_rc == 0 ? pm_probe_end(&t->probe) : -1;
+    next_turn(t);
+    return NULL;
+}
+
+START_TEST(test_probe_three_threads_each_get_their_own_result)
+{
+    pthread_barrier_t begun, held;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t turn_changed = PTHREAD_COND_INITIALIZER;
+    probe_thread_t t[3];
+    pthread_t tid[3];
+    int turn = 0;
+
+    ck_assert_int_eq(pthread_barrier_init(&begun, NULL, 3), 0);
+    ck_assert_int_eq(pthread_barrier_init(&held, NULL, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        t[i] = (probe_thread_t){.held = &held,
+                                .begun = &begun,
+                                .lock = &lock,
+                                .turn_changed = &turn_changed,
+                                .turn = &turn,
+                                .index = i,
+                                .n_mib = 32 * (size_t)(i + 1)};
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, probe_thread, &t[i]),
+                         0);
+    }
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+    }
+    pthread_barrier_destroy(&begun);
+    pthread_barrier_destroy(&held);
+    ck_assert_int_eq(pm_probe_depth(), 0);
+    for (int i = 0; i < 3; i++) {
+        double rise = mib(t[i].probe.peak_bytes - t[i].probe.baseline_bytes);
+
+        fprintf(stderr, "probe thread %d (%zu MiB): rc %d, rise %.2f MiB\n",
+                i, t[i].n_mib, t[i].end_rc, rise);
+        ck_assert_int_eq(t[i].begin_rc, 0);
+        ck_assert_int_eq(t[i].end_rc, 0);
+        ck_assert_int_eq(t[i].probe.method, PM_METHOD_HWM);
+        /* All three were held at once inside every window. */
+        ck_assert_msg(rise >= 0.95 * (32 + 64 + 96),
+                      "thread %d: rise %.2f MiB, want >= %.0f", i, rise,
+                      0.95 * (32 + 64 + 96));
+        ck_assert_msg(rise >= (double)t[i].n_mib,
+                      "thread %d: rise %.2f MiB below its own %zu MiB", i,
+                      rise, t[i].n_mib);
+    }
+}
+END_TEST
+
+START_TEST(test_probe_deadline_saturates_for_huge_seconds)
+{
+    int64_t now = pm_now_ns();
+    int64_t far = pm_probe_deadline_ns(1e300);
+    int64_t inf = pm_probe_deadline_ns(INFINITY);
+    int64_t nan_d = pm_probe_deadline_ns(NAN);
+    int64_t neg = pm_probe_deadline_ns(-5);
+    int64_t one = pm_probe_deadline_ns(1);
+
+    /* Beyond a century from now, and no wrap to the past. */
+    ck_assert_int_gt(far, now + (int64_t)3153600000 * 1000000000);
+    ck_assert_int_gt(inf, now + (int64_t)3153600000 * 1000000000);
+    ck_assert_int_ge(nan_d, now);
+    ck_assert_int_lt(nan_d, now + 1000000000);
+    ck_assert_int_ge(neg, now);
+    ck_assert_int_lt(neg, now + 1000000000);
+    ck_assert_int_ge(one, now + 1000000000);
+    ck_assert_int_lt(one, now + 2000000000);
+}
+END_TEST
+
 static Suite *probe_suite(void)
 {
     Suite *s = suite_create("probe");
@@ -357,7 +520,7 @@ static Suite *probe_suite(void)
     tcase_add_test(nesting, test_probe_sampled_outer_gets_exact_inner_peak);
     tcase_add_test(nesting,
                    test_probe_sampled_inner_ignores_outer_earlier_peak);
-    tcase_add_test(nesting, test_probe_out_of_order_end_reports_nesting);
+    tcase_add_test(nesting, test_probe_out_of_order_end_is_allowed);
     tcase_add_test(nesting,
                    test_probe_middle_ended_first_keeps_stack_consistent);
     suite_add_tcase(s, nesting);
@@ -365,6 +528,17 @@ static Suite *probe_suite(void)
     tcase_add_test(children, test_probe_include_children_samples_forked_child);
     tcase_add_test(children, test_probe_include_children_keeps_own_peak_exact);
     suite_add_tcase(s, children);
+
+    TCase *overlap = tcase_create("overlap");
+    tcase_set_timeout(overlap, 60);
+    tcase_add_test(overlap,
+                   test_probe_overlapping_windows_each_get_their_own_peak);
+    tcase_add_test(overlap,
+                   test_probe_sampled_probe_gets_mark_after_later_reset);
+    tcase_add_test(overlap,
+                   test_probe_three_threads_each_get_their_own_result);
+    tcase_add_test(overlap, test_probe_deadline_saturates_for_huge_seconds);
+    suite_add_tcase(s, overlap);
     return s;
 }
 

@@ -275,3 +275,222 @@ def test_memit_falls_back_when_kernel_pipe_is_missing():
         assert k.raw.bad == []
     finally:
         k.close()
+
+
+# ---- -t from threads, nested timeouts, concurrent measurements ---------
+
+THREAD_TIMEOUT_SETUP = r'''
+import threading, time, json
+_pm_out = {}
+def _pm_busy(seconds):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        pass
+def _pm_timed_worker():
+    t0 = time.monotonic()
+    try:
+        get_ipython().run_cell_magic(
+            'memit', '-q -t 0.5', '_pm_busy(4)\n')
+        _pm_out['result'] = 'finished'
+    except BaseException as e:
+        _pm_out['result'] = '%s: %s' % (type(e).__name__, e)
+    _pm_out['elapsed'] = time.monotonic() - t0
+'''
+
+
+def test_memit_timeout_in_thread_stops_that_thread_only():
+    """-t from a background thread: the TimeoutError reaches that thread
+    (at the next bytecode), never the kernel's event loop or a cell that
+    runs meanwhile; the kernel lives on. A separate kernel: on failure
+    this one dies."""
+    from conftest import Kernel
+    k = Kernel()
+    try:
+        k.execute("%load_ext peakmem\n" + THREAD_TIMEOUT_SETUP,
+                  allow_error=False)
+        want = ("TimeoutError: the statement did not finish within the -t "
+                "timeout of 0.5 s")
+        # 1. The kernel idle while the worker's deadline passes.
+        k.execute("_pm_w = threading.Thread(target=_pm_timed_worker); "
+                  "_pm_w.start()", allow_error=False)
+        time.sleep(2.5)
+        assert k.km.is_alive(), "the kernel died"
+        reply, _ = k.execute("_pm_w.join(10)", timeout=30)
+        assert reply["status"] == "ok", reply
+        out = k.value("_pm_out")
+        assert out["result"] == want, out
+        assert out["elapsed"] < 3.5, out
+        # 2. A cell runs in the main thread while the deadline passes: it
+        # finishes undisturbed, the worker gets the error.
+        reply, _ = k.execute(
+            "_pm_out.clear()\n"
+            "_pm_w = threading.Thread(target=_pm_timed_worker)\n"
+            "_pm_w.start()\n"
+            "_pm_busy(1.5)\n"
+            "_pm_w.join(10)\n"
+            "main_ok = True", timeout=30)
+        assert k.km.is_alive(), "the kernel died"
+        assert reply["status"] == "ok", reply
+        out = k.value("_pm_out")
+        assert out["result"] == want, out
+        assert out["elapsed"] < 3.5, out
+        # 3. Nested in the thread: the outer -t fires inside an inner
+        # %memit with a later deadline, and names the outer timeout.
+        reply, _ = k.execute(
+            "_pm_out.clear()\n"
+            "def _pm_nested():\n"
+            "    try:\n"
+            "        get_ipython().run_line_magic('memit', '-q -t 0.5 "
+            "get_ipython().run_line_magic(\"memit\", \"-q -t 20 "
+            "_pm_busy(4)\")')\n"
+            "        _pm_out['result'] = 'finished'\n"
+            "    except BaseException as e:\n"
+            "        _pm_out['result'] = '%s: %s' % (type(e).__name__, e)\n"
+            "_pm_w = threading.Thread(target=_pm_nested)\n"
+            "_pm_w.start(); _pm_w.join(10)", timeout=30)
+        assert k.km.is_alive(), "the kernel died"
+        assert reply["status"] == "ok", reply
+        assert k.value("_pm_out")["result"] == want
+        # 4. As documented: a blocking call in a thread is not cut short;
+        # the error comes at the next bytecode after it returns.
+        reply, _ = k.execute(
+            "_pm_out.clear()\n"
+            "def _pm_sleeper():\n"
+            "    t0 = time.monotonic()\n"
+            "    try:\n"
+            "        get_ipython().run_line_magic(\n"
+            "            'memit', '-q -t 0.3 time.sleep(1.5); _pm_busy(4)')\n"
+            "        _pm_out['result'] = 'finished'\n"
+            "    except BaseException as e:\n"
+            "        _pm_out['result'] = '%s: %s' % (type(e).__name__, e)\n"
+            "    _pm_out['elapsed'] = time.monotonic() - t0\n"
+            "_pm_w = threading.Thread(target=_pm_sleeper)\n"
+            "_pm_w.start(); _pm_w.join(10)", timeout=30)
+        assert reply["status"] == "ok", reply
+        out = k.value("_pm_out")
+        assert out["result"] == want.replace("0.5 s", "0.3 s"), out
+        assert 1.4 < out["elapsed"] < 4, out
+        # Nothing left armed: a later cell is not interrupted.
+        k.execute("time.sleep(1.0); _pm_busy(0.5)", allow_error=False)
+        assert k.value("__import__('peakmem')._peakmem._probe_depth()") \
+            == 0
+        reply, _ = k.execute("%memit -q pass")
+        assert reply["status"] == "ok", reply
+    finally:
+        k.close()
+
+
+def test_memit_timeout_in_thread_statement_ending_in_time(kernel):
+    """A threaded %memit -t whose statement ends before the deadline
+    leaves no TimeoutError behind, in that thread or the main one."""
+    reply, _ = kernel.execute(
+        "import threading, time\n"
+        "_pm_r = []\n"
+        "def _pm_quick():\n"
+        "    try:\n"
+        "        for _ in range(20):\n"
+        "            get_ipython().run_line_magic(\n"
+        "                'memit', '-q -t 0.2 sum(range(1000))')\n"
+        "        time.sleep(0.5)\n"
+        "        sum(range(10**6))\n"
+        "        _pm_r.append('ok')\n"
+        "    except BaseException as e:\n"
+        "        _pm_r.append(repr(e))\n"
+        "_pm_t = threading.Thread(target=_pm_quick)\n"
+        "_pm_t.start(); _pm_t.join(30)\n"
+        "time.sleep(0.5)", timeout=60)
+    assert reply["status"] == "ok", reply
+    assert kernel.value("_pm_r") == ["ok"]
+
+
+def test_memit_outer_timeout_survives_nested_memit(kernel):
+    """-t of the outer %memit still fires after a nested %memit ran (or
+    while one runs with a later deadline of its own)."""
+    kernel.execute("import time", allow_error=False)
+    t0 = time.monotonic()
+    reply, _ = kernel.execute(
+        "%memit -q -t 1 get_ipython().run_line_magic('memit', '-q pass'); "
+        "time.sleep(10)")
+    assert reply["status"] == "error", reply
+    assert reply["ename"] == "TimeoutError"
+    assert reply["evalue"] == ("the statement did not finish within the -t "
+                               "timeout of 1 s")
+    assert time.monotonic() - t0 < 8
+    t0 = time.monotonic()
+    reply, _ = kernel.execute(
+        "%memit -q -t 1 get_ipython().run_line_magic('memit', "
+        "'-q -t 20 time.sleep(10)')")
+    assert reply["ename"] == "TimeoutError", reply
+    assert reply["evalue"] == ("the statement did not finish within the -t "
+                               "timeout of 1 s")
+    assert time.monotonic() - t0 < 8
+    # An inner -t that passes leaves the outer statement alone.
+    reply, _ = kernel.execute(
+        "%memit -q get_ipython().run_line_magic('memit', "
+        "'-q -t 0.3 pass'); time.sleep(1)")
+    assert reply["status"] == "ok", reply
+    assert kernel.value("__import__('peakmem')._peakmem._probe_depth()") \
+        == 0
+
+
+def test_memit_in_three_threads_each_gets_its_own_result(kernel):
+    """Three %memit at once in three threads (begun in turn, all holding
+    their allocation at the same time, ended oldest first): each succeeds
+    and its increment covers its own allocation (all three, in fact)."""
+    reply, _ = kernel.execute(
+        "import threading, time\n"
+        "_pm_b1 = threading.Barrier(3); _pm_b2 = threading.Barrier(3)\n"
+        "_pm_res = {}\n"
+        "def _pm_measure(i, n):\n"
+        "    time.sleep(0.3 * i)\n"
+        "    try:\n"
+        "        r = get_ipython().run_cell_magic('memit', '-q -o',\n"
+        "            '_pm_b1.wait(30)\\n'\n"
+        "            'x%d = b\"\\\\x01\" * %d\\n'\n"
+        "            '_pm_b2.wait(30)\\n'\n"
+        "            'del x%d\\n'\n"
+        "            'time.sleep(%f)\\n' % (i, n, i, 0.3 * i))\n"
+        "        _pm_res[i] = r.increment\n"
+        "    except BaseException as e:\n"
+        "        _pm_res[i] = '%s: %s' % (type(e).__name__, e)\n"
+        "_pm_ts = [threading.Thread(target=_pm_measure,\n"
+        "                           args=(i, (32 << 20) * (i + 1)))\n"
+        "          for i in range(3)]\n"
+        "for t in _pm_ts: t.start()\n"
+        "for t in _pm_ts: t.join(60)\n", timeout=120)
+    assert reply["status"] == "ok", reply
+    res = {int(k): v for k, v in kernel.value("_pm_res").items()}
+    assert sorted(res) == [0, 1, 2], res
+    for i, inc in res.items():
+        own = 32 * MIB * (i + 1)
+        assert not isinstance(inc, str), (i, inc)
+        assert inc >= own, (i, inc / MIB)
+        assert inc >= 0.95 * (32 + 64 + 96) * MIB, (i, inc / MIB)
+    assert kernel.value("__import__('peakmem')._peakmem._probe_depth()") \
+        == 0
+
+
+def test_memit_huge_timeout_is_a_usage_error(kernel):
+    for value in ("1e300", "1e10", "1000000001"):
+        reply, _ = kernel.execute("%%memit -t %s pass" % value)
+        assert reply["status"] == "error", value
+        assert reply["ename"] == "UsageError", reply
+        assert reply["evalue"] == ("-t expects a number of seconds from 0 "
+                                   "to 1000000000, got '%s'" % value)
+    reply, _ = kernel.execute("%memit -q -t 1000000000 pass")
+    assert reply["status"] == "ok", reply
+
+
+def test_memory_usage_huge_timeout_waits_for_the_process():
+    """memory_usage(timeout=1e300) means 'no limit': it samples a Popen
+    until it exits (the deadline saturates instead of overflowing)."""
+    import subprocess
+    import sys
+    import peakmem
+    p = subprocess.Popen([sys.executable, "-c",
+                          "import time; time.sleep(0.6)"])
+    t0 = time.monotonic()
+    readings = peakmem.memory_usage(p, interval=0.05, timeout=1e300)
+    assert time.monotonic() - t0 >= 0.4
+    assert p.poll() is not None
+    assert len(readings) >= 5, readings
