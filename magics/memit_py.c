@@ -92,9 +92,9 @@ static void on_deadline(void *arg)
  * NULL with an exception. */
 static PyObject *timeout_install(double seconds, int *installed)
 {
-    snprintf(timeout_message, sizeof timeout_message,
-             "the statement did not finish within the -t timeout of %g s",
-             seconds);
+    pm_fmt(timeout_message, sizeof timeout_message,
+           "the statement did not finish within the -t timeout of %g s",
+           seconds);
     *installed = 0;
     atomic_store(&timeout_use_signal, 0);
     PyObject *signal = PyImport_ImportModule("signal");
@@ -352,10 +352,10 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
                         const pm_memit_t *m)
 {
     char msg[200];
-    snprintf(msg, sizeof msg,
-             "peak memory %.2f MiB is above the --limit of %.2f MiB",
-             (double)pm_memit_peak(m) / 1048576.0,
-             (double)a->limit_bytes / 1048576.0);
+    pm_fmt(msg, sizeof msg,
+           "peak memory %.2f MiB is above the --limit of %.2f MiB",
+           (double)pm_memit_peak(m) / 1048576.0,
+           (double)a->limit_bytes / 1048576.0);
     if (a->strict) {
         PyErr_SetString(st->limit_error, msg);
         return -1;

@@ -17,7 +17,7 @@ static int usage(char *err, size_t errlen, const char *fmt, ...)
     if (err != NULL && errlen > 0) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        pm_vfmt(err, errlen, fmt, ap);
         va_end(ap);
     }
     return PM_EUSAGE;
@@ -268,7 +268,7 @@ int pm_parse_seconds(const char *text, double min, const char *what,
 {
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = pm_fmt_strtod(text, &end);
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
         errno == ERANGE || !isfinite(v) || v < min) {
         return usage(err, errlen,
@@ -303,7 +303,7 @@ int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
     };
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = pm_fmt_strtod(text, &end);
     if (text[0] != '\0' && !isspace((unsigned char)text[0]) && end != text &&
         errno == 0 && isfinite(v) && v > 0) {
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {

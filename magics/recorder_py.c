@@ -295,7 +295,7 @@ static int parse_seconds(const char *cmd, const char *opt, const char *s,
     double v;
 
     errno = 0;
-    v = strtod(s, &end);
+    v = pm_fmt_strtod(s, &end);
     if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v <= 0 ||
         v > 1e6) {
         return usage(cmd, "%s expects a positive number of seconds, got '%s'",
@@ -473,7 +473,8 @@ static int cmd_peak(int argc, char **argv)
             status = EXIT_FAIL;
             continue;
         }
-        printf("%s\t%.3f MiB\n", files[i], pm_dat_peak(&d, 0, NULL));
+        pm_fmt_file(stdout, "%s\t%.3f MiB\n", files[i],
+                    pm_dat_peak(&d, 0, NULL));
         for (size_t c = 0; c < d.nchildren; c++) {
             double peak = 0;
 
@@ -482,7 +483,8 @@ static int cmd_peak(int argc, char **argv)
                     peak = d.children[c].points[k].mib;
                 }
             }
-            printf("  Child %d\t\t\t%.3f MiB\n", d.children[c].pid, peak);
+            pm_fmt_file(stdout, "  Child %d\t\t\t%.3f MiB\n",
+                        d.children[c].pid, peak);
         }
         pm_dat_close(&d);
     }
@@ -1560,7 +1562,8 @@ static int cmd_record(const char *cmd, int argc, char **argv,
         }
     }
 
-    printf("peakmem: Sampling memory every %gs\n", o.interval_s);
+    pm_fmt_file(stdout, "peakmem: Sampling memory every %gs\n",
+                o.interval_s);
     if (attach) {
         printf("attaching to existing process, using hint: %s\n", argv[first]);
     } else {
@@ -1690,9 +1693,10 @@ static int cmd_record(const char *cmd, int argc, char **argv,
     if (stop == STOP_SIGNAL) {
         status = 128 + stop_signal;
     } else if (stop == STOP_TIMEOUT) {
-        printf("Stopped recording after the %gs timeout; pid %d keeps "
-               "running.\n",
-               o.timeout_s, (int)r.pid);
+        pm_fmt_file(stdout,
+                    "Stopped recording after the %gs timeout; pid %d keeps "
+                    "running.\n",
+                    o.timeout_s, (int)r.pid);
     } else if (o.exit_code && r.reaped) {
         int code = WIFEXITED(r.wstatus)     ? WEXITSTATUS(r.wstatus)
                    : WIFSIGNALED(r.wstatus) ? 128 + WTERMSIG(r.wstatus)

@@ -200,7 +200,7 @@ static int parse_argv(PyObject *argv, runner_args_t *a)
         } else if (strcmp(s, "--timestamp") == 0 || strcmp(s, "-t") == 0) {
             a->timestamp = 1;
         } else if (strcmp(s, "--pdb-mmem") == 0 && next != NULL) {
-            a->pdb_mmem = strtod(next, &end);
+            a->pdb_mmem = pm_fmt_strtod(next, &end);
             if (*next == '\0' || *end != '\0' || !(a->pdb_mmem > 0)) {
                 return usage_error("--pdb-mmem expects a number of MiB > 0, "
                                    "got '%s'",
