@@ -857,8 +857,7 @@ static int write_svg(const plot_data_t *p, const char *out)
 {
     pm_svg_opts_t opts = {0};
     char *svg;
-    FILE *f;
-    int status = 0;
+    int status = 0, rc;
 
     opts.title = p->title;
     opts.series = p->series;
@@ -870,16 +869,10 @@ static int write_svg(const plot_data_t *p, const char *out)
     if (svg == NULL) {
         return fail("plot", "cannot draw the plot: %s", strerror(ENOMEM));
     }
-    f = fopen(out, "w");
-    if (f == NULL) {
-        status = fail("plot", "cannot write '%s': %s", out, strerror(errno));
-    } else {
-        int bad = fputs(svg, f) < 0;
-        bad |= fclose(f) != 0;
-        if (bad) {
-            status =
-                fail("plot", "cannot write '%s': %s", out, strerror(errno));
-        }
+    /* as open(out, "w"): symlinks followed, mode kept */
+    rc = pm_outfile_write(out, svg, strlen(svg));
+    if (rc < 0) {
+        status = fail("plot", "cannot write '%s': %s", out, strerror(-rc));
     }
     free(svg);
     return status;

@@ -287,14 +287,16 @@ static int write_report(const runner_args_t *a)
     int rc = 0;
     if (text[0] != '\0') {
         if (a->outfile != NULL) {
-            FILE *f = fopen(a->outfile, "w");
-            rc =
-                f != NULL && fprintf(f, "%s\n\n\n", text) > 0 && fclose(f) == 0
-                    ? 0
-                    : -1;
-            if (rc < 0) {
+            /* as open(outfile, "w"): symlinks followed, mode kept */
+            char *all = pm_fmt_alloc("%s\n\n\n", text);
+            int err = all != NULL
+                          ? pm_outfile_write(a->outfile, all, strlen(all))
+                          : -ENOMEM;
+            free(all);
+            if (err < 0) {
                 fprintf(stderr, "peakmem: could not write %s: %s\n",
-                        a->outfile, strerror(errno));
+                        a->outfile, strerror(-err));
+                rc = -1;
             }
         } else {
             PyObject *out = PySys_GetObject("stdout");

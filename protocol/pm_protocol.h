@@ -366,6 +366,14 @@ int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms);
  * only plain memory (the thread and ZeroMQ context are the parent's). */
 void pm_publisher_free(pm_publisher_t *pub);
 
+/* Write len bytes of data to path as Python's open(path, "w") would:
+ * O_WRONLY | O_CREAT | O_TRUNC (mode 0666 & ~umask for a new file),
+ * symlinks followed, an existing file's mode kept, no temporary file. A
+ * file the caller may not write is refused with its own error before
+ * anything changes; a FIFO without a reader is -ENXIO, not a hang.
+ * Returns 0 or a negative errno. Any thread. */
+int pm_outfile_write(const char *path, const char *data, size_t len);
+
 /* The one formatting path of every number a person or a program reads:
  * printf-family formatting and strtod in the "C" locale ("3.50", never
  * "3,50"), whatever setlocale() the notebook or script called. The
