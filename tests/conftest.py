@@ -131,12 +131,14 @@ def kernel():
     k.close()
 
 
-def core_skip(reason):
-    """Skip a test that cannot run on this host; under CI=true a core path
-    (exact peak, the C locale of numbers) must run, so it fails instead."""
+def core_skip(reason, module=False):
+    """Skip a test (module=True: a whole module, at import) that cannot run
+    on this host; under CI=true a core path (exact peak, the C locale of
+    numbers, memory_profiler compatibility) must run, so it fails instead."""
     if os.environ.get("CI") == "true":
-        pytest.fail("core test cannot run under CI: " + reason)
-    pytest.skip(reason)
+        pytest.fail("core test cannot run under CI: " + reason,
+                    pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
 
 
 @pytest.fixture(scope="session")

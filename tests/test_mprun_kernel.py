@@ -187,11 +187,12 @@ def open_tmp():
         yield pathlib.Path(d)
 
 
-def test_mprun_T_refuses_read_only_file_of_another_user(open_tmp):
-    """A user who may not write the file gets one line with the file's own
-    error, and the file keeps its content and mode (as root, IPython runs
-    as 'nobody')."""
-    where = open_tmp / "shared"
+def test_mprun_T_refuses_users_own_read_only_file(open_tmp):
+    """A user's own file made read-only (chmod 444) in the user's own
+    directory: open(FILE, 'w') refuses it, so -T does, with one line
+    naming the file's own error; the file keeps its content and mode (as
+    root, IPython runs as 'nobody', owner of both)."""
+    where = open_tmp / "mine"
     where.mkdir()
     ro = where / "ro.txt"
     ro.write_text("keep me")
@@ -203,6 +204,8 @@ def test_mprun_T_refuses_read_only_file_of_another_user(open_tmp):
     kw = {}
     if os.geteuid() == 0:
         kw = {"user": 65534, "group": 65534, "extra_groups": []}
+        os.chown(where, 65534, 65534)
+        os.chown(ro, 65534, 65534)
     env = dict(os.environ, HOME=str(home), IPYTHONDIR=str(home / "ipython"))
     try:
         out = subprocess.run([sys.executable, "-c", REFUSED_AS_USER,
