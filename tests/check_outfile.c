@@ -22,10 +22,7 @@ static void make_dir(void)
 
 static void remove_dir(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(pm_check_rmtree(dir), 0);
 }
 
 static void path_of(char *buf, size_t len, const char *name)

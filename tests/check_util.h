@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +207,23 @@ __attribute__((unused)) static void *pm_check_map_touch(size_t n)
     return p;
 }
 
+/* ---- temporary directories ---------------------------------------------*/
+
+static int pm_check_rm_one(const char *path, const struct stat *st, int flag,
+                           struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+/* rm -rf path (symlinks removed, never followed); 0 or -1. */
+__attribute__((unused)) static int pm_check_rmtree(const char *path)
+{
+    return nftw(path, pm_check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---- a decimal-comma locale -------------------------------------------
  * Made by the test: `localedef -i de_DE -f UTF-8 DIR/de_DE.UTF-8`, then
  * LOCPATH=DIR (glibc reads it at each setlocale). An installed de_DE is
@@ -238,8 +256,7 @@ static void pm_check_build_locale(const char *dir)
         snprintf(to, sizeof to, "%s/de_DE.UTF-8", dir);
         (void)rename(from, to); /* another program may have won: fine */
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) {
+    if (pm_check_rmtree(tmp) != 0) {
         fprintf(stderr, "could not remove %s\n", tmp);
     }
 }
@@ -247,12 +264,9 @@ static void pm_check_build_locale(const char *dir)
 /* Remove the locale pm_check_comma_locale() built, if any. */
 __attribute__((unused)) static void pm_check_comma_locale_done(void)
 {
-    char cmd[128];
-
     setlocale(LC_ALL, "C");
     if (pm_check_locale_dir[0] != '\0') {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", pm_check_locale_dir);
-        if (system(cmd) != 0) {
+        if (pm_check_rmtree(pm_check_locale_dir) != 0) {
             fprintf(stderr, "could not remove %s\n", pm_check_locale_dir);
         }
         pm_check_locale_dir[0] = '\0';
