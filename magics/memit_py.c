@@ -73,9 +73,9 @@ static PyObject *timeout_error(const memit_timeout_t *t)
 {
     char msg[128];
 
-    snprintf(msg, sizeof msg,
-             "the statement did not finish within the -t timeout of %g s",
-             t->seconds);
+    pm_fmt(msg, sizeof msg,
+           "the statement did not finish within the -t timeout of %g s",
+           t->seconds);
     return PyObject_CallFunction(PyExc_TimeoutError, "s", msg);
 }
 
@@ -304,9 +304,9 @@ static int parse_args(pm_state_t *st, const char *line, const char *cell,
         goto usage;
     }
     if (a->timeout_s > MAX_TIMEOUT_S) {
-        snprintf(err, sizeof err,
-                 "-t expects a number of seconds from 0 to %.0f, got '%s'",
-                 MAX_TIMEOUT_S, v);
+        pm_fmt(err, sizeof err,
+               "-t expects a number of seconds from 0 to %.0f, got '%s'",
+               MAX_TIMEOUT_S, v);
         goto usage;
     }
     if ((v = pm_opts_get(opts, 'i', NULL)) != NULL &&
@@ -483,10 +483,10 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
                         const pm_memit_t *m)
 {
     char msg[200];
-    snprintf(msg, sizeof msg,
-             "peak memory %.2f MiB is above the --limit of %.2f MiB",
-             (double)pm_memit_peak(m) / 1048576.0,
-             (double)a->limit_bytes / 1048576.0);
+    pm_fmt(msg, sizeof msg,
+           "peak memory %.2f MiB is above the --limit of %.2f MiB",
+           (double)pm_memit_peak(m) / 1048576.0,
+           (double)a->limit_bytes / 1048576.0);
     if (a->strict) {
         PyErr_SetString(st->limit_error, msg);
         return -1;

@@ -102,31 +102,23 @@ static int run_traced(PyObject *shell, PyObject *code, pm_lineprof_t *lp,
     return 1;
 }
 
-/* Write text to path through a temporary file renamed into place, so a
- * failure never leaves a half-written printout. */
+/* Write the whole printout to path as open(path, "w") would (symlinks
+ * followed, the file's mode kept, a file the user may not write refused
+ * with its own error and left untouched). The GIL is released while the
+ * file is written. Returns 0, or -1 with OSError set (one line). */
 static int write_text_file(const char *path, const char *text)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = PyMem_Malloc(n);
-    if (tmp == NULL) {
-        PyErr_NoMemory();
+    int rc;
+
+    Py_BEGIN_ALLOW_THREADS
+    rc = pm_outfile_write(path, text, strlen(text));
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_Format(PyExc_OSError, "could not write the -T file %s: %s",
+                     path, strerror(-rc));
         return -1;
     }
-    snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int ok = f != NULL && fputs(text, f) >= 0;
-    ok = f != NULL && fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) == 0) {
-        PyMem_Free(tmp);
-        return 0;
-    }
-    PyErr_Format(PyExc_OSError, "could not write the -T file %s: %s", path,
-                 strerror(errno));
-    if (f != NULL) {
-        remove(tmp);
-    }
-    PyMem_Free(tmp);
-    return -1;
+    return 0;
 }
 
 static int print_line(const char *text)

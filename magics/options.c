@@ -24,7 +24,7 @@ static int usage(char *err, size_t errlen, const char *fmt, ...)
         int n;
 
         va_start(ap, fmt);
-        n = vsnprintf(msg, sizeof msg, fmt, ap);
+        n = pm_vfmt(msg, sizeof msg, fmt, ap);
         va_end(ap);
         if (n < 0) {
             msg[0] = '\0';
@@ -294,7 +294,7 @@ int pm_parse_seconds(const char *text, double min, const char *what,
 {
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = pm_fmt_strtod(text, &end);
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
         errno == ERANGE || !isfinite(v) || v < min) {
         return usage(err, errlen,
@@ -347,7 +347,7 @@ int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
     };
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = pm_fmt_strtod(text, &end);
     if (text[0] != '\0' && !isspace((unsigned char)text[0]) && end != text &&
         errno == 0 && isfinite(v) && v > 0) {
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {

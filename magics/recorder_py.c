@@ -325,7 +325,7 @@ static int parse_seconds(const char *cmd, const char *opt, const char *s,
     double v;
 
     errno = 0;
-    v = strtod(s, &end);
+    v = pm_fmt_strtod(s, &end);
     if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v <= 0 ||
         v > 1e6) {
         return usage(cmd, "%s expects a positive number of seconds, got '%s'",
@@ -488,7 +488,7 @@ static int cmd_peak(int argc, char **argv)
             continue;
         }
         print_shown("%s", files[i]);
-        printf("\t%.3f MiB\n", pm_dat_peak(&d, 0, NULL));
+        pm_fmt_file(stdout, "\t%.3f MiB\n", pm_dat_peak(&d, 0, NULL));
         for (size_t c = 0; c < d.nchildren; c++) {
             double peak = 0;
 
@@ -497,7 +497,8 @@ static int cmd_peak(int argc, char **argv)
                     peak = d.children[c].points[k].mib;
                 }
             }
-            printf("  Child %d\t\t\t%.3f MiB\n", d.children[c].pid, peak);
+            pm_fmt_file(stdout, "  Child %d\t\t\t%.3f MiB\n",
+                        d.children[c].pid, peak);
         }
         pm_dat_close(&d);
     }
@@ -884,8 +885,7 @@ static int write_svg(const plot_data_t *p, const char *out)
 {
     pm_svg_opts_t opts = {0};
     char *svg;
-    FILE *f;
-    int status = 0;
+    int status = 0, rc;
 
     opts.title = p->title;
     opts.series = p->series;
@@ -897,16 +897,10 @@ static int write_svg(const plot_data_t *p, const char *out)
     if (svg == NULL) {
         return fail("plot", "cannot draw the plot: %s", strerror(ENOMEM));
     }
-    f = fopen(out, "w");
-    if (f == NULL) {
-        status = fail("plot", "cannot write '%s': %s", out, strerror(errno));
-    } else {
-        int bad = fputs(svg, f) < 0;
-        bad |= fclose(f) != 0;
-        if (bad) {
-            status =
-                fail("plot", "cannot write '%s': %s", out, strerror(errno));
-        }
+    /* as open(out, "w"): symlinks followed, mode kept */
+    rc = pm_outfile_write(out, svg, strlen(svg));
+    if (rc < 0) {
+        status = fail("plot", "cannot write '%s': %s", out, strerror(-rc));
     }
     free(svg);
     return status;
@@ -1595,7 +1589,8 @@ static int cmd_record(const char *cmd, int argc, char **argv,
         }
     }
 
-    printf("peakmem: Sampling memory every %gs\n", o.interval_s);
+    pm_fmt_file(stdout, "peakmem: Sampling memory every %gs\n",
+                o.interval_s);
     if (attach) {
         printf("attaching to existing process, using hint: %s\n", argv[first]);
     } else {
@@ -1725,9 +1720,10 @@ static int cmd_record(const char *cmd, int argc, char **argv,
     if (stop == STOP_SIGNAL) {
         status = 128 + stop_signal;
     } else if (stop == STOP_TIMEOUT) {
-        printf("Stopped recording after the %gs timeout; pid %d keeps "
-               "running.\n",
-               o.timeout_s, (int)r.pid);
+        pm_fmt_file(stdout,
+                    "Stopped recording after the %gs timeout; pid %d keeps "
+                    "running.\n",
+                    o.timeout_s, (int)r.pid);
     } else if (o.exit_code && r.reaped) {
         int code = WIFEXITED(r.wstatus)     ? WEXITSTATUS(r.wstatus)
                    : WIFSIGNALED(r.wstatus) ? 128 + WTERMSIG(r.wstatus)

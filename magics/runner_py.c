@@ -200,7 +200,7 @@ static int parse_argv(PyObject *argv, runner_args_t *a)
         } else if (strcmp(s, "--timestamp") == 0 || strcmp(s, "-t") == 0) {
             a->timestamp = 1;
         } else if (strcmp(s, "--pdb-mmem") == 0 && next != NULL) {
-            a->pdb_mmem = strtod(next, &end);
+            a->pdb_mmem = pm_fmt_strtod(next, &end);
             if (*next == '\0' || *end != '\0' || !(a->pdb_mmem > 0)) {
                 return usage_error("--pdb-mmem expects a number of MiB > 0, "
                                    "got '%s'",
@@ -287,14 +287,16 @@ static int write_report(const runner_args_t *a)
     int rc = 0;
     if (text[0] != '\0') {
         if (a->outfile != NULL) {
-            FILE *f = fopen(a->outfile, "w");
-            rc =
-                f != NULL && fprintf(f, "%s\n\n\n", text) > 0 && fclose(f) == 0
-                    ? 0
-                    : -1;
-            if (rc < 0) {
+            /* as open(outfile, "w"): symlinks followed, mode kept */
+            char *all = pm_fmt_alloc("%s\n\n\n", text);
+            int err = all != NULL
+                          ? pm_outfile_write(a->outfile, all, strlen(all))
+                          : -ENOMEM;
+            free(all);
+            if (err < 0) {
                 fprintf(stderr, "peakmem: could not write %s: %s\n",
-                        a->outfile, strerror(errno));
+                        a->outfile, strerror(-err));
+                rc = -1;
             }
         } else {
             PyObject *out = PySys_GetObject("stdout");

@@ -649,19 +649,12 @@ void pm_dat_close(pm_dat_t *d)
  * does not fit in len bytes with its NUL. */
 static int format_c(char *buf, size_t len, const char *fmt, ...)
 {
-    locale_t loc = pm_c_locale(), old = (locale_t)0;
     va_list ap;
     int n;
 
-    if (loc != (locale_t)0) {
-        old = uselocale(loc);
-    }
     va_start(ap, fmt);
-    n = vsnprintf(buf, len, fmt, ap);
+    n = pm_vfmt(buf, len, fmt, ap);
     va_end(ap);
-    if (loc != (locale_t)0) {
-        uselocale(old);
-    }
     if (n < 0 || (size_t)n >= len) {
         if (len > 0) {
             buf[0] = '\0';

@@ -7,8 +7,10 @@
 #define PM_PROTOCOL_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -392,6 +394,32 @@ int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms);
  * the pipe has not taken) and free. NULL ok. In a forked child it frees
  * only plain memory (the thread and ZeroMQ context are the parent's). */
 void pm_publisher_free(pm_publisher_t *pub);
+
+/* Write len bytes of data to path as Python's open(path, "w") would:
+ * O_WRONLY | O_CREAT | O_TRUNC (mode 0666 & ~umask for a new file),
+ * symlinks followed, an existing file's mode kept, no temporary file. A
+ * file the caller may not write is refused with its own error before
+ * anything changes; a FIFO without a reader is -ENXIO, not a hang.
+ * Returns 0 or a negative errno. Any thread. */
+int pm_outfile_write(const char *path, const char *data, size_t len);
+
+/* The one formatting path of every number a person or a program reads:
+ * printf-family formatting and strtod in the "C" locale ("3.50", never
+ * "3,50"), whatever setlocale() the notebook or script called. The
+ * calling thread is switched to "C" (uselocale) for the call only; other
+ * threads and the process locale are untouched. Thread-safe; not
+ * async-signal-safe. */
+#define PM_FMT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* snprintf / vsnprintf: the length the whole text needs, or < 0. */
+int pm_fmt(char *buf, size_t len, const char *fmt, ...) PM_FMT_PRINTF(3, 4);
+int pm_vfmt(char *buf, size_t len, const char *fmt, va_list ap)
+    PM_FMT_PRINTF(3, 0);
+/* fprintf: the bytes written, or < 0. */
+int pm_fmt_file(FILE *f, const char *fmt, ...) PM_FMT_PRINTF(2, 3);
+/* asprintf: a malloc'd string the caller frees, or NULL (ENOMEM). */
+char *pm_fmt_alloc(const char *fmt, ...) PM_FMT_PRINTF(1, 2);
+/* strtod reading "1.5" (never "1,5"). */
+double pm_fmt_strtod(const char *text, char **end);
 
 #ifdef __cplusplus
 }

@@ -73,11 +73,11 @@ char *pm_html_escape(const char *text)
 static void format_seconds(double s, char *buf, size_t len)
 {
     if (s < 1e-3) {
-        snprintf(buf, len, "%.1f &micro;s", s * 1e6);
+        pm_fmt(buf, len, "%.1f &micro;s", s * 1e6);
     } else if (s < 1.0) {
-        snprintf(buf, len, "%.1f ms", s * 1e3);
+        pm_fmt(buf, len, "%.1f ms", s * 1e3);
     } else {
-        snprintf(buf, len, "%.2f s", s);
+        pm_fmt(buf, len, "%.2f s", s);
     }
 }
 
@@ -100,7 +100,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
     if (f == NULL) {
         goto fail;
     }
-    fprintf(f,
+    pm_fmt_file(f,
             "<div class=\"peakmem-memit\">"
             "<table>"
             "<caption style=\"text-align:left\">"
@@ -132,7 +132,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
             method, wall);
     if (m->limit_bytes > 0) {
         int over = pm_memit_over_limit(m);
-        fprintf(f,
+        pm_fmt_file(f,
                 "<tr%s><th style=\"text-align:left\">limit</th>"
                 "<td style=\"text-align:right\">%.2f MiB%s</td></tr>",
                 over ? " class=\"peakmem-over-limit\" "
@@ -142,7 +142,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
                 over ? " &mdash; exceeded" : "");
     }
     if (m->cgroup_limit_bytes > 0) {
-        fprintf(f,
+        pm_fmt_file(f,
                 "<tr><th style=\"text-align:left\">of memory.max</th>"
                 "<td style=\"text-align:right\">%.1f%% of %.2f MiB</td></tr>",
                 100.0 * (double)pm_memit_peak(m) /

@@ -35,22 +35,8 @@ static void spark_range(const pm_live_t *l, double *lo, double *hi)
     }
 }
 
-static char *render_text(const pm_live_t *l);
-static char *render_html(const pm_live_t *l, const char *text);
-
 /* Numbers are written in the "C" locale whatever LC_NUMERIC says. */
 char *pm_live_render_text(const pm_live_t *l)
-{
-    locale_t c = pm_c_locale();
-    locale_t old = c != (locale_t)0 ? uselocale(c) : (locale_t)0;
-    char *text = render_text(l);
-    if (old != (locale_t)0) {
-        uselocale(old);
-    }
-    return text;
-}
-
-static char *render_text(const pm_live_t *l)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -60,7 +46,7 @@ static char *render_text(const pm_live_t *l)
     if (f == NULL) {
         return NULL;
     }
-    fprintf(f, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
+    pm_fmt_file(f, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
             l->stopped ? "stopped after" : "running", l->elapsed_s,
             (double)l->rss_bytes / PM_MIB, (double)l->peak_bytes / PM_MIB);
     if (l->nrecent > 0) {
@@ -115,7 +101,7 @@ static char *render_html(const pm_live_t *l, const char *text)
             double y = hi > lo ? (h - 2) - (l->recent[first + i].mib - lo) /
                                                (hi - lo) * (h - 4)
                                : h / 2.0;
-            fprintf(f, "%s%.1f,%.1f", i ? " " : "", x, y);
+            pm_fmt_file(f, "%s%.1f,%.1f", i ? " " : "", x, y);
         }
         fprintf(f, "\"/></svg>");
     }
@@ -131,12 +117,7 @@ static char *render_html(const pm_live_t *l, const char *text)
 json_t *pm_live_bundle(const pm_live_t *l, const char *display_id)
 {
     char *text = pm_live_render_text(l);
-    locale_t c = pm_c_locale();
-    locale_t old = c != (locale_t)0 ? uselocale(c) : (locale_t)0;
     char *html = text != NULL ? render_html(l, text) : NULL;
-    if (old != (locale_t)0) {
-        uselocale(old);
-    }
     json_t *doc = json_pack(
         "{s:s, s:i, s:s?, s:f, s:I, s:I, s:b}", "schema", "peakmem.live",
         "version", PM_SCHEMA_VERSION, "statement", l->statement, "elapsed_s",

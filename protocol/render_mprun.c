@@ -25,7 +25,7 @@ static int clamp_precision(int precision)
  * exactly as Python's float formatting does, "-0.0" included). */
 static void format_mib(char *buf, size_t len, double mib, int precision)
 {
-    snprintf(buf, len, "%*.*f MiB", precision + 4, precision, mib);
+    pm_fmt(buf, len, "%*.*f MiB", precision + 4, precision, mib);
 }
 
 /* One row of show_results' template; blank number fields for a line that
@@ -187,7 +187,8 @@ static int is_heavy(uint64_t weight, uint64_t largest)
 /* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20. */
 static void html_mib_cell(FILE *f, double mib, int precision)
 {
-    fprintf(f, "<td style=\"text-align:right\">%.*f MiB</td>", precision, mib);
+    pm_fmt_file(f, "<td style=\"text-align:right\">%.*f MiB</td>", precision,
+                mib);
 }
 
 static int html_line(FILE *f, const pm_mprun_line_t *line, int precision,

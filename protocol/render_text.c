@@ -61,12 +61,8 @@ int pm_memit_over_limit(const pm_memit_t *m)
 char *pm_memit_render_text(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
-    char *text = NULL;
 
     pm_memit_mib(m, &mib);
-    if (asprintf(&text, "peak memory: %.02f MiB, increment: %.02f MiB",
-                 mib.peak_mib, mib.increment_mib) < 0) {
-        return NULL;
-    }
-    return text;
+    return pm_fmt_alloc("peak memory: %.02f MiB, increment: %.02f MiB",
+                        mib.peak_mib, mib.increment_mib);
 }

@@ -11,6 +11,7 @@ pkgs=(
   python3-nbformat python3-zmq python3-numpy python3-pandas python3-pytest
   python3-memory-profiler valgrind
   clang libclang-rt-14-dev
+  locales
 )
 missing=()
 for p in "${pkgs[@]}"; do

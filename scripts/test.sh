@@ -3,11 +3,12 @@
 # programs (plain and under AddressSanitizer+UBSan); run the fuzz targets
 # (tests/fuzz) for a bounded time under ASan+UBSan; build and install
 # peakmem into .venv; run the Python tests (a real ipykernel, notebooks
-# executed by nbclient). Ends with one line "N passed, N failed".
+# executed by nbclient). Ends with one line
+# "N passed, N failed, N skipped".
 set -uo pipefail
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 werror=()
 [ "${CI:-}" = "true" ] && werror=(--werror)

@@ -619,27 +619,18 @@ START_TEST(test_dat_peak_with_children_sums_same_round)
 END_TEST
 
 /* Under a locale with a decimal comma the records still use "." both ways.
- * Needs such a locale (Debian: locales-all, or `localedef -i de_DE -f
- * UTF-8 DIR/de_DE.UTF-8` and LOCPATH=DIR); without one it checks only the
- * "C" behaviour. */
+ * The test builds de_DE.UTF-8 itself when it is not installed
+ * (check_util.h). */
 START_TEST(test_dat_ignores_decimal_comma_locale)
 {
-    static const char *const names[] = {"de_DE.UTF-8", "fr_FR.UTF-8",
-                                        "de_DE.utf8", "nl_NL.UTF-8"};
-    const char *used = NULL;
     char buf[64];
     pm_dat_t d;
     int rc;
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !used; i++) {
-        used = setlocale(LC_ALL, names[i]);
-    }
-    if (used == NULL) {
-        fprintf(stderr, "check_dat: no decimal-comma locale installed\n");
-    }
+    PM_CHECK_NEED_COMMA_LOCALE();
     pm_dat_format_mem(buf, sizeof(buf), 1.5, 2.25);
     rc = pm_dat_parse(buf, &d, NULL, 0);
-    setlocale(LC_ALL, "C");
+    pm_check_comma_locale_done();
     ck_assert_str_eq(buf, "MEM 1.500000 2.2500\n");
     ck_assert_int_eq(rc, 0);
     ck_assert_double_eq(d.mem[0].mib, 1.5);

@@ -34,11 +34,8 @@ static void sleep_ms(int ms)
 static void spike(size_t n_mib, int hold_ms)
 {
     size_t n = n_mib << 20;
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = pm_check_map_touch(n);
 
-    ck_assert_ptr_ne(p, MAP_FAILED);
-    memset(p, 0x5a, n);
     if (hold_ms > 0) {
         sleep_ms(hold_ms);
     }
@@ -62,6 +59,7 @@ START_TEST(test_probe_hwm_catches_128mib_transient_exactly)
 {
     pm_probe_t p;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&p, NULL), 0);
     ck_assert_int_eq(pm_probe_depth(), 1);
     spike(128, 0);
@@ -106,6 +104,7 @@ START_TEST(test_probe_nested_outer_and_inner_peaks_are_exact)
 {
     pm_probe_t outer, inner;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
     spike(64, 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
@@ -163,6 +162,7 @@ START_TEST(test_probe_sampled_outer_gets_exact_inner_peak)
     pm_probe_opts_t sampled = {.force_sampler = 1};
     pm_probe_t outer, inner;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, &sampled), 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
     spike(64, 0); /* too brief to rely on the sampler */
@@ -180,6 +180,7 @@ START_TEST(test_probe_sampled_inner_ignores_outer_earlier_peak)
     pm_probe_opts_t sampled = {.force_sampler = 1};
     pm_probe_t outer, inner;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
     spike(64, 0);
     ck_assert_int_eq(pm_probe_begin(&inner, &sampled), 0);
@@ -262,6 +263,7 @@ START_TEST(test_probe_include_children_samples_forked_child)
     pid_t child;
     char c;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pipe(ready), 0);
     ck_assert_int_eq(pipe(hold), 0);
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
@@ -276,7 +278,7 @@ START_TEST(test_probe_include_children_samples_forked_child)
         if (m == MAP_FAILED) {
             _exit(1);
         }
-        memset(m, 0x5a, n);
+        pm_check_touch(m, n, 0x5a);
         if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) < 0) {
             _exit(1);
         }
@@ -304,6 +306,7 @@ START_TEST(test_probe_include_children_keeps_own_peak_exact)
     pm_probe_opts_t opts = {.include_children = 1, .interval_s = 0.5};
     pm_probe_t p;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
     spike(64, 0); /* far shorter than the 0.5 s period */
     ck_assert_int_eq(pm_probe_end(&p), 0);
@@ -325,6 +328,7 @@ START_TEST(test_probe_deadline_fires_once_for_hwm_probe)
     pm_probe_opts_t opts = {.on_deadline = count_call, .arg = &calls};
     pm_probe_t p;
 
+    PM_CHECK_NEED_CLEAR_REFS();
     opts.deadline_ns = pm_now_ns() + 20 * 1000000;
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
     sleep_ms(150);

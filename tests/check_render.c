@@ -165,6 +165,82 @@ START_TEST(test_html_handles_missing_statement_and_method)
 }
 END_TEST
 
+/* Every renderer writes numbers in the "C" locale whatever LC_NUMERIC
+ * says: under de_DE (built by the test when not installed) the text line,
+ * the HTML table, the %mprun table and the live line use "." as
+ * memory_profiler does. */
+START_TEST(test_renderers_ignore_decimal_comma_locale)
+{
+    uint64_t peaks[] = {3 * MIB + MIB / 2};
+    static const double walls[] = {1.25};
+    pm_mprun_line_t lines[] = {
+        {1, "def f():", 1, 3 * MIB + MIB / 2, 0, 3 * MIB + MIB / 2},
+        {2, "    a = [0] * 10**6", 1, 11 * MIB + MIB / 4, 7 * MIB + MIB / 4,
+         11 * MIB + MIB / 2},
+    };
+    pm_mprun_block_t block = {"f.py", "f", 1, 2, lines};
+    pm_mprun_t mp = {.statement = "f()", .precision = 1, .show_peak = 1,
+                     .nblocks = 1, .blocks = &block};
+    pm_svg_point_t recent[] = {{0.0, 3.5}, {0.5, 7.25}};
+    pm_live_t live = {.statement = "f()", .elapsed_s = 2.5,
+                      .rss_bytes = 7 * MIB + MIB / 4, .peak_bytes = 9 * MIB,
+                      .recent = recent, .nrecent = 2};
+    pm_memit_t m = memit(peaks, 1, MIB);
+    char *text, *html, *mtext, *mhtml, *ltext, comma[16];
+    json_t *lbundle;
+
+    m.wall_s = walls;
+    m.limit_bytes = 5 * MIB / 2;
+    m.cgroup_limit_bytes = 8 * MIB;
+    PM_CHECK_NEED_COMMA_LOCALE();
+    snprintf(comma, sizeof comma, "%.2f", 3.5); /* the locale is in force */
+    text = pm_memit_render_text(&m);
+    html = pm_memit_render_html(&m);
+    mtext = pm_mprun_render_text(&mp);
+    mhtml = pm_mprun_render_html(&mp);
+    ltext = pm_live_render_text(&live);
+    lbundle = pm_live_bundle(&live, "d");
+    pm_check_comma_locale_done();
+
+    ck_assert_str_eq(comma, "3,50");
+    ck_assert_str_eq(text, "peak memory: 3.50 MiB, increment: 2.50 MiB");
+    ck_assert_ptr_nonnull(strstr(html, ">3.50 MiB<"));
+    ck_assert_ptr_nonnull(strstr(html, ">2.50 MiB &mdash; exceeded<"));
+    ck_assert_ptr_nonnull(strstr(html, ">43.8% of 8.00 MiB<"));
+    ck_assert_ptr_nonnull(strstr(html, ">1.25 s<"));
+    ck_assert_ptr_nonnull(strstr(mtext, "     2     11.2 MiB      7.2 MiB "
+                                        "    11.5 MiB           1"));
+    ck_assert_ptr_nonnull(strstr(mhtml, ">11.2 MiB<"));
+    ck_assert_str_eq(ltext, "running 2.5 s \u00b7 now 7.2 MiB \u00b7 peak "
+                            "9.0 MiB \u2581\u2588");
+    const char *lhtml = json_string_value(json_object_get(
+        json_object_get(lbundle, "data"), "text/html"));
+    ck_assert_ptr_nonnull(lhtml);
+    ck_assert_ptr_nonnull(strstr(lhtml, "points=\"1.0,"));
+    ck_assert_ptr_null(strstr(lhtml, "1,0,"));
+    free(text);
+    free(html);
+    free(mtext);
+    free(mhtml);
+    free(ltext);
+    json_decref(lbundle);
+}
+END_TEST
+
+/* pm_fmt_strtod reads "0.5" under de_DE (strtod would stop at '.'). */
+START_TEST(test_fmt_strtod_ignores_decimal_comma_locale)
+{
+    char *end = NULL;
+    double v;
+
+    PM_CHECK_NEED_COMMA_LOCALE();
+    v = pm_fmt_strtod("0.5", &end);
+    pm_check_comma_locale_done();
+    ck_assert_double_eq(v, 0.5);
+    ck_assert_str_eq(end, "");
+}
+END_TEST
+
 static Suite *render_suite(void)
 {
     Suite *s = suite_create("render");
@@ -181,6 +257,8 @@ static Suite *render_suite(void)
     tcase_add_test(html, test_html_escapes_statement_inside_code);
     tcase_add_test(html, test_html_table_shows_numbers_and_method);
     tcase_add_test(html, test_html_handles_missing_statement_and_method);
+    tcase_add_test(html, test_renderers_ignore_decimal_comma_locale);
+    tcase_add_test(html, test_fmt_strtod_ignores_decimal_comma_locale);
     suite_add_tcase(s, text);
     suite_add_tcase(s, html);
     return s;

@@ -5,7 +5,9 @@ helpers that run a cell and gather what the notebook would show."""
 import hashlib
 import hmac
 import json
+import os
 import re
+import subprocess
 import threading
 
 import pytest
@@ -59,9 +61,11 @@ class RawIOPub:
 
 
 class Kernel:
-    def __init__(self):
+    def __init__(self, env=None):
+        """env: the kernel's environment (default: this process's)."""
+        kw = {"env": env} if env is not None else {}
         self.km, self.kc = start_new_kernel(kernel_name="python3",
-                                            startup_timeout=60)
+                                            startup_timeout=60, **kw)
         self.raw = RawIOPub(self.km.get_connection_info())
 
     def execute(self, code, timeout=120, allow_error=True):
@@ -125,3 +129,36 @@ def kernel():
     yield k
     assert k.raw.bad == [], "IOPub messages with a bad signature"
     k.close()
+
+
+def core_skip(reason, module=False):
+    """Skip a test (module=True: a whole module, at import) that cannot run
+    on this host; under CI=true a core path (exact peak, the C locale of
+    numbers, memory_profiler compatibility) must run, so it fails instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail("core test cannot run under CI: " + reason,
+                    pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
+
+
+@pytest.fixture(scope="session")
+def comma_locale(tmp_path_factory):
+    """An environment for a kernel under de_DE.UTF-8 (decimal comma): the
+    locale built by the test with localedef into a temporary LOCPATH."""
+    where = tmp_path_factory.mktemp("locale")
+    try:
+        subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                        str(where / "de_DE.UTF-8")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       check=False, timeout=120)
+    except OSError as e:
+        core_skip("no localedef (Debian's libc-bin): %s" % e)
+    if not (where / "de_DE.UTF-8" / "LC_NUMERIC").exists():
+        core_skip("localedef could not build de_DE.UTF-8 (Debian's package "
+                  "'locales' missing?)")
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("LC_") or k == "LANG":
+            del env[k]
+    env.update(LC_ALL="de_DE.UTF-8", LOCPATH=str(where))
+    return env

@@ -1,22 +1,29 @@
 """Count every test the suite ran and print the closing line
-"N passed, N failed". Reads Check's TAP logs and pytest's JUnit XML; each
+"N passed, N failed, N skipped". Reads Check's TAP logs (a test that could
+not run here is "ok N - ... # SKIP reason") and pytest's JUnit XML; each
 --failed-step NAME (a build step that failed, whose tests never ran) counts
 as one failure. Exit status 1 when anything failed."""
 import argparse
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 
+SKIP_RE = re.compile(r"#\s*skip\b", re.IGNORECASE)
+
 
 def count_tap(path):
-    passed = failed = 0
+    passed = failed = skipped = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             if line.startswith("ok "):
-                passed += 1
+                if SKIP_RE.search(line):
+                    skipped += 1
+                else:
+                    passed += 1
             elif line.startswith("not ok "):
                 failed += 1
-    return passed, failed
+    return passed, failed, skipped
 
 
 def count_junit(path):
@@ -46,17 +53,13 @@ def main():
         if not os.path.exists(path):
             continue
         if path.endswith(".tap"):
-            p, f = count_tap(path)
-            s = 0
+            p, f, s = count_tap(path)
         else:
             p, f, s = count_junit(path)
         passed += p
         failed += f
         skipped += s
-    line = f"{passed} passed, {failed} failed"
-    if skipped:
-        line += f", {skipped} skipped"
-    print(line)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed or passed == 0 else 0
 
 

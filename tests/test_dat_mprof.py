@@ -16,7 +16,12 @@ import sys
 
 import pytest
 
-mprof = pytest.importorskip("mprof")
+try:
+    import mprof
+except ImportError as e:  # Debian's python3-memory-profiler (install-deps)
+    from conftest import core_skip
+    core_skip("memory_profiler's mprof is not importable: %s" % e,
+              module=True)
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
                     "protocol")

@@ -3,8 +3,14 @@ functions defined in cells and in files, the -T printout, -r, exceptions,
 recursion, generators, a %memit nested in a profiled function, the
 tracer's removal, and the attribution of large allocations to their own
 lines."""
+import json
 import os
+import pathlib
 import re
+import stat
+import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -129,6 +135,109 @@ def test_mprun_T_unwritable_is_clear_error(k):
         "could not write the -T file /no/such/dir/p.txt")
     assert not os.path.exists("/no/such/dir/p.txt")
     assert k.value("sys.gettrace() is None") is True
+
+
+def listing(where):
+    return sorted(os.listdir(where))
+
+
+def test_mprun_T_read_only_file_is_opened_as_open_w(k, tmp_path):
+    """-T FILE does what open(FILE, 'w') does for this user: root may
+    write a 0444 file, anyone else gets the file's own error; the mode
+    stays 0444 and no other file appears either way."""
+    where = tmp_path / "ro"
+    where.mkdir()
+    ro = where / "ro.txt"
+    ro.write_text("keep me")
+    ro.chmod(0o444)
+    writable = k.value("os.access(%r, os.W_OK)" % str(ro))
+    reply, msgs = k.execute("%%mprun -T %s -f work work(10)" % ro)
+    assert stat.S_IMODE(os.stat(ro).st_mode) == 0o444
+    assert listing(where) == ["ro.txt"]
+    if writable:
+        assert reply["status"] == "ok", reply
+        assert ro.read_text() == table(msgs)["text/plain"]
+    else:
+        assert reply["status"] == "error"
+        assert reply["evalue"] == ("could not write the -T file %s: "
+                                   "Permission denied" % ro)
+        assert ro.read_text() == "keep me"
+
+
+REFUSED_AS_USER = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+sh.run_line_magic("load_ext", "peakmem")
+sh.run_cell("def f():\n    return [0] * 1000\n")
+try:
+    sh.run_line_magic("mprun", "-T %s -f f f()" % sys.argv[1])
+    print(json.dumps(["ok", ""]))
+except Exception as e:
+    print(json.dumps([type(e).__name__, str(e)]))
+"""
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary directory others may enter (pytest's tmp_path is under
+    a 0700 directory)."""
+    with tempfile.TemporaryDirectory(prefix="peakmem-") as d:
+        os.chmod(d, 0o755)
+        yield pathlib.Path(d)
+
+
+def test_mprun_T_refuses_users_own_read_only_file(open_tmp):
+    """A user's own file made read-only (chmod 444) in the user's own
+    directory: open(FILE, 'w') refuses it, so -T does, with one line
+    naming the file's own error; the file keeps its content and mode (as
+    root, IPython runs as 'nobody', owner of both)."""
+    where = open_tmp / "mine"
+    where.mkdir()
+    ro = where / "ro.txt"
+    ro.write_text("keep me")
+    ro.chmod(0o444)
+    os.chmod(where, 0o755)
+    home = open_tmp / "home"
+    home.mkdir()
+    os.chmod(home, 0o777)
+    kw = {}
+    if os.geteuid() == 0:
+        kw = {"user": 65534, "group": 65534, "extra_groups": []}
+        os.chown(where, 65534, 65534)
+        os.chown(ro, 65534, 65534)
+    env = dict(os.environ, HOME=str(home), IPYTHONDIR=str(home / "ipython"))
+    try:
+        out = subprocess.run([sys.executable, "-c", REFUSED_AS_USER,
+                              str(ro)], capture_output=True, text=True,
+                             env=env, cwd=str(home), timeout=120, **kw)
+    except PermissionError as e:
+        pytest.skip("cannot run as another user here: %s" % e)
+    assert out.returncode == 0, out.stderr
+    kind, message = json.loads(out.stdout.strip().splitlines()[-1])
+    assert kind == "OSError"
+    assert message == ("could not write the -T file %s: Permission denied"
+                       % ro)
+    assert "\n" not in message
+    assert ro.read_text() == "keep me"
+    assert stat.S_IMODE(os.stat(ro).st_mode) == 0o444
+    assert listing(where) == ["ro.txt"]
+
+
+def test_mprun_T_writes_through_symlink(k, tmp_path):
+    where = tmp_path / "links"
+    where.mkdir()
+    target = where / "target.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = where / "link.txt"
+    link.symlink_to("target.txt")
+    reply, msgs = k.execute("%%mprun -T %s -f work work(10)" % link)
+    assert reply["status"] == "ok", reply
+    assert link.is_symlink()
+    assert target.read_text() == table(msgs)["text/plain"]
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert listing(where) == ["link.txt", "target.txt"]
 
 
 def test_mprun_r_returns_result(k):

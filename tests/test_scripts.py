@@ -44,9 +44,9 @@ def table_rows(text):
     return rows
 
 
-def run(args, cwd, **kw):
+def run(args, cwd, timeout_s=120, **kw):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True,
-                          timeout=120, **kw)
+                          timeout=timeout_s, **kw)
 
 
 def test_profile_decorator_example(tmp_path):
@@ -132,6 +132,31 @@ def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
     assert out.returncode == 3, out.stderr
     report = (tmp_path / "report.txt").read_text()
     assert report.startswith("Filename: ") and "return [0] * 10" in report
+
+
+def test_python_m_peakmem_outfile_as_open_w(tmp_path):
+    """-o FILE as open(FILE, 'w'): through a symlink, the target's mode
+    kept, nothing else created; a FIFO nobody reads is one error line, not
+    a hang."""
+    (tmp_path / "mod.py").write_text(
+        "@profile\ndef f():\n    return [0] * 10\nf()\n")
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    (tmp_path / "link.txt").symlink_to("target.txt")
+    out = run([PY, "-m", "peakmem", "-o", "link.txt", "mod.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "link.txt").is_symlink()
+    assert target.read_text().startswith("Filename: ")
+    assert os.stat(target).st_mode & 0o7777 == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["link.txt", "mod.py",
+                                            "target.txt"]
+    os.mkfifo(tmp_path / "fifo")
+    out = run([PY, "-m", "peakmem", "-o", "fifo", "mod.py"], tmp_path,
+              timeout_s=60)
+    assert out.returncode != 0
+    assert out.stderr.endswith(
+        "peakmem: could not write fifo: No such device or address\n")
 
 
 def test_python_m_peakmem_reports_even_when_script_fails(tmp_path):
