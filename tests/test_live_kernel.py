@@ -213,7 +213,7 @@ UNLOAD = ("%%memit\nimport time\n_pm_t0 = time.perf_counter()\n"
 
 
 def check_unload_inside_memit(kern, magic):
-    reply, msgs = kern.execute(UNLOAD.format(magic=magic), timeout=90)
+    reply, msgs = kern.execute(UNLOAD.format(magic=magic), timeout=60)
     assert reply["status"] == "ok", reply
     shown = display_msgs(msgs)
     assert shown, "nothing shown"
@@ -326,9 +326,12 @@ def test_unload_inside_running_memit_under_asan(magic, tmp_path):
         where = kern.value("__import__('peakmem')._peakmem.__file__")
         assert where.startswith(str(tmp_path)), where
         check_unload_inside_memit(kern, magic)
+    except Exception as e:
+        raise AssertionError("the kernel's stderr ends:\n" +
+                             kern.report()[-4000:]) from e
     finally:
         kern.close()
-        report = kern.report()
+    report = kern.report()
     assert "AddressSanitizer" not in report, report[-4000:]
 
 
