@@ -335,27 +335,33 @@ def test_unload_inside_running_memit_under_asan(magic, tmp_path):
     assert "AddressSanitizer" not in report, report[-4000:]
 
 
-# Cell 1 starts a %memit in a background thread and ends once the
-# measurement has begun; the statement runs on (live updates) and ends while
-# cell 2 runs (cell 2 waits for the thread).
+# Cell 1 starts a measurement in a background thread and ends once it has
+# begun; the statement runs on and ends while cell 2 runs (cell 2 waits
+# for the thread). MAGIC's statement sets _pm_started first.
 BACKGROUND = """\
-import threading
+import threading, time
 _pm_started = threading.Event()
+def _pm_f():
+    _pm_started.set()
+    time.sleep(2.5)
 def _pm_work():
-    get_ipython().run_line_magic(
-        'memit', '_pm_started.set(); import time; time.sleep(2.5)')
+    get_ipython().run_line_magic({magic!r}, {line!r})
 _pm_thread = threading.Thread(target=_pm_work)
 _pm_thread.start()
 assert _pm_started.wait(60)
 """
+MPRUN_MIME = "application/vnd.peakmem.mprun+json"
 
 
-def test_background_memit_messages_keep_the_starting_cells_parent():
+def background_messages(magic, line, mimes):
+    """Runs BACKGROUND and the cell after it in a fresh kernel; returns
+    (cell 1's msg_id, [(message, came after cell 1's idle)]) for the
+    display messages carrying one of mimes, in arrival order."""
     kern = Kernel()
     try:
         kern.execute("%load_ext peakmem", allow_error=False)
         kc = kern.kc
-        cell1 = kc.execute(BACKGROUND)
+        cell1 = kc.execute(BACKGROUND.format(magic=magic, line=line))
         cell2 = kc.execute("_pm_thread.join(); print('joined')")
         ours, idle_order = [], []
         while cell2 not in idle_order:
@@ -365,22 +371,35 @@ def test_background_memit_messages_keep_the_starting_cells_parent():
                     msg["content"]["execution_state"] == "idle":
                 idle_order.append(parent)
             if msg["msg_type"] in ("display_data", "update_display_data") \
-                    and (LIVE in msg["content"]["data"]
-                         or MIME in msg["content"]["data"]):
+                    and any(m in msg["content"]["data"] for m in mimes):
                 ours.append((msg, cell1 in idle_order))
-        for cell in (cell1, cell2):
+        for _ in (cell1, cell2):
             reply = kc.get_shell_msg(timeout=60)
             assert reply["content"]["status"] == "ok", reply["content"]
-        live = [m for m, _ in ours if LIVE in m["content"]["data"]]
-        final = [m for m, _ in ours if MIME in m["content"]["data"]]
-        assert len(live) >= 2 and len(final) == 1
-        # the scenario happened: live updates and the result came while
-        # cell 2 ran, after cell 1 had gone idle
-        late = [m for m, after_cell1 in ours if after_cell1]
-        assert final[0] in late and len(late) >= 2
-        # every peakmem message names cell 1 as its parent
-        parents = [m["parent_header"].get("msg_id") for m, _ in ours]
-        assert parents == [cell1] * len(ours), (cell1, cell2, parents)
         assert kern.raw.bad == []
+        return cell1, ours
     finally:
         kern.close()
+
+
+def test_background_memit_messages_keep_the_starting_cells_parent():
+    cell1, ours = background_messages("memit", "_pm_f()", (LIVE, MIME))
+    live = [m for m, _ in ours if LIVE in m["content"]["data"]]
+    final = [m for m, _ in ours if MIME in m["content"]["data"]]
+    assert len(live) >= 2 and len(final) == 1
+    # the scenario happened: live updates and the result came while
+    # cell 2 ran, after cell 1 had gone idle
+    late = [m for m, after_cell1 in ours if after_cell1]
+    assert final[0] in late and len(late) >= 2
+    # every peakmem message names cell 1 as its parent
+    parents = [m["parent_header"].get("msg_id") for m, _ in ours]
+    assert parents == [cell1] * len(ours), (cell1, parents)
+
+
+def test_background_mprun_result_keeps_the_starting_cells_parent():
+    cell1, ours = background_messages("mprun", "-f _pm_f _pm_f()",
+                                      (MPRUN_MIME,))
+    assert len(ours) == 1
+    msg, after_cell1 = ours[0]
+    assert after_cell1
+    assert msg["parent_header"].get("msg_id") == cell1
