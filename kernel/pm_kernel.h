@@ -252,12 +252,29 @@ uint64_t pm_sampler_count(const pm_sampler_t *s);
 /* Highest descendants' sum seen (0 without include_children). */
 uint64_t pm_sampler_children_peak(const pm_sampler_t *s);
 
-/* Copy up to max kept samples (oldest first) into out (may be NULL with
- * max 0, to ask for the count); returns how many are kept in all (0
- * without record). Thread-safe (a mutex the sampler thread holds only to
- * append), also while running; valid after stop. */
-size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out,
-                           size_t max);
+/* The timeline can be read while the sampler runs: it appends (and, at
+ * max_samples, halves) under a mutex, and each call below copies under
+ * that mutex, so a count and the samples it describes always come from
+ * one call. Thread-safe, also while running; valid after stop. */
+
+/* Samples kept right now (0 without record). Only a hint for sizing a
+ * buffer: the sampler may append before the next call. */
+size_t pm_sampler_timeline_len(const pm_sampler_t *s);
+
+/* Copy the oldest min(kept, cap) kept samples into out, oldest first.
+ * Returns the number copied: never more than cap (0 for out NULL). */
+size_t pm_sampler_timeline_copy(const pm_sampler_t *s, pm_sample_t *out,
+                                size_t cap);
+
+/* Copy the newest min(kept, cap) kept samples into out, oldest first.
+ * Returns the number copied: never more than cap. */
+size_t pm_sampler_timeline_tail(const pm_sampler_t *s, pm_sample_t *out,
+                                size_t cap);
+
+/* Every kept sample in a new array the caller frees with free() (*out is
+ * NULL and *n 0 without record). Returns 0 or -ENOMEM. */
+int pm_sampler_timeline_snapshot(const pm_sampler_t *s, pm_sample_t **out,
+                                 size_t *n);
 
 /* 1 once the sampled process (opts.pid) has gone (statm unreadable, or
  * showing no address space: exited, even if not yet reaped); the thread

@@ -440,22 +440,80 @@ uint64_t pm_sampler_self_peak(const pm_sampler_t *s)
     return atomic_load_explicit(&s->self_peak, memory_order_relaxed);
 }
 
-size_t pm_sampler_timeline(const pm_sampler_t *s, pm_sample_t *out, size_t max)
+/* The timeline lock lives in the heap object, never in const storage. */
+static pthread_mutex_t *tl_lock_of(const pm_sampler_t *s)
 {
-    /* The lock lives in the heap object, never in const storage. */
-    pm_sampler_t *m = (pm_sampler_t *)s;
+    return &((pm_sampler_t *)s)->tl_lock;
+}
+
+size_t pm_sampler_timeline_len(const pm_sampler_t *s)
+{
     size_t len;
 
     if (s == NULL || !s->record) {
         return 0;
     }
-    pthread_mutex_lock(&m->tl_lock);
-    len = m->tl_len;
-    if (out != NULL && max > 0) {
-        memcpy(out, m->tl, (len < max ? len : max) * sizeof *out);
-    }
-    pthread_mutex_unlock(&m->tl_lock);
+    pthread_mutex_lock(tl_lock_of(s));
+    len = s->tl_len;
+    pthread_mutex_unlock(tl_lock_of(s));
     return len;
+}
+
+/* Copies kept samples [first, first + n) where n = min(kept, cap) and
+ * first is 0 (oldest) or kept - n (newest); all under tl_lock, so the
+ * count and the copy come from one state of the timeline. */
+static size_t copy_kept(const pm_sampler_t *s, pm_sample_t *out, size_t cap,
+                        int newest)
+{
+    size_t n, first;
+
+    if (s == NULL || !s->record || out == NULL || cap == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(tl_lock_of(s));
+    n = s->tl_len < cap ? s->tl_len : cap;
+    first = newest ? s->tl_len - n : 0;
+    memcpy(out, s->tl + first, n * sizeof *out);
+    pthread_mutex_unlock(tl_lock_of(s));
+    return n;
+}
+
+size_t pm_sampler_timeline_copy(const pm_sampler_t *s, pm_sample_t *out,
+                                size_t cap)
+{
+    return copy_kept(s, out, cap, 0);
+}
+
+size_t pm_sampler_timeline_tail(const pm_sampler_t *s, pm_sample_t *out,
+                                size_t cap)
+{
+    return copy_kept(s, out, cap, 1);
+}
+
+int pm_sampler_timeline_snapshot(const pm_sampler_t *s, pm_sample_t **out,
+                                 size_t *n)
+{
+    pm_sample_t *copy;
+
+    *out = NULL;
+    *n = 0;
+    if (s == NULL || !s->record) {
+        return 0;
+    }
+    /* Allocated under the lock so that its size is the count copied; the
+     * sampler thread waits at most one malloc to append. */
+    pthread_mutex_lock(tl_lock_of(s));
+    copy = malloc((s->tl_len > 0 ? s->tl_len : 1) * sizeof *copy);
+    if (copy != NULL) {
+        memcpy(copy, s->tl, s->tl_len * sizeof *copy);
+        *n = s->tl_len;
+    }
+    pthread_mutex_unlock(tl_lock_of(s));
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    *out = copy;
+    return 0;
 }
 
 int pm_sampler_target_gone(const pm_sampler_t *s)

@@ -3,9 +3,12 @@
  * the call returns once the message has been seen leaving through IOPub,
  * so it lands before the cell's "status: idle" (DESIGN.md). Where the
  * kernel's private pipe is missing the shell's own display publisher is
- * used; outside a kernel the text is printed. */
+ * used; outside a kernel the text is printed. Each measurement holds its
+ * own route, publisher reference and parent (pm_display_ctx_t), so that
+ * unloading the extension while it runs only stops its live line. */
 #include "internal.h"
 
+#include <pthread.h>
 #include <string.h>
 
 enum {
@@ -168,9 +171,11 @@ fail:
     return rc;
 }
 
+static void release_publisher(pm_state_t *st);
+
 void pm_display_open(pm_state_t *st)
 {
-    pm_display_close(st);
+    release_publisher(st);
     PyObject *kernel = kernel_of(st->shell);
     if (kernel == NULL) {
         st->display_mode = DISPLAY_PRINT;
@@ -241,7 +246,7 @@ static PyObject *parent_header_json(PyObject *kernel)
     return packed;
 }
 
-static int show_python(pm_state_t *st, json_t *content, int update)
+static int show_python(PyObject *shell, json_t *content, int update)
 {
     char *text = json_dumps(content, JSON_COMPACT);
     PyObject *json = PyImport_ImportModule("json");
@@ -254,8 +259,11 @@ static int show_python(pm_state_t *st, json_t *content, int update)
         data = PyDict_GetItemString(whole, "data");
         Py_XINCREF(data);
     }
-    if (data != NULL) {
-        pub = PyObject_GetAttrString(st->shell, "display_pub");
+    if (data != NULL && shell != NULL) {
+        pub = PyObject_GetAttrString(shell, "display_pub");
+    } else if (data != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "peakmem: no shell to display the result in");
     }
     PyObject *publish =
         pub != NULL ? PyObject_GetAttrString(pub, "publish") : NULL;
@@ -285,75 +293,161 @@ static int show_python(pm_state_t *st, json_t *content, int update)
     return 0;
 }
 
-static int show_pipe(pm_state_t *st, json_t *content, int update)
+static int show_pipe(pm_display_ctx_t *ctx, json_t *content, int update)
 {
-    PyObject *kernel = kernel_of(st->shell);
-    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
-    Py_XDECREF(kernel);
-    if (parent == NULL) {
-        return -1;
-    }
-    int rc = pm_publisher_send(st->publisher,
+    int rc = pm_publisher_send(ctx->pub,
                                update ? "update_display_data" : "display_data",
-                               PyBytes_AS_STRING(parent), content);
-    Py_DECREF(parent);
+                               ctx->parent_json, content);
     if (rc < 0) {
         /* E.g. after a fork: the shell's own publisher still works. */
-        pm_publisher_free(st->publisher);
-        st->publisher = NULL;
-        st->display_mode = DISPLAY_PYTHON;
-        return show_python(st, content, update);
+        return show_python(ctx->shell, content, update);
     }
     Py_BEGIN_ALLOW_THREADS
         /* A timeout only means the echo was not seen: the message is queued
          * in order all the same. */
-        (void) pm_publisher_flush(st->publisher, FENCE_TIMEOUT_MS);
+        (void) pm_publisher_flush(ctx->pub, FENCE_TIMEOUT_MS);
     Py_END_ALLOW_THREADS return 0;
 }
 
-int pm_display_show(pm_state_t *st, json_t *content, const char *text,
-                    int update)
+/* The measurements whose live line runs, so that unload can stop them.
+ * A plain mutex rather than the GIL: it is held while a live thread is
+ * joined, and those threads never take it. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pm_display_ctx_t *live_head; /* live_lock */
+
+static void live_unlink(pm_display_ctx_t *ctx)
+{
+    pthread_mutex_lock(&live_lock);
+    for (pm_display_ctx_t **p = &live_head; *p != NULL; p = &(*p)->next) {
+        if (*p == ctx) {
+            *p = ctx->next;
+            break;
+        }
+    }
+    ctx->next = NULL;
+    pthread_mutex_unlock(&live_lock);
+}
+
+void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->owner = st;
+    if (st->display_mode == DISPLAY_UNDECIDED) {
+        pm_display_open(st);
+    }
+    ctx->mode = st->display_mode;
+    ctx->shell = Py_XNewRef(st->shell);
+    if (ctx->mode != DISPLAY_PIPE) {
+        return;
+    }
+    PyObject *kernel = kernel_of(st->shell);
+    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
+    Py_XDECREF(kernel);
+    ctx->parent_json = parent != NULL ? strdup(PyBytes_AS_STRING(parent))
+                                      : NULL;
+    Py_XDECREF(parent);
+    PyErr_Clear();
+    if (ctx->parent_json == NULL || st->publisher == NULL) {
+        ctx->mode = DISPLAY_PYTHON;
+        return;
+    }
+    ctx->pub = pm_publisher_ref(st->publisher);
+}
+
+void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
+                           const char *statement)
+{
+    if (ctx->mode != DISPLAY_PIPE || ctx->live != NULL) {
+        return;
+    }
+    pm_liveview_opts_t lo = {
+        .pub = ctx->pub,
+        .parent_json = ctx->parent_json,
+        .statement = statement,
+        .sampler = sampler,
+    };
+    if (pm_liveview_start(&lo, &ctx->live) < 0) {
+        ctx->live = NULL; /* no live line; the result still comes */
+        return;
+    }
+    pthread_mutex_lock(&live_lock);
+    ctx->next = live_head;
+    live_head = ctx;
+    pthread_mutex_unlock(&live_lock);
+}
+
+int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
+                         char display_id[37])
+{
+    if (ctx->live == NULL) {
+        return 0;
+    }
+    live_unlink(ctx);
+    int shown = pm_liveview_stop(ctx->live, stopped, display_id);
+    pm_liveview_free(ctx->live);
+    ctx->live = NULL;
+    return shown;
+}
+
+int pm_display_result(pm_display_ctx_t *ctx, json_t *content,
+                      const char *text, int update)
 {
     if (flush_std_streams() < 0) {
         return -1;
     }
-    if (st->display_mode == DISPLAY_UNDECIDED) {
-        pm_display_open(st);
-    }
-    switch (st->display_mode) {
+    switch (ctx->mode) {
     case DISPLAY_PIPE:
-        return show_pipe(st, content, update);
+        return show_pipe(ctx, content, update);
     case DISPLAY_PYTHON:
-        return show_python(st, content, update);
+        return show_python(ctx->shell, content, update);
     default:
         return print_text(text);
     }
 }
 
-pm_publisher_t *pm_display_live_publisher(pm_state_t *st, char **parent_json)
+void pm_display_end(pm_display_ctx_t *ctx)
 {
-    *parent_json = NULL;
-    if (st->display_mode == DISPLAY_UNDECIDED) {
-        pm_display_open(st);
+    if (ctx->live != NULL) {
+        live_unlink(ctx);
+        pm_liveview_free(ctx->live);
+        ctx->live = NULL;
     }
-    if (st->display_mode != DISPLAY_PIPE) {
-        return NULL;
-    }
-    PyObject *kernel = kernel_of(st->shell);
-    PyObject *parent = kernel != NULL ? parent_header_json(kernel) : NULL;
-    Py_XDECREF(kernel);
-    if (parent == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
-    *parent_json = strdup(PyBytes_AS_STRING(parent));
-    Py_DECREF(parent);
-    return *parent_json != NULL ? st->publisher : NULL;
+    pm_publisher_unref(ctx->pub);
+    ctx->pub = NULL;
+    free(ctx->parent_json);
+    ctx->parent_json = NULL;
+    Py_CLEAR(ctx->shell);
+}
+
+int pm_display_show(pm_state_t *st, json_t *content, const char *text,
+                    int update)
+{
+    pm_display_ctx_t ctx;
+    pm_display_begin(st, &ctx);
+    int rc = pm_display_result(&ctx, content, text, update);
+    pm_display_end(&ctx);
+    return rc;
+}
+
+/* Drop st's publisher reference (running measurements keep theirs). */
+static void release_publisher(pm_state_t *st)
+{
+    pm_publisher_unref(st->publisher);
+    st->publisher = NULL;
+    st->display_mode = DISPLAY_UNDECIDED;
 }
 
 void pm_display_close(pm_state_t *st)
 {
-    pm_publisher_free(st->publisher);
-    st->publisher = NULL;
-    st->display_mode = DISPLAY_UNDECIDED;
+    /* Unload: no live thread of this module publishes after it returns.
+     * Each measurement still frees its own view, and shows its result
+     * through its own publisher reference. */
+    pthread_mutex_lock(&live_lock);
+    for (pm_display_ctx_t *c = live_head; c != NULL; c = c->next) {
+        if (c->owner == st) {
+            (void)pm_liveview_stop(c->live, 0, NULL);
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+    release_publisher(st);
 }

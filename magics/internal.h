@@ -131,15 +131,60 @@ PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
  * the display_data content, borrowed) published from C and fenced before
  * the cell's idle; with update, an update_display_data of the display_id
  * in content's transient (replacing a live line); elsewhere text is
- * printed to sys.stdout. Flushes sys.stdout and sys.stderr first.
+ * printed to sys.stdout. Flushes sys.stdout and sys.stderr first. The
+ * parent is the cell running now (pm_display_begin + _result + _end).
  * Returns 0 or -1 with an exception. */
 int pm_display_show(pm_state_t *st, json_t *content, const char *text,
                     int update);
 
-/* Inside an ipykernel with the pipe publisher: the publisher (borrowed)
- * and a malloc'd copy of the running cell's parent header JSON, for the
- * live thread. Else NULL (no exception). */
-pm_publisher_t *pm_display_live_publisher(pm_state_t *st, char **parent_json);
+/* What one measurement shows its live line and its result through, fixed
+ * when it begins and owned by the measurement: nothing in it is module
+ * state, so %unload_ext / %reload_ext while the statement runs cannot
+ * pull it away.
+ *
+ * The parent rule: every message of a measurement (each live update and
+ * the final result) carries as parent_header the execute_request of the
+ * cell that was running when the measurement began (pm_display_begin):
+ * the cell of the %memit itself or, for a %memit run by a background
+ * thread, the cell running at the moment that thread began it (a thread
+ * started in cell 1 that measures at once keeps cell 1 as parent while
+ * cell 2 runs). Only the pipe route carries it; the fallback route (the
+ * shell's display_pub) uses the kernel's parent of the moment. */
+typedef struct pm_display_ctx {
+    int mode;                /* DISPLAY_* in display_py.c */
+    pm_publisher_t *pub;     /* own reference (pipe route), or NULL */
+    char *parent_json;       /* malloc'd parent header JSON (pipe route) */
+    PyObject *shell;         /* own reference, or NULL */
+    pm_liveview_t *live;     /* the live line's thread, or NULL */
+    const pm_state_t *owner; /* the module state that began it: compared,
+                                never dereferenced */
+    struct pm_display_ctx *next; /* running live views (display_py.c's
+                                    registry, guarded by its lock) */
+} pm_display_ctx_t;
+
+/* Capture the display route and parent for a measurement starting now.
+ * Never fails (the fallbacks are the Python route and print). GIL. */
+void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx);
+
+/* Start the live line of ctx (pipe route only; a no-op elsewhere or when
+ * the thread cannot start: the result still comes). The sampler is
+ * borrowed: call pm_display_live_stop before freeing it. GIL. */
+void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
+                           const char *statement);
+
+/* Stop and free ctx's live line (if any); 1 and its display_id when a
+ * live line was shown (the result must update it), else 0 (also once it
+ * is gone). With stopped, a shown line says "stopped after ...". GIL. */
+int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
+                         char display_id[37]);
+
+/* pm_display_show through ctx's route, with ctx's parent. Returns 0 or
+ * -1 with an exception. GIL. */
+int pm_display_result(pm_display_ctx_t *ctx, json_t *content,
+                      const char *text, int update);
+
+/* Stop the live line (if still running) and release what ctx holds. GIL. */
+void pm_display_end(pm_display_ctx_t *ctx);
 
 /* Choose how results will be shown in st->shell and, inside an ipykernel,
  * start the publisher now so that its IOPub subscription is in place by
@@ -147,7 +192,9 @@ pm_publisher_t *pm_display_live_publisher(pm_state_t *st, char **parent_json);
  * route and print. */
 void pm_display_open(pm_state_t *st);
 
-/* Release the display state (publisher, kernel references). */
+/* Unload: stop the live lines of st's running measurements (each keeps
+ * its own publisher reference for its result) and release st's display
+ * state (publisher, kernel references). */
 void pm_display_close(pm_state_t *st);
 
 /* Compile source after IPython's input transformation (so !cmd and magics

@@ -20,11 +20,15 @@ struct pm_liveview {
     pthread_t thread;
     pthread_mutex_t lock; /* guards stop with cond */
     pthread_cond_t cond;
-    int stop;                              /* lock */
-    pm_publisher_t *pub;                   /* borrowed; thread-safe */
-    pm_sampler_t *sampler;                 /* borrowed; thread-safe readers */
-    char *parent_json;                     /* owned, read-only after start */
-    char *statement;                       /* owned, read-only after start */
+    int stop;              /* lock */
+    pthread_mutex_t join_lock; /* guards joined: stop may come from two
+                                  threads (the magic, and unload) */
+    int joined;            /* join_lock */
+    pm_publisher_t *pub;   /* own reference (pm_publisher_ref) */
+    pm_sampler_t *sampler; /* borrowed; thread-safe readers; the owner
+                              stops the view before freeing it */
+    char *parent_json;     /* owned, read-only after start */
+    char *statement;       /* owned, read-only after start */
     int64_t start_ns, delay_ns, period_ns; /* read-only after start */
     char display_id[37];                   /* written before start */
     atomic_int shown;                      /* a first display_data went out */
@@ -58,32 +62,27 @@ static int wait_until(pm_liveview_t *lv, int64_t deadline_ns)
 
 static void publish(pm_liveview_t *lv, int stopped)
 {
-    size_t n = pm_sampler_timeline(lv->sampler, NULL, 0);
-    pm_sample_t *all = calloc(n + 1, sizeof *all);
+    pm_sample_t last[RECENT];
     pm_svg_point_t recent[RECENT];
-    size_t nrecent = 0;
-    if (all == NULL) {
-        return;
-    }
-    n = pm_sampler_timeline(lv->sampler, all, n);
-    size_t first = n > RECENT ? n - RECENT : 0;
-    for (size_t i = first; i < n; i++) {
-        recent[nrecent].t = (double)(all[i].t_ns - lv->start_ns) / 1e9;
-        recent[nrecent].mib =
-            (double)(all[i].rss_bytes + all[i].children_bytes) / 1048576.0;
-        nrecent++;
+    /* One call copies under the sampler's lock: n <= RECENT, however
+     * many samples the sampler appends meanwhile. */
+    size_t n = pm_sampler_timeline_tail(lv->sampler, last, RECENT);
+
+    for (size_t i = 0; i < n; i++) {
+        recent[i].t = (double)(last[i].t_ns - lv->start_ns) / 1e9;
+        recent[i].mib =
+            (double)(last[i].rss_bytes + last[i].children_bytes) / 1048576.0;
     }
     pm_live_t live = {
         .statement = lv->statement,
         .elapsed_s = (double)(pm_now_ns() - lv->start_ns) / 1e9,
         .rss_bytes =
-            n > 0 ? all[n - 1].rss_bytes + all[n - 1].children_bytes : 0,
+            n > 0 ? last[n - 1].rss_bytes + last[n - 1].children_bytes : 0,
         .peak_bytes = pm_sampler_peak(lv->sampler),
         .recent = recent,
-        .nrecent = nrecent,
+        .nrecent = n,
         .stopped = stopped,
     };
-    free(all);
     json_t *content = pm_live_bundle(&live, lv->display_id);
     if (content == NULL) {
         return;
@@ -114,11 +113,13 @@ static void *run(void *arg)
 
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
 {
+    if (opts->pub == NULL || opts->sampler == NULL) {
+        return -EINVAL;
+    }
     pm_liveview_t *lv = calloc(1, sizeof *lv);
     if (lv == NULL) {
         return -ENOMEM;
     }
-    lv->pub = opts->pub;
     lv->sampler = opts->sampler;
     lv->parent_json =
         strdup(opts->parent_json != NULL ? opts->parent_json : "{}");
@@ -131,7 +132,11 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
     atomic_init(&lv->shown, 0);
     atomic_init(&lv->messages, 0);
     pthread_mutex_init(&lv->lock, NULL);
+    pthread_mutex_init(&lv->join_lock, NULL);
     pthread_cond_init(&lv->cond, NULL);
+    /* The view's own reference: whoever else drops theirs (unload frees
+     * the module's publisher), the thread's sends stay valid. */
+    lv->pub = pm_publisher_ref(opts->pub);
     /* The thread starts with every signal blocked, so SIGINT and the -t
      * SIGALRM reach the interpreter's thread. */
     sigset_t all, old;
@@ -142,11 +147,8 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
                  : pthread_create(&lv->thread, NULL, run, lv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        pthread_mutex_destroy(&lv->lock);
-        pthread_cond_destroy(&lv->cond);
-        free(lv->parent_json);
-        free(lv->statement);
-        free(lv);
+        lv->joined = 1; /* no thread to join */
+        pm_liveview_free(lv);
         return PM_ETHREAD;
     }
     *out = lv;
@@ -155,16 +157,26 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
 
 int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37])
 {
+    int was_running;
+
     pthread_mutex_lock(&lv->lock);
     lv->stop = 1;
     pthread_cond_signal(&lv->cond);
     pthread_mutex_unlock(&lv->lock);
-    pthread_join(lv->thread, NULL);
+    pthread_mutex_lock(&lv->join_lock);
+    was_running = !lv->joined;
+    if (was_running) {
+        pthread_join(lv->thread, NULL);
+        lv->joined = 1;
+    }
+    pthread_mutex_unlock(&lv->join_lock);
     if (atomic_load(&lv->shown) && stopped) {
         publish(lv, 1);
     }
     if (atomic_load(&lv->shown)) {
-        memcpy(display_id, lv->display_id, 37);
+        if (display_id != NULL) {
+            memcpy(display_id, lv->display_id, 37);
+        }
         return 1;
     }
     return 0;
@@ -180,8 +192,11 @@ void pm_liveview_free(pm_liveview_t *lv)
     if (lv == NULL) {
         return;
     }
+    (void)pm_liveview_stop(lv, 0, NULL);
     pthread_mutex_destroy(&lv->lock);
+    pthread_mutex_destroy(&lv->join_lock);
     pthread_cond_destroy(&lv->cond);
+    pm_publisher_unref(lv->pub);
     free(lv->parent_json);
     free(lv->statement);
     free(lv);

@@ -420,9 +420,10 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
 }
 
 /* Start the timeline sampler (for the SVG in the result) and, inside a
- * kernel, the live line. Returns 0 or -1 with an exception. */
-static int start_timeline(pm_state_t *st, const memit_args_t *a,
-                          pm_sampler_t **sampler, pm_liveview_t **live)
+ * kernel, the live line (through disp). Returns 0 or -1 with an
+ * exception. */
+static int start_timeline(pm_display_ctx_t *disp, const memit_args_t *a,
+                          pm_sampler_t **sampler)
 {
     pm_sampler_opts_t so = {
         .self_interval_s = TIMELINE_INTERVAL_S,
@@ -436,45 +437,30 @@ static int start_timeline(pm_state_t *st, const memit_args_t *a,
         pm_py_raise(rc);
         return -1;
     }
-    if (!a->live) {
-        return 0;
+    if (a->live) {
+        pm_display_live_start(disp, *sampler, a->statement);
     }
-    char *parent = NULL;
-    pm_publisher_t *pub = pm_display_live_publisher(st, &parent);
-    if (pub != NULL) {
-        pm_liveview_opts_t lo = {
-            .pub = pub,
-            .parent_json = parent,
-            .statement = a->statement,
-            .sampler = *sampler,
-        };
-        if (pm_liveview_start(&lo, live) < 0) {
-            *live = NULL; /* no live line; the result still comes */
-        }
-    }
-    free(parent);
     return 0;
 }
 
 /* The sampler's timeline as (seconds from the first sample, MiB). */
 static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
 {
-    size_t count = pm_sampler_timeline(s, NULL, 0);
-    pm_sample_t *raw = PyMem_Calloc(count + 1, sizeof *raw);
-    *out = PyMem_Calloc(count + 1, sizeof **out);
-    if (raw == NULL || *out == NULL) {
-        PyMem_Free(raw);
+    pm_sample_t *raw = NULL;
+    size_t count = 0;
+    if (pm_sampler_timeline_snapshot(s, &raw, &count) < 0 ||
+        (*out = PyMem_Calloc(count + 1, sizeof **out)) == NULL) {
+        free(raw);
         PyErr_NoMemory();
         return -1;
     }
-    count = pm_sampler_timeline(s, raw, count);
     for (size_t i = 0; i < count; i++) {
         (*out)[i].t = (double)(raw[i].t_ns - raw[0].t_ns) / 1e9;
         (*out)[i].mib =
             (double)(raw[i].rss_bytes + raw[i].children_bytes) / 1048576.0;
     }
     *n = count;
-    PyMem_Free(raw);
+    free(raw);
     return 0;
 }
 
@@ -508,7 +494,9 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
 
 static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
 {
-    PyObject *shell = st->shell;
+    /* The measurement's own references: unload may clear st's. */
+    PyObject *shell = Py_NewRef(st->shell);
+    pm_display_ctx_t disp = {0};
     PyObject *code = NULL, *result = NULL;
     uint64_t *peaks = NULL;
     double *walls = NULL;
@@ -516,19 +504,22 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     char *text = NULL, *statement = NULL;
     pm_method_t method = PM_METHOD_HWM;
     pm_sampler_t *sampler = NULL;
-    pm_liveview_t *live = NULL;
     pm_svg_point_t *timeline = NULL;
     size_t ntimeline = 0;
     char display_id[37] = "";
     int shown_live = 0, failed = 1;
     int rc;
 
+    if (!a->quiet) {
+        /* The route and parent of every message of this measurement. */
+        pm_display_begin(st, &disp);
+    }
     if (a->setup != NULL && !is_blank(a->setup)) {
         PyObject *setup = pm_shell_compile(shell, a->setup);
         PyObject *res = setup != NULL ? pm_shell_exec(shell, setup) : NULL;
         Py_XDECREF(setup);
         if (res == NULL) {
-            return NULL;
+            goto fail;
         }
         Py_DECREF(res);
     }
@@ -549,7 +540,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         pm_py_raise(rc);
         goto fail;
     }
-    if (!a->quiet && start_timeline(st, a, &sampler, &live) < 0) {
+    if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
     for (long i = 0; i < a->repeat; i++) {
@@ -558,11 +549,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         }
     }
     if (sampler != NULL) {
-        if (live != NULL) {
-            shown_live = pm_liveview_stop(live, 0, display_id);
-            pm_liveview_free(live);
-            live = NULL;
-        }
+        shown_live = pm_display_live_stop(&disp, 0, display_id);
         pm_sampler_stop(sampler);
         if (collect_timeline(sampler, &timeline, &ntimeline) < 0) {
             goto fail;
@@ -613,7 +600,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             Py_CLEAR(result);
             goto fail;
         }
-        if (pm_display_show(st, bundle, text, shown_live) < 0) {
+        if (pm_display_result(&disp, bundle, text, shown_live) < 0) {
             Py_CLEAR(result);
             goto fail;
         }
@@ -627,11 +614,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     }
     failed = 0;
 fail:
-    if (live != NULL) {
-        /* the statement failed: the live line says it stopped */
-        pm_liveview_stop(live, failed, display_id);
-        pm_liveview_free(live);
-    }
+    /* the statement failed: a live line still running says it stopped */
+    pm_display_live_stop(&disp, failed, display_id);
+    pm_display_end(&disp);
     pm_sampler_free(sampler);
     PyMem_Free(timeline);
     json_decref(bundle);
@@ -640,6 +625,7 @@ fail:
     free(walls);
     PyMem_Free(statement);
     Py_XDECREF(code);
+    Py_DECREF(shell);
     return result;
 }
 

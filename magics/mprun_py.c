@@ -132,10 +132,12 @@ static int print_line(const char *text)
     return res != NULL ? 0 : -1;
 }
 
-/* Show the report, write -T, print memory_profiler's closing lines, and
- * build the -r result. Returns a new reference (the result or None). */
-static PyObject *report(pm_state_t *st, const pm_lineprof_t *s,
-                        const mprun_args_t *a, const char *message)
+/* Show the report (through disp, captured when the run began), write -T,
+ * print memory_profiler's closing lines, and build the -r result. Returns
+ * a new reference (the result or None). */
+static PyObject *report(pm_state_t *st, pm_display_ctx_t *disp,
+                        const pm_lineprof_t *s, const mprun_args_t *a,
+                        const char *message)
 {
     pm_mprun_block_t *blocks = NULL;
     pm_mprun_line_t *lines = NULL;
@@ -163,7 +165,7 @@ static PyObject *report(pm_state_t *st, const pm_lineprof_t *s,
         PyErr_NoMemory();
         goto fail;
     }
-    if (pm_display_show(st, bundle, text, 0) < 0) {
+    if (pm_display_result(disp, bundle, text, 0) < 0) {
         goto fail;
     }
     /* memory_profiler prints the message (or an empty line) after the
@@ -260,10 +262,13 @@ static PyObject *run_mprun(pm_state_t *st, const mprun_args_t *a)
     pm_lineprof_t *lp = NULL;
     PyObject *codes = PyList_New(0), *code = NULL, *result = NULL;
     const char *message = NULL;
+    pm_display_ctx_t disp;
 
     if (codes == NULL) {
         return NULL;
     }
+    /* The result's parent is the cell running as the run begins. */
+    pm_display_begin(st, &disp);
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(a->functions); i++) {
         const char *expr = PyUnicode_AsUTF8(PyList_GET_ITEM(a->functions, i));
         if (expr == NULL || resolve_one(st, st->shell, expr, codes) < 0) {
@@ -290,8 +295,9 @@ static PyObject *run_mprun(pm_state_t *st, const mprun_args_t *a)
     if (run_traced(st->shell, code, lp, &message) < 0) {
         goto fail;
     }
-    result = report(st, lp, a, message);
+    result = report(st, &disp, lp, a, message);
 fail:
+    pm_display_end(&disp);
     pm_lineprof_free(lp);
     Py_XDECREF(code);
     Py_DECREF(codes);

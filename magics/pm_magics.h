@@ -81,26 +81,32 @@ int pm_parse_interval(const char *text, const char *what, double *out,
 typedef struct pm_liveview pm_liveview_t;
 
 typedef struct {
-    pm_publisher_t *pub;     /* where to publish (borrowed, must outlive) */
+    pm_publisher_t *pub;     /* where to publish; the view takes its own
+                                reference (pm_publisher_ref) */
     const char *parent_json; /* the cell's execute_request header (copied) */
     const char *statement;   /* copied */
-    pm_sampler_t *sampler;   /* a recording sampler (borrowed) */
+    pm_sampler_t *sampler;   /* a recording sampler (borrowed: stop the view
+                                before freeing the sampler) */
     double delay_s;          /* nothing is shown before; 0: 0.5 s */
     double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
 } pm_liveview_opts_t;
 
-/* Start the live thread (pure C, no GIL). 0 or a negative code. */
+/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub or sampler),
+ * -ENOMEM or PM_ETHREAD. */
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
 
-/* Stop and join it. Returns 1 and copies the display_id when a live line
- * was shown (the final result must then update it), else 0. With
- * stopped (the statement failed), a shown line is updated once more to
- * say "stopped after ...". */
+/* Stop and join the thread; safe to call again and from two threads at
+ * once (the magic's own stop, and unload's). Returns 1 and copies the
+ * display_id (display_id may be NULL) when a live line was shown (the
+ * final result must then update it), else 0. With stopped (the statement
+ * failed), a shown line is updated once more to say "stopped after ...". */
 int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37]);
 
 /* Messages published so far. Thread-safe. */
 uint64_t pm_liveview_messages(const pm_liveview_t *lv);
 
+/* Stop (if still running), drop the view's publisher reference and free.
+ * NULL is accepted. */
 void pm_liveview_free(pm_liveview_t *lv);
 
 /* Parse a memory size with its unit: B, KiB/MiB/GiB/TiB (and K/M/G/T)

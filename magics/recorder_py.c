@@ -1097,7 +1097,7 @@ static void writer_flush_buf(dat_writer_t *w)
  * No GIL needed. */
 static void writer_take_samples(dat_writer_t *w, pm_sampler_t *s)
 {
-    size_t total = pm_sampler_timeline(s, w->samples, w->scap);
+    size_t total = pm_sampler_timeline_len(s);
     size_t lo = 0, n;
 
     if (total > w->scap) {
@@ -1106,10 +1106,10 @@ static void writer_take_samples(dat_writer_t *w, pm_sampler_t *s)
         if (b != NULL) {
             w->samples = b;
             w->scap = cap;
-            total = pm_sampler_timeline(s, w->samples, w->scap);
         }
     }
-    n = total < w->scap ? total : w->scap;
+    /* Samples appended since the length was read come next time. */
+    n = pm_sampler_timeline_copy(s, w->samples, w->scap);
     /* kept samples are in time order: find the first unwritten one */
     for (size_t hi = n; lo < hi;) {
         size_t mid = lo + (hi - lo) / 2;

@@ -58,12 +58,12 @@ static int stream_sample(const usage_args_t *a, const pm_sample_t *s)
 /* The samples of a stopped sampler as the result list (or streamed). */
 static PyObject *collect(const usage_args_t *a, pm_sampler_t *s)
 {
-    size_t n = pm_sampler_timeline(s, NULL, 0);
+    size_t n = pm_sampler_timeline_len(s);
     pm_sample_t *samples = PyMem_Calloc(n + 1, sizeof *samples);
     if (samples == NULL) {
         return PyErr_NoMemory();
     }
-    n = pm_sampler_timeline(s, samples, n);
+    n = pm_sampler_timeline_copy(s, samples, n);
     if (a->max_iterations >= 0 && (size_t)a->max_iterations < n) {
         n = (size_t)a->max_iterations;
     }

@@ -390,10 +390,16 @@ int pm_publisher_send(pm_publisher_t *pub, const char *msg_type,
  * thread failed. Never call with the GIL held from Python code. */
 int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms);
 
-/* Stop the thread, close sockets (linger bounded: up to 1 s for frames
- * the pipe has not taken) and free. NULL ok. In a forked child it frees
- * only plain memory (the thread and ZeroMQ context are the parent's). */
-void pm_publisher_free(pm_publisher_t *pub);
+/* A publisher is reference-counted (atomically): pm_publisher_new gives
+ * the caller one reference; pm_publisher_ref adds one (returns pub, NULL
+ * ok) for another owner, e.g. a thread that publishes while the creator
+ * may let go. pm_publisher_unref drops one; the last one stops the
+ * thread, closes sockets (linger bounded: up to 1 s for frames the pipe
+ * has not taken) and frees. Any thread may ref and unref; NULL ok. In a
+ * forked child the last unref frees only plain memory (the thread and
+ * ZeroMQ context are the parent's). */
+pm_publisher_t *pm_publisher_ref(pm_publisher_t *pub);
+void pm_publisher_unref(pm_publisher_t *pub);
 
 /* Write len bytes of data to path as Python's open(path, "w") would:
  * O_WRONLY | O_CREAT | O_TRUNC (mode 0666 & ~umask for a new file),

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -37,6 +38,9 @@ typedef struct {
 } item_list_t;
 
 struct pm_publisher {
+    /* Owners: pm_publisher_new's caller and each pm_publisher_ref; the
+     * last pm_publisher_unref stops the thread and frees (atomic). */
+    atomic_size_t refs;
     /* Set at creation, read-only afterwards. */
     pid_t pid; /* creator; any other pid is a forked child */
     void *ctx;
@@ -57,7 +61,7 @@ struct pm_publisher {
     uint64_t seen;     /* seq of the last message seen back on IOPub */
     int started;       /* the thread has set up its sockets */
     int thread_rc;     /* 0, or the error that stopped the thread */
-    int stop;          /* pm_publisher_free asks the thread to end */
+    int stop;          /* the last unref asks the thread to end */
 };
 
 static void list_push(item_list_t *l, item_t *it)
@@ -447,6 +451,7 @@ int pm_publisher_new(const pm_publisher_opts_t *opts, pm_publisher_t **out)
     if (pub == NULL) {
         return -ENOMEM;
     }
+    atomic_init(&pub->refs, 1);
     pub->efd = -1;
     pub->pid = getpid();
     rc = copy_opts(pub, opts);
@@ -599,9 +604,21 @@ int pm_publisher_flush(pm_publisher_t *pub, int timeout_ms)
     return rc;
 }
 
-void pm_publisher_free(pm_publisher_t *pub)
+pm_publisher_t *pm_publisher_ref(pm_publisher_t *pub)
+{
+    if (pub != NULL) {
+        atomic_fetch_add_explicit(&pub->refs, 1, memory_order_relaxed);
+    }
+    return pub;
+}
+
+void pm_publisher_unref(pm_publisher_t *pub)
 {
     if (pub == NULL) {
+        return;
+    }
+    /* acq_rel: every owner's sends happen before the last one frees. */
+    if (atomic_fetch_sub_explicit(&pub->refs, 1, memory_order_acq_rel) != 1) {
         return;
     }
     if (getpid() != pub->pid) {

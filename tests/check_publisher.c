@@ -279,7 +279,7 @@ START_TEST(test_publisher_delivers_100_in_order_signed)
     pthread_mutex_lock(&fwd.lock);
     ck_assert_int_eq(fwd.bad_uuid, 0);
     pthread_mutex_unlock(&fwd.lock);
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -287,7 +287,7 @@ START_TEST(test_publisher_flush_without_messages_returns_at_once)
 {
     pm_publisher_t *pub = publisher(1);
     ck_assert_int_eq(pm_publisher_flush(pub, 0), 0);
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -307,7 +307,7 @@ START_TEST(test_publisher_without_iopub_flushes_once_sent)
     for (size_t i = 0; i < 10; i++) {
         ck_assert_int_eq(check_received(i), (int)i);
     }
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -327,7 +327,7 @@ START_TEST(test_publisher_flush_times_out_when_forwarder_stopped)
                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     ck_assert_msg(waited >= 0.19 && waited < 2.0, "waited %.3f s", waited);
     ck_assert_uint_eq(received_count(), 1);
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -365,7 +365,56 @@ START_TEST(test_publisher_sends_from_second_thread)
     for (size_t i = 1; i < 21; i++) {
         ck_assert_int_eq(check_received(i), 1000 + (int)i - 1);
     }
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
+}
+END_TEST
+
+typedef struct {
+    pm_publisher_t *pub; /* the thread's own reference */
+    pthread_mutex_t *gate;
+    int rc;
+} owner_t;
+
+static void *send_after_creator_left(void *arg)
+{
+    owner_t *o = arg;
+    pthread_mutex_lock(o->gate); /* held until the creator unref'd */
+    pthread_mutex_unlock(o->gate);
+    o->rc = 0;
+    for (int i = 0; i < 10 && o->rc == 0; i++) {
+        o->rc = send_seq(o->pub, 500 + i);
+    }
+    if (o->rc == 0) {
+        o->rc = pm_publisher_flush(o->pub, 10000);
+    }
+    pm_publisher_unref(o->pub); /* the last reference: stops and frees */
+    return NULL;
+}
+
+START_TEST(test_publisher_ref_outlives_creators_unref)
+{
+    pm_publisher_t *pub = publisher(1);
+    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+    owner_t o = {pm_publisher_ref(pub), &gate, -1};
+    pthread_t t;
+
+    ck_assert_ptr_eq(o.pub, pub);
+    ck_assert_ptr_null(pm_publisher_ref(NULL));
+    pthread_mutex_lock(&gate);
+    ck_assert_int_eq(pthread_create(&t, NULL, send_after_creator_left, &o),
+                     0);
+    ck_assert_int_eq(send_seq(pub, 0), 0);
+    pm_publisher_unref(pub); /* the creator lets go first (unload) */
+    pthread_mutex_unlock(&gate);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(o.rc, 0);
+    /* The thread's messages all came back on IOPub, after the creator's
+     * one, from a publisher its creator had already released. */
+    ck_assert_uint_eq(received_count(), 11);
+    ck_assert_int_eq(check_received(0), 0);
+    for (size_t i = 1; i < 11; i++) {
+        ck_assert_int_eq(check_received(i), 500 + (int)i - 1);
+    }
 }
 END_TEST
 
@@ -385,7 +434,7 @@ START_TEST(test_publisher_refuses_to_send_after_fork)
                           pm_publisher_flush(pub, 100) == PM_EFORKED
                       ? 'y'
                       : 'n';
-        pm_publisher_free(pub); /* frees only the child's own memory */
+        pm_publisher_unref(pub); /* frees only the child's own memory */
         if (write(fds[1], &ok, 1) != 1) {
             ok = 'n';
         }
@@ -405,7 +454,7 @@ START_TEST(test_publisher_refuses_to_send_after_fork)
     ck_assert_uint_eq(received_count(), 2);
     ck_assert_int_eq(check_received(0), 0);
     ck_assert_int_eq(check_received(1), 2);
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -421,7 +470,7 @@ START_TEST(test_publisher_new_rejects_bad_endpoint)
     ck_assert_ptr_null(pub);
     opts.pipe_endpoint = NULL;
     ck_assert_int_eq(pm_publisher_new(&opts, &pub), -EINVAL);
-    pm_publisher_free(NULL);
+    pm_publisher_unref(NULL);
 }
 END_TEST
 
@@ -434,7 +483,7 @@ START_TEST(test_publisher_rejects_bad_parent)
     ck_assert_int_eq(pm_publisher_flush(pub, 1000), 0);
     ck_assert_uint_eq(received_count(), 0);
     json_decref(content);
-    pm_publisher_free(pub);
+    pm_publisher_unref(pub);
 }
 END_TEST
 
@@ -450,6 +499,7 @@ static Suite *publisher_suite(void)
     tcase_add_test(tc, test_publisher_without_iopub_flushes_once_sent);
     tcase_add_test(tc, test_publisher_flush_times_out_when_forwarder_stopped);
     tcase_add_test(tc, test_publisher_sends_from_second_thread);
+    tcase_add_test(tc, test_publisher_ref_outlives_creators_unref);
     tcase_add_test(tc, test_publisher_refuses_to_send_after_fork);
     tcase_add_test(tc, test_publisher_new_rejects_bad_endpoint);
     tcase_add_test(tc, test_publisher_rejects_bad_parent);

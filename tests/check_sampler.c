@@ -511,11 +511,11 @@ START_TEST(test_sampler_timeline_shows_step_made_midway)
     munmap(p, n);
     ran_ms = (double)(t_stop - t_new) / 1e6;
 
-    kept = pm_sampler_timeline(s, NULL, 0);
+    kept = pm_sampler_timeline_len(s);
     ck_assert_uint_eq(kept, pm_sampler_count(s));
     tl = calloc(kept, sizeof *tl);
     ck_assert_ptr_nonnull(tl);
-    ck_assert_uint_eq(pm_sampler_timeline(s, tl, kept), kept);
+    ck_assert_uint_eq(pm_sampler_timeline_copy(s, tl, kept), kept);
     fprintf(stderr, "sampler: %zu samples kept in %.1f ms at 1 ms\n", kept,
             ran_ms);
     /* ~200 expected (a sleep may overrun under load: one per ms that
@@ -574,7 +574,7 @@ START_TEST(test_sampler_timeline_decimates_to_max_samples)
     t_stop = pm_now_ns();
     pm_sampler_stop(s);
 
-    kept = pm_sampler_timeline(s, tl, 100);
+    kept = pm_sampler_timeline_copy(s, tl, 100);
     covered = (double)(tl[kept - 1].t_ns - tl[0].t_ns) / (t_stop - t_new);
     fprintf(stderr,
             "sampler: %zu of %llu samples kept with max_samples 100, "
@@ -616,7 +616,7 @@ static void *copy_timeline(void *arg)
         return NULL;
     }
     while (!atomic_load(&r->stop)) {
-        size_t n = pm_sampler_timeline(r->s, buf, r->max);
+        size_t n = pm_sampler_timeline_copy(r->s, buf, r->max);
 
         r->copies++;
         if (n > r->max) {
@@ -660,7 +660,7 @@ START_TEST(test_sampler_timeline_copy_while_running_is_safe)
     pm_sampler_stop(r.s);
     atomic_store(&r.stop, 1);
     ck_assert_int_eq(pthread_join(reader, NULL), 0);
-    kept = pm_sampler_timeline(r.s, NULL, 0);
+    kept = pm_sampler_timeline_len(r.s);
     fprintf(stderr,
             "sampler: %ld copies while running, %llu samples, %zu kept, "
             "largest copy %zu\n",
@@ -676,6 +676,124 @@ START_TEST(test_sampler_timeline_copy_while_running_is_safe)
 }
 END_TEST
 
+/* What the live line does while the sampler appends: size a buffer from
+ * the count, then copy. Every buffer is malloc'd to exactly the size asked
+ * for, so a copy or a read past it shows under ASan and valgrind; the
+ * returned count must never pass the capacity given, however many samples
+ * arrive between the two calls (with the old API, which returned the
+ * total kept, the live view read that many: a heap overflow). */
+typedef struct {
+    pm_sampler_t *s;
+    atomic_int stop;
+    long copies, raced; /* raced: the timeline grew during a copy */
+    long over_cap;      /* copies that returned more than the capacity */
+    long bad_order;
+    long tail_mismatch; /* tail's last sample older than a later len's */
+    long snapshots;
+} sized_reader_t;
+
+static void *sized_copies(void *arg)
+{
+    sized_reader_t *r = arg;
+    uint64_t sink = 0;
+
+    while (!atomic_load(&r->stop)) {
+        size_t cap = pm_sampler_timeline_len(r->s);
+        pm_sample_t *buf = malloc((cap > 0 ? cap : 1) * sizeof *buf);
+        pm_sample_t tail[3];
+        size_t n, nt;
+
+        if (buf == NULL) {
+            r->over_cap = -1;
+            return NULL;
+        }
+        n = pm_sampler_timeline_copy(r->s, buf, cap);
+        int64_t copied_last = 0;
+        if (pm_sampler_timeline_len(r->s) > cap) {
+            r->raced++;
+        }
+        if (n > cap) {
+            r->over_cap++;
+            n = cap;
+        }
+        if (n > 0) {
+            sink += buf[n - 1].rss_bytes; /* the live view's read */
+            copied_last = buf[n - 1].t_ns;
+        }
+        if (first_unordered(buf, n) >= 0) {
+            r->bad_order++;
+        }
+        free(buf);
+        /* The newest samples, into a buffer smaller than the timeline. */
+        nt = pm_sampler_timeline_tail(r->s, tail, 3);
+        if (nt > 3) {
+            r->over_cap++;
+            nt = 3;
+        }
+        if (first_unordered(tail, nt) >= 0) {
+            r->bad_order++;
+        }
+        /* Taken after the copy: never older than what it copied. */
+        if (nt > 0 && tail[nt - 1].t_ns < copied_last) {
+            r->tail_mismatch++;
+        }
+        if (r->copies % 16 == 0) {
+            pm_sample_t *snap = NULL;
+            size_t ns = 0;
+            if (pm_sampler_timeline_snapshot(r->s, &snap, &ns) == 0) {
+                if (ns > 0) {
+                    sink += snap[ns - 1].rss_bytes;
+                }
+                if (first_unordered(snap, ns) >= 0) {
+                    r->bad_order++;
+                }
+                free(snap);
+                r->snapshots++;
+            }
+        }
+        r->copies++;
+        usleep(10);
+    }
+    if (sink == 1) {
+        fprintf(stderr, "(unlikely sum)\n");
+    }
+    return NULL;
+}
+
+START_TEST(test_sampler_timeline_sized_copy_never_passes_capacity)
+{
+    /* 10 us samples and room for 200,000 kept: the timeline keeps
+     * growing (and reallocating) for the whole run, so samples arrive
+     * between sizing a buffer and copying into it. */
+    pm_sampler_opts_t opts = {
+        .self_interval_s = 1e-5, .record = 1, .max_samples = 200000};
+    sized_reader_t r = {0};
+    pthread_t reader;
+    int64_t t0;
+
+    ck_assert_int_eq(pm_sampler_new(&opts, &r.s), 0);
+    ck_assert_int_eq(pthread_create(&reader, NULL, sized_copies, &r), 0);
+    t0 = pm_now_ns();
+    do {
+        sleep_ms(50);
+    } while ((pm_now_ns() - t0 < 400 * 1000000LL || r.copies < 200) &&
+             pm_now_ns() - t0 < 5000 * 1000000LL);
+    atomic_store(&r.stop, 1);
+    ck_assert_int_eq(pthread_join(reader, NULL), 0);
+    pm_sampler_stop(r.s);
+    fprintf(stderr,
+            "sampler: %ld sized copies while running (%ld with samples "
+            "appended meanwhile), %ld snapshots, %zu kept\n",
+            r.copies, r.raced, r.snapshots, pm_sampler_timeline_len(r.s));
+    ck_assert_int_eq(r.over_cap, 0);
+    ck_assert_int_eq(r.bad_order, 0);
+    ck_assert_int_eq(r.tail_mismatch, 0);
+    ck_assert_int_gt(r.copies, 10);
+    ck_assert_int_gt(r.snapshots, 0);
+    pm_sampler_free(r.s);
+}
+END_TEST
+
 START_TEST(test_sampler_timeline_empty_without_record)
 {
     pm_sampler_opts_t opts = {.record = 1, .max_samples = 1};
@@ -683,11 +801,23 @@ START_TEST(test_sampler_timeline_empty_without_record)
     pm_sample_t one = {.t_ns = -5};
 
     ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
-    sleep_ms(10);
+    /* a few samples (10 ms at 1 kHz; longer on a loaded box) */
+    for (int i = 0; i < 500 && pm_sampler_count(s) <= 2; i++) {
+        sleep_ms(10);
+    }
     pm_sampler_stop(s);
     ck_assert_uint_gt(pm_sampler_count(s), 2);
-    ck_assert_uint_eq(pm_sampler_timeline(s, &one, 1), 0);
+    ck_assert_uint_eq(pm_sampler_timeline_copy(s, &one, 1), 0);
+    ck_assert_uint_eq(pm_sampler_timeline_tail(s, &one, 1), 0);
+    ck_assert_uint_eq(pm_sampler_timeline_len(s), 0);
     ck_assert_int_eq(one.t_ns, -5);
+    {
+        pm_sample_t *snap = &one;
+        size_t n = 7;
+        ck_assert_int_eq(pm_sampler_timeline_snapshot(s, &snap, &n), 0);
+        ck_assert_ptr_null(snap);
+        ck_assert_uint_eq(n, 0);
+    }
     pm_sampler_free(s);
     /* A bound of one sample cannot be halved. */
     ck_assert_int_eq(pm_sampler_new(&opts, &s), PM_ERANGE);
@@ -767,6 +897,8 @@ static Suite *sampler_suite(void)
     tcase_add_test(timeline, test_sampler_timeline_shows_step_made_midway);
     tcase_add_test(timeline, test_sampler_timeline_decimates_to_max_samples);
     tcase_add_test(timeline, test_sampler_timeline_copy_while_running_is_safe);
+    tcase_add_test(timeline,
+                   test_sampler_timeline_sized_copy_never_passes_capacity);
     tcase_add_test(timeline, test_sampler_timeline_empty_without_record);
     suite_add_tcase(s, timeline);
     return s;

@@ -2,13 +2,17 @@
 replaced by the result), the inline SVG timeline, --limit/--strict and
 the cgroup share, through a real ipykernel."""
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import nbclient
 import nbformat
 import pytest
 
-from conftest import Kernel, displays, memit_numbers, stdout
+from jupyter_client.manager import start_new_kernel
+
+from conftest import Kernel, RawIOPub, displays, memit_numbers, stdout
 
 MIME = "application/vnd.peakmem.memit+json"
 LIVE = "application/vnd.peakmem.live+json"
@@ -193,3 +197,209 @@ def test_saved_notebook_holds_final_state(tmp_path):
     assert MIME in data and LIVE not in data
     assert "<svg" in data["text/html"]
     assert data["text/plain"].startswith("peak memory: ")
+
+
+# ---- issue 8: unload/reload while a measurement runs; message parents ----
+
+# Unloads (or reloads) peakmem while its %%memit has shown a live line for
+# a while, then runs on: the live thread must not publish through the
+# publisher that unload released, the result must still replace the live
+# line, and the kernel must stay up. t_unload: seconds from the start of
+# the statement to the unload.
+UNLOAD = ("%%memit\nimport time\n_pm_t0 = time.perf_counter()\n"
+          "time.sleep(1.2)\nget_ipython().run_line_magic('{magic}', "
+          "'peakmem')\nt_unload = time.perf_counter() - _pm_t0\n"
+          "time.sleep(2.5)")
+
+
+def check_unload_inside_memit(kern, magic):
+    reply, msgs = kern.execute(UNLOAD.format(magic=magic), timeout=60)
+    assert reply["status"] == "ok", reply
+    shown = display_msgs(msgs)
+    assert shown, "nothing shown"
+    first, final = shown[0], shown[-1]
+    assert first["msg_type"] == "display_data"
+    assert LIVE in first["content"]["data"]
+    display_id = first["content"]["transient"]["display_id"]
+    # the result replaces the live line, through the measurement's own
+    # publisher reference, before the cell's idle
+    assert final["msg_type"] == "update_display_data"
+    assert final["content"]["transient"]["display_id"] == display_id
+    assert MIME in final["content"]["data"]
+    assert final["content"]["data"]["text/plain"].startswith("peak memory: ")
+    assert msgs[-1]["content"]["execution_state"] == "idle"
+    # unload stopped the live line: no update from the 2.5 s after it
+    t_unload = kern.value("t_unload")
+    elapsed = [m["content"]["data"][LIVE]["elapsed_s"]
+               for m in shown if LIVE in m["content"]["data"]]
+    assert max(elapsed) < t_unload + 1.0, (elapsed, t_unload)
+    # the kernel lives on and measures again
+    reply, msgs = kern.execute("%load_ext peakmem\n%memit x = [0] * 1000")
+    assert reply["status"] == "ok", reply
+    d = display_msgs(msgs)[-1]["content"]["data"]
+    assert MIME in d and d["text/plain"].startswith("peak memory: ")
+
+
+@pytest.mark.parametrize("magic", ["unload_ext", "reload_ext"])
+def test_unload_inside_running_memit_keeps_kernel_and_result(magic):
+    kern = Kernel()
+    try:
+        kern.execute("%load_ext peakmem", allow_error=False)
+        check_unload_inside_memit(kern, magic)
+        assert kern.raw.bad == []
+    finally:
+        kern.close()
+
+
+def test_statement_that_unloads_still_shows_its_result(k):
+    """%memit whose statement unloads peakmem and goes on: the end of the
+    measurement shows the result through what it captured when it began,
+    not through the module's (now released) display state."""
+    reply, msgs = k.execute(
+        "%memit get_ipython().run_line_magic('unload_ext', 'peakmem'); "
+        "y = [0] * 100")
+    assert reply["status"] == "ok", reply
+    shown = display_msgs(msgs)
+    assert [m["msg_type"] for m in shown] == ["display_data"]
+    assert MIME in shown[0]["content"]["data"]
+    assert "peak memory" not in stdout(msgs)
+    reply, _ = k.execute("%load_ext peakmem", allow_error=False)
+
+
+def asan_runtime():
+    """(path of an ASan-built _peakmem, libasan.so) or a reason to skip."""
+    root = Path(__file__).resolve().parent.parent
+    built = sorted(root.glob("build-asan/magics/_peakmem*.so"))
+    if not built:
+        return None, None, "no build-asan/magics/_peakmem*.so (scripts/test.sh " \
+            "builds it before the Python tests)"
+    try:
+        lib = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        lib = ""
+    if not os.path.isabs(lib) or not os.path.exists(lib):
+        return None, None, "gcc cannot name libasan.so"
+    return built[-1], lib, None
+
+
+class AsanKernel(Kernel):
+    """A kernel whose peakmem is the AddressSanitizer build, its stderr (where
+    ASan reports) kept in a file."""
+
+    def __init__(self, module, libasan, tmp_path):
+        pkg = tmp_path / "peakmem"
+        pkg.mkdir()
+        src = Path(__file__).resolve().parent.parent / "magics"
+        for name in ("__init__.py", "__main__.py", "_cli.py"):
+            (pkg / name).symlink_to(src / name)
+        (pkg / module.name).symlink_to(module)
+        env = dict(os.environ, LD_PRELOAD=libasan, PYTHONPATH=str(tmp_path),
+                   ASAN_OPTIONS="detect_leaks=0:halt_on_error=1")
+        self.stderr_path = tmp_path / "kernel-stderr.txt"
+        self.stderr = open(self.stderr_path, "w")
+        self.km, self.kc = start_new_kernel(
+            kernel_name="python3", startup_timeout=120, env=env,
+            stderr=self.stderr)
+        self.raw = RawIOPub(self.km.get_connection_info())
+
+    def close(self):
+        super().close()
+        self.stderr.close()
+
+    def report(self):
+        return self.stderr_path.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("magic", ["unload_ext", "reload_ext"])
+def test_unload_inside_running_memit_under_asan(magic, tmp_path):
+    """The same, with peakmem built with -Db_sanitize=address: before the
+    fix ASan stopped the kernel with heap-use-after-free in
+    pm_publisher_send from the live thread."""
+    module, libasan, why = asan_runtime()
+    if module is None:
+        pytest.skip(why)
+    kern = AsanKernel(module, libasan, tmp_path)
+    try:
+        kern.execute("%load_ext peakmem", allow_error=False)
+        where = kern.value("__import__('peakmem')._peakmem.__file__")
+        assert where.startswith(str(tmp_path)), where
+        check_unload_inside_memit(kern, magic)
+    except Exception as e:
+        raise AssertionError("the kernel's stderr ends:\n" +
+                             kern.report()[-4000:]) from e
+    finally:
+        kern.close()
+    report = kern.report()
+    assert "AddressSanitizer" not in report, report[-4000:]
+
+
+# Cell 1 starts a measurement in a background thread and ends once it has
+# begun; the statement runs on and ends while cell 2 runs (cell 2 waits
+# for the thread). MAGIC's statement sets _pm_started first.
+BACKGROUND = """\
+import threading, time
+_pm_started = threading.Event()
+def _pm_f():
+    _pm_started.set()
+    time.sleep(2.5)
+def _pm_work():
+    get_ipython().run_line_magic({magic!r}, {line!r})
+_pm_thread = threading.Thread(target=_pm_work)
+_pm_thread.start()
+assert _pm_started.wait(60)
+"""
+MPRUN_MIME = "application/vnd.peakmem.mprun+json"
+
+
+def background_messages(magic, line, mimes):
+    """Runs BACKGROUND and the cell after it in a fresh kernel; returns
+    (cell 1's msg_id, [(message, came after cell 1's idle)]) for the
+    display messages carrying one of mimes, in arrival order."""
+    kern = Kernel()
+    try:
+        kern.execute("%load_ext peakmem", allow_error=False)
+        kc = kern.kc
+        cell1 = kc.execute(BACKGROUND.format(magic=magic, line=line))
+        cell2 = kc.execute("_pm_thread.join(); print('joined')")
+        ours, idle_order = [], []
+        while cell2 not in idle_order:
+            msg = kc.get_iopub_msg(timeout=60)
+            parent = msg["parent_header"].get("msg_id")
+            if msg["msg_type"] == "status" and \
+                    msg["content"]["execution_state"] == "idle":
+                idle_order.append(parent)
+            if msg["msg_type"] in ("display_data", "update_display_data") \
+                    and any(m in msg["content"]["data"] for m in mimes):
+                ours.append((msg, cell1 in idle_order))
+        for _ in (cell1, cell2):
+            reply = kc.get_shell_msg(timeout=60)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        assert kern.raw.bad == []
+        return cell1, ours
+    finally:
+        kern.close()
+
+
+def test_background_memit_messages_keep_the_starting_cells_parent():
+    cell1, ours = background_messages("memit", "_pm_f()", (LIVE, MIME))
+    live = [m for m, _ in ours if LIVE in m["content"]["data"]]
+    final = [m for m, _ in ours if MIME in m["content"]["data"]]
+    assert len(live) >= 2 and len(final) == 1
+    # the scenario happened: live updates and the result came while
+    # cell 2 ran, after cell 1 had gone idle
+    late = [m for m, after_cell1 in ours if after_cell1]
+    assert final[0] in late and len(late) >= 2
+    # every peakmem message names cell 1 as its parent
+    parents = [m["parent_header"].get("msg_id") for m, _ in ours]
+    assert parents == [cell1] * len(ours), (cell1, parents)
+
+
+def test_background_mprun_result_keeps_the_starting_cells_parent():
+    cell1, ours = background_messages("mprun", "-f _pm_f _pm_f()",
+                                      (MPRUN_MIME,))
+    assert len(ours) == 1
+    msg, after_cell1 = ours[0]
+    assert after_cell1
+    assert msg["parent_header"].get("msg_id") == cell1
