@@ -185,23 +185,42 @@ def test_include_children_adds_to_mem(tmp_path):
 
 
 def test_attach_records_until_exit(tmp_path):
-    code = ("import time; a = bytearray(50 * 2**20)\n"
+    # The program ends when told to (a line on its stdin), once the file
+    # holds samples: however slowly peakmem starts on a loaded host, it
+    # attaches to a live process, and the recording ends with the process.
+    code = ("import sys; a = bytearray(50 * 2**20)\n"
             "for i in range(0, len(a), 4096): a[i] = 1\n"
-            "print('ready', flush=True); time.sleep(0.8)")
-    p = subprocess.Popen([sys.executable, "-c", code],
+            "print('ready', flush=True); sys.stdin.readline()")
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
+    rec = None
     try:
         assert p.stdout.readline() == "ready\n"
+        rec = subprocess.Popen(
+            [PEAKMEM, "attach", "-T", "0.02", "-o", "at.dat", str(p.pid)],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        dat = tmp_path / "at.dat"
+        deadline = time.monotonic() + 30
+        while rec.poll() is None and time.monotonic() < deadline:
+            if dat.exists() and len(mem_values(dat)) >= 10:
+                break
+            time.sleep(0.05)
+        p.stdin.write("\n")
+        p.stdin.flush()
+        p.wait(timeout=10)
         t = time.monotonic()
-        r = peakmem(["attach", "-T", "0.02", "-o", "at.dat", str(p.pid)],
-                    tmp_path)
-        assert r.returncode == 0, r.stderr
+        out, err = rec.communicate(timeout=30)
+        assert rec.returncode == 0, err
         assert time.monotonic() - t < 5  # ended with the process
         assert ("attaching to existing process, using hint: %d\n" % p.pid
-                in r.stdout)
+                in out)
     finally:
         p.kill()
         p.wait()
+        if rec is not None and rec.poll() is None:
+            rec.kill()
+            rec.wait()
     lines = (tmp_path / "at.dat").read_text().splitlines()
     assert lines[0].startswith("CMDLINE %s -c " % sys.executable)
     assert max(mem_values(tmp_path / "at.dat")) > 50
