@@ -3,6 +3,8 @@ from ._peakmem import (MemitResult, MemoryLimitError, MprunResult,
                        __version__,
                        load_ipython_extension, memory_usage, profile,
                        unload_ipython_extension)
+from ._diagnose import diagnose
 
-__all__ = ["MemitResult", "MemoryLimitError", "MprunResult", "load_ipython_extension",
+__all__ = ["MemitResult", "MemoryLimitError", "MprunResult", "diagnose",
+           "load_ipython_extension",
            "memory_usage", "profile", "unload_ipython_extension"]

@@ -451,3 +451,21 @@ void pm_display_close(pm_state_t *st)
     pthread_mutex_unlock(&live_lock);
     release_publisher(st);
 }
+
+const char *pm_display_route(pm_state_t *st)
+{
+    if (st->shell == NULL) {
+        return "none";
+    }
+    if (st->display_mode == DISPLAY_UNDECIDED) {
+        pm_display_open(st);
+    }
+    switch (st->display_mode) {
+    case DISPLAY_PIPE:
+        return "pipe";
+    case DISPLAY_PYTHON:
+        return "display_pub";
+    default:
+        return "print";
+    }
+}

@@ -192,6 +192,13 @@ void pm_display_end(pm_display_ctx_t *ctx);
  * route and print. */
 void pm_display_open(pm_state_t *st);
 
+/* The route results take in st->shell, deciding it now if undecided:
+ * "pipe" (C publisher into ipykernel's IOPub pipe, fenced before idle,
+ * live line), "display_pub" (the shell's display publisher: no live
+ * line), "print" (no kernel: text on stdout), or "none" (extension not
+ * loaded). Static string. GIL. */
+const char *pm_display_route(pm_state_t *st);
+
 /* Unload: stop the live lines of st's running measurements (each keeps
  * its own publisher reference for its result) and release st's display
  * state (publisher, kernel references). */

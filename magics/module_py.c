@@ -2,6 +2,9 @@
  * points, and the conversion of pm_ error codes to Python exceptions. */
 #include "internal.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 pm_state_t *get_state(PyObject *module)
 {
     return (pm_state_t *)PyModule_GetState(module);
@@ -160,6 +163,22 @@ PyDoc_STRVAR(
     "Columns: Mem usage (highest RSS after the line), Increment (the line's\n"
     "own RSS change summed over its executions), Occurrences.\n");
 
+/* What peakmem found in this process, for peakmem.diagnose(): the display
+ * route and whether the exact peak method is available. clear_refs is
+ * only opened, never written: a reset here would disturb measurements
+ * running in other threads. GIL. */
+static PyObject *diagnose(PyObject *module, PyObject *unused)
+{
+    (void)unused;
+    pm_state_t *st = get_state(module);
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return Py_BuildValue("{s:s,s:s}", "display_route", pm_display_route(st),
+                         "peak_method", fd >= 0 ? "hwm" : "sampled");
+}
+
 static PyMethodDef module_methods[] = {
     {"load_ipython_extension", load_ipython_extension, METH_O,
      "Register %memit and %%memit with an IPython shell."},
@@ -183,6 +202,8 @@ static PyMethodDef module_methods[] = {
      "python -m peakmem: run a script with `profile` as a builtin."},
     {"_recorder_main", pm_recorder_main, METH_O,
      "The peakmem command: _recorder_main(sys.argv) -> exit code."},
+    {"_diagnose", diagnose, METH_NOARGS,
+     "The display route and peak method peakmem uses here."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,

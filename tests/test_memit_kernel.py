@@ -273,8 +273,29 @@ def test_memit_falls_back_when_kernel_pipe_is_missing():
         assert abs(inc - 32) <= 0.05 * 32 + 1
         assert MIME in d["data"]
         assert k.raw.bad == []
+        assert k.value("__import__('peakmem').diagnose()['display_route']"
+                       ) == "display_pub"
     finally:
         k.close()
+
+
+def test_diagnose_reports_the_route_and_the_stack(kernel):
+    """peakmem.diagnose() names the route results take in this kernel
+    (ipykernel's IOPub pipe on every leg of the matrix), the peak method
+    and the versions of the stack the kernel runs."""
+    import ipykernel
+    import IPython
+    d = kernel.value("dict(__import__('peakmem').diagnose())")
+    assert d["display_route"] == "pipe"
+    assert d["peak_method"] == "hwm"
+    assert d["packages"]["ipykernel"] == ipykernel.__version__
+    assert d["packages"]["IPython"] == IPython.__version__
+    _, msgs = kernel.execute("print(__import__('peakmem').diagnose())",
+                             allow_error=False)
+    text = stdout(msgs)
+    assert "display route   pipe: C publisher into ipykernel's IOPub pipe" \
+        in text
+    assert ("ipykernel       %s\n" % ipykernel.__version__) in text
 
 
 # ---- -t from threads, nested timeouts, concurrent measurements ---------
