@@ -148,12 +148,15 @@ static int gated_read(pm_tracer_t *tr)
  * table, so the next line's window starts here. Frames share the mark:
  * a profiled callee's takes restart it, so a caller's line gets only
  * the peak after the callee's last take (the callee's lines hold the
- * rest). */
+ * rest). The line held its start and end readings too: the peak is
+ * never below either (VmHWM is kept from the kernel's per-CPU batched
+ * counters and can read a few hundred KiB under statm, so a del line's
+ * mark alone fell below the RSS it started from). */
 static void close_line(pm_tracer_t *tr, pm_frame_state_t *fs, uint64_t rss,
                        int fresh)
 {
     pm_line_stat_t *st = slot(fs->table, fs->line);
-    uint64_t peak = rss;
+    uint64_t peak = max_u64(rss, fs->line_start_rss);
     uint64_t hwm;
 
     if (tr->peak && fresh && pm_hwm_take(&hwm) == 0) {

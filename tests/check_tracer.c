@@ -580,6 +580,56 @@ START_TEST(test_linetable_bounds)
 }
 END_TEST
 
+/* A del line: its peak is at least the RSS it started from (the kernel's
+ * high-water mark lags statm by its per-CPU batches, so a mark alone
+ * read below the line's own start), and a temporary freed within a line
+ * shows in that line's peak only. */
+START_TEST(test_tracer_peak_never_below_line_start)
+{
+    pm_tracer_opts_t opts = {.peak = 1, .min_read_interval_ns = 1};
+    pm_tracer_t *tr;
+    pm_linetable_t *t = new_table(1, 5);
+    pm_frame_state_t fs;
+    uint64_t start3, start4;
+    char *kept, *tmp;
+
+    if (pm_hwm_reset() < 0) {
+        fprintf(stderr, "tracer: clear_refs refused, peak test skipped\n");
+        pm_linetable_free(t);
+        return;
+    }
+    tr = new_tracer(&opts);
+    pm_tracer_call(tr, &fs, t, 1);
+    pm_tracer_line(tr, &fs, 2); /* kept = np.ones(64 MiB) */
+    kept = map_touch(64);
+    pm_tracer_line(tr, &fs, 3); /* del kept */
+    start3 = fs.line_start_rss;
+    unmap(kept, 64);
+    pm_tracer_line(tr, &fs, 4); /* np.ones(32 MiB).sum() */
+    start4 = fs.line_start_rss;
+    tmp = map_touch(32);
+    unmap(tmp, 32);
+    pm_tracer_line(tr, &fs, 5); /* return */
+    pm_tracer_return(tr, &fs);
+
+    fprintf(stderr, "tracer: del line peak - start %.2f MiB\n",
+            mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
+    ck_assert_uint_ge(line(t, 3)->peak_bytes, start3);
+    ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 2)->mem_max_bytes);
+    for (int l = 1; l <= 5; l++) {
+        ck_assert_uint_ge(line(t, l)->peak_bytes, line(t, l)->mem_max_bytes);
+    }
+    /* The temporary: in line 4's peak, not in its increment or in the
+     * peaks of the lines around it. */
+    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * MIB_U64);
+    assert_increment(t, 4, 0, 1);
+    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * MIB_U64);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
 static Suite *tracer_suite(void)
 {
     Suite *s = suite_create("tracer");
@@ -603,6 +653,7 @@ static Suite *tracer_suite(void)
 
     tcase_add_test(peak, test_tracer_peak_catches_transient);
     tcase_add_test(peak, test_hwm_take_keeps_outer_probe_exact);
+    tcase_add_test(peak, test_tracer_peak_never_below_line_start);
     suite_add_tcase(s, peak);
 
     tcase_add_test(bounds, test_linetable_bounds);
