@@ -4,7 +4,7 @@
  * line; every other frame has its line events turned off at its call
  * (f_trace_lines = False) so unprofiled code runs near full speed.
  * Tracing is per thread: the trace function reaches its profiler through
- * its own argument (a capsule, as _lsprof passes its profiler), never
+ * its own argument (as _lsprof passes its profiler object), never
  * through a global, and each thread keeps its own nesting: a profiler
  * enabled while another is enabled in the same thread, and disabling it
  * puts back what that thread had before: the outer profiler, or a Python
@@ -41,7 +41,7 @@ struct pm_lineprof {
     int overflow; /* the stack could not grow: frames went untraced */
     pm_tracer_t *tracer;
     uint64_t break_bytes; /* --pdb-mmem: debugger above this RSS */
-    PyObject *capsule;    /* the trace function's obj: points to this */
+    PyObject *trace_arg;  /* the trace function's obj: points to this */
     const void *owner;    /* pm_lineprof_set_owner, compared only */
     int threads;          /* threads with this profiler enabled (GIL) */
 };
@@ -58,6 +58,35 @@ typedef struct enable_rec {
 } enable_rec_t;
 
 static _Thread_local enable_rec_t *chain; /* this thread's innermost */
+
+/* The trace function's argument: an object that points to its profiler
+ * (the profiler itself is not a Python object). A static type, so the
+ * trace function reads the pointer without a call. */
+typedef struct {
+    PyObject_HEAD pm_lineprof_t *lp;
+} TraceArgObject;
+
+static PyTypeObject trace_arg_type = {
+    PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
+    .tp_name = "peakmem._TraceArg",
+    .tp_basicsize = sizeof(TraceArgObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_doc = "The argument of peakmem's trace function.",
+};
+
+/* A new TraceArgObject for s. NULL with an exception. GIL held. */
+static PyObject *trace_arg_new(pm_lineprof_t *s)
+{
+    TraceArgObject *a;
+    if (PyType_Ready(&trace_arg_type) < 0) {
+        return NULL;
+    }
+    a = PyObject_New(TraceArgObject, &trace_arg_type);
+    if (a != NULL) {
+        a->lp = s;
+    }
+    return (PyObject *)a;
+}
 
 /* ---- target lookup ----------------------------------------------------*/
 
@@ -175,22 +204,15 @@ static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
     PyErr_Restore(type, value, tb);
 }
 
-/* obj is the capsule of the profiler enabled innermost in this thread
- * (installed by pm_lineprof_enable; the thread state holds a reference),
- * so each thread's callbacks reach their own profiler. */
+/* obj is the TraceArgObject of the profiler enabled innermost in this
+ * thread (installed by pm_lineprof_enable; the thread state holds a
+ * reference), so each thread's callbacks reach their own profiler. Line
+ * events come first: they are nearly all of the calls. */
 static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)arg;
-    pm_lineprof_t *s = PyCapsule_GetPointer(obj, NULL);
-    if (s == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    switch (what) {
-    case PyTrace_CALL:
-        on_call(s, frame);
-        break;
-    case PyTrace_LINE:
+    pm_lineprof_t *s = ((TraceArgObject *)obj)->lp;
+    if (what == PyTrace_LINE) {
         if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
             pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
             pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
@@ -200,6 +222,11 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         } else {
             stop_line_events(frame);
         }
+        return 0;
+    }
+    switch (what) {
+    case PyTrace_CALL:
+        on_call(s, frame);
         break;
     case PyTrace_RETURN:
         if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
@@ -461,7 +488,7 @@ void pm_lineprof_free(pm_lineprof_t *s)
     PyMem_Free(s->vals);
     PyMem_Free(s->stack);
     pm_tracer_free(s->tracer);
-    Py_XDECREF(s->capsule);
+    Py_XDECREF(s->trace_arg);
     PyMem_Free(s);
 }
 
@@ -537,7 +564,7 @@ pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
         return NULL;
     }
     if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0 ||
-        (s->capsule = PyCapsule_New(s, NULL, NULL)) == NULL) {
+        (s->trace_arg = trace_arg_new(s)) == NULL) {
         if (rc < 0) {
             pm_py_raise(rc);
         }
@@ -616,7 +643,7 @@ int pm_lineprof_enable(pm_lineprof_t *s)
     r->outer = chain;
     chain = r;
     s->threads++;
-    PyEval_SetTrace(trace, s->capsule);
+    PyEval_SetTrace(trace, s->trace_arg);
     return 0;
 }
 
@@ -652,7 +679,7 @@ void pm_lineprof_disable(pm_lineprof_t *s)
     }
     if (chain != NULL) {
         /* An outer profiler of this thread takes over again. */
-        PyEval_SetTrace(trace, chain->lp->capsule);
+        PyEval_SetTrace(trace, chain->lp->trace_arg);
     } else if (r->prev_trace != NULL && r->prev_trace != Py_None) {
         PyObject *sys = PyImport_ImportModule("sys");
         PyObject *res = sys != NULL ? PyObject_CallMethod(sys, "settrace",
