@@ -1,25 +1,37 @@
 """Benchmark: peakmem's %mprun against memory_profiler 0.61's, side by side
 in one IPython process. Prints figures, asserts nothing.
 
-  .venv/bin/python bench/mprun.py [--n N] [--mp-n N]
+  .venv/bin/python bench/mprun.py [--n N] [--mp-n N] [--repeat R]
 
 1. A tight pure-Python loop (`s += i`, N iterations) in a profiled
-   function: its slowdown against the same call untraced, for a C tracer
-   that does nothing (the interpreter's floor), peakmem and
-   memory_profiler (run on fewer iterations, --mp-n: it is ~1000x slower;
-   the slowdown is per iteration).
-2. The same loop in an unprofiled function called from a profiled one.
+   function: its time untraced, under a C tracer that does nothing (the
+   interpreter's floor for any C line tracer) and under peakmem's %mprun,
+   and %mprun's time as a ratio of that floor (the goal: <= 1.5x on every
+   host). Measured twice, each in a fresh process: with the read gate's
+   default clock (the CPU's time-stamp counter where the kernel lists
+   "tsc" as a usable clocksource, as on tsc and most kvm-clock hosts),
+   and with PEAKMEM_TICKS=clock, which forces the gate onto
+   clock_gettime(CLOCK_MONOTONIC) (the path of hosts without a usable
+   TSC; set the variable yourself to run anything on that path). The
+   host's clocksource is printed first
+   (/sys/devices/system/clocksource/clocksource0/current_clocksource).
+2. memory_profiler's %mprun on the same loop (on fewer iterations, --mp-n:
+   it is ~1000x slower; the slowdown is per iteration).
+3. The same loop in an unprofiled function called from a profiled one.
+
+Times are the process's CPU time (time.process_time: the tracer has no
+thread of its own), so that other processes on a shared host do not
+count; untraced, floor and %mprun runs are interleaved and the best of
+--repeat is kept.
 """
 import argparse
 import contextlib
 import io
 import os
+import subprocess
 import sys
 import tempfile
-import statistics
 import time
-
-from IPython.core.interactiveshell import InteractiveShell
 
 CODE = '''
 def loop(n):
@@ -38,13 +50,23 @@ def outer(n):
     return inner(n)
 '''
 
+CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/"
+
+
+def read_sys(name):
+    try:
+        with open(CLOCKSOURCE + name) as f:
+            return f.read().strip()
+    except OSError as e:
+        return "unknown (%s)" % e.strerror
+
 
 def best(f, repeat=5):
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         f()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times)
 
 
@@ -53,44 +75,109 @@ def quiet(f):
         return f()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=10 ** 6)
-    ap.add_argument("--mp-n", type=int, default=10 ** 4)
-    args = ap.parse_args()
+def shell_with_code():
+    from IPython.core.interactiveshell import InteractiveShell
     sh = InteractiveShell.instance()
     sh.run_cell("%load_ext peakmem")
-    peak_mprun = sh.find_line_magic("mprun")
-    sh.run_cell("%load_ext memory_profiler")
-    mp_mprun = sh.find_line_magic("mprun")
     # memory_profiler only profiles functions defined in files.
     where = tempfile.mkdtemp()
     with open(os.path.join(where, "pm_bench_code.py"), "w") as f:
         f.write(CODE)
     sys.path.insert(0, where)
     sh.run_cell("from pm_bench_code import loop, inner, outer")
+    return sh
+
+
+def tight_loop(n, repeat):
+    """Best times (s) of untraced, floor and %mprun, interleaved."""
+    sh = shell_with_code()
+    mprun = sh.find_line_magic("mprun")
     ns = sh.user_ns
     import peakmem._peakmem as ext
+    runs = {
+        "base": lambda: ns["loop"](n),
+        "floor": lambda: ext._call_with_noop_tracer(lambda: ns["loop"](n)),
+        "ours": lambda: quiet(lambda: mprun(f"-f loop loop({n})")),
+    }
+    times = {k: [] for k in runs}
+    for _ in range(repeat):
+        for k, f in runs.items():
+            t0 = time.process_time()
+            f()
+            times[k].append(time.process_time() - t0)
+    return {k: min(v) for k, v in times.items()}
 
+
+def child(args):
+    t = tight_loop(args.n, args.repeat)
+    print(t["base"], t["floor"], t["ours"])
+
+
+def measure_in_child(args, ticks):
+    env = dict(os.environ)
+    env.pop("PEAKMEM_TICKS", None)
+    if ticks is not None:
+        env["PEAKMEM_TICKS"] = ticks
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", "--n", str(args.n),
+         "--repeat", str(args.repeat)],
+        env=env, capture_output=True, text=True, check=True)
+    return [float(x) for x in out.stdout.split()[-3:]]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=10 ** 6)
+    ap.add_argument("--mp-n", type=int, default=10 ** 4)
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
     n, mp_n = args.n, args.mp_n
-    base = best(lambda: ns["loop"](n))
-    base_mp = best(lambda: ns["loop"](mp_n))
-    floor = best(lambda: ext._call_with_noop_tracer(lambda: ns["loop"](n)))
-    ours = best(lambda: quiet(lambda: peak_mprun(f"-f loop loop({n})")))
-    theirs = best(lambda: quiet(lambda: mp_mprun(f"-f loop loop({mp_n})")),
-                  repeat=3)
+
     print("peakmem vs memory_profiler 0.61, %mprun, one IPython process")
     print()
-    print(f"tight loop, s += i          iterations   time      slowdown")
-    print(f"  untraced                  {n:>10}   {base * 1e3:8.1f} ms     1.0x")
-    print(f"  no-op C tracer (floor)    {n:>10}   {floor * 1e3:8.1f} ms "
-          f"{floor / base:6.1f}x")
-    print(f"  peakmem %mprun            {n:>10}   {ours * 1e3:8.1f} ms "
-          f"{ours / base:6.1f}x")
-    print(f"  memory_profiler %mprun    {mp_n:>10}   {theirs * 1e3:8.1f} ms "
-          f"{theirs / base_mp:6.0f}x")
-    print(f"  ratio memory_profiler/peakmem (slowdowns)      "
-          f"{(theirs / base_mp) / (ours / base):6.0f}x")
+    print(f"clocksource: {read_sys('current_clocksource')} "
+          f"(available: {read_sys('available_clocksource')})")
+    print()
+    print("tight loop, s += i          iterations   time      slowdown"
+          "  / floor")
+    for label, ticks in (("default gate clock", None),
+                         ("PEAKMEM_TICKS=clock", "clock")):
+        base, floor, ours = measure_in_child(args, ticks)
+        print(f" {label}")
+        print(f"  untraced                  {n:>10}   {base * 1e3:8.1f} ms"
+              f"     1.0x")
+        print(f"  no-op C tracer (floor)    {n:>10}   {floor * 1e3:8.1f} ms "
+              f"{floor / base:6.1f}x     1.00x")
+        print(f"  peakmem %mprun            {n:>10}   {ours * 1e3:8.1f} ms "
+              f"{ours / base:6.1f}x  {ours / floor:7.2f}x")
+
+    sh = shell_with_code()
+    ns = sh.user_ns
+    peak_mprun = sh.find_line_magic("mprun")
+    try:
+        import memory_profiler  # noqa: F401
+    except ImportError:
+        mp_mprun = None
+    else:
+        sh.run_cell("%load_ext memory_profiler")
+        mp_mprun = sh.find_line_magic("mprun")
+    base = best(lambda: ns["loop"](n))
+    ours = best(lambda: quiet(lambda: peak_mprun(f"-f loop loop({n})")))
+    print()
+    if mp_mprun is not None:
+        base_mp = best(lambda: ns["loop"](mp_n))
+        theirs = best(
+            lambda: quiet(lambda: mp_mprun(f"-f loop loop({mp_n})")),
+            repeat=3)
+        print(f"  memory_profiler %mprun    {mp_n:>10}   "
+              f"{theirs * 1e3:8.1f} ms {theirs / base_mp:6.0f}x")
+        print(f"  ratio memory_profiler/peakmem (slowdowns)      "
+              f"{(theirs / base_mp) / (ours / base):6.0f}x")
+    else:
+        print("  memory_profiler is not installed: its column is left out")
 
     base_o = best(lambda: ns["outer"](n))
     ours_o = best(lambda: quiet(lambda: peak_mprun(f"-f outer outer({n})")))

@@ -1,11 +1,14 @@
 /* The clocks of the kernel library: CLOCK_MONOTONIC in nanoseconds, used
  * for probe timestamps, sampler periods and deadlines; and a cheaper tick
  * counter for the line tracer's read gate (the CPU's time-stamp counter
- * where the kernel itself keeps time with it, else the monotonic clock). */
+ * where the kernel trusts it as a clocksource, else the monotonic clock).
+ * PEAKMEM_TICKS=clock in the environment forces the monotonic clock: the
+ * path of hosts without a usable TSC, for benchmarks and tests. */
 #include "internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,24 +32,52 @@ static pthread_once_t ticks_once = PTHREAD_ONCE_INIT;
 static int use_tsc;             /* set once by calibrate() */
 static double tsc_ticks_per_ns; /* set once by calibrate() */
 
-/* The TSC is usable as a clock when the kernel's clocksource is "tsc":
- * Linux only picks it when it is invariant and synchronised across CPUs.
+#if HAVE_TSC
+/* 1 when the word "tsc" is in the clocksource file name (a
+ * space-separated list). */
+static int lists_tsc(const char *name)
+{
+    char text[256] = "";
+    char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof path, "/sys/devices/system/clocksource/"
+                                "clocksource0/%s",
+             name);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    if (fgets(text, sizeof text, f) == NULL) {
+        text[0] = '\0';
+    }
+    fclose(f);
+    for (char *w = strtok(text, " \n"); w != NULL; w = strtok(NULL, " \n")) {
+        if (strcmp(w, "tsc") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* The TSC is usable for the gate when the kernel lists "tsc" as its
+ * clocksource or as an available one: Linux registers it only when it is
+ * invariant, and takes it off the list (with high-resolution timers on)
+ * once its watchdog finds it unstable. kvm-clock guests usually list it:
+ * kvm-clock itself reads the TSC and scales it. A gate needs no more: a
+ * skew between CPUs only makes one read early or (backwards) at once.
  * Its rate is measured against CLOCK_MONOTONIC over about 2 ms. */
 static void calibrate(void)
 {
-#if HAVE_TSC
-    char name[32] = "";
-    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/"
-                    "current_clocksource",
-                    "r");
-    if (f == NULL) {
+    const char *force = getenv("PEAKMEM_TICKS");
+
+    if (force != NULL && strcmp(force, "clock") == 0) {
         return;
     }
-    if (fgets(name, sizeof name, f) == NULL) {
-        name[0] = '\0';
-    }
-    fclose(f);
-    if (strncmp(name, "tsc", 3) != 0) {
+#if HAVE_TSC
+    if (!lists_tsc("current_clocksource") &&
+        !lists_tsc("available_clocksource")) {
         return;
     }
     int64_t t0 = pm_now_ns(), t1;

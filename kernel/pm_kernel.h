@@ -157,6 +157,9 @@ uint64_t pm_linetable_calls(const pm_linetable_t *t);
 typedef struct {
     pm_linetable_t *table;
     int line;                /* line now executing; 0 before the first */
+    pm_line_stat_t *stat;    /* the tracer's: line's stats, or NULL when
+                                it is outside the table */
+    void *gate;              /* the tracer's: line's read gate, or NULL */
     uint64_t line_start_rss; /* RSS when that line started */
 } pm_frame_state_t;
 
@@ -198,6 +201,11 @@ void pm_tracer_return(pm_tracer_t *tr, pm_frame_state_t *fs);
 /* Reads done and lines seen, for benchmarks. */
 uint64_t pm_tracer_reads(const pm_tracer_t *tr);
 uint64_t pm_tracer_events(const pm_tracer_t *tr);
+/* Clock reads of the read gate at line boundaries (lines known to be
+ * fast skip them), and reads that found RSS moved behind skipped clocks
+ * (each halves the skips granted after it). For benchmarks and tests. */
+uint64_t pm_tracer_checks(const pm_tracer_t *tr);
+uint64_t pm_tracer_surprises(const pm_tracer_t *tr);
 
 /* ---- sampler thread ----------------------------------------------------*/
 

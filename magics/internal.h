@@ -71,13 +71,22 @@ int pm_lineprof_collect(PyObject *obj, PyObject *list);
  * lines (from linecache, so cell-defined functions work). 0 or -1. */
 int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
 
-/* Install the profiler's trace function in this thread (nested calls
- * count); disable undoes the outermost enable and puts back what was
- * there before. Enable returns 0 or -1; disable keeps a pending
- * exception. */
+/* Install the profiler's trace function in the calling thread (nested
+ * enables of lp in a thread count; other threads are not traced).
+ * Disable undoes this thread's enable of lp and, at its last, puts back
+ * what the thread had before: the profiler enabled before lp in this
+ * thread, or its Python trace function. Enable returns 0 or -1; disable
+ * keeps a pending exception. Nesting is kept per thread. GIL held. */
 int pm_lineprof_enable(pm_lineprof_t *lp);
 void pm_lineprof_disable(pm_lineprof_t *lp);
+/* 1 when lp is enabled in the calling thread. GIL held. */
 int pm_lineprof_enabled(const pm_lineprof_t *lp);
+
+/* Tag lp with owner (compared, never dereferenced), and ask whether a
+ * profiler with that owner is enabled in the calling thread (@profile's
+ * test for a recursive call). GIL held. */
+void pm_lineprof_set_owner(pm_lineprof_t *lp, const void *owner);
+int pm_lineprof_owner_enabled(const void *owner);
 
 /* --pdb-mmem: once RSS at a profiled line passes bytes, print
  * memory_profiler's message and start pdb at that frame (once). */

@@ -3,9 +3,12 @@
  * kernel/tracer.c. Frames of profiled code objects are followed line by
  * line; every other frame has its line events turned off at its call
  * (f_trace_lines = False) so unprofiled code runs near full speed.
- * Profilers nest (a profiled function called while another profiler is
- * enabled); disabling one puts back what was installed before it: the
- * outer profiler, or a Python trace function (debugger, coverage). */
+ * Tracing is per thread: the trace function reaches its profiler through
+ * its own argument (as _lsprof passes its profiler object), never
+ * through a global, and each thread keeps its own nesting: a profiler
+ * enabled while another is enabled in the same thread, and disabling it
+ * puts back what that thread had before: the outer profiler, or a Python
+ * trace function (debugger, coverage). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -37,11 +40,53 @@ struct pm_lineprof {
     size_t depth, stack_cap;
     int overflow; /* the stack could not grow: frames went untraced */
     pm_tracer_t *tracer;
-    uint64_t break_bytes;     /* --pdb-mmem: debugger above this RSS */
-    int enabled;              /* nesting count of pm_lineprof_enable */
-    struct pm_lineprof *prev; /* the profiler enabled before this one */
-    PyObject *prev_trace;     /* else sys.gettrace() before (or None) */
+    uint64_t break_bytes; /* --pdb-mmem: debugger above this RSS */
+    PyObject *trace_arg;  /* the trace function's obj: points to this */
+    const void *owner;    /* pm_lineprof_set_owner, compared only */
+    int threads;          /* threads with this profiler enabled (GIL) */
 };
+
+/* One profiler enabled in one thread: the thread's nesting, innermost
+ * first. Only the owning thread reads or writes its chain (it is a
+ * thread-local), and it holds the GIL when it does. */
+typedef struct enable_rec {
+    pm_lineprof_t *lp;
+    int count;                /* nested enables of lp in this thread */
+    struct enable_rec *outer; /* enabled before, in this thread */
+    PyObject *prev_trace;     /* outermost only: the thread's own
+                                 sys.gettrace() before (or None) */
+} enable_rec_t;
+
+static _Thread_local enable_rec_t *chain; /* this thread's innermost */
+
+/* The trace function's argument: an object that points to its profiler
+ * (the profiler itself is not a Python object). A static type, so the
+ * trace function reads the pointer without a call. */
+typedef struct {
+    PyObject_HEAD pm_lineprof_t *lp;
+} TraceArgObject;
+
+static PyTypeObject trace_arg_type = {
+    PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
+    .tp_name = "peakmem._TraceArg",
+    .tp_basicsize = sizeof(TraceArgObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_doc = "The argument of peakmem's trace function.",
+};
+
+/* A new TraceArgObject for s. NULL with an exception. GIL held. */
+static PyObject *trace_arg_new(pm_lineprof_t *s)
+{
+    TraceArgObject *a;
+    if (PyType_Ready(&trace_arg_type) < 0) {
+        return NULL;
+    }
+    a = PyObject_New(TraceArgObject, &trace_arg_type);
+    if (a != NULL) {
+        a->lp = s;
+    }
+    return (PyObject *)a;
+}
 
 /* ---- target lookup ----------------------------------------------------*/
 
@@ -159,21 +204,15 @@ static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
     PyErr_Restore(type, value, tb);
 }
 
-/* The profiler whose trace() is installed, or NULL. Tracing is per
- * thread: only the thread that enables a profiler is traced. Guarded by
- * the GIL. */
-static pm_lineprof_t *active;
-
+/* obj is the TraceArgObject of the profiler enabled innermost in this
+ * thread (installed by pm_lineprof_enable; the thread state holds a
+ * reference), so each thread's callbacks reach their own profiler. Line
+ * events come first: they are nearly all of the calls. */
 static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
-    (void)obj;
     (void)arg;
-    pm_lineprof_t *s = active;
-    switch (what) {
-    case PyTrace_CALL:
-        on_call(s, frame);
-        break;
-    case PyTrace_LINE:
+    pm_lineprof_t *s = ((TraceArgObject *)obj)->lp;
+    if (what == PyTrace_LINE) {
         if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
             pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
             pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
@@ -183,6 +222,11 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         } else {
             stop_line_events(frame);
         }
+        return 0;
+    }
+    switch (what) {
+    case PyTrace_CALL:
+        on_call(s, frame);
         break;
     case PyTrace_RETURN:
         if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
@@ -420,9 +464,16 @@ void pm_lineprof_free(pm_lineprof_t *s)
     if (s == NULL) {
         return;
     }
-    if (s->enabled > 0) {
-        s->enabled = 1;
-        pm_lineprof_disable(s);
+    /* Callers disable before they free; a profiler still enabled in
+     * this thread is taken out of its nesting here. Another thread
+     * cannot have it enabled: each caller enables and disables around a
+     * call it holds the profiler for. */
+    for (enable_rec_t *r = chain; r != NULL; r = r->outer) {
+        if (r->lp == s) {
+            r->count = 1;
+            pm_lineprof_disable(s);
+            break;
+        }
     }
     for (size_t i = 0; i < s->ntargets; i++) {
         target_t *t = &s->targets[i];
@@ -437,7 +488,7 @@ void pm_lineprof_free(pm_lineprof_t *s)
     PyMem_Free(s->vals);
     PyMem_Free(s->stack);
     pm_tracer_free(s->tracer);
-    Py_XDECREF(s->prev_trace);
+    Py_XDECREF(s->trace_arg);
     PyMem_Free(s);
 }
 
@@ -512,7 +563,8 @@ pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
         PyErr_NoMemory();
         return NULL;
     }
-    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0) {
+    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0 ||
+        (s->trace_arg = trace_arg_new(s)) == NULL) {
         if (rc < 0) {
             pm_py_raise(rc);
         }
@@ -553,58 +605,97 @@ int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
     return index_targets(s);
 }
 
+static enable_rec_t *find_rec(const pm_lineprof_t *s)
+{
+    for (enable_rec_t *r = chain; r != NULL; r = r->outer) {
+        if (r->lp == s) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
 int pm_lineprof_enable(pm_lineprof_t *s)
 {
-    if (s->enabled++ > 0) {
+    enable_rec_t *r = find_rec(s);
+    if (r != NULL) {
+        r->count++;
         return 0;
     }
-    s->prev = active;
-    if (active == NULL) {
+    r = PyMem_Calloc(1, sizeof *r);
+    if (r == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (chain == NULL) {
+        /* The thread's own Python trace function, put back at the end. */
         PyObject *sys = PyImport_ImportModule("sys");
-        s->prev_trace =
+        r->prev_trace =
             sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL) : NULL;
         Py_XDECREF(sys);
-        if (s->prev_trace == NULL) {
-            s->enabled--;
+        if (r->prev_trace == NULL) {
+            PyMem_Free(r);
             return -1;
         }
     }
-    active = s;
-    PyEval_SetTrace(trace, NULL);
+    r->lp = s;
+    r->count = 1;
+    r->outer = chain;
+    chain = r;
+    s->threads++;
+    PyEval_SetTrace(trace, s->trace_arg);
     return 0;
 }
 
 void pm_lineprof_disable(pm_lineprof_t *s)
 {
-    if (s->enabled == 0 || --s->enabled > 0) {
+    enable_rec_t *r = find_rec(s), **link;
+    if (r == NULL || --r->count > 0) {
         return;
-    }
-    /* Frames still on the stack were unwound without a return event only
-     * if tracing was cut short; close them so their lines are complete. */
-    while (s->depth > 0) {
-        pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
     }
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    active = s->prev;
-    if (active != NULL) {
-        PyEval_SetTrace(trace, NULL);
-    } else if (s->prev_trace != NULL && s->prev_trace != Py_None) {
+    /* Unlink r; enables are nested, so r is normally the innermost. */
+    for (link = &chain; *link != r; link = &(*link)->outer) {
+    }
+    *link = r->outer;
+    if (r->outer == NULL && chain != NULL) {
+        /* r was the outermost but not the innermost: the thread's own
+         * trace function now goes back when the new outermost ends. */
+        enable_rec_t *q = chain;
+        while (q->outer != NULL) {
+            q = q->outer;
+        }
+        q->prev_trace = r->prev_trace;
+        r->prev_trace = NULL;
+    }
+    if (--s->threads == 0) {
+        /* Frames still on the stack were unwound without a return event
+         * only if tracing was cut short; close them so their lines are
+         * complete. */
+        while (s->depth > 0) {
+            pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+        }
+    }
+    if (chain != NULL) {
+        /* An outer profiler of this thread takes over again. */
+        PyEval_SetTrace(trace, chain->lp->trace_arg);
+    } else if (r->prev_trace != NULL && r->prev_trace != Py_None) {
         PyObject *sys = PyImport_ImportModule("sys");
-        PyObject *r = sys != NULL ? PyObject_CallMethod(sys, "settrace", "O",
-                                                        s->prev_trace)
-                                  : NULL;
-        if (r == NULL) {
-            PyErr_WriteUnraisable(s->prev_trace);
+        PyObject *res = sys != NULL ? PyObject_CallMethod(sys, "settrace",
+                                                          "O", r->prev_trace)
+                                    : NULL;
+        if (res == NULL) {
+            PyErr_WriteUnraisable(r->prev_trace);
             PyEval_SetTrace(NULL, NULL);
         }
-        Py_XDECREF(r);
+        Py_XDECREF(res);
         Py_XDECREF(sys);
     } else {
         PyEval_SetTrace(NULL, NULL);
     }
-    Py_CLEAR(s->prev_trace);
-    s->prev = NULL;
+    Py_XDECREF(r->prev_trace);
+    PyMem_Free(r);
     PyErr_Restore(type, value, tb);
 }
 
@@ -615,12 +706,22 @@ void pm_lineprof_set_break(pm_lineprof_t *s, uint64_t bytes)
 
 int pm_lineprof_enabled(const pm_lineprof_t *s)
 {
-    return s->enabled > 0;
+    return find_rec(s) != NULL;
 }
 
-int pm_lineprof_any_enabled(void)
+void pm_lineprof_set_owner(pm_lineprof_t *s, const void *owner)
 {
-    return active != NULL;
+    s->owner = owner;
+}
+
+int pm_lineprof_owner_enabled(const void *owner)
+{
+    for (const enable_rec_t *r = chain; r != NULL; r = r->outer) {
+        if (r->lp->owner == owner) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 char *pm_lineprof_text(const pm_lineprof_t *lp, int precision)

@@ -16,7 +16,6 @@ typedef struct {
     PyObject_HEAD PyObject *func; /* the decorated callable, or NULL */
     PyObject *stream;             /* where tables go; None: sys.stdout */
     int precision;
-    pm_lineprof_t *lp; /* the profiler of the call in progress, or NULL */
     vectorcallfunc vectorcall;
 } ProfiledObject;
 
@@ -243,8 +242,9 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         return profiled_new_for(Py_TYPE(self), args[0], self->stream,
                                 self->precision);
     }
-    if (self->lp != NULL) {
-        /* A recursive call: the outer call's profiler sees it. */
+    if (pm_lineprof_owner_enabled(self)) {
+        /* A recursive call in this thread: the outer call's profiler
+         * sees it. Calls from other threads get their own profiler. */
         return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
     }
     int flags = code_flags(self->func);
@@ -277,13 +277,12 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         PyObject_GC_Track(run);
         return (PyObject *)run;
     }
-    self->lp = lp;
+    pm_lineprof_set_owner(lp, self);
     PyObject *res = NULL;
     if (pm_lineprof_enable(lp) == 0) {
         res = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
         pm_lineprof_disable(lp);
     }
-    self->lp = NULL;
     if (res != NULL && print_tables(lp, self->stream, self->precision) < 0) {
         Py_CLEAR(res);
     }
@@ -395,7 +394,6 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     self->func = Py_XNewRef(func);
     self->stream = Py_NewRef(stream != NULL ? stream : Py_None);
     self->precision = precision;
-    self->lp = NULL;
     self->vectorcall = profiled_vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;

@@ -575,6 +575,133 @@ START_TEST(test_linetable_bounds)
 }
 END_TEST
 
+/* A del line: its peak is at least the RSS it started from (the kernel's
+ * high-water mark lags statm by its per-CPU batches, so a mark alone
+ * read below the line's own start), and a temporary freed within a line
+ * shows in that line's peak only. */
+START_TEST(test_tracer_peak_never_below_line_start)
+{
+    pm_tracer_opts_t opts = {.peak = 1, .min_read_interval_ns = 1};
+    pm_tracer_t *tr;
+    pm_linetable_t *t = new_table(1, 5);
+    pm_frame_state_t fs;
+    uint64_t start3, start4;
+    char *kept, *tmp;
+
+    if (pm_hwm_reset() < 0) {
+        fprintf(stderr, "tracer: clear_refs refused, peak test skipped\n");
+        pm_linetable_free(t);
+        return;
+    }
+    tr = new_tracer(&opts);
+    pm_tracer_call(tr, &fs, t, 1);
+    pm_tracer_line(tr, &fs, 2); /* kept = np.ones(64 MiB) */
+    kept = map_touch(64);
+    pm_tracer_line(tr, &fs, 3); /* del kept */
+    start3 = fs.line_start_rss;
+    unmap(kept, 64);
+    pm_tracer_line(tr, &fs, 4); /* np.ones(32 MiB).sum() */
+    start4 = fs.line_start_rss;
+    tmp = map_touch(32);
+    unmap(tmp, 32);
+    pm_tracer_line(tr, &fs, 5); /* return */
+    pm_tracer_return(tr, &fs);
+
+    fprintf(stderr, "tracer: del line peak - start %.2f MiB\n",
+            mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
+    ck_assert_uint_ge(line(t, 3)->peak_bytes, start3);
+    ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 2)->mem_max_bytes);
+    for (int l = 1; l <= 5; l++) {
+        ck_assert_uint_ge(line(t, l)->peak_bytes, line(t, l)->mem_max_bytes);
+    }
+    /* The temporary: in line 4's peak, not in its increment or in the
+     * peaks of the lines around it. */
+    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * MIB_U64);
+    assert_increment(t, 4, 0, 1);
+    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * MIB_U64);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
+/* The read gate skips its clock on lines known to be fast: a tight loop
+ * of two fast lines reads the clock on a small share of its lines, with
+ * every count and increment as exact as before. */
+START_TEST(test_tracer_gate_skips_clock_on_fast_lines)
+{
+    pm_tracer_t *tr = new_tracer(NULL);
+    pm_linetable_t *t = new_table(1, 3);
+    pm_frame_state_t fs;
+    const int n = 200000;
+    uint64_t call_rss;
+
+    pm_tracer_call(tr, &fs, t, 1);
+    call_rss = fs.line_start_rss;
+    for (int i = 0; i < n; i++) {
+        pm_tracer_line(tr, &fs, 2 + (i & 1));
+    }
+    pm_tracer_return(tr, &fs);
+    fprintf(stderr, "tracer: %d lines, %llu clock reads, %llu reads\n", n,
+            (unsigned long long)pm_tracer_checks(tr),
+            (unsigned long long)pm_tracer_reads(tr));
+    ck_assert_uint_eq(pm_tracer_events(tr), (uint64_t)n);
+    ck_assert_uint_lt(pm_tracer_checks(tr) * 8, (uint64_t)n);
+    ck_assert_uint_eq(line(t, 2)->occurrences, (uint64_t)n / 2);
+    ck_assert_uint_eq(line(t, 3)->occurrences, (uint64_t)n / 2);
+    ck_assert_int_eq(sum_increments(t),
+                     (int64_t)fs.line_start_rss - (int64_t)call_rss);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
+/* A fast line that turns slow while it skips the clock: its 8 MiB may
+ * land on the next line once, but the read that finds RSS moved behind
+ * skips (a surprise) halves the grants, so after at most five surprises
+ * (31, 15, 7, 3, 1, 0) every close is checked and every later 8 MiB
+ * lands on its own line. */
+START_TEST(test_tracer_gate_surprise_shrinks_skips)
+{
+    pm_tracer_t *tr = new_tracer(NULL);
+    pm_linetable_t *t = new_table(1, 4);
+    pm_frame_state_t fs;
+    const int rounds = 12;
+    char *kept[12];
+    uint64_t call_rss, surprises;
+
+    pm_tracer_call(tr, &fs, t, 1);
+    call_rss = fs.line_start_rss;
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < 4000; i++) {
+            pm_tracer_line(tr, &fs, 2 + (i & 1)); /* s += i (fast) */
+        }
+        pm_tracer_line(tr, &fs, 2); /* keep.append(alloc(8)) on a turn */
+        kept[r] = map_touch(8);
+        pm_tracer_line(tr, &fs, 3);
+    }
+    pm_tracer_line(tr, &fs, 4);
+    pm_tracer_return(tr, &fs);
+    for (int r = 0; r < rounds; r++) {
+        unmap(kept[r], 8);
+    }
+    surprises = pm_tracer_surprises(tr);
+    fprintf(stderr, "tracer: %llu surprises in %d slow turns\n",
+            (unsigned long long)surprises, rounds);
+    ck_assert_uint_le(surprises, 5);
+    /* Each slow turn missed is one surprise; the rest are on line 2. */
+    assert_increment(t, 2, 8.0 * (double)(rounds - (int)surprises),
+                     8.0 * (double)surprises + 1.5);
+    ck_assert_int_ge(line(t, 2)->increment_bytes,
+                     (int64_t)(rounds - (int)surprises) * 8 * (1 << 20) -
+                         (int64_t)(3 << 19));
+    ck_assert_int_eq(sum_increments(t),
+                     (int64_t)fs.line_start_rss - (int64_t)call_rss);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
 static Suite *tracer_suite(void)
 {
     Suite *s = suite_create("tracer");
@@ -594,10 +721,13 @@ static Suite *tracer_suite(void)
 
     tcase_add_test(gate, test_tracer_gates_reads);
     tcase_add_test(gate, test_tracer_big_allocation_lands_on_its_line);
+    tcase_add_test(gate, test_tracer_gate_skips_clock_on_fast_lines);
+    tcase_add_test(gate, test_tracer_gate_surprise_shrinks_skips);
     suite_add_tcase(s, gate);
 
     tcase_add_test(peak, test_tracer_peak_catches_transient);
     tcase_add_test(peak, test_hwm_take_keeps_outer_probe_exact);
+    tcase_add_test(peak, test_tracer_peak_never_below_line_start);
     suite_add_tcase(s, peak);
 
     tcase_add_test(bounds, test_linetable_bounds);

@@ -441,3 +441,30 @@ def test_mprun_coroutine(k):
     r = rows(table(msgs)["text/plain"])
     assert r[3][2] == "1" and abs(float(r[3][1]) - 64) <= 1.0
     assert r[4][2] == "1" and r[5][2] == "1"
+
+
+def test_mprun_peak_del_line_and_temporary(k):
+    """Issue 8 item 10: a del line's Peak is never below the memory it
+    started from, and a temporary freed within its line shows in that
+    line's Peak only."""
+    k.execute(
+        "def dropper():\n"                                    # 1
+        "    a = np.ones(64 * 2**20 // 8)\n"                  # 2
+        "    del a\n"                                         # 3
+        "    t = np.ones(32 * 2**20 // 8).sum()\n"            # 4
+        "    return t\n",                                     # 5
+        allow_error=False)
+    for _ in range(3):
+        _, msgs = k.execute("%mprun --peak -f dropper dropper()")
+        lines = {l["lineno"]: l
+                 for l in table(msgs)[MIME]["blocks"][0]["lines"]}
+        for n in range(2, 6):
+            start = lines[n - 1]["mem_bytes"]
+            assert lines[n]["peak_bytes"] >= start, (n, lines)
+            assert lines[n]["peak_bytes"] >= lines[n]["mem_bytes"]
+        assert lines[2]["increment_bytes"] >= 63 * MIB
+        assert lines[3]["peak_bytes"] - lines[2]["mem_bytes"] <= 4 * MIB
+        # line 4: a 32 MiB temporary, gone by its end
+        assert lines[4]["peak_bytes"] - lines[3]["mem_bytes"] >= 28 * MIB
+        assert abs(lines[4]["increment_bytes"]) <= 2 * MIB
+        assert lines[5]["peak_bytes"] - lines[4]["mem_bytes"] <= 4 * MIB

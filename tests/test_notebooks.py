@@ -92,6 +92,21 @@ def test_teaching_executes_with_tables_and_printout(tmp_path):
         "grades.py")
     assert tables[1]["data"][mime]["blocks"][0]["function"] == "normalise"
     assert "Peak" in tables[2]["data"]["text/plain"]
+    # --peak: the `spread` line's temporary (centred ** 2, 61 MiB) shows
+    # in its Peak and nowhere else; no Peak is below its line's start.
+    ran = [l for l in tables[2]["data"][mime]["blocks"][0]["lines"]
+           if l["occurrences"]]
+    mib = 2 ** 20
+    for before, l in zip(ran, ran[1:]):
+        start = before["mem_bytes"]
+        assert l["peak_bytes"] >= max(start, l["mem_bytes"]), l
+        above = l["peak_bytes"] - max(start, l["mem_bytes"])
+        if "centred ** 2" in l["source"]:
+            assert above >= 55 * mib, l
+            assert abs(l["increment_bytes"]) <= 2 * mib, l
+        else:
+            assert above <= 4 * mib, l
+    assert any("centred ** 2" in l["source"] for l in ran)
     printout = (tmp_path / "grades_profile.txt").read_text()
     assert printout == tables[0]["data"]["text/plain"]
     read_back = [c for c in code if c.source.startswith("print(open(")][0]

@@ -359,3 +359,122 @@ def test_memory_usage_multiprocess_lists_children():
     assert with_child, mem
     assert max(x[1] for x in with_child) >= 50
     assert max(x[0] for x in with_child) >= 50  # main includes children
+
+
+THREAD_WORK = '''\
+import io
+from peakmem import profile
+
+streams = [io.StringIO() for _ in range(4)]
+'''
+THREAD_FUNC = '''
+
+@profile(stream=streams[{k}])
+def f{k}(n):
+    a = [{k}] * n
+    s = 0
+    for i in range({loops}):
+        s += i
+    del a
+    return s
+
+
+def g{k}(n):
+    b = [{k}] * n
+    t = 0
+    for j in range({loops}):
+        t += j
+    return t
+'''
+THREAD_MAIN = '''\
+import sys, threading
+from IPython.core.interactiveshell import InteractiveShell
+sys.path.insert(0, ".")
+sh = InteractiveShell.instance()
+sh.run_line_magic("load_ext", "peakmem")
+import thread_work as tw
+sh.user_ns["tw"] = tw
+# The magic itself: run_line_magic's builtin_trap is not thread-safe.
+mprun_magic = sh.find_line_magic("mprun")
+sys.setswitchinterval(1e-5)
+results, errors = {}, []
+start = threading.Barrier(8)
+
+
+def profiled(k):
+    try:
+        start.wait()
+        f = getattr(tw, "f%d" % k)
+        for _ in range(20):
+            f(1000)
+    except BaseException as e:
+        errors.append(repr(e))
+
+
+def mprun(k):
+    try:
+        start.wait()
+        results[k] = [mprun_magic("-r -f tw.g%d tw.g%d(1000)" % (k, k)).text
+                      for _ in range(5)]
+    except BaseException as e:
+        errors.append(repr(e))
+
+
+threads = [threading.Thread(target=profiled, args=(k,)) for k in range(4)]
+threads += [threading.Thread(target=mprun, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ERRORS", errors, file=sys.stderr)
+for k in range(4):
+    sys.stderr.write("PROFILE%d\\n%s\\nEND\\n" % (k, tw.streams[k].getvalue()))
+    for text in results.get(k, []):
+        sys.stderr.write("MPRUN%d\\n%s\\nEND\\n" % (k, text))
+'''
+
+
+def test_profile_and_mprun_from_four_threads(tmp_path):
+    """Issue 8 item 1: @profile'd functions called 20 times in each of 4
+    threads and %mprun run in 4 more threads, all at once: every call
+    gets its own complete table (the old process-wide profiler pointer
+    crashed here, or mixed the threads' counts)."""
+    loops = 300
+    (tmp_path / "thread_work.py").write_text(
+        THREAD_WORK + "".join(THREAD_FUNC.format(k=k, loops=loops)
+                              for k in range(4)))
+    (tmp_path / "main.py").write_text(THREAD_MAIN)
+    out = run([PY, "main.py"], tmp_path)
+    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
+    assert "ERRORS []" in out.stderr
+    blocks = re.findall(r"^(PROFILE|MPRUN)(\d)\n(.*?)\nEND$", out.stderr,
+                        re.S | re.M)
+    for k in range(4):
+        tables = [b for kind, n, b in blocks
+                  if kind == "PROFILE" and int(n) == k]
+        assert len(tables) == 1
+        # One table per call, each for f<k> only, with exact counts.
+        per_call = tables[0].split("Filename: ")[1:]
+        assert len(per_call) == 20
+        for t in per_call:
+            r = table_rows(t)
+            srcs = {n: row[3].strip() for n, row in r.items()}
+            first = min(n for n, s in srcs.items() if s.startswith("@prof"))
+            assert srcs[first + 1] == "def f%d(n):" % k
+            assert r[first + 2][3].strip() == "a = [%d] * n" % k
+            assert r[first + 2][2] == "1"
+            assert r[first + 4][2] == str(loops + 1)  # for ...
+            assert r[first + 5][2] == str(loops)      # s += i
+            assert r[first + 7][2] == "1"             # return s
+        texts = [b for kind, n, b in blocks
+                 if kind == "MPRUN" and int(n) == k]
+        assert len(texts) == 5
+        for t in texts:
+            r = table_rows(t)
+            srcs = {n: row[3].strip() for n, row in r.items()}
+            first = min(n for n, s in srcs.items() if s.startswith("def g"))
+            assert srcs[first] == "def g%d(n):" % k
+            assert r[first + 1][2] == "1"
+            assert r[first + 3][2] == str(loops + 1)
+            assert r[first + 4][2] == str(loops)
+            assert r[first + 5][2] == "1"
