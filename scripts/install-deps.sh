@@ -10,7 +10,8 @@ pkgs=(
   python3-ipython python3-ipykernel python3-jupyter-client python3-nbclient
   python3-nbformat python3-zmq python3-numpy python3-pandas python3-pytest
   python3-memory-profiler valgrind
-  debootstrap
+  # the Debian 13 leg's root (scripts/debian13.sh), its signatures checked
+  debootstrap debian-archive-keyring
 )
 missing=()
 for p in "${pkgs[@]}"; do
