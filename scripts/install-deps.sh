@@ -12,6 +12,8 @@ pkgs=(
   python3-memory-profiler python3-matplotlib valgrind
   clang libclang-rt-14-dev
   locales
+  # the Debian 13 leg's root (scripts/debian13.sh), its signatures checked
+  debootstrap debian-archive-keyring
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -13,7 +13,7 @@ bash scripts/install-deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; 
 werror=()
 [ "${CI:-}" = "true" ] && werror=(--werror)
 results=out/test-results
-rm -rf build-tests build-asan build-fuzz "$results"
+rm -rf build-tests build-asan build-fuzz build-debian13 "$results"
 mkdir -p "$results"
 failed_steps=()
 
@@ -58,7 +58,12 @@ for leg in current ipykernel6; do
   step "leg $leg" bash scripts/leg.sh "$leg" "$results/pytest-$leg.xml"
 done
 
+# Python 3.13 with Debian 13's own stack: the build, the Check programs and
+# the Python tests in a Debian 13 root (cached; natively on Debian 13).
+step "debian 13" bash scripts/debian13.sh "$results" "${werror[@]}"
+
 fails=()
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
 /usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \
-  build-tests/*.tap build-asan/*.tap "$results"/*.tap "$results"/pytest*.xml
+  build-tests/*.tap build-asan/*.tap build-debian13/*.tap \
+  "$results"/*.tap "$results"/pytest*.xml
