@@ -29,7 +29,7 @@ pkgs=(
   python3 python3-dev python3-venv python3-pip python3-mesonpy
   python3-ipython python3-ipykernel python3-jupyter-client python3-nbclient
   python3-nbformat python3-zmq python3-numpy python3-pandas python3-pytest
-  python3-memory-profiler python3-matplotlib
+  python3-memory-profiler python3-matplotlib locales
 )
 suite=trixie
 
