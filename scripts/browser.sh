@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 junit=$1
 pins=scripts/constraints/browser.txt
 venv=.venv-browser
-[ -x /usr/bin/chromium ] || { echo "browser: no /usr/bin/chromium" >&2; exit 2; }
+[ -x /usr/bin/chromium ] || { echo "browser: no /usr/bin/chromium" >&2
+                              exit 2; }
 
 # Kept between runs on one machine while its pins are unchanged.
 stamp=$venv/.pins

@@ -38,8 +38,9 @@ def classic_python():
     py = os.environ.get("PEAKMEM_CLASSIC_PYTHON")
     if not py or not os.access(py, os.X_OK):
         return None
-    r = subprocess.run([py, "-c", "import notebook; print(notebook.__version__)"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [py, "-c", "import notebook; print(notebook.__version__)"],
+        capture_output=True, text=True)
     if r.returncode != 0 or not r.stdout.startswith("6."):
         return None
     return py
@@ -60,6 +61,12 @@ class Server:
             d = tmp / name.lower()
             d.mkdir()
             env["JUPYTER_%s_DIR" % name] = str(d)
+        # no "official Jupyter news?" toast over the outputs
+        news = (tmp / "config" / "lab" / "user-settings" / "@jupyterlab"
+                / "apputils-extension")
+        news.mkdir(parents=True)
+        (news / "notification.jupyterlab-settings").write_text(
+            '{"fetchNews": "false", "checkForUpdates": false}')
         env.pop("JUPYTER_PATH", None)
         env.pop("JUPYTER_TOKEN", None)
         env["PEAKMEM_LIVE"] = "1"
