@@ -65,7 +65,10 @@ static void publish(pm_liveview_t *lv, int stopped)
     if (all == NULL) {
         return;
     }
-    n = pm_sampler_timeline(lv->sampler, all, n);
+    /* Samples may have been added since the first call: it returns the
+     * length now, of which only the first n were copied into all. */
+    size_t len = pm_sampler_timeline(lv->sampler, all, n);
+    n = len < n ? len : n;
     size_t first = n > RECENT ? n - RECENT : 0;
     for (size_t i = first; i < n; i++) {
         recent[nrecent].t = (double)(all[i].t_ns - lv->start_ns) / 1e9;
