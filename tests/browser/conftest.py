@@ -64,9 +64,10 @@ class Server:
         # no "official Jupyter news?" toast over the outputs
         news = (tmp / "config" / "lab" / "user-settings" / "@jupyterlab"
                 / "apputils-extension")
-        news.mkdir(parents=True)
-        (news / "notification.jupyterlab-settings").write_text(
-            '{"fetchNews": "false", "checkForUpdates": false}')
+        if frontend == "lab":  # Notebook 7 has no such plugin
+            news.mkdir(parents=True)
+            (news / "notification.jupyterlab-settings").write_text(
+                '{"fetchNews": "false", "checkForUpdates": false}')
         env.pop("JUPYTER_PATH", None)
         env.pop("JUPYTER_TOKEN", None)
         env["PEAKMEM_LIVE"] = "1"

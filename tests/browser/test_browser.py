@@ -66,10 +66,10 @@ class JupyterLabUI:
             r"^Run All Cells$")).click()
 
     def save(self, page):
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(
-            r"^File$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(
-            r"^Save( Notebook)?$")).click()
+        # the notebook's toolbar button (Notebook 7's File menu throws
+        # "reading 'schema'" in the page when opened)
+        page.locator('.jp-NotebookPanel-toolbar '
+                     '[data-command="docmanager:save"]').first.click()
 
 
 class ClassicUI:
@@ -183,9 +183,15 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 2400})
     try:
         page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text)
-                if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(
+            "%s at %s" % (m.text, m.location)) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(e.stack or str(e)))
+
+        def ours(err):
+            # Notebook 7.6.5 throws this on every page load from its
+            # settings registry (without peakmem, before any cell runs)
+            return not (frontend == "notebook7"
+                        and "reading 'schema'" in err and ".load " in err)
 
         def shot(step):
             page.screenshot(path=str(shots / ("%s-%s.png" % (frontend, step))))
@@ -243,7 +249,8 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
             timeout=TIMEOUT)
         shot("4-reloaded")
         check_outputs(ui, page, "after the reload")
-        assert errors == [], errors
+        errors = [e for e in errors if ours(e)]
+        assert errors == [], "\n".join(errors)
     finally:
         context.close()
         assert server.stop() is not None
