@@ -44,6 +44,10 @@ for leg in current ipykernel6; do
   step "leg $leg" bash scripts/leg.sh "$leg" "$results/pytest-$leg.xml"
 done
 
+# peakmem in real browsers: JupyterLab 4.6, Notebook 7.6 (and Debian's
+# classic Notebook 6.4) driven by Playwright with Debian's Chromium.
+step "browser" bash scripts/browser.sh "$results/pytest-browser.xml"
+
 fails=()
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
 /usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \
