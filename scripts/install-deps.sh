@@ -10,7 +10,7 @@ pkgs=(
   python3-ipython python3-ipykernel python3-jupyter-client python3-nbclient
   python3-nbformat python3-zmq python3-numpy python3-pandas python3-pytest
   python3-memory-profiler valgrind
-  chromium
+  chromium python3-notebook
 )
 missing=()
 for p in "${pkgs[@]}"; do
