@@ -8,6 +8,7 @@ Screenshots go to out/screenshots/<frontend>-<step>.png."""
 import json
 import re
 import time
+import urllib.error
 
 import pytest
 
@@ -118,8 +119,25 @@ def wait_idle(server, timeout=TIMEOUT / 1000):
 
 
 def saved_outputs(server):
-    doc = json.loads(server.api("/api/contents/" + NOTEBOOK))
+    """The outputs of each cell in the saved file; None while the file is
+    being written (the server answers 400: not a notebook yet)."""
+    try:
+        doc = json.loads(server.api("/api/contents/" + NOTEBOOK))
+    except urllib.error.HTTPError as e:
+        if e.code == 400:
+            return None
+        raise
     return [c.get("outputs", []) for c in doc["content"]["cells"]]
+
+
+def wait_saved(server, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        outs = saved_outputs(server)
+        if outs is not None and all(outs[1:]):  # all but %load_ext
+            return outs
+        assert time.monotonic() < deadline, outs
+        time.sleep(0.2)
 
 
 def check_outputs(ui, page, when):
@@ -199,7 +217,8 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
             return True
 
         def shot(step):
-            page.screenshot(path=str(shots / ("%s-%s.png" % (frontend, step))))
+            page.screenshot(path=str(shots / ("%s-%s.png"
+                                              % (frontend, step))))
 
         page.goto(server.url(ui.path))
         ui.wait_loaded(page)
@@ -234,11 +253,7 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
 
         # saved: the .ipynb holds the outputs (no live line in it)
         ui.save(page)
-        deadline = time.monotonic() + 60
-        while not all(saved_outputs(server)[1:]):  # all but %load_ext
-            assert time.monotonic() < deadline, saved_outputs(server)
-            time.sleep(0.2)
-        outs = saved_outputs(server)
+        outs = wait_saved(server)
         plain = [o["data"]["text/plain"] for cell in outs for o in cell
                  if "data" in o and "application/vnd.peakmem.memit+json"
                  in o["data"]]
