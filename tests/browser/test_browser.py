@@ -227,8 +227,8 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
         shot("1-opened")
         ui.run_all(page)
 
-        # during the %%memit: the live line
-        live = page.locator(".peakmem-live").first
+        # during the 3 s %%memit: its live line
+        live = page.locator(ui.cell).nth(2).locator(".peakmem-live")
         live.wait_for(timeout=TIMEOUT)
         shot("2-live")
 
