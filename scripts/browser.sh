@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The browser tests: tests/browser/ run by pytest inside .venv-browser, a
-# venv from Debian's /usr/bin/python3 with JupyterLab 4.6, Notebook 7.6,
-# Playwright and the kernel stack of the 'current' leg, all pinned in
-# scripts/constraints/browser.txt (no Debian site packages). peakmem is
-# built and installed into it and its Python registered as the venv's
-# "python3" kernel. Playwright drives Debian's Chromium (/usr/bin/chromium;
-# Playwright's own browser download is never used). Debian's classic
-# Notebook 6.4, when installed, is served from the main .venv
-# (scripts/build.sh must have run). Screenshots: out/screenshots/.
+# The browser tests: tests/browser/browser_tests.py, run by pytest in
+# .venv-browser, a venv from Debian's /usr/bin/python3 with JupyterLab 4.6,
+# Notebook 7.6, Playwright and the kernel stack of the 'current' leg, all
+# pinned in scripts/constraints/browser.txt (no Debian site packages).
+# peakmem is built and installed into it and its Python registered as the
+# venv's "python3" kernel. Playwright drives Debian's Chromium
+# (/usr/bin/chromium; Playwright's own browser download is never used).
+# Debian's classic Notebook 6.4, when installed, is served from the main
+# .venv (scripts/build.sh must have run). Screenshots: out/screenshots/.
 # Usage: scripts/browser.sh JUNIT_XML
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,5 +48,6 @@ if [ -x .venv/bin/python ]; then
   export PEAKMEM_CLASSIC_PYTHON=$PWD/.venv/bin/python
 fi
 rm -rf out/screenshots
-PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest tests/browser -v \
-  -p no:cacheprovider --junitxml="$junit" -o junit_suite_name=browser
+PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest \
+  tests/browser/browser_tests.py -v -p no:cacheprovider \
+  --junitxml="$junit" -o junit_suite_name=browser

@@ -1,7 +1,7 @@
-"""Fixtures for the browser tests: a Jupyter server of each frontend on
+"""The browser tests' servers: a Jupyter server of each frontend on
 127.0.0.1 (a free port, a token set here, no browser of its own, a temporary
 root holding a fresh copy of peakmem_browser.ipynb and temporary Jupyter
-config/data/runtime dirs), and Debian's Chromium driven by Playwright.
+config/data/runtime dirs). browser_tests.py has the tests and fixtures.
 
 Run by scripts/browser.sh inside .venv-browser (JupyterLab, Notebook 7 and
 Playwright from PyPI, pinned in scripts/constraints/browser.txt). The
@@ -17,8 +17,6 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-
-import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -147,18 +145,3 @@ class Server:
         self._kill()
         self.log.close()
         return self.proc.returncode
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="session")
-def shots():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS

@@ -4,7 +4,12 @@ Debian's Chromium. peakmem_browser.ipynb is run from the Run menu; the
 assertions are on the DOM (texts, element sizes, the live line replaced by
 the result, the -o result shown as the HTML table and not as a JSON tree,
 no console errors), on the saved .ipynb, and on the page after a reload.
-Screenshots go to out/screenshots/<frontend>-<step>.png."""
+Screenshots go to out/screenshots/<frontend>-<step>.png.
+
+Run by scripts/browser.sh, which names this file: it is not called test_*
+and the folder has no conftest.py, so the matrix legs' `pytest tests`
+(venvs without Playwright) leave it alone and their `from conftest import`
+still finds tests/conftest.py."""
 import json
 import re
 import time
@@ -12,7 +17,7 @@ import urllib.error
 
 import pytest
 
-from conftest import NOTEBOOK, Server, classic_python
+from browser_servers import CHROMIUM, NOTEBOOK, SHOTS, Server, classic_python
 
 TIMEOUT = 180_000  # ms: generous, the machine may be shared and slow
 RESULT_RE = re.compile(
@@ -39,6 +44,21 @@ LIVE_OBSERVER = """() => {
   new MutationObserver(seen).observe(document.body,
       {subtree: true, childList: true, characterData: true});
 }"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def shots():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
 
 
 class JupyterLabUI:
