@@ -87,6 +87,7 @@ class JupyterLabUI:
             r"^Run All Cells$")).click()
 
     def save(self, page):
+        page.locator(self.cell).first.locator(self.prompt).click()
         # the notebook's toolbar button (Notebook 7's File menu throws
         # "reading 'schema'" in the page when opened)
         page.locator('.jp-NotebookPanel-toolbar '
@@ -150,14 +151,18 @@ def saved_outputs(server):
     return [c.get("outputs", []) for c in doc["content"]["cells"]]
 
 
-def wait_saved(server, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        outs = saved_outputs(server)
-        if outs is not None and all(outs[1:]):  # all but %load_ext
-            return outs
-        assert time.monotonic() < deadline, outs
-        time.sleep(0.2)
+def save(ui, page, server, attempts=3, timeout=30):
+    """Save from the UI and wait until the file holds the outputs. A click
+    that a busy page dropped is repeated (at most `attempts` in all)."""
+    for attempt in range(attempts):
+        ui.save(page)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            outs = saved_outputs(server)
+            if outs is not None and all(outs[1:]):  # all but %load_ext
+                return outs
+            time.sleep(0.2)
+    raise AssertionError("not saved after %d clicks: %r" % (attempts, outs))
 
 
 def check_outputs(ui, page, when):
@@ -272,8 +277,7 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
         check_outputs(ui, page, "after the run")
 
         # saved: the .ipynb holds the outputs (no live line in it)
-        ui.save(page)
-        outs = wait_saved(server)
+        outs = save(ui, page, server)
         plain = [o["data"]["text/plain"] for cell in outs for o in cell
                  if "data" in o and "application/vnd.peakmem.memit+json"
                  in o["data"]]
@@ -294,3 +298,6 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
     finally:
         context.close()
         assert server.stop() is not None
+        # shown by pytest when the test failed
+        print("server log (end):", *server.log_path.read_text(
+            errors="replace").splitlines()[-40:], sep="\n  ")
