@@ -246,8 +246,9 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
                                               % (frontend, step))))
 
         page.goto(server.url(ui.path))
+        # the page's own idle indicator: the server's execution_state may
+        # stay "starting" when its watcher missed the kernel's first status
         ui.wait_loaded(page)
-        wait_idle(server)
         page.evaluate(LIVE_OBSERVER)
         shot("1-opened")
         ui.run_all(page)
