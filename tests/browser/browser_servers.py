@@ -136,12 +136,14 @@ class Server:
                 self.proc.wait()
 
     def stop(self):
-        """Shut down cleanly (kernels too); returns the exit status."""
+        """Shut down through the API (kernels too); returns its exit
+        status, or "killed" when it had to be terminated."""
+        code = "killed"
         try:
             self.api("/api/shutdown", method="POST")
-            self.proc.wait(30)
+            code = self.proc.wait(30)
         except (OSError, subprocess.TimeoutExpired):
             pass
         self._kill()
         self.log.close()
-        return self.proc.returncode
+        return code

@@ -298,7 +298,9 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
         assert errors == [], "\n".join(errors)
     finally:
         context.close()
-        assert server.stop() is not None
+        code = server.stop()
         # shown by pytest when the test failed
         print("server log (end):", *server.log_path.read_text(
             errors="replace").splitlines()[-40:], sep="\n  ")
+    # shut down by its API (kernels too), not killed
+    assert code == 0, "server exit status %s" % code
