@@ -121,7 +121,7 @@ static PyObject *report_to_json(ReportObject *self, PyObject *unused)
     return Py_NewRef(self->json_text);
 }
 
-/* The document as a dict (also IPython's application/json form). */
+/* The document as a dict (also in IPython's mime bundle). */
 static PyObject *report_to_dict(ReportObject *self, PyObject *unused)
 {
     (void)unused;
@@ -134,10 +134,30 @@ static PyObject *report_to_dict(ReportObject *self, PyObject *unused)
     return res;
 }
 
+/* IPython's mime bundle: the JSON document under peakmem's own type, as
+ * the magics display it; IPython adds text/plain and text/html. Never
+ * application/json (no _repr_json_): JupyterLab ranks its JSON tree above
+ * HTML, so a result as a cell's value would show as a tree, not the table. */
+static PyObject *report_repr_mimebundle(ReportObject *self, PyObject *args,
+                                        PyObject *kwargs)
+{
+    (void)args;   /* include / exclude: IPython filters the bundle itself */
+    (void)kwargs;
+    const char *mime = Py_TYPE(self)->tp_repr == (reprfunc)memit_result_repr
+                           ? PM_MIME_MEMIT
+                           : PM_MIME_MPRUN;
+    PyObject *doc = report_to_dict(self, NULL);
+    if (doc == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("{sN}", mime, doc);
+}
+
 static PyMethodDef report_methods[] = {
     {"_repr_pretty_", (PyCFunction)report_repr_pretty, METH_VARARGS, NULL},
     {"_repr_html_", (PyCFunction)report_repr_html, METH_NOARGS, NULL},
-    {"_repr_json_", (PyCFunction)report_to_dict, METH_NOARGS, NULL},
+    {"_repr_mimebundle_", (PyCFunction)(void (*)(void))report_repr_mimebundle,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {"to_json", (PyCFunction)report_to_json, METH_NOARGS,
      "The result as a JSON document (str); see protocol/SCHEMA.md."},
     {"to_dict", (PyCFunction)report_to_dict, METH_NOARGS,

@@ -14,6 +14,8 @@ pkgs=(
   locales
   # the Debian 13 leg's root (scripts/debian13.sh), its signatures checked
   debootstrap debian-archive-keyring
+  # the browser tests (scripts/browser.sh)
+  chromium python3-notebook
 )
 missing=()
 for p in "${pkgs[@]}"; do

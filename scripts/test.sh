@@ -62,6 +62,10 @@ done
 # the Python tests in a Debian 13 root (cached; natively on Debian 13).
 step "debian 13" bash scripts/debian13.sh "$results" "${werror[@]}"
 
+# peakmem in real browsers: JupyterLab 4.6, Notebook 7.6 (and Debian's
+# classic Notebook 6.4) driven by Playwright with Debian's Chromium.
+step "browser" bash scripts/browser.sh "$results/pytest-browser.xml"
+
 fails=()
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do fails+=(--failed-step "$s"); done
 /usr/bin/python3 tests/summarize.py "${fails[@]+"${fails[@]}"}" \

@@ -1,0 +1,306 @@
+"""peakmem in real browsers: JupyterLab 4, Notebook 7 (and Debian's classic
+Notebook 6 when it is there) served on 127.0.0.1, driven by Playwright with
+Debian's Chromium. peakmem_browser.ipynb is run from the Run menu; the
+assertions are on the DOM (texts, element sizes, the live line replaced by
+the result, the -o result shown as the HTML table and not as a JSON tree,
+no console errors), on the saved .ipynb, and on the page after a reload.
+Screenshots go to out/screenshots/<frontend>-<step>.png.
+
+Run by scripts/browser.sh, which names this file: it is not called test_*
+and the folder has no conftest.py, so the matrix legs' `pytest tests`
+(venvs without Playwright) leave it alone and their `from conftest import`
+still finds tests/conftest.py."""
+import json
+import re
+import time
+import urllib.error
+
+import pytest
+
+from browser_servers import CHROMIUM, NOTEBOOK, SHOTS, Server, classic_python
+
+TIMEOUT = 180_000  # ms: generous, the machine may be shared and slow
+RESULT_RE = re.compile(
+    r"peak\s+(\d+\.\d\d) MiB\s+increment\s+(-?\d+\.\d\d) MiB")
+LIVE_RE = re.compile(
+    r"^running \d+\.\d s \u00b7 now \d+\.\d MiB \u00b7 peak \d+\.\d MiB$")
+TEXT_RE = re.compile(
+    r"^peak memory: (\d+\.\d\d) MiB, increment: (-?\d+\.\d\d) MiB$")
+NCELLS = 6
+
+# Every DOM change: the texts the live line took, with its size each time.
+LIVE_OBSERVER = """() => {
+  window.__pmLive = [];
+  const seen = () => {
+    for (const e of document.querySelectorAll('.peakmem-live')) {
+      const t = e.textContent.trim();
+      const last = window.__pmLive[window.__pmLive.length - 1];
+      if (!last || last.text !== t) {
+        const r = e.getBoundingClientRect();
+        window.__pmLive.push({text: t, width: r.width, height: r.height});
+      }
+    }
+  };
+  new MutationObserver(seen).observe(document.body,
+      {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def shots():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+class JupyterLabUI:
+    """JupyterLab 4 and Notebook 7: the same notebook widgets."""
+    cell = ".jp-Notebook .jp-Cell.jp-CodeCell"
+    prompt = ".jp-InputPrompt"
+    output = ".jp-OutputArea-child"
+    result = ".jp-OutputArea-executeResult"
+    stderr = '[data-mime-type="application/vnd.jupyter.stderr"]'
+    json_tree = ".jp-RenderedJSON"
+
+    def __init__(self, frontend):
+        self.path = ("/lab/tree/" if frontend == "lab"
+                     else "/notebooks/") + NOTEBOOK
+
+    def wait_loaded(self, page):
+        page.locator(self.cell).nth(NCELLS - 1).wait_for(timeout=TIMEOUT)
+        page.locator(
+            '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+        ).first.wait_for(state="attached", timeout=TIMEOUT)
+
+    def run_all(self, page):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(
+            r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(
+            r"^Run All Cells$")).click()
+
+    def save(self, page):
+        page.locator(self.cell).first.locator(self.prompt).click()
+        # the notebook's toolbar button (Notebook 7's File menu throws
+        # "reading 'schema'" in the page when opened)
+        page.locator('.jp-NotebookPanel-toolbar '
+                     '[data-command="docmanager:save"]').first.click()
+
+
+class ClassicUI:
+    """Classic Notebook 6 (Debian's python3-notebook)."""
+    cell = "#notebook-container .cell.code_cell"
+    prompt = ".input_prompt"
+    output = ".output_area"
+    result = ".output_area:has(.output_prompt bdi)"
+    stderr = ".output_stderr"
+    json_tree = ".jp-RenderedJSON"  # classic never renders JSON as a tree
+    path = "/notebooks/" + NOTEBOOK
+
+    def __init__(self, frontend):
+        pass
+
+    def wait_loaded(self, page):
+        page.locator(self.cell).nth(NCELLS - 1).wait_for(timeout=TIMEOUT)
+        page.locator("#kernel_indicator_icon.kernel_idle_icon").wait_for(
+            state="attached", timeout=TIMEOUT)
+
+    def run_all(self, page):
+        page.locator("#celllink").click()
+        page.locator("#run_all_cells > a").click()
+
+    def save(self, page):
+        page.locator("#filelink").click()
+        page.locator("#save_checkpoint > a").click()
+
+
+def frontends():
+    params = [pytest.param("lab"), pytest.param("notebook7")]
+    if classic_python() is not None:
+        params.append(pytest.param("notebook6"))
+    return params
+
+
+def wait_idle(server, timeout=TIMEOUT / 1000):
+    """Every kernel of the server reports execution_state idle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        kernels = json.loads(server.api("/api/kernels"))
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return kernels
+        assert time.monotonic() < deadline, kernels
+        time.sleep(0.2)
+
+
+def saved_outputs(server):
+    """The outputs of each cell in the saved file; None while the file is
+    being written (the server answers 400: not a notebook yet)."""
+    try:
+        doc = json.loads(server.api("/api/contents/" + NOTEBOOK))
+    except urllib.error.HTTPError as e:
+        if e.code == 400:
+            return None
+        raise
+    return [c.get("outputs", []) for c in doc["content"]["cells"]]
+
+
+def save(ui, page, server, attempts=3, timeout=30):
+    """Save from the UI and wait until the file holds the outputs. A click
+    that a busy page dropped is repeated (at most `attempts` in all)."""
+    for attempt in range(attempts):
+        ui.save(page)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            outs = saved_outputs(server)
+            if outs is not None and all(outs[1:]):  # all but %load_ext
+                return outs
+            time.sleep(0.2)
+    raise AssertionError("not saved after %d clicks: %r" % (attempts, outs))
+
+
+def check_outputs(ui, page, when):
+    """The outputs a user sees, after the run and after the reload."""
+    cells = page.locator(ui.cell)
+    assert cells.count() == NCELLS
+    # no live line left anywhere, no output shown as a JSON tree
+    assert page.locator(".peakmem-live").count() == 0, when
+    assert page.locator(ui.json_tree).count() == 0, when
+
+    # 2: %memit of 256 MiB: the table, one output
+    c = cells.nth(1)
+    assert c.locator(ui.output).count() == 1, when
+    table = c.locator(".peakmem-memit table")
+    m = RESULT_RE.search(table.inner_text())
+    assert m, table.inner_text()
+    assert 255.0 <= float(m.group(2)) <= 300.0, m.group(0)
+    assert float(m.group(1)) >= float(m.group(2))
+    box = table.bounding_box()
+    assert box["width"] > 120 and 60 < box["height"] < 400, box
+    svg = c.locator(".peakmem-memit svg").first
+    sbox = svg.bounding_box()
+    assert sbox["width"] > 200 and sbox["height"] > 80, sbox
+
+    # 3: the %%memit with the live line: only the result is left
+    c = cells.nth(2)
+    assert c.locator(ui.output).count() == 1, when
+    m = RESULT_RE.search(c.locator(".peakmem-memit table").inner_text())
+    assert m and float(m.group(2)) > 10.0, m
+
+    # 4: %mprun on a cell-defined function: its table with its lines
+    c = cells.nth(3)
+    mp = c.locator(".peakmem-mprun")
+    text = mp.inner_text()
+    assert "def grow():" in text and "x = np.ones(64 * 2**20 // 8)" in text
+    assert "MiB" in text
+    assert mp.locator("tr.peakmem-heavy").count() >= 1, text
+    assert mp.bounding_box()["height"] > 80
+
+    # 5: %memit -o as the cell's value: the HTML table, not a JSON tree
+    c = cells.nth(4)
+    res = c.locator(ui.result)
+    assert res.count() == 1, when
+    assert res.locator(".peakmem-memit table").count() == 1, \
+        res.inner_text()
+    assert RESULT_RE.search(res.inner_text()), res.inner_text()
+
+    # 6: the error cell: one line, UsageError
+    c = cells.nth(5)
+    err = c.locator(ui.stderr).inner_text().strip()
+    assert err.startswith("UsageError: ") and "\n" not in err, err
+
+
+@pytest.mark.parametrize("frontend", frontends())
+def test_notebook_in_browser(frontend, browser, shots, tmp_path):
+    server = Server(frontend, tmp_path)
+    ui = ClassicUI(frontend) if frontend == "notebook6" \
+        else JupyterLabUI(frontend)
+    errors = []
+    context = browser.new_context(viewport={"width": 1280, "height": 2400})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(
+            "%s at %s" % (m.text, m.location)) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(e.stack or str(e)))
+
+        def ours(err):
+            # Notebook 7.6.5 throws this on every page load from its
+            # settings registry (without peakmem, before any cell runs)
+            if frontend == "notebook7":
+                return not ("reading 'schema'" in err and ".load " in err)
+            # classic Notebook 6 always asks for ipywidgets' extension
+            # (its "HARDCODED WIDGETS HACK"); Debian's has no ipywidgets
+            if frontend == "notebook6":
+                return "/nbextensions/widgets/notebook/js/extension.js" \
+                    not in err
+            return True
+
+        def shot(step):
+            page.screenshot(path=str(shots / ("%s-%s.png"
+                                              % (frontend, step))))
+
+        page.goto(server.url(ui.path))
+        # the page's own idle indicator: the server's execution_state may
+        # stay "starting" when its watcher missed the kernel's first status
+        ui.wait_loaded(page)
+        page.evaluate(LIVE_OBSERVER)
+        shot("1-opened")
+        ui.run_all(page)
+
+        # during the 3 s %%memit: its live line
+        live = page.locator(ui.cell).nth(2).locator(".peakmem-live")
+        live.wait_for(timeout=TIMEOUT)
+        shot("2-live")
+
+        # the end: every cell has its number, the kernel is idle
+        last = page.locator(ui.cell).nth(NCELLS - 1)
+        last.locator(ui.stderr).wait_for(timeout=TIMEOUT)
+        for i in range(NCELLS):
+            page.locator(ui.cell).nth(i).locator(ui.prompt).filter(
+                has_text=re.compile(r"\[\d+\]")).wait_for(timeout=TIMEOUT)
+        wait_idle(server)
+        shot("3-done")
+
+        lives = page.evaluate("window.__pmLive")
+        texts = [x["text"] for x in lives]
+        print("live lines seen:", *lives, sep="\n  ")
+        assert len(set(texts)) >= 2, texts  # it was updated while running
+        for x in lives:
+            assert LIVE_RE.match(x["text"]), x
+            # one line: the text and a 24 px sparkline
+            assert x["width"] > 150 and 10 < x["height"] < 60, x
+        check_outputs(ui, page, "after the run")
+
+        # saved: the .ipynb holds the outputs (no live line in it)
+        outs = save(ui, page, server)
+        plain = [o["data"]["text/plain"] for cell in outs for o in cell
+                 if "data" in o and "application/vnd.peakmem.memit+json"
+                 in o["data"]]
+        assert len(plain) == 3, outs
+        assert TEXT_RE.match("".join(plain[0])), plain
+        assert not any("application/vnd.peakmem.live+json" in o.get("data", {})
+                       for cell in outs for o in cell), outs
+
+        # reloaded: the outputs are still there
+        page.reload()
+        ui.wait_loaded(page)
+        page.locator(ui.cell).nth(NCELLS - 1).locator(ui.stderr).wait_for(
+            timeout=TIMEOUT)
+        shot("4-reloaded")
+        check_outputs(ui, page, "after the reload")
+        errors = [e for e in errors if ours(e)]
+        assert errors == [], "\n".join(errors)
+    finally:
+        context.close()
+        code = server.stop()
+        # shown by pytest when the test failed
+        print("server log (end):", *server.log_path.read_text(
+            errors="replace").splitlines()[-40:], sep="\n  ")
+    # shut down by its API (kernels too), not killed
+    assert code == 0, "server exit status %s" % code
