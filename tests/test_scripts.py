@@ -173,15 +173,69 @@ def test_python_m_peakmem_bad_input(tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip() == ("peakmem: cannot read script "
                                   "'missing.py': No such file or directory")
-    out = run([PY, "-m", "peakmem"], tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.startswith(
-        "peakmem: a script or -m module to run is needed\nusage: ")
-    out = run([PY, "-m", "peakmem", "--precision", "x", "a.py"], tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.startswith("peakmem: --precision expects 0 to 20, "
-                                 "got 'x'")
-    assert "Traceback" not in out.stderr
+    # Usage mistakes: argparse's standard form (usage line, then one
+    # "prog: error:" line; exit 2), as cProfile and memray answer.
+    usage_errors = [
+        ([], "a script or -m module to run is needed"),
+        (["--precision", "x", "a.py"],
+         "argument --precision: expects 0 to 20, got 'x'"),
+        (["--precision=21", "a.py"],
+         "argument --precision: expects 0 to 20, got '21'"),
+        (["--pdb-mmem=-1", "a.py"],
+         "argument --pdb-mmem: expects a number of MiB > 0, got '-1'"),
+        (["--backend", "nope", "a.py"], "argument --backend: invalid "
+         "choice: 'nope' (choose from 'psutil', 'psutil_pss', "
+         "'psutil_uss', 'posix', 'tracemalloc')"),
+        (["--no-such-flag", "a.py"],
+         "unrecognized arguments: --no-such-flag"),
+    ]
+    for args, error in usage_errors:
+        out = run([PY, "-m", "peakmem"] + args, tmp_path)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.startswith("usage: python -m peakmem "), args
+        assert out.stderr.endswith(
+            "\npython -m peakmem: error: %s\n" % error), out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_python_m_peakmem_argparse_forms(tmp_path):
+    """Issue 12 item 5 / issue 9: memory_profiler's command line forms:
+    --opt=value, --backend NAME, --version, -h; everything after the
+    script is the script's own (argparse.REMAINDER), also options that
+    are peakmem's own names."""
+    (tmp_path / "argv.py").write_text(
+        "import sys\n@profile\ndef f():\n    return [0] * 10\n"
+        "f()\nprint('ARGV', sys.argv)\n")
+    out = run([PY, "-m", "peakmem", "--precision=2", "--backend", "posix",
+               "argv.py", "--precision", "7", "-o", "x", "-h"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert "ARGV ['argv.py', '--precision', '7', '-o', 'x', '-h']" \
+        in out.stdout
+    assert re.match(r"^-?\d+\.\d\d$", table_rows(out.stdout)[4][1])
+    assert not (tmp_path / "x").exists()
+    out = run([PY, "-m", "peakmem", "--outfile=r.txt", "-m", "argv",
+               "--flag"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"ARGV \['/\S*argv\.py', '--flag'\]", out.stdout)
+    assert (tmp_path / "r.txt").read_text().startswith("Filename: ")
+    # a backend this runner does not measure: accepted, said once
+    out = run([PY, "-m", "peakmem", "--backend=psutil_uss", "argv.py"],
+              tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ("peakmem: --backend psutil_uss: not measured by "
+                          "python -m peakmem yet, measuring RSS (as "
+                          "psutil)\n")
+    import peakmem
+    out = run([PY, "-m", "peakmem", "--version"], tmp_path)
+    assert (out.returncode, out.stdout) == (0, "peakmem %s\n"
+                                            % peakmem.__version__)
+    out = run([PY, "-m", "peakmem", "-h"], tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith(
+        "usage: python -m peakmem [-h] [--version] [--precision N]")
+    for flag in ("--outfile", "--include-children", "--pdb-mmem MAXMEM",
+                 "--timestamp", "--backend NAME", "psutil_pss"):
+        assert flag in out.stdout, flag
 
 
 def test_python_m_peakmem_runpy_refusals_are_one_line(tmp_path):
