@@ -62,8 +62,10 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version",
                    version="peakmem " + __version__)
-    p.add_argument("--precision", type=_precision, default=1, metavar="N",
-                   help="decimals of the MiB columns (0 to 20; default 1)")
+    p.add_argument("--precision", type=_precision, default=3, metavar="N",
+                   help="decimals of the MiB columns (0 to 20; default 3, "
+                        "as python -m memory_profiler; @profile's own "
+                        "default stays 1, as memory_profiler's)")
     p.add_argument("-o", "--outfile", metavar="FILE",
                    help="write the report to FILE instead of printing it "
                         "(as open(FILE, 'w'): symlinks followed, the "

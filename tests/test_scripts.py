@@ -123,6 +123,32 @@ def test_python_m_peakmem_builtin_profile(tmp_path):
     assert abs(float(rows[6][1]) - 152.59) <= 1.0
 
 
+def test_python_m_peakmem_default_precision_as_memory_profiler(tmp_path):
+    """Issue 12 item 5: python -m memory_profiler prints 3 decimals by
+    default (its argparse default), in the same columns; so does python -m
+    peakmem. @profile imported in a script keeps 1 (memory_profiler's
+    default there too)."""
+    (tmp_path / "example.py").write_text(
+        EXAMPLE.replace("from {module} import profile\n", ""))
+    ours = run([PY, "-m", "peakmem", "example.py"], tmp_path)
+    theirs = run([DEBIAN_PY, "-m", "memory_profiler", "example.py"],
+                 tmp_path)
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines()[:4] == theirs.stdout.splitlines()[:4]
+    row = re.compile(r"^ {0,5}\d+ (?P<mem> *-?\d+\.(?P<d>\d+) MiB) "
+                     r"(?P<inc> *-?\d+\.\d+ MiB)  +\d+   ")
+    for text in (ours.stdout, theirs.stdout):
+        rows = [row.match(l) for l in text.splitlines()
+                if re.match(r"^ *\d+ ", l) and "MiB" in l]
+        assert len(rows) == 5 and all(rows), text
+        for m in rows:
+            assert len(m["d"]) == 3, text
+            assert len(m["mem"]) == len(m["inc"]) == 12, text
+    o, t = table_rows(ours.stdout), table_rows(theirs.stdout)
+    assert sorted(o) == sorted(t)
+    assert abs(float(o[6][1]) - float(t[6][1])) <= 1.0
+
+
 def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
     (tmp_path / "mod.py").write_text(
         "import sys\n@profile\ndef f():\n    return [0] * 10\n"
