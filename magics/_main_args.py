@@ -67,9 +67,9 @@ def build_parser():
                         "as python -m memory_profiler; @profile's own "
                         "default stays 1, as memory_profiler's)")
     p.add_argument("-o", "--outfile", metavar="FILE",
-                   help="write the report to FILE instead of printing it "
-                        "(as open(FILE, 'w'): symlinks followed, the "
-                        "file's mode kept)")
+                   help="append the report to FILE instead of printing it "
+                        "(as memory_profiler: open(FILE, 'a'); symlinks "
+                        "followed, the file's mode kept)")
     p.add_argument("--include-children", action="store_true",
                    help="also count the memory of child processes")
     p.add_argument("--pdb-mmem", type=_mib, metavar="MAXMEM",

@@ -219,10 +219,11 @@ static int write_report(const runner_args_t *a)
     int rc = 0;
     if (text[0] != '\0') {
         if (a->outfile != NULL) {
-            /* as open(outfile, "w"): symlinks followed, mode kept */
+            /* as memory_profiler's open(outfile, "a"): earlier reports
+             * kept, symlinks followed, mode kept */
             char *all = pm_fmt_alloc("%s\n\n\n", text);
             int err = all != NULL
-                          ? pm_outfile_write(a->outfile, all, strlen(all))
+                          ? pm_outfile_append(a->outfile, all, strlen(all))
                           : -ENOMEM;
             free(all);
             if (err < 0) {

@@ -160,10 +160,11 @@ def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
     assert report.startswith("Filename: ") and "return [0] * 10" in report
 
 
-def test_python_m_peakmem_outfile_as_open_w(tmp_path):
-    """-o FILE as open(FILE, 'w'): through a symlink, the target's mode
-    kept, nothing else created; a FIFO nobody reads is one error line, not
-    a hang."""
+def test_python_m_peakmem_outfile_as_open_a(tmp_path):
+    """-o FILE as memory_profiler's open(FILE, 'a') (issue 12 item 5):
+    what the file held stays, each run adds its report; through a
+    symlink, the target's mode kept, nothing else created; a FIFO nobody
+    reads is one error line, not a hang."""
     (tmp_path / "mod.py").write_text(
         "@profile\ndef f():\n    return [0] * 10\nf()\n")
     target = tmp_path / "target.txt"
@@ -173,7 +174,11 @@ def test_python_m_peakmem_outfile_as_open_w(tmp_path):
     out = run([PY, "-m", "peakmem", "-o", "link.txt", "mod.py"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "link.txt").is_symlink()
-    assert target.read_text().startswith("Filename: ")
+    assert target.read_text().startswith("oldFilename: ")
+    out = run([PY, "-m", "peakmem", "-o", "link.txt", "mod.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = target.read_text()
+    assert text.count("Filename: ") == 2 and text.endswith("\n\n\n")
     assert os.stat(target).st_mode & 0o7777 == 0o640
     assert sorted(os.listdir(tmp_path)) == ["link.txt", "mod.py",
                                             "target.txt"]
