@@ -73,8 +73,9 @@ def build_parser():
     p.add_argument("--include-children", action="store_true",
                    help="also count the memory of child processes")
     p.add_argument("--pdb-mmem", type=_mib, metavar="MAXMEM",
-                   help="stop in pdb at the first profiled line where "
-                        "memory exceeds MAXMEM MiB")
+                   help="stop in pdb when memory passes MAXMEM MiB, on the "
+                        "profiled line after the one that passed it (as "
+                        "memory_profiler)")
     p.add_argument("--timestamp", "-t", action="store_true",
                    help="record each call of a @profile'd function as "
                         "mprof's FUNC lines (start and end time and "

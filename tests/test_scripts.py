@@ -324,6 +324,32 @@ def test_python_m_peakmem_pdb_mmem(tmp_path):
     assert "(Pdb)" in out.stdout and "done 104857600" in out.stdout
 
 
+def test_python_m_peakmem_pdb_mmem_stops_where_memory_profiler_does(
+        tmp_path):
+    """Issue 12 item 5: --pdb-mmem stopped one line late (pdb's set_trace
+    arms the debugger for the next event). Both stop on the line after
+    the one that passed the limit, here line 4; `--pdb-mmem=MAXMEM` as
+    memory_profiler's README writes it; `q` ends the script with BdbQuit
+    (exit 1), as under memory_profiler."""
+    (tmp_path / "big.py").write_text(
+        "@profile\ndef f():\n    a = bytearray(100 * 2**20)\n"
+        "    b = 1\n    return len(a)\nprint('done', f())\n")
+    stop = re.compile(r"^> .*big\.py\((\d+)\)f\(\)\n-> (.*)$", re.M)
+    ours = run([PY, "-m", "peakmem", "--pdb-mmem=50", "big.py"], tmp_path,
+               input="c\n")
+    theirs = run([DEBIAN_PY, "-m", "memory_profiler", "--pdb-mmem=50",
+                  "big.py"], tmp_path, input="c\n")
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    assert stop.findall(ours.stdout) == stop.findall(theirs.stdout) \
+        == [("4", "b = 1")]
+    assert "done 104857600" in ours.stdout
+    out = run([PY, "-m", "peakmem", "--pdb-mmem", "50", "big.py"],
+              tmp_path, input="q\n")
+    assert out.returncode == 1
+    assert out.stderr.rstrip().endswith("bdb.BdbQuit")
+    assert "done" not in out.stdout and "Filename: " in out.stdout
+
+
 def test_timestamp_func_lines_read_by_mprof(tmp_path):
     (tmp_path / "ts.py").write_text(
         "import time\n@profile\ndef work():\n    time.sleep(0.05)\n"
