@@ -1,9 +1,9 @@
 /* Writing a whole rendered text to a file the user named (-T printouts,
  * plots) exactly as Python's open(path, "w") would, or appending to it as
- * open(path, "a") (`python -m peakmem -o`, as memory_profiler): symlinks followed, an existing file's mode and owner kept, and a
- * file the user may not write refused with its own error before anything
- * is changed. No temporary file, so no predictable name in a shared
- * directory. */
+ * open(path, "a") (`python -m peakmem -o`, as memory_profiler): symlinks
+ * followed, an existing file's mode and owner kept, and a file the user
+ * may not write refused with its own error before anything is changed.
+ * No temporary file, so no predictable name in a shared directory. */
 #include "internal.h"
 
 #include <errno.h>
