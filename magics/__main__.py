@@ -1,6 +1,6 @@
 """python -m peakmem: run a script with @profile reports (see README)."""
 import sys
 
-from ._peakmem import _run_main
+from ._main_args import main
 
-sys.exit(_run_main(sys.argv))
+sys.exit(main())

@@ -177,9 +177,14 @@ static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
 }
 
 /* --pdb-mmem: memory passed the limit; say so as memory_profiler does
- * and hand the frame to pdb (which installs its own trace function). */
-static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
-                                uint64_t rss)
+ * and stop in pdb on the line about to run, the one this line event is
+ * for (as memory_profiler: the line after the one that passed the limit).
+ * pdb's set_trace only arms the debugger for the next event, a line late;
+ * so the current event is handed to its trace_dispatch too. Returns -1
+ * with the debugger's exception set (BdbQuit after `q`), for the frame to
+ * raise as memory_profiler's Python trace function would. */
+static int break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
+                               uint64_t rss)
 {
     PyObject *type, *value, *tb;
     char msg[160];
@@ -195,13 +200,28 @@ static void break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
     PyObject *r = dbg != NULL ? PyObject_CallMethod(dbg, "set_trace", "O",
                                                     (PyObject *)frame)
                               : NULL;
-    if (r == NULL) {
+    PyObject *d = r != NULL ? PyObject_CallMethod(dbg, "trace_dispatch",
+                                                  "OsO", (PyObject *)frame,
+                                                  "line", Py_None)
+                            : NULL;
+    int rc = 0;
+    if (d == NULL && r != NULL) {
+        rc = -1; /* the user's answer (BdbQuit): the frame raises it */
+    } else if (d == NULL) {
         PyErr_WriteUnraisable((PyObject *)frame);
     }
+    Py_XDECREF(d);
     Py_XDECREF(r);
     Py_XDECREF(dbg);
     Py_XDECREF(pdb);
-    PyErr_Restore(type, value, tb);
+    if (rc < 0) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    } else {
+        PyErr_Restore(type, value, tb);
+    }
+    return rc;
 }
 
 /* obj is the TraceArgObject of the profiler enabled innermost in this
@@ -217,7 +237,7 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
             pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
             if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
-                break_into_debugger(s, frame, fs->line_start_rss);
+                return break_into_debugger(s, frame, fs->line_start_rss);
             }
         } else {
             stop_line_events(frame);

@@ -198,8 +198,11 @@ static PyMethodDef module_methods[] = {
      "retval=False, stream=None, backend=None, max_iterations=None)\n--\n"
      "\nMemory (MiB) of a process or while a function runs, with "
      "memory_profiler's arguments and return shapes."},
-    {"_run_main", pm_run_main, METH_O,
-     "python -m peakmem: run a script with `profile` as a builtin."},
+    {"_run_main", pm_run_main, METH_VARARGS,
+     "_run_main(target, is_module, argv, precision, outfile, "
+     "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
+     "python -m peakmem (parsed by peakmem._main_args): run a script or "
+     "module with `profile` as a builtin."},
     {"_recorder_main", pm_recorder_main, METH_O,
      "The peakmem command: _recorder_main(sys.argv) -> exit code."},
     {"_diagnose", diagnose, METH_NOARGS,

@@ -1,16 +1,14 @@
 /* python -m peakmem: run a script or module with `profile` available as
  * a builtin, as python -m memory_profiler does, and print one report of
  * every @profile'd function at exit (also when the script fails).
- *   python -m peakmem [--precision N] [-o FILE] [--include-children]
- *                     [--pdb-mmem MAXMEM] [--timestamp]
- *                     (script.py | -m module) [args...]
+ * The command line is parsed by magics/_main_args.py (argparse), which
+ * calls _run_main with the parsed values; this file does the running.
  * With --timestamp, `profile` records each call's start and end (time and
  * memory) and FUNC lines are appended to -o FILE at exit: the mode that
  * `peakmem run` uses for Python scripts, as mprof does. */
 #include "internal.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,13 +16,15 @@
 
 #define MIB (1024.0 * 1024.0)
 
+/* The parsed command line (_main_args.py); strings borrowed from the
+ * caller's arguments for the length of one _run_main call. */
 typedef struct {
     int precision;
-    const char *outfile; /* -o */
+    const char *outfile; /* -o; NULL: stdout */
     int include_children, timestamp;
     double pdb_mmem; /* MiB; 0: off */
-    const char *script, *module;
-    int first_arg; /* index in argv of the script's own arguments */
+    const char *script, *module; /* exactly one is set */
+    PyObject *argv;              /* the script's sys.argv (a list) */
 } runner_args_t;
 
 /* One recorded call for --timestamp. */
@@ -160,83 +160,15 @@ static PyMethodDef runner_profile_def = {
     METH_VARARGS | METH_KEYWORDS,
     "Mark a function for the report python -m peakmem prints at exit."};
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "peakmem: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: python -m peakmem [--precision N] [-o FILE] "
-                    "[--include-children] [--pdb-mmem MAXMEM] [--timestamp] "
-                    "(script.py | -m module) [args...]\n");
-    return 2;
-}
-
-static int parse_argv(PyObject *argv, runner_args_t *a)
-{
-    Py_ssize_t n = PyList_GET_SIZE(argv);
-    memset(a, 0, sizeof *a);
-    a->precision = 1;
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const char *s = PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i));
-        const char *next =
-            i + 1 < n ? PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i + 1)) : NULL;
-        if (s == NULL) {
-            return -1;
-        }
-        char *end = NULL;
-        if (strcmp(s, "--precision") == 0 && next != NULL) {
-            long p = strtol(next, &end, 10);
-            if (*next == '\0' || *end != '\0' || p < 0 || p > 20) {
-                return usage_error("--precision expects 0 to 20, got '%s'",
-                                   next);
-            }
-            a->precision = (int)p;
-            i++;
-        } else if ((strcmp(s, "-o") == 0 || strcmp(s, "--outfile") == 0) &&
-                   next != NULL) {
-            a->outfile = next;
-            i++;
-        } else if (strcmp(s, "--include-children") == 0) {
-            a->include_children = 1;
-        } else if (strcmp(s, "--timestamp") == 0 || strcmp(s, "-t") == 0) {
-            a->timestamp = 1;
-        } else if (strcmp(s, "--pdb-mmem") == 0 && next != NULL) {
-            a->pdb_mmem = pm_fmt_strtod(next, &end);
-            if (*next == '\0' || *end != '\0' || !(a->pdb_mmem > 0)) {
-                return usage_error("--pdb-mmem expects a number of MiB > 0, "
-                                   "got '%s'",
-                                   next);
-            }
-            i++;
-        } else if (strcmp(s, "-m") == 0 && next != NULL) {
-            a->module = next;
-            a->first_arg = (int)i + 2;
-            return 0;
-        } else if (s[0] == '-' && s[1] != '\0') {
-            return usage_error("unknown option or missing value: %s", s);
-        } else {
-            a->script = s;
-            a->first_arg = (int)i + 1;
-            return 0;
-        }
-    }
-    return usage_error("%s", "a script or -m module to run is needed");
-}
-
 /* sys.argv and sys.path[0] as the script will see them. */
-static int prepare_sys(PyObject *argv, const runner_args_t *a)
+static int prepare_sys(const runner_args_t *a)
 {
-    PyObject *rest =
-        PyList_GetSlice(argv, a->first_arg, PyList_GET_SIZE(argv));
-    PyObject *head =
-        PyUnicode_FromString(a->script != NULL ? a->script : a->module);
-    if (rest == NULL || head == NULL || PyList_Insert(rest, 0, head) < 0 ||
-        PySys_SetObject("argv", rest) < 0) {
-        Py_XDECREF(rest);
-        Py_XDECREF(head);
+    PyObject *argv = PyList_GetSlice(a->argv, 0, PyList_GET_SIZE(a->argv));
+    if (argv == NULL || PySys_SetObject("argv", argv) < 0) {
+        Py_XDECREF(argv);
         return -1;
     }
-    Py_DECREF(rest);
-    Py_DECREF(head);
+    Py_DECREF(argv);
     PyObject *path = PySys_GetObject("path"); /* borrowed */
     if (a->script != NULL && path != NULL && PyList_Check(path)) {
         PyObject *os = PyImport_ImportModule("os.path");
@@ -287,10 +219,11 @@ static int write_report(const runner_args_t *a)
     int rc = 0;
     if (text[0] != '\0') {
         if (a->outfile != NULL) {
-            /* as open(outfile, "w"): symlinks followed, mode kept */
+            /* as memory_profiler's open(outfile, "a"): earlier reports
+             * kept, symlinks followed, mode kept */
             char *all = pm_fmt_alloc("%s\n\n\n", text);
             int err = all != NULL
-                          ? pm_outfile_write(a->outfile, all, strlen(all))
+                          ? pm_outfile_append(a->outfile, all, strlen(all))
                           : -ENOMEM;
             free(all);
             if (err < 0) {
@@ -365,17 +298,31 @@ static int runpy_refused(void)
     return refused;
 }
 
-PyObject *pm_run_main(PyObject *module, PyObject *argv)
+/* _run_main(target, is_module, argv, precision, outfile,
+ *           include_children, pdb_mmem, timestamp) -> exit code.
+ * argv is the script's sys.argv (argv[0] the script or module name). */
+PyObject *pm_run_main(PyObject *module, PyObject *args)
 {
     (void)module;
-    runner_args_t a;
-    if (!PyList_Check(argv)) {
-        PyErr_SetString(PyExc_TypeError, "_run_main(argv: list)");
+    runner_args_t a = {0};
+    const char *target = NULL;
+    int is_module = 0;
+    if (!PyArg_ParseTuple(args, "spO!izpdp:_run_main", &target, &is_module,
+                          &PyList_Type, &a.argv, &a.precision, &a.outfile,
+                          &a.include_children, &a.pdb_mmem, &a.timestamp)) {
         return NULL;
     }
-    int rc = parse_argv(argv, &a);
-    if (rc != 0) {
-        return rc < 0 ? NULL : PyLong_FromLong(rc);
+    if (PyList_GET_SIZE(a.argv) == 0 || a.precision < 0 ||
+        a.precision > 20 || a.pdb_mmem < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_run_main: argv must not be empty, precision 0 to "
+                        "20, pdb_mmem >= 0");
+        return NULL;
+    }
+    if (is_module) {
+        a.module = target;
+    } else {
+        a.script = target;
     }
     if (a.script != NULL && access(a.script, R_OK) != 0) {
         fprintf(stderr, "peakmem: cannot read script '%s': %s\n", a.script,
@@ -398,7 +345,7 @@ PyObject *pm_run_main(PyObject *module, PyObject *argv)
     PyObject *res = NULL;
     if (prof != NULL && runpy != NULL &&
         PyDict_SetItemString(builtins, "profile", prof) == 0 &&
-        prepare_sys(argv, &a) == 0) {
+        prepare_sys(&a) == 0) {
         PyObject *fn = PyObject_GetAttrString(
             runpy, a.script != NULL ? "run_path" : "run_module");
         PyObject *kw = a.script != NULL

@@ -1,16 +1,18 @@
 /* Writing a whole rendered text to a file the user named (-T printouts,
- * `python -m peakmem -o`, plots) exactly as Python's open(path, "w")
- * would: symlinks followed, an existing file's mode and owner kept, and a
- * file the user may not write refused with its own error before anything
- * is changed. No temporary file, so no predictable name in a shared
- * directory. */
+ * plots) exactly as Python's open(path, "w") would, or appending to it as
+ * open(path, "a") (`python -m peakmem -o`, as memory_profiler): symlinks
+ * followed, an existing file's mode and owner kept, and a file the user
+ * may not write refused with its own error before anything is changed.
+ * No temporary file, so no predictable name in a shared directory. */
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-int pm_outfile_write(const char *path, const char *data, size_t len)
+/* oflag: O_TRUNC ("w") or O_APPEND ("a"). */
+static int outfile_put(const char *path, const char *data, size_t len,
+                       int oflag)
 {
     size_t done = 0;
     int fd, flags, rc = 0;
@@ -20,7 +22,7 @@ int pm_outfile_write(const char *path, const char *data, size_t len)
     }
     /* O_NONBLOCK: a FIFO without a reader is ENXIO, not a hung kernel;
      * regular files ignore it. */
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+    fd = open(path, O_WRONLY | O_CREAT | oflag | O_CLOEXEC | O_NONBLOCK,
               0666);
     if (fd < 0) {
         return -errno;
@@ -50,4 +52,14 @@ out:
         rc = -errno; /* e.g. EDQUOT or EIO reported at close on NFS */
     }
     return rc;
+}
+
+int pm_outfile_write(const char *path, const char *data, size_t len)
+{
+    return outfile_put(path, data, len, O_TRUNC);
+}
+
+int pm_outfile_append(const char *path, const char *data, size_t len)
+{
+    return outfile_put(path, data, len, O_APPEND);
 }

@@ -408,6 +408,9 @@ void pm_publisher_unref(pm_publisher_t *pub);
  * anything changes; a FIFO without a reader is -ENXIO, not a hang.
  * Returns 0 or a negative errno. Any thread. */
 int pm_outfile_write(const char *path, const char *data, size_t len);
+/* The same, appending as open(path, "a") (O_APPEND: the text lands
+ * after whatever is in the file, also if another process appends). */
+int pm_outfile_append(const char *path, const char *data, size_t len);
 
 /* The one formatting path of every number a person or a program reads:
  * printf-family formatting and strtod in the "C" locale ("3.50", never

@@ -199,6 +199,37 @@ START_TEST(test_outfile_refuses_fifo_without_reader_and_directory)
 }
 END_TEST
 
+/* open(path, "a"): created if missing, then appended to, through a
+ * symlink, the mode kept; the same refusals as "w". */
+START_TEST(test_outfile_append)
+{
+    char target[128], link[128], fifo[128], names[256];
+    mode_t mask = umask(022);
+
+    make_dir();
+    path_of(target, sizeof target, "target.txt");
+    path_of(link, sizeof link, "link.txt");
+    path_of(fifo, sizeof fifo, "fifo");
+    ck_assert_int_eq(pm_outfile_append(target, "one\n", 4), 0);
+    assert_content(target, "one\n");
+    ck_assert_int_eq(mode_of(target) & 07777, 0644);
+    ck_assert_int_eq(chmod(target, 0600), 0);
+    ck_assert_int_eq(symlink("target.txt", link), 0);
+    ck_assert_int_eq(pm_outfile_append(link, "two\n", 4), 0);
+    assert_content(target, "one\ntwo\n");
+    ck_assert(S_ISLNK(mode_of(link)));
+    ck_assert_int_eq(mode_of(target) & 07777, 0600);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    ck_assert_int_eq(pm_outfile_append(fifo, "x", 1), -ENXIO);
+    ck_assert_int_eq(pm_outfile_append(dir, "x", 1), -EISDIR);
+    ck_assert_int_eq(pm_outfile_append("", "x", 1), -EINVAL);
+    listing(names, sizeof names);
+    ck_assert_str_eq(names, "fifo link.txt target.txt");
+    umask(mask);
+    remove_dir();
+}
+END_TEST
+
 static Suite *outfile_suite(void)
 {
     Suite *s = suite_create("outfile");
@@ -209,6 +240,7 @@ static Suite *outfile_suite(void)
     tcase_add_test(tc, test_outfile_refuses_read_only_file_for_its_user);
     tcase_add_test(tc, test_outfile_writes_through_symlink);
     tcase_add_test(tc, test_outfile_refuses_fifo_without_reader_and_directory);
+    tcase_add_test(tc, test_outfile_append);
     suite_add_tcase(s, tc);
     return s;
 }

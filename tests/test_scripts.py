@@ -123,6 +123,32 @@ def test_python_m_peakmem_builtin_profile(tmp_path):
     assert abs(float(rows[6][1]) - 152.59) <= 1.0
 
 
+def test_python_m_peakmem_default_precision_as_memory_profiler(tmp_path):
+    """Issue 12 item 5: python -m memory_profiler prints 3 decimals by
+    default (its argparse default), in the same columns; so does python -m
+    peakmem. @profile imported in a script keeps 1 (memory_profiler's
+    default there too)."""
+    (tmp_path / "example.py").write_text(
+        EXAMPLE.replace("from {module} import profile\n", ""))
+    ours = run([PY, "-m", "peakmem", "example.py"], tmp_path)
+    theirs = run([DEBIAN_PY, "-m", "memory_profiler", "example.py"],
+                 tmp_path)
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines()[:4] == theirs.stdout.splitlines()[:4]
+    row = re.compile(r"^ {0,5}\d+ (?P<mem> *-?\d+\.(?P<d>\d+) MiB) "
+                     r"(?P<inc> *-?\d+\.\d+ MiB)  +\d+   ")
+    for text in (ours.stdout, theirs.stdout):
+        rows = [row.match(l) for l in text.splitlines()
+                if re.match(r"^ *\d+ ", l) and "MiB" in l]
+        assert len(rows) == 5 and all(rows), text
+        for m in rows:
+            assert len(m["d"]) == 3, text
+            assert len(m["mem"]) == len(m["inc"]) == 12, text
+    o, t = table_rows(ours.stdout), table_rows(theirs.stdout)
+    assert sorted(o) == sorted(t)
+    assert abs(float(o[6][1]) - float(t[6][1])) <= 1.0
+
+
 def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
     (tmp_path / "mod.py").write_text(
         "import sys\n@profile\ndef f():\n    return [0] * 10\n"
@@ -134,10 +160,11 @@ def test_python_m_peakmem_outfile_module_and_exit_code(tmp_path):
     assert report.startswith("Filename: ") and "return [0] * 10" in report
 
 
-def test_python_m_peakmem_outfile_as_open_w(tmp_path):
-    """-o FILE as open(FILE, 'w'): through a symlink, the target's mode
-    kept, nothing else created; a FIFO nobody reads is one error line, not
-    a hang."""
+def test_python_m_peakmem_outfile_as_open_a(tmp_path):
+    """-o FILE as memory_profiler's open(FILE, 'a') (issue 12 item 5):
+    what the file held stays, each run adds its report; through a
+    symlink, the target's mode kept, nothing else created; a FIFO nobody
+    reads is one error line, not a hang."""
     (tmp_path / "mod.py").write_text(
         "@profile\ndef f():\n    return [0] * 10\nf()\n")
     target = tmp_path / "target.txt"
@@ -147,7 +174,11 @@ def test_python_m_peakmem_outfile_as_open_w(tmp_path):
     out = run([PY, "-m", "peakmem", "-o", "link.txt", "mod.py"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "link.txt").is_symlink()
-    assert target.read_text().startswith("Filename: ")
+    assert target.read_text().startswith("oldFilename: ")
+    out = run([PY, "-m", "peakmem", "-o", "link.txt", "mod.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = target.read_text()
+    assert text.count("Filename: ") == 2 and text.endswith("\n\n\n")
     assert os.stat(target).st_mode & 0o7777 == 0o640
     assert sorted(os.listdir(tmp_path)) == ["link.txt", "mod.py",
                                             "target.txt"]
@@ -173,15 +204,69 @@ def test_python_m_peakmem_bad_input(tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip() == ("peakmem: cannot read script "
                                   "'missing.py': No such file or directory")
-    out = run([PY, "-m", "peakmem"], tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.startswith(
-        "peakmem: a script or -m module to run is needed\nusage: ")
-    out = run([PY, "-m", "peakmem", "--precision", "x", "a.py"], tmp_path)
-    assert out.returncode == 2
-    assert out.stderr.startswith("peakmem: --precision expects 0 to 20, "
-                                 "got 'x'")
-    assert "Traceback" not in out.stderr
+    # Usage mistakes: argparse's standard form (usage line, then one
+    # "prog: error:" line; exit 2), as cProfile and memray answer.
+    usage_errors = [
+        ([], "a script or -m module to run is needed"),
+        (["--precision", "x", "a.py"],
+         "argument --precision: expects 0 to 20, got 'x'"),
+        (["--precision=21", "a.py"],
+         "argument --precision: expects 0 to 20, got '21'"),
+        (["--pdb-mmem=-1", "a.py"],
+         "argument --pdb-mmem: expects a number of MiB > 0, got '-1'"),
+        (["--backend", "nope", "a.py"], "argument --backend: invalid "
+         "choice: 'nope' (choose from 'psutil', 'psutil_pss', "
+         "'psutil_uss', 'posix', 'tracemalloc')"),
+        (["--no-such-flag", "a.py"],
+         "unrecognized arguments: --no-such-flag"),
+    ]
+    for args, error in usage_errors:
+        out = run([PY, "-m", "peakmem"] + args, tmp_path)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.startswith("usage: python -m peakmem "), args
+        assert out.stderr.endswith(
+            "\npython -m peakmem: error: %s\n" % error), out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_python_m_peakmem_argparse_forms(tmp_path):
+    """Issue 12 item 5 / issue 9: memory_profiler's command line forms:
+    --opt=value, --backend NAME, --version, -h; everything after the
+    script is the script's own (argparse.REMAINDER), also options that
+    are peakmem's own names."""
+    (tmp_path / "argv.py").write_text(
+        "import sys\n@profile\ndef f():\n    return [0] * 10\n"
+        "f()\nprint('ARGV', sys.argv)\n")
+    out = run([PY, "-m", "peakmem", "--precision=2", "--backend", "posix",
+               "argv.py", "--precision", "7", "-o", "x", "-h"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert "ARGV ['argv.py', '--precision', '7', '-o', 'x', '-h']" \
+        in out.stdout
+    assert re.match(r"^-?\d+\.\d\d$", table_rows(out.stdout)[4][1])
+    assert not (tmp_path / "x").exists()
+    out = run([PY, "-m", "peakmem", "--outfile=r.txt", "-m", "argv",
+               "--flag"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"ARGV \['/\S*argv\.py', '--flag'\]", out.stdout)
+    assert (tmp_path / "r.txt").read_text().startswith("Filename: ")
+    # a backend this runner does not measure: accepted, said once
+    out = run([PY, "-m", "peakmem", "--backend=psutil_uss", "argv.py"],
+              tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ("peakmem: --backend psutil_uss: not measured by "
+                          "python -m peakmem yet, measuring RSS (as "
+                          "psutil)\n")
+    import peakmem
+    out = run([PY, "-m", "peakmem", "--version"], tmp_path)
+    assert (out.returncode, out.stdout) == (0, "peakmem %s\n"
+                                            % peakmem.__version__)
+    out = run([PY, "-m", "peakmem", "-h"], tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith(
+        "usage: python -m peakmem [-h] [--version] [--precision N]")
+    for flag in ("--outfile", "--include-children", "--pdb-mmem MAXMEM",
+                 "--timestamp", "--backend NAME", "psutil_pss"):
+        assert flag in out.stdout, flag
 
 
 def test_python_m_peakmem_runpy_refusals_are_one_line(tmp_path):
@@ -237,6 +322,32 @@ def test_python_m_peakmem_pdb_mmem(tmp_path):
     assert "exceeded the maximum of 50.00 MiB" in out.stdout
     assert "Stepping into the debugger" in out.stdout
     assert "(Pdb)" in out.stdout and "done 104857600" in out.stdout
+
+
+def test_python_m_peakmem_pdb_mmem_stops_where_memory_profiler_does(
+        tmp_path):
+    """Issue 12 item 5: --pdb-mmem stopped one line late (pdb's set_trace
+    arms the debugger for the next event). Both stop on the line after
+    the one that passed the limit, here line 4; `--pdb-mmem=MAXMEM` as
+    memory_profiler's README writes it; `q` ends the script with BdbQuit
+    (exit 1), as under memory_profiler."""
+    (tmp_path / "big.py").write_text(
+        "@profile\ndef f():\n    a = bytearray(100 * 2**20)\n"
+        "    b = 1\n    return len(a)\nprint('done', f())\n")
+    stop = re.compile(r"^> .*big\.py\((\d+)\)f\(\)\n-> (.*)$", re.M)
+    ours = run([PY, "-m", "peakmem", "--pdb-mmem=50", "big.py"], tmp_path,
+               input="c\n")
+    theirs = run([DEBIAN_PY, "-m", "memory_profiler", "--pdb-mmem=50",
+                  "big.py"], tmp_path, input="c\n")
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    assert stop.findall(ours.stdout) == stop.findall(theirs.stdout) \
+        == [("4", "b = 1")]
+    assert "done 104857600" in ours.stdout
+    out = run([PY, "-m", "peakmem", "--pdb-mmem", "50", "big.py"],
+              tmp_path, input="q\n")
+    assert out.returncode == 1
+    assert out.stderr.rstrip().endswith("bdb.BdbQuit")
+    assert "done" not in out.stdout and "Filename: " in out.stdout
 
 
 def test_timestamp_func_lines_read_by_mprof(tmp_path):
