@@ -20,6 +20,15 @@ enum {
     PM_EUSAGE = -1201, /* a user mistake; the message says which */
 };
 
+/* Message for any pm_ return code: a magics code, a protocol code
+ * (pm_protocol_strerror), a kernel code or a negative errno (pm_strerror).
+ * The one chain every front end uses. Never NULL; static storage. */
+const char *pm_magics_strerror(int rc);
+
+/* 1 when rc is a negative errno (an OSError at the Python boundary), 0
+ * for success and for project codes (-1000 and below). */
+int pm_is_errno(int rc);
+
 /* One option a magic accepts: -x (short_name), --name (long_name), or
  * both. takes_value: the option needs a value ("-r3", "-r 3",
  * "--limit=2GB", "--limit 2GB"); values may be quoted with ' or ". */
