@@ -3,6 +3,7 @@ functions defined in cells and in files, the -T printout, -r, exceptions,
 recursion, generators, a %memit nested in a profiled function, the
 tracer's removal, and the attribution of large allocations to their own
 lines."""
+import errno
 import json
 import os
 import pathlib
@@ -130,9 +131,21 @@ def test_mprun_T_writes_printout(k):
 def test_mprun_T_unwritable_is_clear_error(k):
     reply, _ = k.execute("%mprun -T /no/such/dir/p.txt -f work work(1)")
     assert reply["status"] == "error"
-    assert reply["ename"] == "OSError"
-    assert reply["evalue"].startswith(
-        "could not write the -T file /no/such/dir/p.txt")
+    # an OSError with its errno: Python picks the subclass
+    assert reply["ename"] == "FileNotFoundError"
+    assert reply["evalue"] == (
+        "[Errno 2] could not write the -T file /no/such/dir/p.txt: "
+        "No such file or directory")
+    k.execute("caught = None\n"
+              "try:\n"
+              "    get_ipython().run_line_magic(\n"
+              "        'mprun', '-T /no/such/dir/p.txt -f work work(1)')\n"
+              "except OSError as e:\n"
+              "    caught = [e.errno, e.strerror]\n", allow_error=False)
+    assert k.value("caught") == [
+        errno.ENOENT,
+        "could not write the -T file /no/such/dir/p.txt: "
+        "No such file or directory"]
     assert not os.path.exists("/no/such/dir/p.txt")
     assert k.value("sys.gettrace() is None") is True
 
@@ -159,8 +172,9 @@ def test_mprun_T_read_only_file_is_opened_as_open_w(k, tmp_path):
         assert ro.read_text() == table(msgs)["text/plain"]
     else:
         assert reply["status"] == "error"
-        assert reply["evalue"] == ("could not write the -T file %s: "
-                                   "Permission denied" % ro)
+        assert reply["ename"] == "PermissionError"
+        assert reply["evalue"] == ("[Errno 13] could not write the -T file "
+                                   "%s: Permission denied" % ro)
         assert ro.read_text() == "keep me"
 
 
@@ -215,9 +229,9 @@ def test_mprun_T_refuses_users_own_read_only_file(open_tmp):
         pytest.skip("cannot run as another user here: %s" % e)
     assert out.returncode == 0, out.stderr
     kind, message = json.loads(out.stdout.strip().splitlines()[-1])
-    assert kind == "OSError"
-    assert message == ("could not write the -T file %s: Permission denied"
-                       % ro)
+    assert kind == "PermissionError"
+    assert message == ("[Errno 13] could not write the -T file %s: "
+                       "Permission denied" % ro)
     assert "\n" not in message
     assert ro.read_text() == "keep me"
     assert stat.S_IMODE(os.stat(ro).st_mode) == 0o444
@@ -468,3 +482,4 @@ def test_mprun_peak_del_line_and_temporary(k):
         assert lines[4]["peak_bytes"] - lines[3]["mem_bytes"] >= 28 * MIB
         assert abs(lines[4]["increment_bytes"]) <= 2 * MIB
         assert lines[5]["peak_bytes"] - lines[4]["mem_bytes"] <= 4 * MIB
+
