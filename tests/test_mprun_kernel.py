@@ -483,3 +483,56 @@ def test_mprun_peak_del_line_and_temporary(k):
         assert abs(lines[4]["increment_bytes"]) <= 2 * MIB
         assert lines[5]["peak_bytes"] - lines[4]["mem_bytes"] <= 4 * MIB
 
+
+UNTRACED = r"""
+import io, json, sys, warnings, _testcapi
+import peakmem
+out = io.StringIO()
+start = int(sys.argv[1])
+
+@peakmem.profile(stream=out)
+def f(n):
+    if n == 0:
+        # the next call is the 65th frame: the frame stack grows there
+        _testcapi.set_nomemory(start, start + 1)
+        r = f(-1)
+        _testcapi.remove_mem_hooks()
+        return r
+    if n < 0:
+        return 1
+    return f(n - 1)
+
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    try:
+        outcome = f(63)
+    except MemoryError:
+        outcome = "MemoryError"
+    _testcapi.remove_mem_hooks()
+print(json.dumps([outcome, [str(x.message) for x in w
+                            if x.category is RuntimeWarning],
+                  sys.gettrace() is None]))
+"""
+
+
+def test_untraced_frames_are_reported_at_disable():
+    """The trace function never raises: a profiled call it cannot follow
+    (the frame stack cannot grow) is counted and reported as a
+    RuntimeWarning when profiling ends, not dropped. Which allocation
+    fails first depends on the interpreter, so a few single-allocation
+    failures are tried: each leaves the process sane, and the one that
+    hits the stack gives the warning."""
+    pytest.importorskip("_testcapi")
+    warned = []
+    for start in range(6):
+        out = subprocess.run([sys.executable, "-c", UNTRACED, str(start)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        outcome, warns, untraced = json.loads(out.stdout.splitlines()[-1])
+        assert outcome in (1, "MemoryError")
+        assert untraced is True
+        warned += warns
+    assert warned, "no untraced call reported"
+    assert set(warned) == {
+        "peakmem: 1 call(s) of profiled functions went untraced (no memory "
+        "for the frame stack); their lines are missing from the table"}
