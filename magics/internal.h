@@ -86,8 +86,6 @@ int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
  * keeps a pending exception. Nesting is kept per thread. GIL held. */
 int pm_lineprof_enable(pm_lineprof_t *lp);
 void pm_lineprof_disable(pm_lineprof_t *lp);
-/* 1 when lp is enabled in the calling thread. GIL held. */
-int pm_lineprof_enabled(const pm_lineprof_t *lp);
 
 /* Tag lp with owner (compared, never dereferenced), and ask whether a
  * profiler with that owner is enabled in the calling thread (@profile's

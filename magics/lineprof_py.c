@@ -65,7 +65,8 @@ static _Thread_local enable_rec_t *chain; /* this thread's innermost */
  * (the profiler itself is not a Python object). A static type, so the
  * trace function reads the pointer without a call. */
 typedef struct {
-    PyObject_HEAD pm_lineprof_t *lp;
+    PyObject_HEAD
+    pm_lineprof_t *lp;
 } TraceArgObject;
 
 static PyTypeObject trace_arg_type = {
@@ -726,11 +727,6 @@ void pm_lineprof_disable(pm_lineprof_t *s)
 void pm_lineprof_set_break(pm_lineprof_t *s, uint64_t bytes)
 {
     s->break_bytes = bytes;
-}
-
-int pm_lineprof_enabled(const pm_lineprof_t *s)
-{
-    return find_rec(s) != NULL;
 }
 
 void pm_lineprof_set_owner(pm_lineprof_t *s, const void *owner)
