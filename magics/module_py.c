@@ -170,10 +170,12 @@ PyDoc_STRVAR(
     "Measure the peak memory and the increment of a statement.\n"
     "\n"
     "Usage, in line mode:\n"
-    "  %memit [-r<R> -t<T> -i<I> -c -o -q] statement\n"
+    "  %memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
+    "         [--no-live] statement\n"
     "\n"
     "Usage, in cell mode:\n"
-    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] setup_code\n"
+    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
+    "          [--no-live] setup_code\n"
     "  code...\n"
     "\n"
     "In cell mode the magic's line is setup code (run, not measured) and the\n"
@@ -191,7 +193,13 @@ PyDoc_STRVAR(
     "    Default: 0.1\n"
     "-c: add the memory of child processes (sampled) to the report.\n"
     "-o: return a MemitResult object.\n"
-    "-q: be quiet: show nothing.\n"
+    "-q: be quiet: show nothing (and no live line).\n"
+    "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
+    "    KiB/MiB/GiB and K/M/G are powers of 1024, KB/MB/GB of 1000).\n"
+    "--strict: with --limit, fail the cell with peakmem.MemoryLimitError\n"
+    "    (after showing the result).\n"
+    "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
+    "    in the environment turns it off by default).\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 
@@ -235,7 +243,7 @@ static PyObject *diagnose(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"load_ipython_extension", load_ipython_extension, METH_O,
-     "Register %memit and %%memit with an IPython shell."},
+     "Register %memit, %%memit, %mprun and %%mprun with an IPython shell."},
     {"unload_ipython_extension", unload_ipython_extension, METH_O,
      "Detach peakmem from an IPython shell."},
     {"_call_with_noop_tracer", pm_call_with_noop_tracer, METH_O,
