@@ -303,10 +303,11 @@ static int show_pipe(pm_display_ctx_t *ctx, json_t *content, int update)
         return show_python(ctx->shell, content, update);
     }
     Py_BEGIN_ALLOW_THREADS
-        /* A timeout only means the echo was not seen: the message is queued
-         * in order all the same. */
-        (void) pm_publisher_flush(ctx->pub, FENCE_TIMEOUT_MS);
-    Py_END_ALLOW_THREADS return 0;
+    /* A timeout only means the echo was not seen: the message is queued
+     * in order all the same. */
+    (void)pm_publisher_flush(ctx->pub, FENCE_TIMEOUT_MS);
+    Py_END_ALLOW_THREADS
+    return 0;
 }
 
 /* The measurements whose live line runs, so that unload can stop them.

@@ -391,7 +391,8 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
     if (begin_rc == 0) {
         /* Without the GIL: the sampler, joined here, may be waiting for
          * it in on_deadline. */
-        Py_BEGIN_ALLOW_THREADS rc = pm_probe_end(&probe);
+        Py_BEGIN_ALLOW_THREADS
+        rc = pm_probe_end(&probe);
         Py_END_ALLOW_THREADS
     }
     if (timed) {
