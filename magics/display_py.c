@@ -311,8 +311,12 @@ static int show_pipe(pm_display_ctx_t *ctx, json_t *content, int update)
 }
 
 /* The measurements whose live line runs, so that unload can stop them.
- * A plain mutex rather than the GIL: it is held while a live thread is
- * joined, and those threads never take it. */
+ * One registry per process, not module state: a measurement outlives the
+ * module state that began it (%unload_ext or %reload_ext while the
+ * statement runs), and unlinks itself here when it ends; unload stops
+ * the entries whose owner is its state. A plain mutex rather than the
+ * GIL: it is held while a live thread is joined, and those threads never
+ * take it. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_display_ctx_t *live_head; /* live_lock */
 
