@@ -1,5 +1,7 @@
 /* Messages for kernel error codes and negative errnos, and the names of
- * peak methods as they appear in results. */
+ * peak methods as they appear in results. Codes of the layers above
+ * (protocol, magics) are theirs to describe: magics/errors.c asks each
+ * layer in turn. */
 #include "pm_kernel.h"
 
 #include <string.h>
@@ -22,12 +24,6 @@ const char *pm_strerror(int rc)
         return "argument out of range";
     default:
         break;
-    }
-    if (rc <= -1100 && rc > -1200) {
-        return "protocol error (see pm_protocol_strerror)";
-    }
-    if (rc <= -1200 && rc > -1300) {
-        return "magics error";
     }
     if (rc > -1000) {
 #if defined(__GLIBC__) &&                                                     \

@@ -25,8 +25,10 @@ enum {
     PM_ERANGE = -1005,   /* an argument is out of its range */
 };
 
-/* Message for a kernel code or a negative errno. Never NULL; static
- * storage. Protocol codes: pm_protocol_strerror (pm_protocol.h). */
+/* Message for a kernel code or a negative errno; "unknown error" for any
+ * other code: the layers above describe their own (pm_protocol_strerror,
+ * and pm_magics_strerror, which asks every layer). Never NULL; static
+ * storage. */
 const char *pm_strerror(int rc);
 
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */

@@ -303,15 +303,20 @@ static int show_pipe(pm_display_ctx_t *ctx, json_t *content, int update)
         return show_python(ctx->shell, content, update);
     }
     Py_BEGIN_ALLOW_THREADS
-        /* A timeout only means the echo was not seen: the message is queued
-         * in order all the same. */
-        (void) pm_publisher_flush(ctx->pub, FENCE_TIMEOUT_MS);
-    Py_END_ALLOW_THREADS return 0;
+    /* A timeout only means the echo was not seen: the message is queued
+     * in order all the same. */
+    (void)pm_publisher_flush(ctx->pub, FENCE_TIMEOUT_MS);
+    Py_END_ALLOW_THREADS
+    return 0;
 }
 
 /* The measurements whose live line runs, so that unload can stop them.
- * A plain mutex rather than the GIL: it is held while a live thread is
- * joined, and those threads never take it. */
+ * One registry per process, not module state: a measurement outlives the
+ * module state that began it (%unload_ext or %reload_ext while the
+ * statement runs), and unlinks itself here when it ends; unload stops
+ * the entries whose owner is its state. A plain mutex rather than the
+ * GIL: it is held while a live thread is joined, and those threads never
+ * take it. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_display_ctx_t *live_head; /* live_lock */
 

@@ -15,7 +15,8 @@
 typedef struct {
     PyObject *memit_result_type; /* MemitResult, a heap type */
     PyObject *mprun_result_type; /* MprunResult, a heap type */
-    PyObject *limit_error;       /* peakmem.MemoryLimitError */
+    PyObject *error;             /* peakmem.Error (a RuntimeError) */
+    PyObject *limit_error;       /* peakmem.MemoryLimitError (an Error) */
     PyObject *profiled_type;     /* what @profile returns */
     PyObject *profiled_run_type; /* a profiled generator or coroutine */
     PyObject *usage_error;       /* IPython's UsageError or ValueError; NULL
@@ -29,9 +30,15 @@ typedef struct {
 
 pm_state_t *get_state(PyObject *module);
 
-/* Raise the Python exception for a pm_ return code (OSError for a
- * negative errno, RuntimeError otherwise). Returns NULL. */
+/* Raise the Python exception for a pm_ return code, with the message of
+ * pm_magics_strerror: OSError(errno, "peakmem: ...") for a negative errno
+ * (Python picks FileNotFoundError, PermissionError, ...), peakmem.Error
+ * for a project code. Returns NULL. */
 PyObject *pm_py_raise(int rc);
+
+/* OSError(errno, message) for a negative errno rc (EIO for any other
+ * code), the message formatted as PyUnicode_FromFormat does. NULL. */
+PyObject *pm_py_raise_os(int rc, const char *fmt, ...);
 
 /* Raise IPython's UsageError (ValueError without IPython) with msg, a C
  * string or a str object. Returns NULL. */
@@ -79,8 +86,6 @@ int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
  * keeps a pending exception. Nesting is kept per thread. GIL held. */
 int pm_lineprof_enable(pm_lineprof_t *lp);
 void pm_lineprof_disable(pm_lineprof_t *lp);
-/* 1 when lp is enabled in the calling thread. GIL held. */
-int pm_lineprof_enabled(const pm_lineprof_t *lp);
 
 /* Tag lp with owner (compared, never dereferenced), and ask whether a
  * profiler with that owner is enabled in the calling thread (@profile's

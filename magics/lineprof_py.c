@@ -38,7 +38,9 @@ struct pm_lineprof {
     size_t cap; /* power of two */
     slot_t *stack;
     size_t depth, stack_cap;
-    int overflow; /* the stack could not grow: frames went untraced */
+    size_t untraced; /* profiled frames not followed because the stack
+                        could not grow; reported (and reset) when the
+                        profiler's last enable ends (GIL) */
     pm_tracer_t *tracer;
     uint64_t break_bytes; /* --pdb-mmem: debugger above this RSS */
     PyObject *trace_arg;  /* the trace function's obj: points to this */
@@ -63,7 +65,8 @@ static _Thread_local enable_rec_t *chain; /* this thread's innermost */
  * (the profiler itself is not a Python object). A static type, so the
  * trace function reads the pointer without a call. */
 typedef struct {
-    PyObject_HEAD pm_lineprof_t *lp;
+    PyObject_HEAD
+    pm_lineprof_t *lp;
 } TraceArgObject;
 
 static PyTypeObject trace_arg_type = {
@@ -164,7 +167,7 @@ static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
         size_t cap = s->stack_cap ? s->stack_cap * 2 : 64;
         slot_t *grown = PyMem_Realloc(s->stack, cap * sizeof *grown);
         if (grown == NULL) {
-            s->overflow = 1;
+            s->untraced++;
             stop_line_events(frame);
             return;
         }
@@ -667,6 +670,27 @@ int pm_lineprof_enable(pm_lineprof_t *s)
     return 0;
 }
 
+/* The trace function never raises: frames it could not follow are
+ * counted, and said here, once tracing is over, as a RuntimeWarning (an
+ * unraisable error where warnings are errors: disable keeps the
+ * statement's own exception). GIL held, no exception set. */
+static void report_untraced(pm_lineprof_t *s)
+{
+    if (s->untraced == 0) {
+        return;
+    }
+    char msg[200];
+    pm_fmt(msg, sizeof msg,
+           "peakmem: %zu call(s) of profiled functions went untraced (no "
+           "memory for the frame stack); their lines are missing from the "
+           "table",
+           s->untraced);
+    s->untraced = 0;
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, msg, 1) < 0) {
+        PyErr_WriteUnraisable(NULL);
+    }
+}
+
 void pm_lineprof_disable(pm_lineprof_t *s)
 {
     enable_rec_t *r = find_rec(s), **link;
@@ -696,6 +720,7 @@ void pm_lineprof_disable(pm_lineprof_t *s)
         while (s->depth > 0) {
             pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
         }
+        report_untraced(s);
     }
     if (chain != NULL) {
         /* An outer profiler of this thread takes over again. */
@@ -722,11 +747,6 @@ void pm_lineprof_disable(pm_lineprof_t *s)
 void pm_lineprof_set_break(pm_lineprof_t *s, uint64_t bytes)
 {
     s->break_bytes = bytes;
-}
-
-int pm_lineprof_enabled(const pm_lineprof_t *s)
-{
-    return find_rec(s) != NULL;
 }
 
 void pm_lineprof_set_owner(pm_lineprof_t *s, const void *owner)

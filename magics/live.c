@@ -32,7 +32,6 @@ struct pm_liveview {
     int64_t start_ns, delay_ns, period_ns; /* read-only after start */
     char display_id[37];                   /* written before start */
     atomic_int shown;                      /* a first display_data went out */
-    atomic_uint_fast64_t messages;
 };
 
 /* Wait until deadline_ns or stop; returns 1 when asked to stop. */
@@ -92,7 +91,6 @@ static void publish(pm_liveview_t *lv, int stopped)
                           first_time ? "display_data" : "update_display_data",
                           lv->parent_json, content) == 0) {
         atomic_store(&lv->shown, 1);
-        atomic_fetch_add(&lv->messages, 1);
     }
     json_decref(content);
 }
@@ -130,7 +128,6 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
         (int64_t)((opts->period_s > 0.1 ? opts->period_s : 0.3) * 1e9);
     pm_uuid4(lv->display_id);
     atomic_init(&lv->shown, 0);
-    atomic_init(&lv->messages, 0);
     pthread_mutex_init(&lv->lock, NULL);
     pthread_mutex_init(&lv->join_lock, NULL);
     pthread_cond_init(&lv->cond, NULL);
@@ -180,11 +177,6 @@ int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37])
         return 1;
     }
     return 0;
-}
-
-uint64_t pm_liveview_messages(const pm_liveview_t *lv)
-{
-    return atomic_load(&((pm_liveview_t *)lv)->messages);
 }
 
 void pm_liveview_free(pm_liveview_t *lv)

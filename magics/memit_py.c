@@ -67,7 +67,13 @@ typedef struct memit_timeout {
     double seconds;
 } memit_timeout_t;
 
-static memit_timeout_t *armed_timeouts; /* newest first; GIL */
+/* The armed timeouts of every thread, newest first; GIL. One list per
+ * process, not module state: SIGALRM and its Python handler are
+ * process-wide, so the handler installed by whichever module instance
+ * (after %reload_ext) must find every timeout armed in the main thread.
+ * The GIL guards it across interpreters too: the module declares no
+ * per-interpreter GIL support. */
+static memit_timeout_t *armed_timeouts;
 
 static PyObject *timeout_error(const memit_timeout_t *t)
 {
@@ -391,7 +397,8 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
     if (begin_rc == 0) {
         /* Without the GIL: the sampler, joined here, may be waiting for
          * it in on_deadline. */
-        Py_BEGIN_ALLOW_THREADS rc = pm_probe_end(&probe);
+        Py_BEGIN_ALLOW_THREADS
+        rc = pm_probe_end(&probe);
         Py_END_ALLOW_THREADS
     }
     if (timed) {

@@ -2,7 +2,9 @@
  * points, and the conversion of pm_ error codes to Python exceptions. */
 #include "internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 pm_state_t *get_state(PyObject *module)
@@ -10,18 +12,70 @@ pm_state_t *get_state(PyObject *module)
     return (pm_state_t *)PyModule_GetState(module);
 }
 
+static struct PyModuleDef peakmem_module;
+
+/* peakmem.Error of this interpreter's module (new reference), found
+ * through sys.modules because pm_py_raise takes no module; RuntimeError
+ * (its base) when the module is not imported. Error path only. GIL. */
+static PyObject *error_type(void)
+{
+    PyObject *name = PyUnicode_FromString("peakmem._peakmem");
+    PyObject *module = name != NULL ? PyImport_GetModule(name) : NULL;
+    PyObject *type = NULL;
+
+    Py_XDECREF(name);
+    if (module != NULL && PyModule_Check(module) &&
+        PyModule_GetDef(module) == &peakmem_module) {
+        pm_state_t *st = get_state(module);
+        type = st != NULL ? Py_XNewRef(st->error) : NULL;
+    }
+    Py_XDECREF(module);
+    PyErr_Clear();
+    return type != NULL ? type : Py_NewRef(PyExc_RuntimeError);
+}
+
+/* OSError(errno, text): Python picks the subclass for errno
+ * (FileNotFoundError, PermissionError, ...) and sets .errno and
+ * .strerror, as PyErr_SetFromErrno does. */
+static PyObject *raise_os(int err, PyObject *text)
+{
+    PyObject *args = text != NULL ? Py_BuildValue("(iO)", err, text) : NULL;
+
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
 PyObject *pm_py_raise(int rc)
 {
-    const char *msg = pm_protocol_strerror(rc);
-    if (msg == NULL) {
-        msg = pm_strerror(rc);
-    }
-    if (rc < 0 && rc > -1000) {
-        errno = -rc;
-        PyErr_Format(PyExc_OSError, "peakmem: %s", msg);
+    const char *msg = pm_magics_strerror(rc);
+
+    if (pm_is_errno(rc)) {
+        PyObject *text = PyUnicode_FromFormat("peakmem: %s", msg);
+        raise_os(-rc, text);
+        Py_XDECREF(text);
         return NULL;
     }
-    PyErr_Format(PyExc_RuntimeError, "peakmem: %s", msg);
+    PyObject *type = error_type();
+    PyErr_Format(type, "peakmem: %s", msg);
+    Py_DECREF(type);
+    return NULL;
+}
+
+PyObject *pm_py_raise_os(int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    PyObject *text = PyUnicode_FromFormatV(fmt, ap);
+    va_end(ap);
+    if (!pm_is_errno(rc)) {
+        rc = -EIO;
+    }
+    raise_os(-rc, text);
+    Py_XDECREF(text);
     return NULL;
 }
 
@@ -116,10 +170,12 @@ PyDoc_STRVAR(
     "Measure the peak memory and the increment of a statement.\n"
     "\n"
     "Usage, in line mode:\n"
-    "  %memit [-r<R> -t<T> -i<I> -c -o -q] statement\n"
+    "  %memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
+    "         [--no-live] statement\n"
     "\n"
     "Usage, in cell mode:\n"
-    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] setup_code\n"
+    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
+    "          [--no-live] setup_code\n"
     "  code...\n"
     "\n"
     "In cell mode the magic's line is setup code (run, not measured) and the\n"
@@ -137,7 +193,13 @@ PyDoc_STRVAR(
     "    Default: 0.1\n"
     "-c: add the memory of child processes (sampled) to the report.\n"
     "-o: return a MemitResult object.\n"
-    "-q: be quiet: show nothing.\n"
+    "-q: be quiet: show nothing (and no live line).\n"
+    "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
+    "    KiB/MiB/GiB and K/M/G are powers of 1024, KB/MB/GB of 1000).\n"
+    "--strict: with --limit, fail the cell with peakmem.MemoryLimitError\n"
+    "    (after showing the result).\n"
+    "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
+    "    in the environment turns it off by default).\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 
@@ -181,7 +243,7 @@ static PyObject *diagnose(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"load_ipython_extension", load_ipython_extension, METH_O,
-     "Register %memit and %%memit with an IPython shell."},
+     "Register %memit, %%memit, %mprun and %%mprun with an IPython shell."},
     {"unload_ipython_extension", unload_ipython_extension, METH_O,
      "Detach peakmem from an IPython shell."},
     {"_call_with_noop_tracer", pm_call_with_noop_tracer, METH_O,
@@ -219,10 +281,19 @@ static PyMethodDef module_methods[] = {
 static int module_exec(PyObject *module)
 {
     pm_state_t *st = get_state(module);
+    st->error = PyErr_NewExceptionWithDoc(
+        "peakmem.Error",
+        "Base class of peakmem's own errors (a RuntimeError). Failures of\n"
+        "the system raise OSError with its errno instead.",
+        PyExc_RuntimeError, NULL);
+    if (st->error == NULL ||
+        PyModule_AddObjectRef(module, "Error", st->error) < 0) {
+        return -1;
+    }
     st->limit_error = PyErr_NewExceptionWithDoc(
         "peakmem.MemoryLimitError",
         "%memit --limit ... --strict: the peak passed the limit.",
-        PyExc_RuntimeError, NULL);
+        st->error, NULL);
     if (st->limit_error == NULL ||
         PyModule_AddObjectRef(module, "MemoryLimitError", st->limit_error) <
             0) {
@@ -241,6 +312,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     pm_state_t *st = get_state(module);
     Py_VISIT(st->memit_result_type);
     Py_VISIT(st->mprun_result_type);
+    Py_VISIT(st->error);
     Py_VISIT(st->limit_error);
     Py_VISIT(st->profiled_type);
     Py_VISIT(st->profiled_run_type);
@@ -254,6 +326,7 @@ static int module_clear(PyObject *module)
     pm_state_t *st = get_state(module);
     Py_CLEAR(st->memit_result_type);
     Py_CLEAR(st->mprun_result_type);
+    Py_CLEAR(st->error);
     Py_CLEAR(st->limit_error);
     Py_CLEAR(st->profiled_type);
     Py_CLEAR(st->profiled_run_type);

@@ -114,8 +114,8 @@ static int write_text_file(const char *path, const char *text)
     rc = pm_outfile_write(path, text, strlen(text));
     Py_END_ALLOW_THREADS
     if (rc < 0) {
-        PyErr_Format(PyExc_OSError, "could not write the -T file %s: %s",
-                     path, strerror(-rc));
+        pm_py_raise_os(rc, "could not write the -T file %s: %s", path,
+                       pm_magics_strerror(rc));
         return -1;
     }
     return 0;

@@ -1,7 +1,10 @@
 /* pm_magics: the plain-C part of the magics layer, shared by every magic
- * and tested without Python: the option parser compatible with IPython's
- * parse_options (as memory_profiler uses it) and number parsing with
- * user-facing error messages. */
+ * and tested without Python. By concern: the error codes and the one
+ * message chain (errors.c), the option parser compatible with IPython's
+ * parse_options (as memory_profiler uses it) and number and size parsing
+ * with user-facing messages (options.c), and the live line of a running
+ * %memit (live.c). One public header for the folder, as kernel/ and
+ * protocol/ have; the sections keep the concerns apart. */
 #ifndef PM_MAGICS_H
 #define PM_MAGICS_H
 
@@ -15,10 +18,23 @@
 extern "C" {
 #endif
 
+/* ---- errors (errors.c) ----------------------------------------------*/
+
 /* Magics error codes (-1200..-1299). */
 enum {
     PM_EUSAGE = -1201, /* a user mistake; the message says which */
 };
+
+/* Message for any pm_ return code: a magics code, a protocol code
+ * (pm_protocol_strerror), a kernel code or a negative errno (pm_strerror).
+ * The one chain every front end uses. Never NULL; static storage. */
+const char *pm_magics_strerror(int rc);
+
+/* 1 when rc is a negative errno (an OSError at the Python boundary), 0
+ * for success and for project codes (-1000 and below). */
+int pm_is_errno(int rc);
+
+/* ---- options and values of a magic's line (options.c) ---------------*/
 
 /* One option a magic accepts: -x (short_name), --name (long_name), or
  * both. takes_value: the option needs a value ("-r3", "-r 3",
@@ -76,6 +92,13 @@ int pm_parse_seconds(const char *text, double min, const char *what,
 int pm_parse_interval(const char *text, const char *what, double *out,
                       char *err, size_t errlen);
 
+/* Parse a memory size with its unit: B, KiB/MiB/GiB/TiB (and K/M/G/T)
+ * in powers of 1024, KB/MB/GB/TB in powers of 1000; the number may have
+ * decimals ("1.5GiB"); units ignore case. On a mistake PM_EUSAGE with
+ * "--limit expects a size like 500MiB or 2GB, got 'x'" in err. */
+int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
+                  size_t errlen);
+
 /* ---- the live line of a running %memit (live.c) ----------------------*/
 
 typedef struct pm_liveview pm_liveview_t;
@@ -102,19 +125,9 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
  * failed), a shown line is updated once more to say "stopped after ...". */
 int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37]);
 
-/* Messages published so far. Thread-safe. */
-uint64_t pm_liveview_messages(const pm_liveview_t *lv);
-
 /* Stop (if still running), drop the view's publisher reference and free.
  * NULL is accepted. */
 void pm_liveview_free(pm_liveview_t *lv);
-
-/* Parse a memory size with its unit: B, KiB/MiB/GiB/TiB (and K/M/G/T)
- * in powers of 1024, KB/MB/GB/TB in powers of 1000; the number may have
- * decimals ("1.5GiB"); units ignore case. On a mistake PM_EUSAGE with
- * "--limit expects a size like 500MiB or 2GB, got 'x'" in err. */
-int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
-                  size_t errlen);
 
 #ifdef __cplusplus
 }

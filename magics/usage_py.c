@@ -95,9 +95,8 @@ static PyObject *collect(const usage_args_t *a, pm_sampler_t *s)
 static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
 {
     int64_t end = seconds >= 0 ? pm_probe_deadline_ns(seconds) : INT64_MAX;
-    Py_BEGIN_ALLOW_THREADS while (pm_now_ns() < end &&
-                                  !(until_gone && pm_sampler_target_gone(s)))
-    {
+    Py_BEGIN_ALLOW_THREADS
+    while (pm_now_ns() < end && !(until_gone && pm_sampler_target_gone(s))) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
@@ -178,12 +177,13 @@ static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
             (a->max_iterations >= 0 && count >= a->max_iterations)) {
             break;
         }
-        Py_BEGIN_ALLOW_THREADS struct timespec ts = {
+        Py_BEGIN_ALLOW_THREADS
+        struct timespec ts = {
             (time_t)a->interval,
             (long)((a->interval - (double)(time_t)a->interval) * 1e9)};
         nanosleep(&ts, NULL);
-        Py_END_ALLOW_THREADS if (PyErr_CheckSignals() < 0)
-        {
+        Py_END_ALLOW_THREADS
+        if (PyErr_CheckSignals() < 0) {
             Py_XDECREF(list);
             return NULL;
         }

@@ -45,6 +45,10 @@ double pm_memit_wall_total(const pm_memit_t *m);
 json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
                           json_t *doc);
 
+/* Escape text for HTML (&, <, >, ", '): what every HTML renderer puts
+ * user text through. Caller frees; NULL on ENOMEM. */
+char *pm_html_escape(const char *text);
+
 /* The "C" locale (created once, never freed) for snprintf under
  * uselocale() and for strtod_l: numbers in .dat files and SVG documents
  * use "." whatever the process's LC_NUMERIC. (locale_t)0 when newlocale

@@ -34,6 +34,12 @@ const char *pm_protocol_strerror(int rc);
 #define PM_SCHEMA_VERSION 1
 #define PM_MIME_MEMIT "application/vnd.peakmem.memit+json"
 
+/* One sample of a timeline: the memit result's and the SVG renderers'. */
+typedef struct pm_svg_point {
+    double t;   /* seconds from the start */
+    double mib; /* MiB */
+} pm_svg_point_t;
+
 /* A %memit result as plain C. Strings are borrowed, UTF-8. */
 typedef struct {
     const char *statement;   /* the measured code (cell body in cell mode) */
@@ -49,7 +55,7 @@ typedef struct {
     const double *wall_s;       /* wall time of each repeat, seconds */
     /* RSS over the whole run (t in s from the first repeat's start, MiB),
      * drawn as an inline SVG in text/html; NULL/0 when not recorded. */
-    const struct pm_svg_point *timeline;
+    const pm_svg_point_t *timeline;
     size_t ntimeline;
     uint64_t limit_bytes;        /* --limit; 0: none */
     uint64_t cgroup_limit_bytes; /* memory.max of our cgroup; 0: none */
@@ -76,9 +82,6 @@ char *pm_memit_render_html(const pm_memit_t *m);
 /* The display_data content {"data": {text/plain, text/html, mime+json},
  * "metadata": {}, "transient": {}}. New reference or NULL. */
 json_t *pm_memit_bundle(const pm_memit_t *m);
-
-/* Escape text for HTML (&, <, >, ", '). Caller frees. */
-char *pm_html_escape(const char *text);
 
 /* Text as a terminal may show it (escape.c): copy at most max_in of the
  * len bytes of text into out (outlen > 0; always NUL-terminated), with
@@ -236,11 +239,6 @@ int pm_dat_format_func(char *buf, size_t len, const pm_dat_func_t *f);
 double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
 
 /* ---- SVG timelines -----------------------------------------------------*/
-
-typedef struct pm_svg_point {
-    double t;   /* seconds from the start */
-    double mib; /* MiB */
-} pm_svg_point_t;
 
 typedef struct {
     const char *name;

@@ -467,9 +467,15 @@ int pm_publisher_new(const pm_publisher_opts_t *opts, pm_publisher_t **out)
     if (pthread_condattr_init(&cattr) != 0) {
         goto fail;
     }
-    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-    if (pthread_cond_init(&pub->cond, &cattr) != 0) {
+    /* The waits' deadlines are CLOCK_MONOTONIC times: a condition on the
+     * default (realtime) clock would wait wrongly when the clock is set. */
+    int err = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    if (err == 0) {
+        err = pthread_cond_init(&pub->cond, &cattr);
+    }
+    if (err != 0) {
         pthread_condattr_destroy(&cattr);
+        rc = -err;
         goto fail;
     }
     pthread_condattr_destroy(&cattr);

@@ -3,6 +3,7 @@
  * escape what the user typed. */
 #include "check_util.h"
 #include "pm_protocol.h"
+#include "../protocol/internal.h" /* pm_html_escape */
 
 #include <stdlib.h>
 #include <string.h>

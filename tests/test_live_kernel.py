@@ -134,6 +134,22 @@ def test_limit_strict_fails_the_cell(k):
     assert any(MIME in d["data"] for d in displays(msgs))
 
 
+def test_limit_error_is_caught_as_peakmem_error(k):
+    # peakmem.Error is the base users catch; it stays a RuntimeError so
+    # that code catching RuntimeError keeps working.
+    k.execute("import peakmem\ncaught = None", allow_error=False)
+    reply, _ = k.execute(
+        "try:\n"
+        "    get_ipython().run_line_magic(\n"
+        "        'memit', '--limit 10MiB --strict -q w = np.ones(2**23)')\n"
+        "except peakmem.Error as e:\n"
+        "    caught = [type(e).__name__, isinstance(e, RuntimeError),\n"
+        "              issubclass(peakmem.Error, RuntimeError),\n"
+        "              'Error' in peakmem.__all__]\n")
+    assert reply["status"] == "ok"
+    assert k.value("caught") == ["MemoryLimitError", True, True, True]
+
+
 def test_limit_bad_values(k):
     for code, message in {
         "%memit --limit lots x = 1":

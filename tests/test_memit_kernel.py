@@ -515,3 +515,16 @@ def test_memory_usage_huge_timeout_waits_for_the_process():
     assert time.monotonic() - t0 >= 0.4
     assert p.poll() is not None
     assert len(readings) >= 5, readings
+
+
+def test_magic_docstrings_name_every_option():
+    # what %memit? and help(peakmem.load_ipython_extension) show
+    import peakmem
+    doc = peakmem._peakmem._memit_magic.__doc__
+    for opt in ("-r<R>", "-t<T>", "-i<I>", "-c:", "-o:", "-q:",
+                "--limit SIZE:", "--strict:", "--no-live:"):
+        assert "\n" + opt in doc, opt
+    mprun = peakmem._peakmem._mprun_magic.__doc__
+    for opt in ("-f <expr>:", "-T <file>:", "-r:", "-c:", "--peak:"):
+        assert "\n" + opt in mprun, opt
+    assert "%mprun" in peakmem.load_ipython_extension.__doc__

@@ -3,6 +3,7 @@ functions defined in cells and in files, the -T printout, -r, exceptions,
 recursion, generators, a %memit nested in a profiled function, the
 tracer's removal, and the attribution of large allocations to their own
 lines."""
+import errno
 import json
 import os
 import pathlib
@@ -130,9 +131,21 @@ def test_mprun_T_writes_printout(k):
 def test_mprun_T_unwritable_is_clear_error(k):
     reply, _ = k.execute("%mprun -T /no/such/dir/p.txt -f work work(1)")
     assert reply["status"] == "error"
-    assert reply["ename"] == "OSError"
-    assert reply["evalue"].startswith(
-        "could not write the -T file /no/such/dir/p.txt")
+    # an OSError with its errno: Python picks the subclass
+    assert reply["ename"] == "FileNotFoundError"
+    assert reply["evalue"] == (
+        "[Errno 2] could not write the -T file /no/such/dir/p.txt: "
+        "No such file or directory")
+    k.execute("caught = None\n"
+              "try:\n"
+              "    get_ipython().run_line_magic(\n"
+              "        'mprun', '-T /no/such/dir/p.txt -f work work(1)')\n"
+              "except OSError as e:\n"
+              "    caught = [e.errno, e.strerror]\n", allow_error=False)
+    assert k.value("caught") == [
+        errno.ENOENT,
+        "could not write the -T file /no/such/dir/p.txt: "
+        "No such file or directory"]
     assert not os.path.exists("/no/such/dir/p.txt")
     assert k.value("sys.gettrace() is None") is True
 
@@ -159,8 +172,9 @@ def test_mprun_T_read_only_file_is_opened_as_open_w(k, tmp_path):
         assert ro.read_text() == table(msgs)["text/plain"]
     else:
         assert reply["status"] == "error"
-        assert reply["evalue"] == ("could not write the -T file %s: "
-                                   "Permission denied" % ro)
+        assert reply["ename"] == "PermissionError"
+        assert reply["evalue"] == ("[Errno 13] could not write the -T file "
+                                   "%s: Permission denied" % ro)
         assert ro.read_text() == "keep me"
 
 
@@ -215,9 +229,9 @@ def test_mprun_T_refuses_users_own_read_only_file(open_tmp):
         pytest.skip("cannot run as another user here: %s" % e)
     assert out.returncode == 0, out.stderr
     kind, message = json.loads(out.stdout.strip().splitlines()[-1])
-    assert kind == "OSError"
-    assert message == ("could not write the -T file %s: Permission denied"
-                       % ro)
+    assert kind == "PermissionError"
+    assert message == ("[Errno 13] could not write the -T file %s: "
+                       "Permission denied" % ro)
     assert "\n" not in message
     assert ro.read_text() == "keep me"
     assert stat.S_IMODE(os.stat(ro).st_mode) == 0o444
@@ -468,3 +482,57 @@ def test_mprun_peak_del_line_and_temporary(k):
         assert lines[4]["peak_bytes"] - lines[3]["mem_bytes"] >= 28 * MIB
         assert abs(lines[4]["increment_bytes"]) <= 2 * MIB
         assert lines[5]["peak_bytes"] - lines[4]["mem_bytes"] <= 4 * MIB
+
+
+UNTRACED = r"""
+import io, json, sys, warnings, _testcapi
+import peakmem
+out = io.StringIO()
+start = int(sys.argv[1])
+
+@peakmem.profile(stream=out)
+def f(n):
+    if n == 0:
+        # the next call is the 65th frame: the frame stack grows there
+        _testcapi.set_nomemory(start, start + 1)
+        r = f(-1)
+        _testcapi.remove_mem_hooks()
+        return r
+    if n < 0:
+        return 1
+    return f(n - 1)
+
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    try:
+        outcome = f(63)
+    except MemoryError:
+        outcome = "MemoryError"
+    _testcapi.remove_mem_hooks()
+print(json.dumps([outcome, [str(x.message) for x in w
+                            if x.category is RuntimeWarning],
+                  sys.gettrace() is None]))
+"""
+
+
+def test_untraced_frames_are_reported_at_disable():
+    """The trace function never raises: a profiled call it cannot follow
+    (the frame stack cannot grow) is counted and reported as a
+    RuntimeWarning when profiling ends, not dropped. Which allocation
+    fails first depends on the interpreter, so a few single-allocation
+    failures are tried: each leaves the process sane, and the one that
+    hits the stack gives the warning."""
+    pytest.importorskip("_testcapi")
+    warned = []
+    for start in range(6):
+        out = subprocess.run([sys.executable, "-c", UNTRACED, str(start)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        outcome, warns, untraced = json.loads(out.stdout.splitlines()[-1])
+        assert outcome in (1, "MemoryError")
+        assert untraced is True
+        warned += warns
+    assert warned, "no untraced call reported"
+    assert set(warned) == {
+        "peakmem: 1 call(s) of profiled functions went untraced (no memory "
+        "for the frame stack); their lines are missing from the table"}
