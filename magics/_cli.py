@@ -93,6 +93,10 @@ class Parser(argparse.ArgumentParser):
             if what == "expected one argument":
                 return "option %s needs a value" % used
             if what.startswith("ignored explicit argument"):
+                rest = what.split("'")[1]
+                if not used.startswith("--"):  # -Mx: x is one more flag
+                    return "unknown option '-%s' (see peakmem %s --help)" % (
+                        rest[0], self.cmd)
                 return "option %s takes no value" % used
         return message
 
@@ -253,7 +257,26 @@ def cmd_plot(argv):
     (path,) = resolve("plot", a.files)
     if out is None:  # next to the .dat: its name with .svg
         out = (path[:-4] if path.lower().endswith(".dat") else path) + ".svg"
-    return _peakmem._plot(path, out, a.title)
+    return _peakmem._plot(path, out, a.title, draw_png)
+
+
+def draw_png(out, title, series, spans):
+    """_plot's PNG route: peakmem._plot_png, when matplotlib imports."""
+    try:
+        import matplotlib  # noqa: F401
+    except Exception as e:
+        report("plot", "PNG output needs matplotlib, which cannot be "
+               "imported (%s: %s); write an SVG instead: -o plot.svg"
+               % (type(e).__name__, e))
+        return 1
+    try:
+        from . import _plot_png
+        _plot_png.draw(out, title, series, spans)
+    except Exception as e:
+        report("plot", "matplotlib could not write '%s': %s: %s"
+               % (out, type(e).__name__, e))
+        return 1
+    return 0
 
 
 # ---- run and attach ------------------------------------------------------
@@ -338,10 +361,8 @@ def cmd_record(cmd, argv):
         if not (pid.isascii() and pid.isdigit() and 0 < int(pid) < 2**31):
             raise Failure("expected a process id, got '%s'" % pid, 2)
         banner += "attaching to existing process, using hint: %s\n" % pid
-        return _peakmem._record(cmd, None, int(pid), output, None, interval,
-                                timeout or 3600.0, a.include_children,
-                                a.multiprocess, False,
-                                os.fsencode(banner))
+        return record(cmd, None, int(pid), output, None, interval,
+                      timeout or 3600.0, a, banner)
     args, cmdline, script, python_mode = child_command(a, program, output)
     if script is not None:
         try:
@@ -352,9 +373,33 @@ def cmd_record(cmd, argv):
     banner += "running new process\n"
     if python_mode:
         banner += "running as a Python program...\n"
-    return _peakmem._record(cmd, args, 0, output, cmdline, interval, timeout,
-                            a.include_children, a.multiprocess, a.exit_code,
-                            os.fsencode(banner))
+    return record(cmd, args, 0, output, cmdline, interval, timeout, a,
+                  banner)
+
+
+def record(cmd, args, pid, output, cmdline, interval, timeout, a, banner):
+    """Record (C, without the GIL) and turn how it ended into the exit
+    code: 128 + the signal after Ctrl-C or SIGTERM, the program's own with
+    -E."""
+    stop, sig, pid, code, nmem = _peakmem._record(
+        cmd, args, pid, output, cmdline, interval, timeout,
+        a.include_children, a.multiprocess, os.fsencode(banner))
+    if stop == "failed":
+        return 1
+    if nmem == 0 and stop != "signal":
+        report(cmd, "warning: no sample was taken (the program ran for "
+               "less than a sampling period)")
+    if stop == "signal":
+        return 128 + sig
+    if stop == "timeout":
+        print("Stopped recording after the %gs timeout; pid %d keeps "
+              "running." % (timeout, pid))
+        return 0
+    if not a.exit_code or code < 0:
+        return 0
+    if code != 0:
+        report(cmd, "the program exited with code %d" % code)
+    return code
 
 
 def run(argv):

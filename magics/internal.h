@@ -118,8 +118,10 @@ int pm_profile_type_init(PyObject *module, pm_state_t *st);
 PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
 
 /* The peakmem command's C side (recorder_py.c), called by magics/_cli.py
- * with parsed arguments; each returns the exit code after printing its
- * one-line errors. _record holds the GIL except while recording. */
+ * with parsed arguments; each prints its own one-line errors. _peak and
+ * _plot return the exit code; _record returns (stop, signal, pid, the
+ * program's exit code or -1, MEM lines), stop "failed" after an error,
+ * and releases the GIL while recording. */
 PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);

@@ -100,6 +100,17 @@ typedef struct {
 /* Returns 0, -ENOMEM or -ERANGE (times too far apart for a double). On
  * failure p holds nothing to free; else pm_recfile_plot_close. */
 int pm_recfile_plot_init(pm_recfile_plot_t *p, const pm_dat_t *d);
+/* Free what p holds and zero it; a zeroed p is fine. */
 void pm_recfile_plot_close(pm_recfile_plot_t *p);
+
+/* plot's default title: the CMDLINE without its trailing blanks, or NULL
+ * when that is empty (or on ENOMEM). Caller frees. */
+char *pm_recfile_title(const char *cmdline);
+
+/* Draw p as an SVG document (the peak marked) into out, as open(out, "w")
+ * would: symlinks followed, an existing file's mode kept. Returns 0,
+ * -ENOMEM or pm_outfile_write's negative errno. */
+int pm_recfile_svg(const pm_recfile_plot_t *p, const char *title,
+                   const char *out);
 
 #endif

@@ -129,3 +129,36 @@ int pm_recfile_plot_init(pm_recfile_plot_t *p, const pm_dat_t *d)
     }
     return 0;
 }
+
+char *pm_recfile_title(const char *cmdline)
+{
+    size_t n = strlen(cmdline);
+
+    while (n > 0 && strchr("\n\r ", cmdline[n - 1]) != NULL) {
+        n--;
+    }
+    return n > 0 ? strndup(cmdline, n) : NULL;
+}
+
+int pm_recfile_svg(const pm_recfile_plot_t *p, const char *title,
+                   const char *out)
+{
+    pm_svg_opts_t opts = {0};
+    char *svg;
+    int rc;
+
+    opts.title = title;
+    opts.series = p->series;
+    opts.nseries = p->nseries;
+    opts.spans = p->spans;
+    opts.nspans = p->nspans;
+    opts.mark_peak = 1;
+    svg = pm_svg_timeline(&opts);
+    if (svg == NULL) {
+        return -ENOMEM;
+    }
+    /* as open(out, "w"): symlinks followed, mode kept */
+    rc = pm_outfile_write(out, svg, strlen(svg));
+    free(svg);
+    return rc;
+}

@@ -173,27 +173,6 @@ PyObject *pm_recorder_peak(PyObject *module, PyObject *arg)
     return PyLong_FromLong(status);
 }
 
-/* "name: message" of the current exception, which is cleared. */
-static void exception_text(char *buf, size_t len)
-{
-    PyObject *type, *exc, *tb, *s = NULL;
-    const char *msg = NULL;
-
-    PyErr_Fetch(&type, &exc, &tb);
-    PyErr_NormalizeException(&type, &exc, &tb);
-    if (exc != NULL) {
-        s = PyObject_Str(exc);
-        msg = s != NULL ? PyUnicode_AsUTF8(s) : NULL;
-    }
-    PyErr_Clear();
-    snprintf(buf, len, "%s: %s", exc != NULL ? Py_TYPE(exc)->tp_name : "error",
-             msg != NULL ? msg : "?");
-    Py_XDECREF(s);
-    Py_XDECREF(type);
-    Py_XDECREF(exc);
-    Py_XDECREF(tb);
-}
-
 /* [(label, [t...], [mib...]), ...] and [(name, t0, t1), ...] of p. */
 static PyObject *png_args(const pm_recfile_plot_t *p, const char *out,
                           const char *title)
@@ -243,82 +222,26 @@ static PyObject *png_args(const pm_recfile_plot_t *p, const char *out,
     return args;
 }
 
-/* PNG through peakmem._plot_png (matplotlib). Needs the GIL. */
-static int write_png(const pm_recfile_plot_t *p, const char *out,
-                     const char *title)
+/* PNG: draw_png(out, title, series, spans) -> exit code, the Python
+ * side (_cli.draw_png, which reports its own errors). -1 with an
+ * exception. */
+static int write_png(PyObject *draw_png, const pm_recfile_plot_t *p,
+                     const char *out, const char *title)
 {
-    char msg[512];
-    PyObject *mod, *args = NULL, *ret = NULL;
+    PyObject *args = png_args(p, out, title), *ret;
+    long code;
 
-    mod = PyImport_ImportModule("matplotlib");
-    if (mod == NULL) {
-        exception_text(msg, sizeof msg);
-        return fail("plot",
-                    "PNG output needs matplotlib, which cannot be "
-                    "imported (%s); write an SVG instead: -o "
-                    "plot.svg",
-                    msg);
-    }
-    Py_DECREF(mod);
-    mod = PyImport_ImportModule("peakmem._plot_png");
-    args = mod != NULL ? png_args(p, out, title) : NULL;
-    if (args != NULL) {
-        PyObject *draw = PyObject_GetAttrString(mod, "draw");
-
-        ret = draw != NULL ? PyObject_Call(draw, args, NULL) : NULL;
-        Py_XDECREF(draw);
-    }
+    ret = args != NULL ? PyObject_Call(draw_png, args, NULL) : NULL;
     Py_XDECREF(args);
-    Py_XDECREF(mod);
-    if (ret == NULL) {
-        exception_text(msg, sizeof msg);
-        return fail("plot", "matplotlib could not write '%s': %s", out, msg);
-    }
-    Py_DECREF(ret);
-    return 0;
-}
-
-static int write_svg(const pm_recfile_plot_t *p, const char *out,
-                     const char *title)
-{
-    pm_svg_opts_t opts = {0};
-    char *svg;
-    int status = 0, rc;
-
-    opts.title = title;
-    opts.series = p->series;
-    opts.nseries = p->nseries;
-    opts.spans = p->spans;
-    opts.nspans = p->nspans;
-    opts.mark_peak = 1;
-    svg = pm_svg_timeline(&opts);
-    if (svg == NULL) {
-        return fail("plot", "cannot draw the plot: %s", strerror(ENOMEM));
-    }
-    /* as open(out, "w"): symlinks followed, mode kept */
-    rc = pm_outfile_write(out, svg, strlen(svg));
-    if (rc < 0) {
-        status = fail("plot", "cannot write '%s': %s", out, strerror(-rc));
-    }
-    free(svg);
-    return status;
-}
-
-/* The CMDLINE without its trailing blanks, or NULL when that is empty. */
-static char *cmdline_title(const char *cmdline)
-{
-    size_t n = strlen(cmdline);
-
-    while (n > 0 && strchr("\n\r ", cmdline[n - 1]) != NULL) {
-        n--;
-    }
-    return n > 0 ? strndup(cmdline, n) : NULL;
+    code = ret != NULL ? PyLong_AsLong(ret) : -1;
+    Py_XDECREF(ret);
+    return code == -1 && PyErr_Occurred() ? -1 : (int)code;
 }
 
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"path", "out", "title", NULL};
-    PyObject *path_b = NULL, *out_b = NULL;
+    static char *kwlist[] = {"path", "out", "title", "draw_png", NULL};
+    PyObject *path_b = NULL, *out_b = NULL, *draw_png;
     const char *path, *out, *title = NULL;
     char *own_title = NULL;
     size_t n;
@@ -327,9 +250,10 @@ PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
     int status, rc;
 
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&z", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&zO", kwlist,
                                      PyUnicode_FSConverter, &path_b,
-                                     PyUnicode_FSConverter, &out_b, &title) ||
+                                     PyUnicode_FSConverter, &out_b, &title,
+                                     &draw_png) ||
         flush_sys_stdout() < 0) {
         Py_XDECREF(path_b);
         Py_XDECREF(out_b);
@@ -342,7 +266,7 @@ PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
         goto done;
     }
     if (title == NULL) {
-        own_title = cmdline_title(d.cmdline);
+        own_title = pm_recfile_title(d.cmdline);
         title = own_title != NULL ? own_title : path;
     }
     rc = pm_recfile_plot_init(&p, &d);
@@ -355,13 +279,15 @@ PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
     } else if (rc < 0) {
         status = fail("plot", "%s", strerror(-rc));
     } else if (n >= 4 && strcasecmp(out + n - 4, ".png") == 0) {
-        status = write_png(&p, out, title);
+        status = write_png(draw_png, &p, out, title);
+    } else if ((rc = pm_recfile_svg(&p, title, out)) == -ENOMEM) {
+        status = fail("plot", "cannot draw the plot: %s", strerror(ENOMEM));
+    } else if (rc < 0) {
+        status = fail("plot", "cannot write '%s': %s", out, strerror(-rc));
     } else {
-        status = write_svg(&p, out, title);
+        status = 0;
     }
-    if (rc == 0) {
-        pm_recfile_plot_close(&p);
-    }
+    pm_recfile_plot_close(&p);
     if (status == 0) {
         print_shown("Plot written to %s\n", out);
     }
@@ -371,7 +297,7 @@ done:
     fflush(stdout);
     Py_DECREF(path_b);
     Py_DECREF(out_b);
-    return PyLong_FromLong(status);
+    return status < 0 ? NULL : PyLong_FromLong(status);
 }
 
 /* ---- run and attach ----------------------------------------------------*/
@@ -383,36 +309,28 @@ static void print_banner(void *ctx)
     fflush(stdout);
 }
 
-/* The exit code and message of a finished recording. */
-static int record_status(const char *cmd, const pm_record_opts_t *o,
-                         const pm_record_result_t *res, int exit_code)
+/* The one line of a recording that failed with rc at step res->failed. */
+static void report_failure(const char *cmd, const pm_record_opts_t *o,
+                           const pm_record_result_t *res, int rc)
 {
-    int code;
+    int pid = (int)o->pid;
 
-    if (res->nmem == 0 && res->stop != PM_RECORD_SIGNAL) {
-        fail(cmd, "warning: no sample was taken (the program ran for less "
-                  "than a sampling period)");
+    if (res->failed == PM_RECORD_FAIL_TARGET && rc == -ESRCH) {
+        fail(cmd, "no process with pid %d", pid);
+    } else if (res->failed == PM_RECORD_FAIL_TARGET && rc == -ENODATA) {
+        fail(cmd,
+             "pid %d has no memory to sample (a kernel thread or a "
+             "process that has exited)",
+             pid);
+    } else if (res->failed == PM_RECORD_FAIL_TARGET) {
+        fail(cmd, "cannot read the memory of pid %d: %s", pid, errstr(rc));
+    } else if (res->failed == PM_RECORD_FAIL_SPAWN) {
+        fail(cmd, "cannot run '%s': %s", o->argv[0], errstr(rc));
+    } else if (res->failed == PM_RECORD_FAIL_SAMPLE) {
+        fail(cmd, "cannot sample pid %d: %s", pid, errstr(rc));
+    } else { /* PM_RECORD_FAIL_OPEN or _WRITE */
+        fail(cmd, "cannot write '%s': %s", o->output, errstr(rc));
     }
-    if (res->stop == PM_RECORD_SIGNAL) {
-        return 128 + res->signal;
-    }
-    if (res->stop == PM_RECORD_TIMEOUT) {
-        pm_fmt_file(stdout,
-                    "Stopped recording after the %gs timeout; pid %d keeps "
-                    "running.\n",
-                    o->timeout_s, (int)res->pid);
-        return 0;
-    }
-    if (!exit_code || !res->reaped) {
-        return 0;
-    }
-    code = WIFEXITED(res->wstatus)     ? WEXITSTATUS(res->wstatus)
-           : WIFSIGNALED(res->wstatus) ? 128 + WTERMSIG(res->wstatus)
-                                       : EXIT_FAIL;
-    if (code != 0) {
-        fail(cmd, "the program exited with code %d", code);
-    }
-    return code;
 }
 
 /* Borrowed char * of each item of seq (bytes, from FSConverter) into a
@@ -447,21 +365,21 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"cmd",     "argv",     "pid",
                              "output",  "cmdline",  "interval",
                              "timeout", "include_children",
-                             "multiprocess", "exit_code", "banner", NULL};
+                             "multiprocess", "banner", NULL};
     const char *cmd, *banner;
     PyObject *argv_obj, *cmdline, *out_b = NULL, *cmd_b = NULL;
     PyObject *seq = NULL;
     PyObject *keep = NULL;
     pm_record_opts_t o = {0};
     pm_record_result_t res;
-    int pid = 0, exit_code = 0, rc, status;
+    PyObject *result;
+    int pid = 0, rc;
 
     (void)module;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "sOiO&Oddpppy", kwlist, &cmd, &argv_obj, &pid,
-            PyUnicode_FSConverter, &out_b, &cmdline,
-            &o.interval_s, &o.timeout_s, &o.include_children,
-            &o.multiprocess, &exit_code, &banner)) {
+            args, kw, "sOiO&Oddppy", kwlist, &cmd, &argv_obj, &pid,
+            PyUnicode_FSConverter, &out_b, &cmdline, &o.interval_s,
+            &o.timeout_s, &o.include_children, &o.multiprocess, &banner)) {
         goto error;
     }
     if (argv_obj != Py_None) {
@@ -488,24 +406,19 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     Py_BEGIN_ALLOW_THREADS
     rc = pm_record(&o, print_banner, (void *)banner, &res);
     Py_END_ALLOW_THREADS
-    if (rc == -ESRCH && res.failed == PM_RECORD_FAIL_TARGET) {
-        status = fail(cmd, "no process with pid %d", pid);
-    } else if (rc == -ENODATA && res.failed == PM_RECORD_FAIL_TARGET) {
-        status = fail(cmd,
-                      "pid %d has no memory to sample (a kernel "
-                      "thread or a process that has exited)",
-                      pid);
-    } else if (res.failed == PM_RECORD_FAIL_TARGET) {
-        status = fail(cmd, "cannot read the memory of pid %d: %s", pid,
-                      errstr(rc));
-    } else if (res.failed == PM_RECORD_FAIL_SPAWN) {
-        status = fail(cmd, "cannot run '%s': %s", o.argv[0], errstr(rc));
-    } else if (res.failed == PM_RECORD_FAIL_SAMPLE) {
-        status = fail(cmd, "cannot sample pid %d: %s", pid, errstr(rc));
-    } else if (rc < 0) { /* PM_RECORD_FAIL_OPEN or _WRITE */
-        status = fail(cmd, "cannot write '%s': %s", o.output, errstr(rc));
+    if (rc < 0) {
+        report_failure(cmd, &o, &res, rc);
+        result = Py_BuildValue("(siiin)", "failed", 0, (int)o.pid, -1,
+                               (Py_ssize_t)0);
     } else {
-        status = record_status(cmd, &o, &res, exit_code);
+        static const char *stops[] = {"", "exited", "signal", "timeout"};
+        int code = !res.reaped                ? -1
+                   : WIFEXITED(res.wstatus)   ? WEXITSTATUS(res.wstatus)
+                   : WIFSIGNALED(res.wstatus) ? 128 + WTERMSIG(res.wstatus)
+                                              : EXIT_FAIL;
+
+        result = Py_BuildValue("(siiin)", stops[res.stop], res.signal,
+                               (int)res.pid, code, (Py_ssize_t)res.nmem);
     }
     fflush(stdout);
     PyMem_Free((void *)o.argv);
@@ -513,7 +426,7 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     Py_XDECREF(seq);
     Py_DECREF(out_b);
     Py_XDECREF(cmd_b);
-    return PyLong_FromLong(status);
+    return result;
 error:
     Py_XDECREF(keep);
     Py_XDECREF(seq);
