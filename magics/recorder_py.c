@@ -2,9 +2,10 @@
  * arguments (argparse) and manages the profile files; these functions
  * take the parsed values: _record runs the recording engine
  * (magics/record.c) with the GIL released, _peak and _plot read a .dat
- * (magics/recfile.c) and draw it as SVG or, through the matplotlib module
- * peakmem._plot_png, as PNG. Each prints its one-line errors as
- * "peakmem: <cmd>: message" and returns the command's exit code. */
+ * (magics/recfile.c) and draw it as SVG or, through the draw_png callable
+ * _cli.py passes (matplotlib, magics/_plot_png.py), as PNG. Each prints
+ * its one-line errors as "peakmem: <cmd>: message"; _peak and _plot
+ * return the command's exit code, _record how the recording ended. */
 #include "internal.h"
 #include "pm_record.h"
 
@@ -66,14 +67,6 @@ static int fail(const char *cmd, const char *fmt, ...)
     return EXIT_FAIL;
 }
 
-/* Message for a PM_E* code or a negative errno. */
-static const char *errstr(int rc)
-{
-    const char *msg = pm_protocol_strerror(rc);
-
-    return msg != NULL ? msg : pm_strerror(rc);
-}
-
 /* The Python side printed to sys.stdout; C prints next through stdio. */
 static int flush_sys_stdout(void)
 {
@@ -132,10 +125,11 @@ static int load(const char *cmd, const char *path, pm_dat_t *d)
         return fail(cmd, "'%s' is empty (no MEM samples)", path);
     }
     if (err[0] != '\0' || pm_protocol_strerror(rc) != NULL) {
+        /* pm_dat_parse's line, or its code's message */
         return fail(cmd, "'%s' is not a usable .dat file: %s", path,
-                    err[0] != '\0' ? err : errstr(rc));
+                    err[0] != '\0' ? err : pm_protocol_strerror(rc));
     }
-    return fail(cmd, "cannot read '%s': %s", path, errstr(rc));
+    return fail(cmd, "cannot read '%s': %s", path, pm_strerror(rc));
 }
 
 PyObject *pm_recorder_peak(PyObject *module, PyObject *arg)
@@ -323,13 +317,13 @@ static void report_failure(const char *cmd, const pm_record_opts_t *o,
              "process that has exited)",
              pid);
     } else if (res->failed == PM_RECORD_FAIL_TARGET) {
-        fail(cmd, "cannot read the memory of pid %d: %s", pid, errstr(rc));
+        fail(cmd, "cannot read the memory of pid %d: %s", pid, pm_strerror(rc));
     } else if (res->failed == PM_RECORD_FAIL_SPAWN) {
-        fail(cmd, "cannot run '%s': %s", o->argv[0], errstr(rc));
+        fail(cmd, "cannot run '%s': %s", o->argv[0], pm_strerror(rc));
     } else if (res->failed == PM_RECORD_FAIL_SAMPLE) {
-        fail(cmd, "cannot sample pid %d: %s", pid, errstr(rc));
+        fail(cmd, "cannot sample pid %d: %s", pid, pm_strerror(rc));
     } else { /* PM_RECORD_FAIL_OPEN or _WRITE */
-        fail(cmd, "cannot write '%s': %s", o->output, errstr(rc));
+        fail(cmd, "cannot write '%s': %s", o->output, pm_strerror(rc));
     }
 }
 
