@@ -6,6 +6,7 @@ matplotlib). Arguments are parsed here with argparse; the recording, the
 _plot). Errors are one line, "peakmem: <command>: <message>", exit code 2
 for a usage error and 1 for a failure."""
 import argparse
+import ast
 import glob
 import math
 import os
@@ -93,15 +94,15 @@ class Parser(argparse.ArgumentParser):
             if what == "expected one argument":
                 return "option %s needs a value" % used
             if what.startswith("ignored explicit argument"):
-                rest = what.split("'")[1]
-                if not used.startswith("--"):  # -Mx: x is one more flag
+                rest = ast.literal_eval(what.split(" ", 3)[3])
+                if not used.startswith("--") and rest:  # -Mx: x a flag
                     return "unknown option '-%s' (see peakmem %s --help)" % (
                         rest[0], self.cmd)
                 return "option %s takes no value" % used
         return message
 
 
-def seconds(cmd, option, text):
+def seconds(option, text):
     """A positive, finite number of seconds (at most 1e6)."""
     try:
         value = float(text)
@@ -336,8 +337,8 @@ def child_command(a, program, output):
 
 def cmd_record(cmd, argv):
     a = record_parser(cmd).parse(argv)
-    interval = seconds(cmd, "--interval", a.interval)
-    timeout = (seconds(cmd, "--timeout", a.timeout)
+    interval = seconds("--interval", a.interval)
+    timeout = (seconds("--timeout", a.timeout)
                if a.timeout is not None else 0.0)
     if a.output == "":
         raise Failure("--output needs a file name", 2)

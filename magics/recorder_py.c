@@ -317,7 +317,8 @@ static void report_failure(const char *cmd, const pm_record_opts_t *o,
              "process that has exited)",
              pid);
     } else if (res->failed == PM_RECORD_FAIL_TARGET) {
-        fail(cmd, "cannot read the memory of pid %d: %s", pid, pm_strerror(rc));
+        fail(cmd, "cannot read the memory of pid %d: %s", pid,
+             pm_strerror(rc));
     } else if (res->failed == PM_RECORD_FAIL_SPAWN) {
         fail(cmd, "cannot run '%s': %s", o->argv[0], pm_strerror(rc));
     } else if (res->failed == PM_RECORD_FAIL_SAMPLE) {

@@ -132,7 +132,7 @@ START_TEST(test_record_run_writes_mem_lines_and_exit_status)
 }
 END_TEST
 
-START_TEST(test_record_timeout_stops_and_leaves_the_program_running)
+START_TEST(test_record_timeout_leaves_the_program_running)
 {
     char *argv[] = {child_exe(), "8", "20000", "0", NULL};
     pm_record_opts_t o;
@@ -183,7 +183,7 @@ static void start_sender(void *ctx)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-START_TEST(test_record_stop_signal_stops_recording_and_the_program)
+START_TEST(test_record_stop_signal_stops_the_program_too)
 {
     char *argv[] = {child_exe(), "8", "20000", "0", NULL};
     pm_record_opts_t o;
@@ -356,8 +356,8 @@ static Suite *record_suite(void)
     TCase *tc = tcase_create("record");
 
     tcase_add_test(tc, test_record_run_writes_mem_lines_and_exit_status);
-    tcase_add_test(tc, test_record_timeout_stops_and_leaves_the_program_running);
-    tcase_add_test(tc, test_record_stop_signal_stops_recording_and_the_program);
+    tcase_add_test(tc, test_record_timeout_leaves_the_program_running);
+    tcase_add_test(tc, test_record_stop_signal_stops_the_program_too);
     tcase_add_test(tc, test_record_children_as_chld_lines_and_in_mem);
     tcase_add_test(tc, test_record_failures_name_their_step);
     tcase_add_test(tc, test_record_attach_records_until_exit);
