@@ -122,9 +122,15 @@ int pm_profile_type_init(PyObject *module, pm_state_t *st);
 /* memory_usage(proc=-1, interval=.1, timeout=None, ...) */
 PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
 
-/* The peakmem command (recorder_py.c): _recorder_main(argv) -> exit code.
- * Holds the GIL except while recording. */
-PyObject *pm_recorder_main(PyObject *module, PyObject *argv);
+/* The peakmem command's C side (recorder_py.c), called by magics/_cli.py
+ * with parsed arguments; each prints its own one-line errors. _peak and
+ * _plot return the exit code; _record returns (stop, signal, pid, the
+ * program's exit code or -1, MEM lines), stop "failed" after an error,
+ * and releases the GIL while recording. */
+PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
+PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
+PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
+PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
 
 /* Benchmarks: call callable() under a no-op C trace function. */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);

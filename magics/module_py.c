@@ -265,8 +265,18 @@ static PyMethodDef module_methods[] = {
      "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
      "python -m peakmem (parsed by peakmem._main_args): run a script or "
      "module with `profile` as a builtin."},
-    {"_recorder_main", pm_recorder_main, METH_O,
-     "The peakmem command: _recorder_main(sys.argv) -> exit code."},
+    {"_record", (PyCFunction)(void (*)(void))pm_recorder_record,
+     METH_VARARGS | METH_KEYWORDS,
+     "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
+     "interval, timeout, include_children, multiprocess, exit_code, "
+     "banner) -> exit code."},
+    {"_peak", pm_recorder_peak, METH_O,
+     "peakmem peak: print the peak of one .dat file -> exit code."},
+    {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,
+     METH_VARARGS | METH_KEYWORDS,
+     "peakmem plot: _plot(path, out, title) -> exit code."},
+    {"_shown", pm_recorder_shown, METH_O,
+     "text with control characters and broken UTF-8 as \\xNN."},
     {"_diagnose", diagnose, METH_NOARGS,
      "The display route and peak method peakmem uses here."},
     {"_probe_depth", probe_depth, METH_NOARGS,

@@ -55,8 +55,8 @@ ALLOWED = {
     # A static type: filled once by PyType_Ready under the GIL.
     ("magics/lineprof_py.c", "trace_arg_type"): "static type; GIL",
     # Signal handler flags: a handler can reach nothing else.
-    ("magics/recorder_py.c", "stop_signal"): "sig_atomic_t, signal handler",
-    ("magics/recorder_py.c", "stop_from_tty"): "sig_atomic_t, signal handler",
+    ("magics/record.c", "stop_signal"): "sig_atomic_t, signal handler",
+    ("magics/record.c", "stop_from_tty"): "sig_atomic_t, signal handler",
 }
 
 DECL = re.compile(

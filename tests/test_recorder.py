@@ -391,6 +391,24 @@ BAD_INPUT = [
                 "or file name)"),
     (["rm", "7"], 1, "peakmem: rm: no profile with index 7 (see peakmem "
                      "list)"),
+    # argparse's errors, in the command's words: no abbreviations, a value
+    # given to a flag, an unknown flag in a cluster
+    (["run", "--inter", "1", "x.py"], 2,
+     "peakmem: run: unknown option '--inter' (see peakmem run --help)"),
+    (["rm", "--dry-run=1", "0"], 2,
+     "peakmem: rm: option --dry-run takes no value"),
+    (["run", "-CMx", "true"], 2,
+     "peakmem: run: unknown option '-x' (see peakmem run --help)"),
+    (["run", "--timeout", "0", "true"], 2,
+     "peakmem: run: --timeout expects a positive number of seconds, got "
+     "'0'"),
+    (["attach", "1", "2"], 2,
+     "peakmem: attach: attach takes one process id, got 2 arguments"),
+    (["attach", "-E", "1"], 2,
+     "peakmem: attach: --python, --nopython and --exit-code are options "
+     "of run"),
+    (["plot", "a.dat", "b.dat"], 2,
+     "peakmem: plot: plot draws one .dat file, got 2"),
 ]
 
 
@@ -404,6 +422,40 @@ def test_bad_input_gets_one_error_line(tmp_path, args, code, line):
     assert (r.returncode, r.stderr) == (code, line + "\n")
     assert "Traceback" not in r.stdout
     assert not any(f.startswith("mprofile_") for f in os.listdir(tmp_path))
+
+
+def test_argparse_forms_help_and_version(tmp_path):
+    """--opt=value, combined short flags, -h per command, --version."""
+    r = peakmem(["run", "--interval=0.05", "--output=o.dat", "-CET0.02",
+                 "sh", "-c", "sleep 0.3; exit 5"], tmp_path)
+    assert (r.returncode, r.stderr) == (
+        5, "peakmem: run: the program exited with code 5\n")
+    assert r.stdout.startswith("peakmem: Sampling memory every 0.02s\n")
+    assert (tmp_path / "o.dat").read_text().startswith(
+        "CMDLINE sh -c 'sleep 0.3; exit 5'\nMEM ")
+    for cmd in ["run", "attach", "peak", "list", "clean", "rm", "plot"]:
+        r = peakmem([cmd, "-h"], tmp_path)
+        assert (r.returncode, r.stderr) == (0, ""), cmd
+        assert r.stdout.startswith("usage: peakmem "), r.stdout
+    r = peakmem(["run", "--help"], tmp_path)
+    for opt in ["--interval", "--include-children", "--multiprocess",
+                "--exit-code", "--timeout", "--output", "--nopython"]:
+        assert opt in r.stdout
+    r = peakmem(["--version"], tmp_path)
+    assert re.fullmatch(r"peakmem \d+\.\d+\.\d+\n", r.stdout)
+    assert os.listdir(tmp_path) == ["o.dat"]
+
+
+def test_plot_png_module_draws(tmp_path):
+    """The PNG code is a module of its own, importable and callable."""
+    pytest.importorskip("matplotlib")
+    from peakmem import _plot_png
+    out = tmp_path / "m.png"
+    _plot_png.draw(str(out), "title",
+                   [("main", [0.0, 0.1, 0.2], [10.0, 42.5, 12.0]),
+                    ("child 7", [0.05, 0.15], [3.0, 4.0])],
+                   [("f", 0.05, 0.15)])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_garbled_dat_names_the_line(tmp_path):
