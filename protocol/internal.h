@@ -45,6 +45,26 @@ double pm_memit_wall_total(const pm_memit_t *m);
 json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
                           json_t *doc);
 
+/* json_object_set_new: steals value; fails (returns -1) when value is
+ * NULL, so a failed constructor in an argument fails the set. */
+static inline int pm_json_set(json_t *obj, const char *key, json_t *value)
+{
+    return json_object_set_new(obj, key, value);
+}
+
+/* A JSON string, or null for NULL. New reference or NULL. */
+static inline json_t *pm_json_string_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* Makes item i of an array from ctx: a new reference, NULL on failure. */
+typedef json_t *(*pm_json_item_fn)(const void *ctx, size_t i);
+
+/* The JSON array [item(ctx, 0), ..., item(ctx, n - 1)]: a new reference,
+ * or NULL when the array or any item cannot be made (ENOMEM). */
+json_t *pm_json_array_map(size_t n, pm_json_item_fn item, const void *ctx);
+
 /* The "C" locale (created once, never freed) for snprintf under
  * uselocale() and for strtod_l: numbers in .dat files and SVG documents
  * use "." whatever the process's LC_NUMERIC. (locale_t)0 when newlocale
