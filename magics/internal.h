@@ -44,10 +44,16 @@ int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 /* A new MemitResult for m. New reference or NULL with an exception. */
 PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
 
-/* The arguments of a line/cell magic function: (line, cell=None), as
- * borrowed references. Returns 0 or -1 with TypeError. */
-int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
-                  PyObject *kwnames, PyObject **line, PyObject **cell);
+/* The prologue every line/cell magic shares, GIL held: unpack (line,
+ * cell=None) (TypeError), refuse to run outside an IPython shell
+ * (UsageError), and parse the line against defs (UsageError naming the
+ * mistake). Returns the parsed options, PyMem_Malloc'd for the caller to
+ * PyMem_Free, with *cell the cell's UTF-8 text (borrowed from args) or
+ * NULL for a line magic; NULL with an exception set. */
+pm_opts_t *pm_magic_begin(pm_state_t *st, const char *name,
+                          PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames, const pm_optdef_t *defs,
+                          const char **cell);
 
 /* The %mprun / %%mprun magic: (line, cell=None). */
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,

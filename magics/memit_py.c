@@ -283,15 +283,12 @@ static int is_blank(const char *s)
 
 /* Options and statement from the magic's line (and cell). On a mistake
  * returns -1 with UsageError set. */
-static int parse_args(pm_state_t *st, const char *line, const char *cell,
-                      pm_opts_t *opts, memit_args_t *a)
+static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
+                      memit_args_t *a)
 {
     char err[256];
     const char *v;
 
-    if (pm_opts_parse(line, memit_optdefs, opts, err, sizeof err) < 0) {
-        goto usage;
-    }
     a->repeat = 1;
     a->timeout_s = 0;
     a->interval_s = 0.1;
@@ -633,26 +630,16 @@ PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
     pm_state_t *st = get_state(module);
-    PyObject *line = NULL, *cell = Py_None;
-    if (pm_magic_args("memit", args, nargs, kwnames, &line, &cell) < 0) {
-        return NULL;
-    }
-    if (st->shell == NULL) {
-        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
-                                     "shell: run %load_ext peakmem");
-    }
-    const char *line_s = PyUnicode_AsUTF8(line);
-    const char *cell_s = cell != Py_None ? PyUnicode_AsUTF8(cell) : NULL;
-    if (line_s == NULL || (cell != Py_None && cell_s == NULL)) {
-        return NULL;
-    }
-    pm_opts_t *opts = PyMem_Malloc(sizeof *opts);
-    if (opts == NULL) {
-        return PyErr_NoMemory();
-    }
+    const char *cell;
+    pm_opts_t *opts = pm_magic_begin(st, "memit", args, nargs, kwnames,
+                                     memit_optdefs, &cell);
     memit_args_t a;
     PyObject *res = NULL;
-    if (parse_args(st, line_s, cell_s, opts, &a) == 0) {
+
+    if (opts == NULL) {
+        return NULL;
+    }
+    if (parse_args(st, opts, cell, &a) == 0) {
         res = run_memit(st, &a);
     }
     PyMem_Free(opts);

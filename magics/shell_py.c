@@ -50,8 +50,11 @@ PyObject *pm_shell_exec(PyObject *shell, PyObject *code)
     return res;
 }
 
-int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
-                  PyObject *kwnames, PyObject **line, PyObject **cell)
+/* The arguments of a line/cell magic function: (line, cell=None), as
+ * borrowed references. Returns 0 or -1 with TypeError. */
+static int magic_args(const char *name, PyObject *const *args,
+                      Py_ssize_t nargs, PyObject *kwnames, PyObject **line,
+                      PyObject **cell)
 {
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
     *line = nargs > 0 ? args[0] : NULL;
@@ -77,4 +80,40 @@ int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
         return -1;
     }
     return 0;
+}
+
+pm_opts_t *pm_magic_begin(pm_state_t *st, const char *name,
+                          PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames, const pm_optdef_t *defs,
+                          const char **cell)
+{
+    PyObject *line_o = NULL, *cell_o = Py_None;
+    const char *line;
+    pm_opts_t *opts;
+    char err[256];
+
+    if (magic_args(name, args, nargs, kwnames, &line_o, &cell_o) < 0) {
+        return NULL;
+    }
+    if (st->shell == NULL) {
+        pm_py_usage_error(st, "peakmem is not loaded in an IPython "
+                              "shell: run %load_ext peakmem");
+        return NULL;
+    }
+    line = PyUnicode_AsUTF8(line_o);
+    *cell = cell_o != Py_None ? PyUnicode_AsUTF8(cell_o) : NULL;
+    if (line == NULL || (cell_o != Py_None && *cell == NULL)) {
+        return NULL;
+    }
+    opts = PyMem_Malloc(sizeof *opts);
+    if (opts == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (pm_opts_parse(line, defs, opts, err, sizeof err) < 0) {
+        pm_py_usage_error(st, err);
+        PyMem_Free(opts);
+        return NULL;
+    }
+    return opts;
 }
