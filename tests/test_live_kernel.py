@@ -292,8 +292,8 @@ class AsanKernel(Kernel):
         pkg = tmp_path / "peakmem"
         pkg.mkdir()
         src = Path(__file__).resolve().parent.parent / "magics"
-        for name in ("__init__.py", "__main__.py", "_cli.py"):
-            (pkg / name).symlink_to(src / name)
+        for py in src.glob("*.py"):
+            (pkg / py.name).symlink_to(py)
         (pkg / module.name).symlink_to(module)
         env = dict(os.environ, LD_PRELOAD=libasan, PYTHONPATH=str(tmp_path),
                    ASAN_OPTIONS="detect_leaks=0:halt_on_error=1")
