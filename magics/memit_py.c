@@ -454,7 +454,7 @@ static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
     for (size_t i = 0; i < count; i++) {
         (*out)[i].t = (double)(raw[i].t_ns - raw[0].t_ns) / 1e9;
         (*out)[i].mib =
-            (double)(raw[i].rss_bytes + raw[i].children_bytes) / 1048576.0;
+            (double)(raw[i].rss_bytes + raw[i].children_bytes) / PM_MIB;
     }
     *n = count;
     free(raw);
@@ -468,8 +468,7 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
     char msg[200];
     pm_fmt(msg, sizeof msg,
            "peak memory %.2f MiB is above the --limit of %.2f MiB",
-           (double)pm_memit_peak(m) / 1048576.0,
-           (double)a->limit_bytes / 1048576.0);
+           (double)pm_memit_peak(m) / PM_MIB, (double)a->limit_bytes / PM_MIB);
     if (a->strict) {
         PyErr_SetString(st->limit_error, msg);
         return -1;

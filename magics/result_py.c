@@ -41,8 +41,6 @@ typedef struct {
     PyObject *message;   /* str or None: KeyboardInterrupt / SystemExit */
 } MprunResultObject;
 
-#define MIB (1024.0 * 1024.0)
-
 /* The PyObject * fields of a result: all of it after the header. */
 static PyObject **result_fields(PyObject *self, size_t *n)
 {
@@ -284,7 +282,7 @@ static PyObject *peaks_mib(const pm_memit_t *m)
 {
     PyObject *list = PyList_New((Py_ssize_t)m->n);
     for (size_t i = 0; list != NULL && i < m->n; i++) {
-        PyObject *v = PyFloat_FromDouble((double)m->peak_bytes[i] / MIB);
+        PyObject *v = PyFloat_FromDouble((double)m->peak_bytes[i] / PM_MIB);
         if (v == NULL) {
             Py_CLEAR(list);
             break;
@@ -304,7 +302,7 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     uint64_t peak = pm_memit_peak(m);
 
     self->mem_usage = peaks_mib(m);
-    self->baseline = PyFloat_FromDouble((double)m->baseline_bytes / MIB);
+    self->baseline = PyFloat_FromDouble((double)m->baseline_bytes / PM_MIB);
     self->repeat = PyLong_FromLong(m->repeat);
     self->timeout = m->timeout_s > 0 ? PyFloat_FromDouble(m->timeout_s)
                                      : Py_NewRef(Py_None);

@@ -4,13 +4,11 @@
 #ifndef PM_PROTOCOL_INTERNAL_H
 #define PM_PROTOCOL_INTERNAL_H
 
+#include "pm_kernel.h"
 #include "pm_protocol.h"
 
 #include <locale.h>
 #include <stdint.h>
-
-/* Bytes in a MiB, as memory_profiler divides RSS (2^20). */
-#define PM_MIB 1048576.0
 
 /* Jupyter message protocol version put in every header. */
 #define PM_WIRE_VERSION "5.3"

@@ -167,8 +167,7 @@ static uint64_t line_weight(const pm_mprun_line_t *line, int show_peak)
 
 static int is_heavy(uint64_t weight, uint64_t largest)
 {
-    return weight > 0 &&
-           (weight >= (uint64_t)PM_MIB || weight * 10.0 >= largest * 1.0);
+    return weight > 0 && (weight >= PM_MIB || weight * 10.0 >= largest * 1.0);
 }
 
 /* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20. */

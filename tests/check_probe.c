@@ -15,11 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-
 static double mib(uint64_t bytes)
 {
-    return (double)bytes / MIB;
+    return (double)bytes / PM_MIB;
 }
 
 static void sleep_ms(int ms)
@@ -67,7 +65,7 @@ START_TEST(test_probe_hwm_catches_128mib_transient_exactly)
     ck_assert_int_eq(pm_probe_depth(), 0);
     ck_assert_int_eq(p.method, PM_METHOD_HWM);
     assert_rise(&p, 128, 0.05, "hwm");
-    ck_assert_uint_le(p.end_bytes, p.baseline_bytes + 8 * MIB);
+    ck_assert_uint_le(p.end_bytes, p.baseline_bytes + 8 * PM_MIB);
     ck_assert_int_ge(p.end_ns, p.begin_ns);
     ck_assert_uint_eq(p.children_peak_bytes, 0);
 }
@@ -81,7 +79,7 @@ START_TEST(test_probe_without_allocation_peaks_near_baseline)
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes);
     ck_assert_uint_ge(p.peak_bytes, p.end_bytes);
-    ck_assert_msg(p.peak_bytes - p.baseline_bytes < 2 * MIB,
+    ck_assert_msg(p.peak_bytes - p.baseline_bytes < 2 * PM_MIB,
                   "empty probe rose by %.2f MiB",
                   mib(p.peak_bytes - p.baseline_bytes));
 }
@@ -227,7 +225,7 @@ START_TEST(test_probe_middle_ended_first_keeps_stack_consistent)
     ck_assert_int_eq(pm_probe_end(&a), 0);
     ck_assert_int_eq(pm_probe_depth(), 0);
     assert_rise(&a, 48, 0.05, "outermost after middle ended");
-    ck_assert_msg(b.peak_bytes - b.baseline_bytes < 4 * MIB,
+    ck_assert_msg(b.peak_bytes - b.baseline_bytes < 4 * PM_MIB,
                   "middle probe ended before the spike rose %.2f MiB",
                   mib(b.peak_bytes - b.baseline_bytes));
 }
@@ -294,10 +292,10 @@ START_TEST(test_probe_include_children_samples_forked_child)
             "probe children: children peak %.2f MiB, peak - baseline "
             "%.2f MiB\n",
             mib(p.children_peak_bytes), mib(p.peak_bytes - p.baseline_bytes));
-    ck_assert_msg(p.children_peak_bytes >= 30 * MIB, "children peak %.2f MiB",
-                  mib(p.children_peak_bytes));
+    ck_assert_msg(p.children_peak_bytes >= 30 * PM_MIB,
+                  "children peak %.2f MiB", mib(p.children_peak_bytes));
     /* own + children at the same sample */
-    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 30 * MIB);
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 30 * PM_MIB);
 }
 END_TEST
 

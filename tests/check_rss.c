@@ -15,11 +15,9 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-#define MIB (1024.0 * 1024.0)
-
 static double mib(uint64_t bytes)
 {
-    return (double)bytes / MIB;
+    return (double)bytes / PM_MIB;
 }
 
 /* Two reads of the same counter a moment apart: within 3% or 1 MiB (the
@@ -28,7 +26,7 @@ static int near(uint64_t a, uint64_t b)
 {
     double d = a > b ? (double)(a - b) : (double)(b - a);
 
-    return d <= 1 * MIB || d <= 0.03 * (double)(a > b ? a : b);
+    return d <= 1 * PM_MIB || d <= 0.03 * (double)(a > b ? a : b);
 }
 
 /* A block of n bytes the kernel counts in RSS: mmap, not malloc, so no
@@ -187,7 +185,7 @@ START_TEST(test_hwm_reset_lowers_hwm_to_current_rss)
     ck_assert_int_eq(pm_hwm_reset(), 0);
     ck_assert_int_eq(pm_hwm_read(&hwm), 0);
     ck_assert_int_eq(pm_rss_self(&rss), 0);
-    ck_assert_msg(hwm < rss + 4 * MIB, "after reset hwm %.2f rss %.2f",
+    ck_assert_msg(hwm < rss + 4 * PM_MIB, "after reset hwm %.2f rss %.2f",
                   mib(hwm), mib(rss));
 }
 END_TEST
@@ -279,7 +277,7 @@ START_TEST(test_rss_children_counts_forked_child)
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_int_eq(status, 0);
     ck_assert_int_eq(count, 1);
-    ck_assert_msg(bytes >= 32 * MIB, "children %.2f MiB", mib(bytes));
+    ck_assert_msg(bytes >= 32 * PM_MIB, "children %.2f MiB", mib(bytes));
 }
 END_TEST
 
@@ -303,10 +301,10 @@ START_TEST(test_rss_children_includes_grandchild)
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_int_eq(status, 0);
     ck_assert_int_eq(count, 2);
-    ck_assert_msg(bytes >= child_only + 32 * MIB,
+    ck_assert_msg(bytes >= child_only + 32 * PM_MIB,
                   "children %.2f MiB, child alone %.2f MiB", mib(bytes),
                   mib(child_only));
-    ck_assert_msg(child_only >= 8 * MIB, "child %.2f MiB", mib(child_only));
+    ck_assert_msg(child_only >= 8 * PM_MIB, "child %.2f MiB", mib(child_only));
 }
 END_TEST
 
@@ -376,7 +374,7 @@ START_TEST(test_rss_self_in_forked_child_reads_child)
     ck_assert_int_eq(pm_rss_self(&parent_rss), 0);
     ck_assert_msg(child_rss >= n, "child saw %.2f MiB, parent has %.2f",
                   mib(child_rss), mib(parent_rss));
-    ck_assert_msg(parent_rss + 16 * MIB < child_rss,
+    ck_assert_msg(parent_rss + 16 * PM_MIB < child_rss,
                   "parent %.2f MiB should stay below child %.2f MiB",
                   mib(parent_rss), mib(child_rss));
 }

@@ -19,11 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-
 static double mib(uint64_t bytes)
 {
-    return (double)bytes / MIB;
+    return (double)bytes / PM_MIB;
 }
 
 static void sleep_ms(int ms)
@@ -245,7 +243,7 @@ START_TEST(test_sampler_children_peak_counts_forked_child)
     close(hold[1]);
     waitpid(child, NULL, 0);
     pm_sampler_stop(s);
-    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * MIB,
+    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * PM_MIB,
                   "children peak %.2f MiB", mib(pm_sampler_children_peak(s)));
     ck_assert_uint_ge(pm_sampler_peak(s), pm_sampler_children_peak(s));
     pm_sampler_free(s);
@@ -329,14 +327,14 @@ START_TEST(test_sampler_follows_pid_until_it_exits)
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     ck_assert_int_eq(write(go[1], &c, 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    waited = wait_until(peak_reached, s, base + (uint64_t)(31 * MIB), 2000);
+    waited = wait_until(peak_reached, s, base + (uint64_t)(31 * PM_MIB), 2000);
     fprintf(stderr, "sampler: pid target's 32 MiB seen after %d ms\n", waited);
     ck_assert_msg(waited >= 0, "peak rose only by %.2f MiB",
                   mib(pm_sampler_peak(s) - base));
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     /* Our own RSS did not move: the target's was sampled. */
     ck_assert_int_eq(pm_rss_self(&mine), 0);
-    ck_assert_msg(mine < mine0 + 8 * MIB, "own RSS rose by %.2f MiB",
+    ck_assert_msg(mine < mine0 + 8 * PM_MIB, "own RSS rose by %.2f MiB",
                   mib(mine - mine0));
 
     released = pm_now_ns();
@@ -393,12 +391,13 @@ START_TEST(test_sampler_pid_children_counts_target_descendants)
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
     ck_assert_int_eq(write(go[1], &c, 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    ck_assert_msg(wait_until(peak_reached, s, (uint64_t)(32 * MIB), 2000) >= 0,
+    ck_assert_msg(wait_until(peak_reached, s, (uint64_t)(32 * PM_MIB), 2000) >=
+                      0,
                   "peak %.2f MiB", mib(pm_sampler_peak(s)));
     pm_sampler_stop(s);
     close(hold[1]);
     waitpid(mid, NULL, 0);
-    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * MIB,
+    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * PM_MIB,
                   "children peak %.2f MiB", mib(pm_sampler_children_peak(s)));
     pm_sampler_free(s);
 }
@@ -549,7 +548,7 @@ START_TEST(test_sampler_timeline_shows_step_made_midway)
     /* Midway: a good share of the samples on each side. */
     ck_assert_msg(before >= 30 && after >= 30, "%zu before, %zu after", before,
                   after);
-    ck_assert_msg(low_max < base + 8 * MIB, "before: up to +%.2f MiB",
+    ck_assert_msg(low_max < base + 8 * PM_MIB, "before: up to +%.2f MiB",
                   mib(low_max - base));
     ck_assert_msg(high_min >= base + n * 0.97, "after: from +%.2f MiB",
                   mib(high_min - base));

@@ -16,12 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-#define MIB_U64 ((uint64_t)1 << 20)
-
 static double mib(int64_t bytes)
 {
-    return (double)bytes / MIB;
+    return (double)bytes / PM_MIB;
 }
 
 static void sleep_us(long us)
@@ -132,10 +129,10 @@ START_TEST(test_tracer_increments_add_up_to_call_delta)
                      (int64_t)return_rss - (int64_t)call_rss);
     /* And those readings are the process's RSS at call and return. */
     ck_assert_uint_le(
-        call_rss > before ? call_rss - before : before - call_rss, MIB_U64);
+        call_rss > before ? call_rss - before : before - call_rss, PM_MIB);
     ck_assert_uint_le(
-        return_rss > after ? return_rss - after : after - return_rss, MIB_U64);
-    ck_assert_uint_ge(line(t, 2)->mem_max_bytes, call_rss + 63 * MIB_U64);
+        return_rss > after ? return_rss - after : after - return_rss, PM_MIB);
+    ck_assert_uint_ge(line(t, 2)->mem_max_bytes, call_rss + 63 * PM_MIB);
     ck_assert_uint_eq(line(t, 2)->peak_bytes, 0); /* peak off */
     pm_tracer_free(tr);
     pm_linetable_free(t);
@@ -254,7 +251,7 @@ START_TEST(test_tracer_recursion_counts_each_frame)
     assert_increment(t, 4, 64, 2);
     ck_assert_msg(mib(sum_increments(t)) > 79 && mib(sum_increments(t)) < 81,
                   "sum %.2f MiB, want 16 per frame", mib(sum_increments(t)));
-    ck_assert_uint_ge(after, before + 15 * MIB_U64);
+    ck_assert_uint_ge(after, before + 15 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -290,9 +287,9 @@ START_TEST(test_tracer_repeated_calls_accumulate)
     assert_increment(t, 11, 24, 1.5);
     assert_increment(t, 12, 0, 1);
     ck_assert_uint_ge(line(t, 11)->mem_max_bytes,
-                      first_call_rss + 23 * MIB_U64);
+                      first_call_rss + 23 * PM_MIB);
     ck_assert_uint_ge(line(t, 10)->mem_max_bytes,
-                      first_call_rss + 15 * MIB_U64);
+                      first_call_rss + 15 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -402,11 +399,11 @@ START_TEST(test_tracer_peak_catches_transient)
 
     fprintf(stderr, "tracer: transient line peak - before %.2f MiB\n",
             mib((int64_t)line(t, 2)->peak_bytes - (int64_t)before));
-    ck_assert_uint_ge(line(t, 2)->peak_bytes, before + 60 * MIB_U64);
+    ck_assert_uint_ge(line(t, 2)->peak_bytes, before + 60 * PM_MIB);
     assert_increment(t, 2, 0, 1);
-    ck_assert_uint_lt(line(t, 2)->mem_max_bytes, before + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 2)->mem_max_bytes, before + 4 * PM_MIB);
     /* The take at line 3's start began a new window. */
-    ck_assert_uint_lt(line(t, 3)->peak_bytes, before + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, before + 4 * PM_MIB);
     ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 3)->mem_max_bytes);
     pm_tracer_free(tr);
     pm_linetable_free(t);
@@ -520,15 +517,15 @@ START_TEST(test_hwm_take_keeps_outer_probe_exact)
     m = map_touch(64);
     unmap(m, 64);
     ck_assert_int_eq(pm_hwm_take(&taken), 0);
-    ck_assert_uint_ge(taken, p.baseline_bytes + 63 * MIB_U64);
+    ck_assert_uint_ge(taken, p.baseline_bytes + 63 * PM_MIB);
     /* The take reset the mark... */
     ck_assert_int_eq(pm_hwm_take(&again), 0);
-    ck_assert_uint_lt(again, p.baseline_bytes + 4 * MIB_U64);
+    ck_assert_uint_lt(again, p.baseline_bytes + 4 * PM_MIB);
     /* ...but the probe kept the transient. */
     ck_assert_int_eq(pm_probe_end(&p), 0);
     fprintf(stderr, "hwm take: probe peak - baseline %.2f MiB\n",
             mib((int64_t)p.peak_bytes - (int64_t)p.baseline_bytes));
-    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 63 * MIB_U64);
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 63 * PM_MIB);
     ck_assert_int_eq(pm_hwm_take(NULL), -EINVAL);
 }
 END_TEST
@@ -616,10 +613,10 @@ START_TEST(test_tracer_peak_never_below_line_start)
     }
     /* The temporary: in line 4's peak, not in its increment or in the
      * peaks of the lines around it. */
-    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * MIB_U64);
+    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * PM_MIB);
     assert_increment(t, 4, 0, 1);
-    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * MIB_U64);
-    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * PM_MIB);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
