@@ -16,28 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static double mib(int64_t bytes)
-{
-    return (double)bytes / PM_MIB;
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* Map and touch n MiB (no sanitizer shadow read); the caller unmaps. */
 static char *map_touch(size_t n_mib)
 {
-    return pm_check_map_touch(n_mib << 20);
+    return pm_check_map_touch(n_mib * PM_MIB);
 }
 
 static void unmap(char *p, size_t n_mib)
 {
-    ck_assert_int_eq(munmap(p, n_mib << 20), 0);
+    ck_assert_int_eq(munmap(p, n_mib * PM_MIB), 0);
 }
 
 static pm_tracer_t *new_tracer(const pm_tracer_opts_t *opts)
@@ -70,7 +57,7 @@ static const pm_line_stat_t *line(const pm_linetable_t *t, int lineno)
 static void assert_increment(const pm_linetable_t *t, int lineno,
                              double want_mib, double tol_mib)
 {
-    double got = mib(line(t, lineno)->increment_bytes);
+    double got = pm_check_mib(line(t, lineno)->increment_bytes);
 
     fprintf(stderr, "tracer: line %d increment %.3f MiB (want %.0f)\n", lineno,
             got, want_mib);
@@ -107,12 +94,12 @@ START_TEST(test_tracer_increments_add_up_to_call_delta)
     unmap(p, 32);
     /* Where huge pages back the mapping, the unmap can beat the 20 us
      * gate; this test is about the sums, not the gate. */
-    sleep_us(100);
+    pm_check_sleep_us(100);
     pm_tracer_line(tr, &fs, 4);
     pm_tracer_return(tr, &fs);
     return_rss = fs.line_start_rss;
     ck_assert_int_eq(pm_rss_self(&after), 0);
-    unmap(p + (32u << 20), 32);
+    unmap(p + 32 * PM_MIB, 32);
 
     ck_assert_int_eq(fs.line, 0);
     ck_assert_uint_eq(pm_linetable_calls(t), 1);
@@ -152,7 +139,7 @@ START_TEST(test_tracer_first_line_starts_at_call)
     /* Memory taken between the call and the first line event (the
      * interpreter's frame setup), with the gate open again. */
     setup = map_touch(4);
-    sleep_us(100);
+    pm_check_sleep_us(100);
     pm_tracer_line(tr, &fs, 2);
     ck_assert_uint_eq(fs.line_start_rss, call_rss);
     pm_tracer_line(tr, &fs, 3);
@@ -249,8 +236,10 @@ START_TEST(test_tracer_recursion_counts_each_frame)
     assert_increment(t, 3, 16, 1);
     /* Four frames each saw the 16 MiB appear during their line 4. */
     assert_increment(t, 4, 64, 2);
-    ck_assert_msg(mib(sum_increments(t)) > 79 && mib(sum_increments(t)) < 81,
-                  "sum %.2f MiB, want 16 per frame", mib(sum_increments(t)));
+    ck_assert_msg(pm_check_mib(sum_increments(t)) > 79 &&
+                      pm_check_mib(sum_increments(t)) < 81,
+                  "sum %.2f MiB, want 16 per frame",
+                  pm_check_mib(sum_increments(t)));
     ck_assert_uint_ge(after, before + 15 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
@@ -398,7 +387,7 @@ START_TEST(test_tracer_peak_catches_transient)
     pm_tracer_return(tr, &fs);
 
     fprintf(stderr, "tracer: transient line peak - before %.2f MiB\n",
-            mib((int64_t)line(t, 2)->peak_bytes - (int64_t)before));
+            pm_check_mib((int64_t)line(t, 2)->peak_bytes - (int64_t)before));
     ck_assert_uint_ge(line(t, 2)->peak_bytes, before + 60 * PM_MIB);
     assert_increment(t, 2, 0, 1);
     ck_assert_uint_lt(line(t, 2)->mem_max_bytes, before + 4 * PM_MIB);
@@ -452,7 +441,7 @@ static void child_allocate(int armed, int go, int ready, size_t n_mib)
 
     /* Fault in the code of mmap and memset first (a forked child maps
      * the parent's text lazily): only the n MiB may move its RSS later. */
-    munmap(map_touch(1), 1u << 20);
+    munmap(map_touch(1), PM_MIB);
     if (write(armed, "a", 1) != 1 || read(go, &c, 1) != 1) {
         _exit(1);
     }
@@ -489,7 +478,7 @@ START_TEST(test_tracer_include_children_adds_descendants)
     pm_tracer_line(tr, &fs, 2); /* subprocess.run(...) */
     ck_assert_int_eq(write(go[1], "g", 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    sleep_us(30000); /* past the 10 ms descendants' period */
+    pm_check_sleep_us(30000); /* past the 10 ms descendants' period */
     pm_tracer_line(tr, &fs, 3);
     pm_tracer_return(tr, &fs);
     kill(child, SIGKILL);
@@ -524,7 +513,7 @@ START_TEST(test_hwm_take_keeps_outer_probe_exact)
     /* ...but the probe kept the transient. */
     ck_assert_int_eq(pm_probe_end(&p), 0);
     fprintf(stderr, "hwm take: probe peak - baseline %.2f MiB\n",
-            mib((int64_t)p.peak_bytes - (int64_t)p.baseline_bytes));
+            pm_check_mib((int64_t)p.peak_bytes - (int64_t)p.baseline_bytes));
     ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 63 * PM_MIB);
     ck_assert_int_eq(pm_hwm_take(NULL), -EINVAL);
 }
@@ -605,7 +594,7 @@ START_TEST(test_tracer_peak_never_below_line_start)
     pm_tracer_return(tr, &fs);
 
     fprintf(stderr, "tracer: del line peak - start %.2f MiB\n",
-            mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
+            pm_check_mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
     ck_assert_uint_ge(line(t, 3)->peak_bytes, start3);
     ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 2)->mem_max_bytes);
     for (int l = 1; l <= 5; l++) {
@@ -690,8 +679,8 @@ START_TEST(test_tracer_gate_surprise_shrinks_skips)
     assert_increment(t, 2, 8.0 * (double)(rounds - (int)surprises),
                      8.0 * (double)surprises + 1.5);
     ck_assert_int_ge(line(t, 2)->increment_bytes,
-                     (int64_t)(rounds - (int)surprises) * 8 * (1 << 20) -
-                         (int64_t)(3 << 19));
+                     (int64_t)(rounds - (int)surprises) * 8 * (int64_t)PM_MIB -
+                         (int64_t)(3 * PM_MIB / 2));
     ck_assert_int_eq(sum_increments(t),
                      (int64_t)fs.line_start_rss - (int64_t)call_rss);
     pm_tracer_free(tr);

@@ -6,6 +6,8 @@
 #ifndef PM_CHECK_UTIL_H
 #define PM_CHECK_UTIL_H
 
+#include "pm_kernel.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- skips ------------------------------------------------------------
@@ -205,6 +208,40 @@ __attribute__((unused)) static void *pm_check_map_touch(size_t n)
 #endif
     pm_check_touch(p, n, 0x5a);
     return p;
+}
+
+/* ---- figures and time ------------------------------------------------ */
+
+/* bytes in MiB, for messages and tolerances. */
+__attribute__((unused)) static double pm_check_mib(double bytes)
+{
+    return bytes / (double)PM_MIB;
+}
+
+/* Sleep us microseconds, resumed after a signal. */
+__attribute__((unused)) static void pm_check_sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+__attribute__((unused)) static void pm_check_sleep_ms(int ms)
+{
+    pm_check_sleep_us((long)ms * 1000);
+}
+
+/* mmap and touch n_mib MiB, hold it hold_ms, unmap it: an RSS spike. */
+__attribute__((unused)) static void pm_check_spike(size_t n_mib, int hold_ms)
+{
+    size_t n = n_mib * PM_MIB;
+    void *p = pm_check_map_touch(n);
+
+    if (hold_ms > 0) {
+        pm_check_sleep_ms(hold_ms);
+    }
+    ck_assert_int_eq(munmap(p, n), 0);
 }
 
 /* ---- temporary directories ---------------------------------------------*/
