@@ -625,22 +625,16 @@ fail:
     return result;
 }
 
+static PyObject *memit(pm_state_t *st, const pm_opts_t *opts, const char *cell)
+{
+    memit_args_t a;
+
+    return parse_args(st, opts, cell, &a) == 0 ? run_memit(st, &a) : NULL;
+}
+
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    pm_state_t *st = get_state(module);
-    const char *cell;
-    pm_opts_t *opts = pm_magic_begin(st, "memit", args, nargs, kwnames,
-                                     memit_optdefs, &cell);
-    memit_args_t a;
-    PyObject *res = NULL;
-
-    if (opts == NULL) {
-        return NULL;
-    }
-    if (parse_args(st, opts, cell, &a) == 0) {
-        res = run_memit(st, &a);
-    }
-    PyMem_Free(opts);
-    return res;
+    return pm_magic_call(get_state(module), "memit", memit_optdefs, memit,
+                         args, nargs, kwnames);
 }

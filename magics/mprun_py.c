@@ -299,24 +299,20 @@ fail:
     return result;
 }
 
+static PyObject *mprun(pm_state_t *st, const pm_opts_t *opts, const char *cell)
+{
+    mprun_args_t a = {0};
+    PyObject *res =
+        parse_args(st, opts, cell, &a) == 0 ? run_mprun(st, &a) : NULL;
+
+    Py_XDECREF(a.functions);
+    Py_XDECREF(a.statement);
+    return res;
+}
+
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    pm_state_t *st = get_state(module);
-    const char *cell;
-    pm_opts_t *opts = pm_magic_begin(st, "mprun", args, nargs, kwnames,
-                                     mprun_optdefs, &cell);
-    mprun_args_t a = {0};
-    PyObject *res = NULL;
-
-    if (opts == NULL) {
-        return NULL;
-    }
-    if (parse_args(st, opts, cell, &a) == 0) {
-        res = run_mprun(st, &a);
-    }
-    Py_XDECREF(a.functions);
-    Py_XDECREF(a.statement);
-    PyMem_Free(opts);
-    return res;
+    return pm_magic_call(get_state(module), "mprun", mprun_optdefs, mprun,
+                         args, nargs, kwnames);
 }

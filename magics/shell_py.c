@@ -82,13 +82,13 @@ static int magic_args(const char *name, PyObject *const *args,
     return 0;
 }
 
-pm_opts_t *pm_magic_begin(pm_state_t *st, const char *name,
-                          PyObject *const *args, Py_ssize_t nargs,
-                          PyObject *kwnames, const pm_optdef_t *defs,
-                          const char **cell)
+PyObject *pm_magic_call(pm_state_t *st, const char *name,
+                        const pm_optdef_t *defs, pm_magic_fn body,
+                        PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
 {
-    PyObject *line_o = NULL, *cell_o = Py_None;
-    const char *line;
+    PyObject *line_o = NULL, *cell_o = Py_None, *res = NULL;
+    const char *line, *cell;
     pm_opts_t *opts;
     char err[256];
 
@@ -96,24 +96,23 @@ pm_opts_t *pm_magic_begin(pm_state_t *st, const char *name,
         return NULL;
     }
     if (st->shell == NULL) {
-        pm_py_usage_error(st, "peakmem is not loaded in an IPython "
-                              "shell: run %load_ext peakmem");
-        return NULL;
+        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
+                                     "shell: run %load_ext peakmem");
     }
     line = PyUnicode_AsUTF8(line_o);
-    *cell = cell_o != Py_None ? PyUnicode_AsUTF8(cell_o) : NULL;
-    if (line == NULL || (cell_o != Py_None && *cell == NULL)) {
+    cell = cell_o != Py_None ? PyUnicode_AsUTF8(cell_o) : NULL;
+    if (line == NULL || (cell_o != Py_None && cell == NULL)) {
         return NULL;
     }
-    opts = PyMem_Malloc(sizeof *opts);
+    opts = PyMem_Malloc(sizeof *opts); /* large: not on the stack */
     if (opts == NULL) {
-        PyErr_NoMemory();
-        return NULL;
+        return PyErr_NoMemory();
     }
     if (pm_opts_parse(line, defs, opts, err, sizeof err) < 0) {
         pm_py_usage_error(st, err);
-        PyMem_Free(opts);
-        return NULL;
+    } else {
+        res = body(st, opts, cell);
     }
-    return opts;
+    PyMem_Free(opts);
+    return res;
 }
