@@ -342,31 +342,23 @@ START_TEST(test_live_text_and_bundle)
 }
 END_TEST
 
-static Suite *memit_json_suite(void)
-{
-    Suite *s = suite_create("memit_json");
-    TCase *doc = tcase_create("document");
-    TCase *bundle = tcase_create("bundle");
-
-    tcase_add_test(doc, test_json_has_schema_and_options);
-    tcase_add_test(doc, test_json_has_byte_counts_and_text);
-    tcase_add_test(doc, test_json_lists_runs_and_mem_usage);
-    tcase_add_test(doc, test_json_negative_increment_is_signed);
-    tcase_add_test(doc, test_json_nulls_for_no_setup_and_no_timeout);
-    tcase_add_test(doc, test_json_without_runs_has_empty_arrays);
-    tcase_add_test(doc, test_json_keys_in_documented_order);
-    tcase_add_test(doc, test_json_non_finite_wall_time_is_null);
-    tcase_add_test(bundle, test_bundle_carries_three_mime_types);
-    tcase_add_test(bundle, test_mime_type_is_json_for_nbformat);
-    tcase_add_test(doc, test_json_limit_timeline_and_cgroup);
-    tcase_add_test(bundle, test_bundle_display_id_and_svg);
-    tcase_add_test(bundle, test_live_text_and_bundle);
-    suite_add_tcase(s, doc);
-    suite_add_tcase(s, bundle);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(memit_json_suite());
+    const pm_check_test_t tests[] = {
+        {"document", test_json_has_schema_and_options},
+        {"document", test_json_has_byte_counts_and_text},
+        {"document", test_json_lists_runs_and_mem_usage},
+        {"document", test_json_negative_increment_is_signed},
+        {"document", test_json_nulls_for_no_setup_and_no_timeout},
+        {"document", test_json_without_runs_has_empty_arrays},
+        {"document", test_json_keys_in_documented_order},
+        {"document", test_json_non_finite_wall_time_is_null},
+        {"document", test_json_limit_timeline_and_cgroup},
+        {"bundle", test_bundle_carries_three_mime_types},
+        {"bundle", test_mime_type_is_json_for_nbformat},
+        {"bundle", test_bundle_display_id_and_svg},
+        {"bundle", test_live_text_and_bundle},
+    };
+
+    return pm_check_main("memit_json", tests, PM_CHECK_COUNT(tests));
 }

@@ -526,39 +526,28 @@ START_TEST(test_mprun_bundle_carries_three_mime_types)
 }
 END_TEST
 
-static Suite *mprun_suite(void)
-{
-    Suite *s = suite_create("mprun");
-    TCase *text = tcase_create("text");
-    TCase *html = tcase_create("html");
-    TCase *json = tcase_create("json");
-
-    tcase_add_test(text, test_mprun_text_matches_memory_profiler_golden);
-    tcase_add_test(text, test_mprun_text_adds_peak_column_after_increment);
-    tcase_add_test(text, test_mprun_text_leaves_out_message);
-    tcase_add_test(text, test_mprun_text_negative_precision_shows_whole_mib);
-    tcase_add_test(text, test_mprun_text_without_blocks_is_empty);
-    tcase_add_test(html, test_mprun_html_escapes_source_and_statement);
-    tcase_add_test(html, test_mprun_html_has_a_table_per_block);
-    tcase_add_test(html, test_mprun_html_highlights_heavy_lines);
-    tcase_add_test(html,
-                   test_mprun_html_highlights_large_share_of_small_block);
-    tcase_add_test(html, test_mprun_html_peak_rise_makes_line_heavy);
-    tcase_add_test(html, test_mprun_html_blank_cells_for_never_run_line);
-    tcase_add_test(html, test_mprun_html_shows_message);
-    tcase_add_test(json, test_mprun_json_has_schema_and_options);
-    tcase_add_test(json, test_mprun_json_blocks_and_lines);
-    tcase_add_test(json, test_mprun_json_never_run_line_has_null_numbers);
-    tcase_add_test(json, test_mprun_json_message_kept_out_of_text);
-    tcase_add_test(json, test_mprun_json_keys_in_documented_order);
-    tcase_add_test(json, test_mprun_bundle_carries_three_mime_types);
-    suite_add_tcase(s, text);
-    suite_add_tcase(s, html);
-    suite_add_tcase(s, json);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(mprun_suite());
+    const pm_check_test_t tests[] = {
+        {"text", test_mprun_text_matches_memory_profiler_golden},
+        {"text", test_mprun_text_adds_peak_column_after_increment},
+        {"text", test_mprun_text_leaves_out_message},
+        {"text", test_mprun_text_negative_precision_shows_whole_mib},
+        {"text", test_mprun_text_without_blocks_is_empty},
+        {"html", test_mprun_html_escapes_source_and_statement},
+        {"html", test_mprun_html_has_a_table_per_block},
+        {"html", test_mprun_html_highlights_heavy_lines},
+        {"html", test_mprun_html_highlights_large_share_of_small_block},
+        {"html", test_mprun_html_peak_rise_makes_line_heavy},
+        {"html", test_mprun_html_blank_cells_for_never_run_line},
+        {"html", test_mprun_html_shows_message},
+        {"json", test_mprun_json_has_schema_and_options},
+        {"json", test_mprun_json_blocks_and_lines},
+        {"json", test_mprun_json_never_run_line_has_null_numbers},
+        {"json", test_mprun_json_message_kept_out_of_text},
+        {"json", test_mprun_json_keys_in_documented_order},
+        {"json", test_mprun_bundle_carries_three_mime_types},
+    };
+
+    return pm_check_main("mprun", tests, PM_CHECK_COUNT(tests));
 }

@@ -391,8 +391,8 @@ static void *probe_thread(void *arg)
     t->begin_rc = pm_probe_begin(&t->probe, NULL);
     next_turn(t);
     pthread_barrier_wait(t->begun);
-    m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
+    m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+             0);
     if (m != MAP_FAILED) {
         memset(m, 0x5a, n);
     }
@@ -438,8 +438,8 @@ START_TEST(test_probe_three_threads_each_get_their_own_result)
         double rise =
             pm_check_mib(t[i].probe.peak_bytes - t[i].probe.baseline_bytes);
 
-        fprintf(stderr, "probe thread %d (%zu MiB): rc %d, rise %.2f MiB\n",
-                i, t[i].n_mib, t[i].end_rc, rise);
+        fprintf(stderr, "probe thread %d (%zu MiB): rc %d, rise %.2f MiB\n", i,
+                t[i].n_mib, t[i].end_rc, rise);
         ck_assert_int_eq(t[i].begin_rc, 0);
         ck_assert_int_eq(t[i].end_rc, 0);
         ck_assert_int_eq(t[i].probe.method, PM_METHOD_HWM);
@@ -475,56 +475,33 @@ START_TEST(test_probe_deadline_saturates_for_huge_seconds)
 }
 END_TEST
 
-static Suite *probe_suite(void)
-{
-    Suite *s = suite_create("probe");
-    TCase *hwm = tcase_create("hwm");
-    TCase *sampled = tcase_create("sampled");
-    TCase *nesting = tcase_create("nesting");
-    TCase *children = tcase_create("children");
-
-    tcase_add_test(hwm, test_probe_hwm_catches_128mib_transient_exactly);
-    tcase_add_test(hwm, test_probe_without_allocation_peaks_near_baseline);
-    tcase_add_test(hwm, test_probe_begin_twice_is_refused);
-    tcase_add_test(hwm, test_probe_rejects_negative_interval);
-    suite_add_tcase(s, hwm);
-
-    tcase_add_test(sampled, test_probe_forced_sampler_catches_held_spike);
-    tcase_add_test(sampled, test_probe_deadline_fires_once_for_hwm_probe);
-    suite_add_tcase(s, sampled);
-
-    tcase_add_test(nesting, test_probe_nested_outer_and_inner_peaks_are_exact);
-    tcase_add_test(nesting, test_probe_outer_gets_inner_peak_when_larger);
-    tcase_add_test(nesting,
-                   test_probe_sequential_inner_probes_keep_outer_exact);
-    tcase_add_test(nesting, test_probe_sampled_outer_gets_exact_inner_peak);
-    tcase_add_test(nesting,
-                   test_probe_sampled_inner_ignores_outer_earlier_peak);
-    tcase_add_test(nesting, test_probe_out_of_order_end_is_allowed);
-    tcase_add_test(nesting,
-                   test_probe_middle_ended_first_keeps_stack_consistent);
-    suite_add_tcase(s, nesting);
-
-    tcase_add_test(children, test_probe_include_children_samples_forked_child);
-    tcase_add_test(children, test_probe_include_children_keeps_own_peak_exact);
-    suite_add_tcase(s, children);
-
-    TCase *overlap = tcase_create("overlap");
-    tcase_set_timeout(overlap, 60);
-    tcase_add_test(overlap,
-                   test_probe_overlapping_windows_each_get_their_own_peak);
-    tcase_add_test(overlap,
-                   test_probe_sampled_probe_gets_mark_after_later_reset);
-    tcase_add_test(overlap,
-                   test_probe_three_threads_each_get_their_own_result);
-    tcase_add_test(overlap, test_probe_deadline_saturates_for_huge_seconds);
-    suite_add_tcase(s, overlap);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = probe_suite();
+    const pm_check_tcase_t tcases[] = {
+        {"overlap", 60, NULL, NULL},
+    };
+    const pm_check_test_t tests[] = {
+        {"hwm", test_probe_hwm_catches_128mib_transient_exactly},
+        {"hwm", test_probe_without_allocation_peaks_near_baseline},
+        {"hwm", test_probe_begin_twice_is_refused},
+        {"hwm", test_probe_rejects_negative_interval},
+        {"sampled", test_probe_forced_sampler_catches_held_spike},
+        {"sampled", test_probe_deadline_fires_once_for_hwm_probe},
+        {"nesting", test_probe_nested_outer_and_inner_peaks_are_exact},
+        {"nesting", test_probe_outer_gets_inner_peak_when_larger},
+        {"nesting", test_probe_sequential_inner_probes_keep_outer_exact},
+        {"nesting", test_probe_sampled_outer_gets_exact_inner_peak},
+        {"nesting", test_probe_sampled_inner_ignores_outer_earlier_peak},
+        {"nesting", test_probe_out_of_order_end_is_allowed},
+        {"nesting", test_probe_middle_ended_first_keeps_stack_consistent},
+        {"children", test_probe_include_children_samples_forked_child},
+        {"children", test_probe_include_children_keeps_own_peak_exact},
+        {"overlap", test_probe_overlapping_windows_each_get_their_own_peak},
+        {"overlap", test_probe_sampled_probe_gets_mark_after_later_reset},
+        {"overlap", test_probe_three_threads_each_get_their_own_result},
+        {"overlap", test_probe_deadline_saturates_for_huge_seconds},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_run(pm_check_suite("probe", tests, PM_CHECK_COUNT(tests),
+                                       tcases, PM_CHECK_COUNT(tcases)));
 }

@@ -179,13 +179,18 @@ START_TEST(test_renderers_ignore_decimal_comma_locale)
          7 * PM_MIB + PM_MIB / 4, 11 * PM_MIB + PM_MIB / 2},
     };
     pm_mprun_block_t block = {"f.py", "f", 1, 2, lines};
-    pm_mprun_t mp = {.statement = "f()", .precision = 1, .show_peak = 1,
-                     .nblocks = 1, .blocks = &block};
+    pm_mprun_t mp = {.statement = "f()",
+                     .precision = 1,
+                     .show_peak = 1,
+                     .nblocks = 1,
+                     .blocks = &block};
     pm_svg_point_t recent[] = {{0.0, 3.5}, {0.5, 7.25}};
-    pm_live_t live = {.statement = "f()", .elapsed_s = 2.5,
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 2.5,
                       .rss_bytes = 7 * PM_MIB + PM_MIB / 4,
                       .peak_bytes = 9 * PM_MIB,
-                      .recent = recent, .nrecent = 2};
+                      .recent = recent,
+                      .nrecent = 2};
     pm_memit_t m = memit(peaks, 1, PM_MIB);
     char *text, *html, *mtext, *mhtml, *ltext, comma[16];
     json_t *lbundle;
@@ -214,8 +219,8 @@ START_TEST(test_renderers_ignore_decimal_comma_locale)
     ck_assert_ptr_nonnull(strstr(mhtml, ">11.2 MiB<"));
     ck_assert_str_eq(ltext, "running 2.5 s \u00b7 now 7.2 MiB \u00b7 peak "
                             "9.0 MiB \u2581\u2588");
-    const char *lhtml = json_string_value(json_object_get(
-        json_object_get(lbundle, "data"), "text/html"));
+    const char *lhtml = json_string_value(
+        json_object_get(json_object_get(lbundle, "data"), "text/html"));
     ck_assert_ptr_nonnull(lhtml);
     ck_assert_ptr_nonnull(strstr(lhtml, "points=\"1.0,"));
     ck_assert_ptr_null(strstr(lhtml, "1,0,"));
@@ -242,30 +247,22 @@ START_TEST(test_fmt_strtod_ignores_decimal_comma_locale)
 }
 END_TEST
 
-static Suite *render_suite(void)
-{
-    Suite *s = suite_create("render");
-    TCase *text = tcase_create("text");
-    TCase *html = tcase_create("html");
-
-    tcase_add_test(text, test_text_matches_memory_profiler_format);
-    tcase_add_test(text, test_text_uses_highest_peak_of_repeats);
-    tcase_add_test(text, test_text_rounds_to_two_decimals_like_python);
-    tcase_add_test(text, test_text_shows_negative_increment);
-    tcase_add_test(text, test_text_without_repeats_reports_baseline);
-    tcase_add_test(text, test_peak_is_max_or_baseline);
-    tcase_add_test(html, test_html_escape_escapes_all_five);
-    tcase_add_test(html, test_html_escapes_statement_inside_code);
-    tcase_add_test(html, test_html_table_shows_numbers_and_method);
-    tcase_add_test(html, test_html_handles_missing_statement_and_method);
-    tcase_add_test(html, test_renderers_ignore_decimal_comma_locale);
-    tcase_add_test(html, test_fmt_strtod_ignores_decimal_comma_locale);
-    suite_add_tcase(s, text);
-    suite_add_tcase(s, html);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(render_suite());
+    const pm_check_test_t tests[] = {
+        {"text", test_text_matches_memory_profiler_format},
+        {"text", test_text_uses_highest_peak_of_repeats},
+        {"text", test_text_rounds_to_two_decimals_like_python},
+        {"text", test_text_shows_negative_increment},
+        {"text", test_text_without_repeats_reports_baseline},
+        {"text", test_peak_is_max_or_baseline},
+        {"html", test_html_escape_escapes_all_five},
+        {"html", test_html_escapes_statement_inside_code},
+        {"html", test_html_table_shows_numbers_and_method},
+        {"html", test_html_handles_missing_statement_and_method},
+        {"html", test_renderers_ignore_decimal_comma_locale},
+        {"html", test_fmt_strtod_ignores_decimal_comma_locale},
+    };
+
+    return pm_check_main("render", tests, PM_CHECK_COUNT(tests));
 }

@@ -455,44 +455,29 @@ START_TEST(test_rss_self_rejects_null)
 }
 END_TEST
 
-static Suite *rss_suite(void)
-{
-    Suite *s = suite_create("rss");
-    TCase *self = tcase_create("self");
-    TCase *hwm = tcase_create("hwm");
-    TCase *children = tcase_create("children");
-
-    tcase_add_test(self, test_rss_self_matches_vmrss);
-    tcase_add_test(self, test_rss_self_grows_by_touched_64mib);
-    tcase_add_test(self, test_rss_self_grows_by_malloc_touched_64mib);
-    tcase_add_test(self, test_touch_maps_its_block_and_no_sanitizer_shadow);
-    tcase_add_test(self, test_rss_pid_of_self_matches_rss_self);
-    tcase_add_test(self, test_rss_pid_reports_missing_process);
-    tcase_add_test(self, test_rss_self_in_forked_child_reads_child);
-    tcase_add_test(self, test_rss_self_rejects_null);
-    suite_add_tcase(s, self);
-
-    tcase_add_test(hwm, test_hwm_reset_lowers_hwm_to_current_rss);
-    tcase_add_test(hwm, test_hwm_read_catches_spike_after_reset);
-    tcase_add_test(hwm, test_hwm_read_matches_status_vmhwm);
-    suite_add_tcase(s, hwm);
-
-    tcase_add_test(children, test_rss_children_counts_forked_child);
-    tcase_add_test(children, test_rss_children_includes_grandchild);
-    tcase_add_test(children, test_rss_children_of_childless_process_is_zero);
-    tcase_add_test(children, test_rss_children_forgets_reaped_child);
-    tcase_add_test(children,
-                   test_proc_descendants_lists_child_and_grandchild_in_order);
-    tcase_add_test(children,
-                   test_proc_descendants_returns_total_when_max_is_small);
-    tcase_add_test(children, test_proc_descendants_rejects_bad_arguments);
-    suite_add_tcase(s, children);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = rss_suite();
+    const pm_check_test_t tests[] = {
+        {"self", test_rss_self_matches_vmrss},
+        {"self", test_rss_self_grows_by_touched_64mib},
+        {"self", test_rss_self_grows_by_malloc_touched_64mib},
+        {"self", test_touch_maps_its_block_and_no_sanitizer_shadow},
+        {"self", test_rss_pid_of_self_matches_rss_self},
+        {"self", test_rss_pid_reports_missing_process},
+        {"self", test_rss_self_in_forked_child_reads_child},
+        {"self", test_rss_self_rejects_null},
+        {"hwm", test_hwm_reset_lowers_hwm_to_current_rss},
+        {"hwm", test_hwm_read_catches_spike_after_reset},
+        {"hwm", test_hwm_read_matches_status_vmhwm},
+        {"children", test_rss_children_counts_forked_child},
+        {"children", test_rss_children_includes_grandchild},
+        {"children", test_rss_children_of_childless_process_is_zero},
+        {"children", test_rss_children_forgets_reaped_child},
+        {"children",
+         test_proc_descendants_lists_child_and_grandchild_in_order},
+        {"children", test_proc_descendants_returns_total_when_max_is_small},
+        {"children", test_proc_descendants_rejects_bad_arguments},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("rss", tests, PM_CHECK_COUNT(tests));
 }

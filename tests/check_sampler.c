@@ -835,56 +835,32 @@ START_TEST(test_sampler_rejects_bad_interval)
 }
 END_TEST
 
-static Suite *sampler_suite(void)
-{
-    Suite *s = suite_create("sampler");
-    TCase *life = tcase_create("lifecycle");
-    TCase *timing = tcase_create("timing");
-    TCase *peaks = tcase_create("peaks");
-    TCase *pid = tcase_create("pid");
-    TCase *timeline = tcase_create("timeline");
-
-    tcase_add_test(life, test_sampler_takes_first_sample_before_returning);
-    tcase_add_test(life, test_sampler_stop_takes_final_sample);
-    tcase_add_test(life, test_sampler_create_stop_many_times);
-    tcase_add_test(life, test_sampler_rejects_bad_interval);
-    suite_add_tcase(s, life);
-
-    tcase_add_test(timing, test_sampler_default_rate_is_about_1khz);
-    tcase_add_test(timing, test_sampler_honours_longer_period);
-    tcase_add_test(timing,
-                   test_sampler_stop_returns_promptly_with_long_interval);
-    tcase_add_test(timing, test_sampler_deadline_fires_once);
-    tcase_add_test(timing,
-                   test_sampler_deadline_fires_on_time_with_long_interval);
-    tcase_add_test(timing,
-                   test_sampler_deadline_not_fired_when_stopped_before);
-    suite_add_tcase(s, timing);
-
-    tcase_add_test(peaks, test_sampler_sees_held_spike);
-    tcase_add_test(peaks, test_sampler_children_peak_counts_forked_child);
-    suite_add_tcase(s, peaks);
-
-    tcase_add_test(pid, test_sampler_follows_pid_until_it_exits);
-    tcase_add_test(pid, test_sampler_pid_children_counts_target_descendants);
-    tcase_add_test(pid, test_sampler_deadline_fires_after_target_gone);
-    tcase_add_test(pid, test_sampler_rejects_missing_pid);
-    tcase_add_test(pid, test_sampler_own_process_is_never_gone);
-    suite_add_tcase(s, pid);
-
-    tcase_add_test(timeline, test_sampler_timeline_shows_step_made_midway);
-    tcase_add_test(timeline, test_sampler_timeline_decimates_to_max_samples);
-    tcase_add_test(timeline, test_sampler_timeline_copy_while_running_is_safe);
-    tcase_add_test(timeline,
-                   test_sampler_timeline_sized_copy_never_passes_capacity);
-    tcase_add_test(timeline, test_sampler_timeline_empty_without_record);
-    suite_add_tcase(s, timeline);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = sampler_suite();
+    const pm_check_test_t tests[] = {
+        {"lifecycle", test_sampler_takes_first_sample_before_returning},
+        {"lifecycle", test_sampler_stop_takes_final_sample},
+        {"lifecycle", test_sampler_create_stop_many_times},
+        {"lifecycle", test_sampler_rejects_bad_interval},
+        {"timing", test_sampler_default_rate_is_about_1khz},
+        {"timing", test_sampler_honours_longer_period},
+        {"timing", test_sampler_stop_returns_promptly_with_long_interval},
+        {"timing", test_sampler_deadline_fires_once},
+        {"timing", test_sampler_deadline_fires_on_time_with_long_interval},
+        {"timing", test_sampler_deadline_not_fired_when_stopped_before},
+        {"peaks", test_sampler_sees_held_spike},
+        {"peaks", test_sampler_children_peak_counts_forked_child},
+        {"pid", test_sampler_follows_pid_until_it_exits},
+        {"pid", test_sampler_pid_children_counts_target_descendants},
+        {"pid", test_sampler_deadline_fires_after_target_gone},
+        {"pid", test_sampler_rejects_missing_pid},
+        {"pid", test_sampler_own_process_is_never_gone},
+        {"timeline", test_sampler_timeline_shows_step_made_midway},
+        {"timeline", test_sampler_timeline_decimates_to_max_samples},
+        {"timeline", test_sampler_timeline_copy_while_running_is_safe},
+        {"timeline", test_sampler_timeline_sized_copy_never_passes_capacity},
+        {"timeline", test_sampler_timeline_empty_without_record},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("sampler", tests, PM_CHECK_COUNT(tests));
 }

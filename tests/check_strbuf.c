@@ -148,24 +148,16 @@ START_TEST(test_fmt_alloc_ignores_decimal_comma_locale)
 }
 END_TEST
 
-static Suite *strbuf_suite(void)
-{
-    Suite *s = suite_create("strbuf");
-    TCase *grow = tcase_create("grow");
-    TCase *locale = tcase_create("locale");
-
-    tcase_add_test(grow, test_strbuf_empty_steal_gives_empty_string);
-    tcase_add_test(grow, test_strbuf_grows_and_keeps_every_byte);
-    tcase_add_test(grow, test_strbuf_printf_at_capacity_boundary);
-    tcase_add_test(grow, test_strbuf_out_of_memory_is_sticky);
-    tcase_add_test(locale, test_strbuf_printf_ignores_decimal_comma_locale);
-    tcase_add_test(locale, test_fmt_alloc_ignores_decimal_comma_locale);
-    suite_add_tcase(s, grow);
-    suite_add_tcase(s, locale);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(strbuf_suite());
+    const pm_check_test_t tests[] = {
+        {"grow", test_strbuf_empty_steal_gives_empty_string},
+        {"grow", test_strbuf_grows_and_keeps_every_byte},
+        {"grow", test_strbuf_printf_at_capacity_boundary},
+        {"grow", test_strbuf_out_of_memory_is_sticky},
+        {"locale", test_strbuf_printf_ignores_decimal_comma_locale},
+        {"locale", test_fmt_alloc_ignores_decimal_comma_locale},
+    };
+
+    return pm_check_main("strbuf", tests, PM_CHECK_COUNT(tests));
 }

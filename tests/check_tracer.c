@@ -688,42 +688,25 @@ START_TEST(test_tracer_gate_surprise_shrinks_skips)
 }
 END_TEST
 
-static Suite *tracer_suite(void)
-{
-    Suite *s = suite_create("tracer");
-    TCase *lines = tcase_create("lines");
-    TCase *gate = tcase_create("gate");
-    TCase *peak = tcase_create("peak");
-    TCase *bounds = tcase_create("bounds");
-
-    tcase_add_test(lines, test_tracer_increments_add_up_to_call_delta);
-    tcase_add_test(lines, test_tracer_first_line_starts_at_call);
-    tcase_add_test(lines, test_tracer_loop_flat_memory_has_no_negatives);
-    tcase_add_test(lines, test_tracer_recursion_counts_each_frame);
-    tcase_add_test(lines, test_tracer_repeated_calls_accumulate);
-    tcase_add_test(lines, test_tracer_lines_outside_table_are_not_recorded);
-    tcase_add_test(lines, test_tracer_include_children_adds_descendants);
-    suite_add_tcase(s, lines);
-
-    tcase_add_test(gate, test_tracer_gates_reads);
-    tcase_add_test(gate, test_tracer_big_allocation_lands_on_its_line);
-    tcase_add_test(gate, test_tracer_gate_skips_clock_on_fast_lines);
-    tcase_add_test(gate, test_tracer_gate_surprise_shrinks_skips);
-    suite_add_tcase(s, gate);
-
-    tcase_add_test(peak, test_tracer_peak_catches_transient);
-    tcase_add_test(peak, test_hwm_take_keeps_outer_probe_exact);
-    tcase_add_test(peak, test_tracer_peak_never_below_line_start);
-    suite_add_tcase(s, peak);
-
-    tcase_add_test(bounds, test_linetable_bounds);
-    suite_add_tcase(s, bounds);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = tracer_suite();
+    const pm_check_test_t tests[] = {
+        {"lines", test_tracer_increments_add_up_to_call_delta},
+        {"lines", test_tracer_first_line_starts_at_call},
+        {"lines", test_tracer_loop_flat_memory_has_no_negatives},
+        {"lines", test_tracer_recursion_counts_each_frame},
+        {"lines", test_tracer_repeated_calls_accumulate},
+        {"lines", test_tracer_lines_outside_table_are_not_recorded},
+        {"lines", test_tracer_include_children_adds_descendants},
+        {"gate", test_tracer_gates_reads},
+        {"gate", test_tracer_big_allocation_lands_on_its_line},
+        {"gate", test_tracer_gate_skips_clock_on_fast_lines},
+        {"gate", test_tracer_gate_surprise_shrinks_skips},
+        {"peak", test_tracer_peak_catches_transient},
+        {"peak", test_hwm_take_keeps_outer_probe_exact},
+        {"peak", test_tracer_peak_never_below_line_start},
+        {"bounds", test_linetable_bounds},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("tracer", tests, PM_CHECK_COUNT(tests));
 }
