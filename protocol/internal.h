@@ -56,6 +56,10 @@ static inline json_t *pm_json_string_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
+/* {"schema": schema, "version": PM_SCHEMA_VERSION, "statement":
+ * statement or ""}: how every document begins. New reference or NULL. */
+json_t *pm_json_doc_new(const char *schema, const char *statement);
+
 /* Makes item i of an array from ctx: a new reference, NULL on failure. */
 typedef json_t *(*pm_json_item_fn)(const void *ctx, size_t i);
 

@@ -67,24 +67,28 @@ static json_t *bytes_or_null(uint64_t v)
     return v > 0 ? json_integer((json_int_t)v) : json_null();
 }
 
-json_t *pm_memit_to_json(const pm_memit_t *m)
+json_t *pm_json_doc_new(const char *schema, const char *statement)
 {
     json_t *doc = json_object();
-    uint64_t peak = pm_memit_peak(m);
-    char *text = NULL;
-    int has_setup = m->setup != NULL && m->setup[0] != '\0';
 
-    if (doc == NULL) {
-        return NULL;
-    }
-    text = pm_memit_render_text(m);
-    if (text == NULL) {
-        goto fail;
-    }
-    if (pm_json_set(doc, "schema", json_string("peakmem.memit")) ||
+    if (doc == NULL || pm_json_set(doc, "schema", json_string(schema)) ||
         pm_json_set(doc, "version", json_integer(PM_SCHEMA_VERSION)) ||
         pm_json_set(doc, "statement",
-                    json_string(m->statement != NULL ? m->statement : "")) ||
+                    json_string(statement != NULL ? statement : ""))) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+json_t *pm_memit_to_json(const pm_memit_t *m)
+{
+    json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
+    char *text = pm_memit_render_text(m);
+    uint64_t peak = pm_memit_peak(m);
+    int has_setup = m->setup != NULL && m->setup[0] != '\0';
+
+    if (doc == NULL || text == NULL ||
         pm_json_set(doc, "setup",
                     has_setup ? json_string(m->setup) : json_null()) ||
         pm_json_set(doc, "method", pm_json_string_or_null(m->method)) ||

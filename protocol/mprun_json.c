@@ -73,22 +73,12 @@ static json_t *block_to_json(const void *ctx, size_t i)
 
 json_t *pm_mprun_to_json(const pm_mprun_t *m)
 {
-    json_t *doc = json_object();
+    json_t *doc = pm_json_doc_new("peakmem.mprun", m->statement);
+    char *text = pm_mprun_render_text(m);
     items_t blocks = {m->blocks, m->show_peak};
-    char *text = NULL;
     int has_message = m->message != NULL && m->message[0] != '\0';
 
-    if (doc == NULL) {
-        return NULL;
-    }
-    text = pm_mprun_render_text(m);
-    if (text == NULL) {
-        goto fail;
-    }
-    if (pm_json_set(doc, "schema", json_string("peakmem.mprun")) ||
-        pm_json_set(doc, "version", json_integer(PM_SCHEMA_VERSION)) ||
-        pm_json_set(doc, "statement",
-                    json_string(m->statement != NULL ? m->statement : "")) ||
+    if (doc == NULL || text == NULL ||
         pm_json_set(doc, "precision", json_integer(m->precision)) ||
         pm_json_set(doc, "include_children",
                     json_boolean(m->include_children != 0)) ||
