@@ -31,6 +31,10 @@ enum {
  * storage. */
 const char *pm_strerror(int rc);
 
+/* Bytes in a MiB (2^20), the unit memory_profiler divides RSS by. An
+ * integer: (double)bytes / PM_MIB for MiB, n * PM_MIB for bytes. */
+#define PM_MIB ((uint64_t)1 << 20)
+
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 int64_t pm_now_ns(void);
 

@@ -51,10 +51,21 @@ int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 /* A new MemitResult for m. New reference or NULL with an exception. */
 PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
 
-/* The arguments of a line/cell magic function: (line, cell=None), as
- * borrowed references. Returns 0 or -1 with TypeError. */
-int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
-                  PyObject *kwnames, PyObject **line, PyObject **cell);
+/* The body of a line/cell magic: its parsed options and the cell's
+ * UTF-8 text (NULL for a line magic), both borrowed for the call. Returns
+ * a new reference or NULL with an exception set; GIL held. */
+typedef PyObject *(*pm_magic_fn)(pm_state_t *st, const pm_opts_t *opts,
+                                 const char *cell);
+
+/* Run a line/cell magic called as name(line, cell=None), GIL held: what
+ * every magic does first (unpack the arguments: TypeError; refuse to run
+ * outside an IPython shell: UsageError; parse the line against defs:
+ * UsageError naming the mistake), then body. Returns what body returns,
+ * or NULL with an exception set. */
+PyObject *pm_magic_call(pm_state_t *st, const char *name,
+                        const pm_optdef_t *defs, pm_magic_fn body,
+                        PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames);
 
 /* The %mprun / %%mprun magic: (line, cell=None). */
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,

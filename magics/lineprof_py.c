@@ -194,7 +194,7 @@ static int break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
     pm_fmt(msg, sizeof msg,
            "Current memory %.2f MiB exceeded the maximum of %.2f MiB\n"
            "Stepping into the debugger\n",
-           (double)rss / 1048576.0, (double)s->break_bytes / 1048576.0);
+           (double)rss / PM_MIB, (double)s->break_bytes / PM_MIB);
     s->break_bytes = 0;
     PyErr_Fetch(&type, &value, &tb);
     PySys_WriteStdout("%s", msg);

@@ -70,7 +70,7 @@ static void publish(pm_liveview_t *lv, int stopped)
     for (size_t i = 0; i < n; i++) {
         recent[i].t = (double)(last[i].t_ns - lv->start_ns) / 1e9;
         recent[i].mib =
-            (double)(last[i].rss_bytes + last[i].children_bytes) / 1048576.0;
+            (double)(last[i].rss_bytes + last[i].children_bytes) / PM_MIB;
     }
     pm_live_t live = {
         .statement = lv->statement,

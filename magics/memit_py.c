@@ -289,15 +289,12 @@ static int is_blank(const char *s)
 
 /* Options and statement from the magic's line (and cell). On a mistake
  * returns -1 with UsageError set. */
-static int parse_args(pm_state_t *st, const char *line, const char *cell,
-                      pm_opts_t *opts, memit_args_t *a)
+static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
+                      memit_args_t *a)
 {
     char err[256];
     const char *v;
 
-    if (pm_opts_parse(line, memit_optdefs, opts, err, sizeof err) < 0) {
-        goto usage;
-    }
     a->repeat = 1;
     a->timeout_s = 0;
     a->interval_s = 0.1;
@@ -464,7 +461,7 @@ static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
     for (size_t i = 0; i < count; i++) {
         (*out)[i].t = (double)(raw[i].t_ns - raw[0].t_ns) / 1e9;
         (*out)[i].mib =
-            (double)(raw[i].rss_bytes + raw[i].children_bytes) / 1048576.0;
+            (double)(raw[i].rss_bytes + raw[i].children_bytes) / PM_MIB;
     }
     *n = count;
     free(raw);
@@ -478,8 +475,7 @@ static int report_limit(pm_state_t *st, const memit_args_t *a,
     char msg[200];
     pm_fmt(msg, sizeof msg,
            "peak memory %.2f MiB is above the --limit of %.2f MiB",
-           (double)pm_memit_peak(m) / 1048576.0,
-           (double)a->limit_bytes / 1048576.0);
+           (double)pm_memit_peak(m) / PM_MIB, (double)a->limit_bytes / PM_MIB);
     if (a->strict) {
         PyErr_SetString(st->limit_error, msg);
         return -1;
@@ -636,32 +632,16 @@ fail:
     return result;
 }
 
+static PyObject *memit(pm_state_t *st, const pm_opts_t *opts, const char *cell)
+{
+    memit_args_t a;
+
+    return parse_args(st, opts, cell, &a) == 0 ? run_memit(st, &a) : NULL;
+}
+
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    pm_state_t *st = get_state(module);
-    PyObject *line = NULL, *cell = Py_None;
-    if (pm_magic_args("memit", args, nargs, kwnames, &line, &cell) < 0) {
-        return NULL;
-    }
-    if (st->shell == NULL) {
-        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
-                                     "shell: run %load_ext peakmem");
-    }
-    const char *line_s = PyUnicode_AsUTF8(line);
-    const char *cell_s = cell != Py_None ? PyUnicode_AsUTF8(cell) : NULL;
-    if (line_s == NULL || (cell != Py_None && cell_s == NULL)) {
-        return NULL;
-    }
-    pm_opts_t *opts = PyMem_Malloc(sizeof *opts);
-    if (opts == NULL) {
-        return PyErr_NoMemory();
-    }
-    memit_args_t a;
-    PyObject *res = NULL;
-    if (parse_args(st, line_s, cell_s, opts, &a) == 0) {
-        res = run_memit(st, &a);
-    }
-    PyMem_Free(opts);
-    return res;
+    return pm_magic_call(get_state(module), "memit", memit_optdefs, memit,
+                         args, nargs, kwnames);
 }

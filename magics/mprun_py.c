@@ -198,14 +198,9 @@ fail:
     return result;
 }
 
-static int parse_args(pm_state_t *st, const char *line, PyObject *cell,
-                      pm_opts_t *opts, mprun_args_t *a)
+static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
+                      mprun_args_t *a)
 {
-    char err[256];
-    if (pm_opts_parse(line, mprun_optdefs, opts, err, sizeof err) < 0) {
-        pm_py_usage_error(st, err);
-        return -1;
-    }
     a->return_result = pm_opts_get(opts, 'r', NULL) != NULL;
     a->include_children = pm_opts_get(opts, 'c', NULL) != NULL;
     a->peak = pm_opts_get(opts, 0, "peak") != NULL;
@@ -229,8 +224,8 @@ static int parse_args(pm_state_t *st, const char *line, PyObject *cell,
         }
         Py_DECREF(f);
     }
-    if (cell != Py_None) {
-        a->statement = PyUnicode_FromFormat("%s\n%U", opts->rest, cell);
+    if (cell != NULL) {
+        a->statement = PyUnicode_FromFormat("%s\n%s", opts->rest, cell);
     } else {
         a->statement = PyUnicode_FromString(opts->rest);
     }
@@ -242,7 +237,7 @@ static int parse_args(pm_state_t *st, const char *line, PyObject *cell,
         return -1;
     }
     if (stmt[strspn(stmt, " \t\r\n")] == '\0') {
-        pm_py_usage_error(st, cell != Py_None
+        pm_py_usage_error(st, cell != NULL
                                   ? "%%mprun needs code to run, e.g. "
                                     "%%mprun -f f\\nf(10)"
                                   : "%mprun needs a statement to run, e.g. "
@@ -304,33 +299,20 @@ fail:
     return result;
 }
 
+static PyObject *mprun(pm_state_t *st, const pm_opts_t *opts, const char *cell)
+{
+    mprun_args_t a = {0};
+    PyObject *res =
+        parse_args(st, opts, cell, &a) == 0 ? run_mprun(st, &a) : NULL;
+
+    Py_XDECREF(a.functions);
+    Py_XDECREF(a.statement);
+    return res;
+}
+
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    pm_state_t *st = get_state(module);
-    PyObject *line = NULL, *cell = Py_None;
-    if (pm_magic_args("mprun", args, nargs, kwnames, &line, &cell) < 0) {
-        return NULL;
-    }
-    if (st->shell == NULL) {
-        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
-                                     "shell: run %load_ext peakmem");
-    }
-    const char *line_s = PyUnicode_AsUTF8(line);
-    if (line_s == NULL) {
-        return NULL;
-    }
-    pm_opts_t *opts = PyMem_Malloc(sizeof *opts);
-    if (opts == NULL) {
-        return PyErr_NoMemory();
-    }
-    mprun_args_t a = {0};
-    PyObject *res = NULL;
-    if (parse_args(st, line_s, cell, opts, &a) == 0) {
-        res = run_mprun(st, &a);
-    }
-    Py_XDECREF(a.functions);
-    Py_XDECREF(a.statement);
-    PyMem_Free(opts);
-    return res;
+    return pm_magic_call(get_state(module), "mprun", mprun_optdefs, mprun,
+                         args, nargs, kwnames);
 }

@@ -10,20 +10,25 @@
 #include <string.h>
 #include <structmember.h>
 
-/* What @profile returns. With func == NULL it is a decorator waiting for
- * its function (profile(precision=2) before it is applied). */
+/* What both types begin with; one set of GC slots serves both. */
 typedef struct {
-    PyObject_HEAD PyObject *func; /* the decorated callable, or NULL */
-    PyObject *stream;             /* where tables go; None: sys.stdout */
+    PyObject_HEAD PyObject *target; /* Profiled: the decorated callable, or
+                                       NULL; ProfiledRun: the real
+                                       generator or coroutine */
+    PyObject *stream;               /* where tables go; None: sys.stdout */
     int precision;
+} ProfiledHead;
+
+/* What @profile returns. With head.target == NULL it is a decorator
+ * waiting for its function (profile(precision=2) before it is applied). */
+typedef struct {
+    ProfiledHead head;
     vectorcallfunc vectorcall;
 } ProfiledObject;
 
 /* A running generator or coroutine of a profiled function. */
 typedef struct {
-    PyObject_HEAD PyObject *inner; /* the real generator or coroutine */
-    PyObject *stream;
-    int precision;
+    ProfiledHead head;
     pm_lineprof_t *lp;
     int reported;
 } ProfiledRunObject;
@@ -110,15 +115,15 @@ static PyObject *run_step(ProfiledRunObject *self, const char *method,
     if (pm_lineprof_enable(self->lp) < 0) {
         return NULL;
     }
-    PyObject *res = arg != NULL
-                        ? PyObject_CallMethod(self->inner, method, "O", arg)
-                        : PyObject_CallMethod(self->inner, method, NULL);
+    PyObject *res =
+        arg != NULL ? PyObject_CallMethod(self->head.target, method, "O", arg)
+                    : PyObject_CallMethod(self->head.target, method, NULL);
     pm_lineprof_disable(self->lp);
     if (res == NULL && !self->reported &&
         (PyErr_ExceptionMatches(PyExc_StopIteration) ||
          PyErr_ExceptionMatches(PyExc_GeneratorExit))) {
         self->reported = 1;
-        print_tables(self->lp, self->stream, self->precision);
+        print_tables(self->lp, self->head.stream, self->head.precision);
     }
     return res;
 }
@@ -133,14 +138,14 @@ static PyObject *run_throw(ProfiledRunObject *self, PyObject *args)
     if (pm_lineprof_enable(self->lp) < 0) {
         return NULL;
     }
-    PyObject *throw = PyObject_GetAttrString(self->inner, "throw");
+    PyObject *throw = PyObject_GetAttrString(self->head.target, "throw");
     PyObject *res = throw != NULL ? PyObject_Call(throw, args, NULL) : NULL;
     Py_XDECREF(throw);
     pm_lineprof_disable(self->lp);
     if (res == NULL && !self->reported &&
         PyErr_ExceptionMatches(PyExc_StopIteration)) {
         self->reported = 1;
-        print_tables(self->lp, self->stream, self->precision);
+        print_tables(self->lp, self->head.stream, self->head.precision);
     }
     return res;
 }
@@ -149,10 +154,10 @@ static PyObject *run_throw(ProfiledRunObject *self, PyObject *args)
 static PyObject *run_close(ProfiledRunObject *self, PyObject *unused)
 {
     (void)unused;
-    PyObject *res = PyObject_CallMethod(self->inner, "close", NULL);
+    PyObject *res = PyObject_CallMethod(self->head.target, "close", NULL);
     if (!self->reported) {
         self->reported = 1;
-        print_tables(self->lp, self->stream, self->precision);
+        print_tables(self->lp, self->head.stream, self->head.precision);
     }
     return res;
 }
@@ -169,29 +174,38 @@ static PyObject *run_await(ProfiledRunObject *self)
     return Py_NewRef(self);
 }
 
-static int run_traverse(ProfiledRunObject *self, visitproc visit, void *arg)
+/* ---- the GC slots both types share ------------------------------------*/
+
+static int head_traverse(ProfiledHead *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->inner);
+    Py_VISIT(self->target);
     Py_VISIT(self->stream);
     return 0;
 }
 
-static int run_clear(ProfiledRunObject *self)
+static int head_clear(ProfiledHead *self)
 {
-    Py_CLEAR(self->inner);
+    Py_CLEAR(self->target);
     Py_CLEAR(self->stream);
     return 0;
 }
 
-static void run_dealloc(ProfiledRunObject *self)
+static void head_dealloc(ProfiledHead *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    run_clear(self);
-    pm_lineprof_free(self->lp);
+    head_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
+}
+
+static void run_dealloc(ProfiledRunObject *self)
+{
+    PyObject_GC_UnTrack(self); /* before the profiler goes */
+    pm_lineprof_free(self->lp);
+    self->lp = NULL;
+    head_dealloc(&self->head);
 }
 
 static PyMethodDef run_methods[] = {
@@ -203,8 +217,8 @@ static PyMethodDef run_methods[] = {
 
 static PyType_Slot run_slots[] = {
     {Py_tp_dealloc, run_dealloc},
-    {Py_tp_traverse, run_traverse},
-    {Py_tp_clear, run_clear},
+    {Py_tp_traverse, head_traverse},
+    {Py_tp_clear, head_clear},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, run_iternext},
     {Py_am_await, run_await},
@@ -232,29 +246,29 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
     ProfiledObject *self = (ProfiledObject *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
 
-    if (self->func == NULL) {
+    if (self->head.target == NULL) {
         /* profile(precision=...) applied to its function */
         if (nargs != 1 || kwnames != NULL || !PyCallable_Check(args[0])) {
             PyErr_SetString(PyExc_TypeError,
                             "profile(...) decorates one callable");
             return NULL;
         }
-        return profiled_new_for(Py_TYPE(self), args[0], self->stream,
-                                self->precision);
+        return profiled_new_for(Py_TYPE(self), args[0], self->head.stream,
+                                self->head.precision);
     }
     if (pm_lineprof_owner_enabled(self)) {
         /* A recursive call in this thread: the outer call's profiler
          * sees it. Calls from other threads get their own profiler. */
-        return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+        return PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
     }
-    int flags = code_flags(self->func);
-    pm_lineprof_t *lp = profiler_for(self->func);
+    int flags = code_flags(self->head.target);
+    pm_lineprof_t *lp = profiler_for(self->head.target);
     if (lp == NULL) {
         return NULL;
     }
     if (flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) {
         PyObject *inner =
-            PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+            PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
         if (inner == NULL || (flags & CO_ASYNC_GENERATOR)) {
             /* Async generators are returned unprofiled for now: their
              * steps are awaitables of their own. */
@@ -269,9 +283,9 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
             pm_lineprof_free(lp);
             return NULL;
         }
-        run->inner = inner;
-        run->stream = Py_NewRef(self->stream);
-        run->precision = self->precision;
+        run->head.target = inner;
+        run->head.stream = Py_NewRef(self->head.stream);
+        run->head.precision = self->head.precision;
         run->lp = lp;
         run->reported = 0;
         PyObject_GC_Track(run);
@@ -280,10 +294,11 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
     pm_lineprof_set_owner(lp, self);
     PyObject *res = NULL;
     if (pm_lineprof_enable(lp) == 0) {
-        res = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+        res = PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
         pm_lineprof_disable(lp);
     }
-    if (res != NULL && print_tables(lp, self->stream, self->precision) < 0) {
+    if (res != NULL &&
+        print_tables(lp, self->head.stream, self->head.precision) < 0) {
         Py_CLEAR(res);
     }
     pm_lineprof_free(lp);
@@ -305,56 +320,32 @@ static PyObject *profiled_descr_get(PyObject *self, PyObject *obj,
  * wrapped function, as functools.wraps would copy them. */
 static PyObject *profiled_getattro(ProfiledObject *self, PyObject *name)
 {
-    if (self->func != NULL &&
+    if (self->head.target != NULL &&
         (PyUnicode_CompareWithASCIIString(name, "__doc__") == 0 ||
          PyUnicode_CompareWithASCIIString(name, "__name__") == 0 ||
          PyUnicode_CompareWithASCIIString(name, "__qualname__") == 0 ||
          PyUnicode_CompareWithASCIIString(name, "__module__") == 0)) {
-        return PyObject_GetAttr(self->func, name);
+        return PyObject_GetAttr(self->head.target, name);
     }
-    if (self->func != NULL &&
+    if (self->head.target != NULL &&
         PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
-        return Py_NewRef(self->func);
+        return Py_NewRef(self->head.target);
     }
     PyObject *res = PyObject_GenericGetAttr((PyObject *)self, name);
-    if (res == NULL && self->func != NULL &&
+    if (res == NULL && self->head.target != NULL &&
         PyErr_ExceptionMatches(PyExc_AttributeError)) {
         PyErr_Clear();
-        res = PyObject_GetAttr(self->func, name);
+        res = PyObject_GetAttr(self->head.target, name);
     }
     return res;
 }
 
 static PyObject *profiled_repr(ProfiledObject *self)
 {
-    if (self->func == NULL) {
+    if (self->head.target == NULL) {
         return PyUnicode_FromString("<peakmem.profile decorator>");
     }
-    return PyUnicode_FromFormat("<profiled %R>", self->func);
-}
-
-static int profiled_traverse(ProfiledObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->func);
-    Py_VISIT(self->stream);
-    return 0;
-}
-
-static int profiled_clear(ProfiledObject *self)
-{
-    Py_CLEAR(self->func);
-    Py_CLEAR(self->stream);
-    return 0;
-}
-
-static void profiled_dealloc(ProfiledObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    profiled_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    return PyUnicode_FromFormat("<profiled %R>", self->head.target);
 }
 
 static PyMemberDef profiled_members[] = {
@@ -364,9 +355,9 @@ static PyMemberDef profiled_members[] = {
 };
 
 static PyType_Slot profiled_slots[] = {
-    {Py_tp_dealloc, profiled_dealloc},
-    {Py_tp_traverse, profiled_traverse},
-    {Py_tp_clear, profiled_clear},
+    {Py_tp_dealloc, head_dealloc},
+    {Py_tp_traverse, head_traverse},
+    {Py_tp_clear, head_clear},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_descr_get, profiled_descr_get},
     {Py_tp_getattro, profiled_getattro},
@@ -391,9 +382,9 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     if (self == NULL) {
         return NULL;
     }
-    self->func = Py_XNewRef(func);
-    self->stream = Py_NewRef(stream != NULL ? stream : Py_None);
-    self->precision = precision;
+    self->head.target = Py_XNewRef(func);
+    self->head.stream = Py_NewRef(stream != NULL ? stream : Py_None);
+    self->head.precision = precision;
     self->vectorcall = profiled_vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;

@@ -24,7 +24,6 @@ extern char **environ;
 #define FLUSH_NS 500000000LL       /* write kept samples every 0.5 s */
 #define FALLBACK_POLL_NS 50000000LL /* without pidfd: check the target */
 #define MAX_CHILDREN 1024           /* -M: descendants written per scan */
-#define MIB 1048576.0
 
 /* ---- the .dat writer ---------------------------------------------------*/
 
@@ -129,7 +128,7 @@ static void writer_take_samples(dat_writer_t *w, pm_sampler_t *s)
             bytes += sm->children_bytes;
         }
         writer_append(w, line,
-                      pm_dat_format_mem(line, sizeof line, (double)bytes / MIB,
+                      pm_dat_format_mem(line, sizeof line, (double)bytes / PM_MIB,
                                         unix_s(w, sm->t_ns)));
         w->nmem++;
     }
@@ -154,7 +153,7 @@ static void writer_sample_children(dat_writer_t *w, pid_t root)
         }
         writer_append(w, line,
                       pm_dat_format_child(line, sizeof line, (int)pids[i],
-                                          (double)bytes / MIB, t));
+                                          (double)bytes / PM_MIB, t));
     }
 }
 

@@ -8,7 +8,9 @@
 
 #include <structmember.h>
 
-/* The shared prefix: every result type starts with these. */
+/* The shared prefix: every result type starts with these. Every field
+ * of a result after PyObject_HEAD is a PyObject * (the slot helpers below
+ * visit and clear them all by position). */
 typedef struct {
     PyObject_HEAD PyObject *text; /* str: the printed form */
     PyObject *html;               /* str */
@@ -39,43 +41,45 @@ typedef struct {
     PyObject *message;   /* str or None: KeyboardInterrupt / SystemExit */
 } MprunResultObject;
 
-#define MIB (1024.0 * 1024.0)
-
-static int memit_result_traverse(MemitResultObject *self, visitproc visit,
-                                 void *arg)
+/* The PyObject * fields of a result: all of it after the header. */
+static PyObject **result_fields(PyObject *self, size_t *n)
 {
+    *n = ((size_t)Py_TYPE(self)->tp_basicsize - sizeof(PyObject)) /
+         sizeof(PyObject *);
+    return (PyObject **)((char *)self + sizeof(PyObject));
+}
+
+/* ---- the slots both result types share --------------------------------*/
+
+static int result_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    size_t n;
+    PyObject **field = result_fields(self, &n);
+
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->mem_usage);
-    Py_VISIT(self->wall_times);
+    for (size_t i = 0; i < n; i++) {
+        Py_VISIT(field[i]);
+    }
     return 0;
 }
 
-static int memit_result_clear(MemitResultObject *self)
+static int result_clear(PyObject *self)
 {
-    Py_CLEAR(self->mem_usage);
-    Py_CLEAR(self->baseline);
-    Py_CLEAR(self->repeat);
-    Py_CLEAR(self->timeout);
-    Py_CLEAR(self->interval);
-    Py_CLEAR(self->include_children);
-    Py_CLEAR(self->peak);
-    Py_CLEAR(self->increment);
-    Py_CLEAR(self->baseline_bytes);
-    Py_CLEAR(self->method);
-    Py_CLEAR(self->wall_times);
-    Py_CLEAR(self->statement);
-    Py_CLEAR(self->base.text);
-    Py_CLEAR(self->base.html);
-    Py_CLEAR(self->base.json_text);
+    size_t n;
+    PyObject **field = result_fields(self, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        Py_CLEAR(field[i]);
+    }
     return 0;
 }
 
-static void memit_result_dealloc(MemitResultObject *self)
+static void result_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    memit_result_clear(self);
-    tp->tp_free((PyObject *)self);
+    result_clear(self);
+    tp->tp_free(self);
     Py_DECREF(tp);
 }
 
@@ -89,7 +93,6 @@ static PyObject *memit_result_repr(MemitResultObject *self)
     return PyUnicode_FromFormat("<MemitResult : %U>", self->base.text);
 }
 
-/* IPython's pretty printer (Out[] of %memit -o), as memory_profiler. */
 /* IPython's pretty printer (Out[]): the repr for MemitResult, as
  * memory_profiler, and the table itself for MprunResult. */
 static PyObject *report_repr_pretty(ReportObject *self, PyObject *args)
@@ -166,9 +169,7 @@ static PyMethodDef report_methods[] = {
 };
 
 #define MEMBER(name, doc)                                                     \
-    {                                                                         \
-#name, T_OBJECT_EX, offsetof(MemitResultObject, name), READONLY, doc  \
-    }
+    {#name, T_OBJECT_EX, offsetof(MemitResultObject, name), READONLY, doc}
 
 static PyMemberDef memit_result_members[] = {
     MEMBER(mem_usage, "Peak of each repeat, MiB (list of float)."),
@@ -186,34 +187,64 @@ static PyMemberDef memit_result_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyType_Slot memit_result_slots[] = {
-    {Py_tp_dealloc, memit_result_dealloc},
-    {Py_tp_traverse, memit_result_traverse},
-    {Py_tp_clear, memit_result_clear},
-    {Py_tp_str, report_str},
-    {Py_tp_repr, memit_result_repr},
-    {Py_tp_methods, report_methods},
-    {Py_tp_members, memit_result_members},
-    {Py_tp_doc, "Result of %memit -o: peak and increment of a statement."},
-    {0, NULL},
-};
+/* The slots of a result type: the shared ones, with its repr, members
+ * and docstring. */
+#define RESULT_SLOTS(repr, members, doc)                                      \
+    {                                                                         \
+        {Py_tp_dealloc, result_dealloc},                                      \
+        {Py_tp_traverse, result_traverse},                                    \
+        {Py_tp_clear, result_clear},                                          \
+        {Py_tp_str, report_str},                                              \
+        {Py_tp_repr, (repr)},                                                 \
+        {Py_tp_methods, report_methods},                                      \
+        {Py_tp_members, (members)},                                           \
+        {Py_tp_doc, (doc)},                                                   \
+        {0, NULL},                                                            \
+    }
 
-static PyType_Spec memit_result_spec = {
-    .name = "peakmem.MemitResult",
-    .basicsize = sizeof(MemitResultObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = memit_result_slots,
-};
+#define RESULT_SPEC(qualname, type, slot_array)                               \
+    {                                                                         \
+        .name = (qualname),                                                   \
+        .basicsize = sizeof(type),                                            \
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |                    \
+                 Py_TPFLAGS_DISALLOW_INSTANTIATION |                          \
+                 Py_TPFLAGS_IMMUTABLETYPE,                                    \
+        .slots = (slot_array),                                                \
+    }
 
-int pm_memit_result_type_init(PyObject *module, pm_state_t *st)
+/* Create a result type from spec into *type and add it to the module as
+ * name. Returns 0 or -1 with an exception. */
+static int result_type_init(PyObject *module, PyType_Spec *spec,
+                            const char *name, PyObject **type)
 {
-    st->memit_result_type =
-        PyType_FromModuleAndSpec(module, &memit_result_spec, NULL);
-    if (st->memit_result_type == NULL) {
+    *type = PyType_FromModuleAndSpec(module, spec, NULL);
+    if (*type == NULL) {
         return -1;
     }
-    return PyModule_AddObjectRef(module, "MemitResult", st->memit_result_type);
+    return PyModule_AddObjectRef(module, name, *type);
+}
+
+/* A new result of type tp, every field NULL; untracked until
+ * result_finish. New reference or NULL with an exception. */
+static PyObject *result_alloc(PyObject *tp)
+{
+    PyObject *self = PyObject_GC_New(PyObject, (PyTypeObject *)tp);
+    if (self != NULL) {
+        memset((char *)self + sizeof(PyObject), 0,
+               (size_t)((PyTypeObject *)tp)->tp_basicsize - sizeof(PyObject));
+    }
+    return self;
+}
+
+/* Track self for the GC; if building a field failed, drop it. */
+static PyObject *result_finish(PyObject *self)
+{
+    PyObject_GC_Track(self);
+    if (PyErr_Occurred()) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return self;
 }
 
 /* Steal s (a malloc'd UTF-8 string) into a new str. */
@@ -225,6 +256,32 @@ static PyObject *str_from_malloced(char *s)
     PyObject *res = PyUnicode_FromString(s);
     free(s);
     return res;
+}
+
+/* Steal doc (a JSON document, or NULL when it could not be made) into
+ * its compact text as a new str. */
+static PyObject *json_str(json_t *doc)
+{
+    char *text = doc != NULL
+                     ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                     : NULL;
+    json_decref(doc);
+    return str_from_malloced(text);
+}
+
+/* ---- MemitResult ------------------------------------------------------*/
+
+static PyType_Slot memit_result_slots[] =
+    RESULT_SLOTS(memit_result_repr, memit_result_members,
+                 "Result of %memit -o: peak and increment of a statement.");
+
+static PyType_Spec memit_result_spec =
+    RESULT_SPEC("peakmem.MemitResult", MemitResultObject, memit_result_slots);
+
+int pm_memit_result_type_init(PyObject *module, pm_state_t *st)
+{
+    return result_type_init(module, &memit_result_spec, "MemitResult",
+                            &st->memit_result_type);
 }
 
 static PyObject *float_list(const double *values, size_t n, double scale)
@@ -245,7 +302,7 @@ static PyObject *peaks_mib(const pm_memit_t *m)
 {
     PyObject *list = PyList_New((Py_ssize_t)m->n);
     for (size_t i = 0; list != NULL && i < m->n; i++) {
-        PyObject *v = PyFloat_FromDouble((double)m->peak_bytes[i] / MIB);
+        PyObject *v = PyFloat_FromDouble((double)m->peak_bytes[i] / PM_MIB);
         if (v == NULL) {
             Py_CLEAR(list);
             break;
@@ -257,22 +314,15 @@ static PyObject *peaks_mib(const pm_memit_t *m)
 
 PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
 {
-    PyTypeObject *tp = (PyTypeObject *)st->memit_result_type;
-    MemitResultObject *self = PyObject_GC_New(MemitResultObject, tp);
+    MemitResultObject *self =
+        (MemitResultObject *)result_alloc(st->memit_result_type);
     if (self == NULL) {
         return NULL;
     }
-    memset((char *)self + sizeof(PyObject), 0,
-           sizeof(*self) - sizeof(PyObject));
     uint64_t peak = pm_memit_peak(m);
-    json_t *doc = pm_memit_to_json(m);
-    char *json_text = doc != NULL
-                          ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                          : NULL;
-    json_decref(doc);
 
     self->mem_usage = peaks_mib(m);
-    self->baseline = PyFloat_FromDouble((double)m->baseline_bytes / MIB);
+    self->baseline = PyFloat_FromDouble((double)m->baseline_bytes / PM_MIB);
     self->repeat = PyLong_FromLong(m->repeat);
     self->timeout = m->timeout_s > 0 ? PyFloat_FromDouble(m->timeout_s)
                                      : Py_NewRef(Py_None);
@@ -287,42 +337,11 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     self->statement = PyUnicode_FromString(m->statement);
     self->base.text = str_from_malloced(pm_memit_render_text(m));
     self->base.html = str_from_malloced(pm_memit_render_html(m));
-    self->base.json_text = str_from_malloced(json_text);
-    PyObject_GC_Track(self);
-    if (PyErr_Occurred()) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
+    self->base.json_text = json_str(pm_memit_to_json(m));
+    return result_finish((PyObject *)self);
 }
 
 /* ---- MprunResult ------------------------------------------------------*/
-
-static int mprun_result_traverse(MprunResultObject *self, visitproc visit,
-                                 void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    return 0;
-}
-
-static int mprun_result_clear(MprunResultObject *self)
-{
-    Py_CLEAR(self->statement);
-    Py_CLEAR(self->message);
-    Py_CLEAR(self->base.text);
-    Py_CLEAR(self->base.html);
-    Py_CLEAR(self->base.json_text);
-    return 0;
-}
-
-static void mprun_result_dealloc(MprunResultObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    mprun_result_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
 
 static PyObject *mprun_result_repr(MprunResultObject *self)
 {
@@ -340,61 +359,32 @@ static PyMemberDef mprun_result_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyType_Slot mprun_result_slots[] = {
-    {Py_tp_dealloc, mprun_result_dealloc},
-    {Py_tp_traverse, mprun_result_traverse},
-    {Py_tp_clear, mprun_result_clear},
-    {Py_tp_str, report_str},
-    {Py_tp_repr, mprun_result_repr},
-    {Py_tp_methods, report_methods},
-    {Py_tp_members, mprun_result_members},
-    {Py_tp_doc, "Result of %mprun -r: the line-by-line tables."},
-    {0, NULL},
-};
+static PyType_Slot mprun_result_slots[] =
+    RESULT_SLOTS(mprun_result_repr, mprun_result_members,
+                 "Result of %mprun -r: the line-by-line tables.");
 
-static PyType_Spec mprun_result_spec = {
-    .name = "peakmem.MprunResult",
-    .basicsize = sizeof(MprunResultObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = mprun_result_slots,
-};
+static PyType_Spec mprun_result_spec =
+    RESULT_SPEC("peakmem.MprunResult", MprunResultObject, mprun_result_slots);
 
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st)
 {
-    st->mprun_result_type =
-        PyType_FromModuleAndSpec(module, &mprun_result_spec, NULL);
-    if (st->mprun_result_type == NULL) {
-        return -1;
-    }
-    return PyModule_AddObjectRef(module, "MprunResult", st->mprun_result_type);
+    return result_type_init(module, &mprun_result_spec, "MprunResult",
+                            &st->mprun_result_type);
 }
 
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
                               const char *text)
 {
-    PyTypeObject *tp = (PyTypeObject *)st->mprun_result_type;
-    MprunResultObject *self = PyObject_GC_New(MprunResultObject, tp);
+    MprunResultObject *self =
+        (MprunResultObject *)result_alloc(st->mprun_result_type);
     if (self == NULL) {
         return NULL;
     }
-    memset((char *)self + sizeof(PyObject), 0,
-           sizeof(*self) - sizeof(PyObject));
-    json_t *doc = pm_mprun_to_json(m);
-    char *json_text = doc != NULL
-                          ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                          : NULL;
-    json_decref(doc);
     self->statement = PyUnicode_FromString(m->statement);
     self->message = m->message != NULL ? PyUnicode_FromString(m->message)
                                        : Py_NewRef(Py_None);
     self->base.text = PyUnicode_FromString(text);
     self->base.html = str_from_malloced(pm_mprun_render_html(m));
-    self->base.json_text = str_from_malloced(json_text);
-    PyObject_GC_Track(self);
-    if (PyErr_Occurred()) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
+    self->base.json_text = json_str(pm_mprun_to_json(m));
+    return result_finish((PyObject *)self);
 }

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-
 /* The parsed command line (_main_args.py); strings borrowed from the
  * caller's arguments for the length of one _run_main call. */
 typedef struct {
@@ -54,7 +52,7 @@ static double unix_now(void)
 static double rss_mib(void)
 {
     uint64_t b = 0;
-    return pm_rss_self(&b) == 0 ? (double)b / MIB : 0.0;
+    return pm_rss_self(&b) == 0 ? (double)b / PM_MIB : 0.0;
 }
 
 /* The wrapper @profile returns under the runner: (func, *args, **kw). */
@@ -337,7 +335,7 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
         return NULL;
     }
     if (a.pdb_mmem > 0) {
-        pm_lineprof_set_break(run.lp, (uint64_t)(a.pdb_mmem * MIB));
+        pm_lineprof_set_break(run.lp, (uint64_t)(a.pdb_mmem * PM_MIB));
     }
     PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
     PyObject *prof = PyCFunction_New(&runner_profile_def, NULL);

@@ -50,8 +50,11 @@ PyObject *pm_shell_exec(PyObject *shell, PyObject *code)
     return res;
 }
 
-int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
-                  PyObject *kwnames, PyObject **line, PyObject **cell)
+/* The arguments of a line/cell magic function: (line, cell=None), as
+ * borrowed references. Returns 0 or -1 with TypeError. */
+static int magic_args(const char *name, PyObject *const *args,
+                      Py_ssize_t nargs, PyObject *kwnames, PyObject **line,
+                      PyObject **cell)
 {
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
     *line = nargs > 0 ? args[0] : NULL;
@@ -77,4 +80,39 @@ int pm_magic_args(const char *name, PyObject *const *args, Py_ssize_t nargs,
         return -1;
     }
     return 0;
+}
+
+PyObject *pm_magic_call(pm_state_t *st, const char *name,
+                        const pm_optdef_t *defs, pm_magic_fn body,
+                        PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
+{
+    PyObject *line_o = NULL, *cell_o = Py_None, *res = NULL;
+    const char *line, *cell;
+    pm_opts_t *opts;
+    char err[256];
+
+    if (magic_args(name, args, nargs, kwnames, &line_o, &cell_o) < 0) {
+        return NULL;
+    }
+    if (st->shell == NULL) {
+        return pm_py_usage_error(st, "peakmem is not loaded in an IPython "
+                                     "shell: run %load_ext peakmem");
+    }
+    line = PyUnicode_AsUTF8(line_o);
+    cell = cell_o != Py_None ? PyUnicode_AsUTF8(cell_o) : NULL;
+    if (line == NULL || (cell_o != Py_None && cell == NULL)) {
+        return NULL;
+    }
+    opts = PyMem_Malloc(sizeof *opts); /* large: not on the stack */
+    if (opts == NULL) {
+        return PyErr_NoMemory();
+    }
+    if (pm_opts_parse(line, defs, opts, err, sizeof err) < 0) {
+        pm_py_usage_error(st, err);
+    } else {
+        res = body(st, opts, cell);
+    }
+    PyMem_Free(opts);
+    return res;
 }

@@ -10,8 +10,6 @@
 #include <math.h>
 #include <time.h>
 
-#define MIB (1024.0 * 1024.0)
-
 typedef struct {
     double interval, timeout; /* timeout < 0: none */
     int timestamps, include_children, multiprocess, max_usage, retval;
@@ -34,7 +32,7 @@ static PyObject *entry(const usage_args_t *a, const pm_sample_t *s)
 {
     double mib = (double)(s->rss_bytes +
                           (a->include_children ? s->children_bytes : 0)) /
-                 MIB;
+                 PM_MIB;
     if (a->timestamps) {
         return Py_BuildValue("(dd)", mib, unix_time(s->t_ns));
     }
@@ -47,7 +45,7 @@ static int stream_sample(const usage_args_t *a, const pm_sample_t *s)
     char line[256];
     double mib = (double)(s->rss_bytes +
                           (a->include_children ? s->children_bytes : 0)) /
-                 MIB;
+                 PM_MIB;
     if (pm_dat_format_mem(line, sizeof line, mib, unix_time(s->t_ns)) < 0 ||
         pm_stream_write(a->stream, line) < 0) {
         return -1;
@@ -138,11 +136,11 @@ static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
         for (int i = 0; i < nk; i++) {
             b = 0;
             (void)pm_rss_pid(kids[i], &b); /* a child gone meanwhile: 0 */
-            kid_mib[i] = (double)b / MIB;
+            kid_mib[i] = (double)b / PM_MIB;
             kids_sum += b;
         }
         double main_mib =
-            (double)(own + (a->include_children ? kids_sum : 0)) / MIB;
+            (double)(own + (a->include_children ? kids_sum : 0)) / PM_MIB;
         if (list != NULL) {
             PyObject *e = Py_BuildValue("[d]", main_mib);
             for (int i = 0; e != NULL && i < nk; i++) {
@@ -222,7 +220,7 @@ static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
     pm_sampler_stop(s);
     PyObject *res;
     if (a->max_usage) {
-        res = PyFloat_FromDouble((double)pm_sampler_peak(s) / MIB);
+        res = PyFloat_FromDouble((double)pm_sampler_peak(s) / PM_MIB);
     } else {
         res = collect(a, s);
         if (res != NULL && !is_popen && a->timeout < 0 && PyList_Check(res) &&
@@ -261,8 +259,9 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
     pm_sampler_stop(s);
     PyObject *mem = NULL;
     if (returned != NULL) {
-        mem = a->max_usage ? PyFloat_FromDouble((double)probe.peak_bytes / MIB)
-                           : collect(a, s);
+        mem = a->max_usage
+                  ? PyFloat_FromDouble((double)probe.peak_bytes / PM_MIB)
+                  : collect(a, s);
     }
     pm_sampler_free(s);
     if (mem == NULL) {

@@ -73,16 +73,14 @@ int pm_fmt_file(FILE *f, const char *fmt, ...)
 
 char *pm_fmt_alloc(const char *fmt, ...)
 {
-    locale_t old = enter();
-    char *text = NULL;
+    pm_strbuf_t b;
     va_list ap;
-    int n;
 
+    pm_strbuf_init(&b);
     va_start(ap, fmt);
-    n = vasprintf(&text, fmt, ap);
+    (void)pm_strbuf_vprintf(&b, fmt, ap); /* a failure: steal gives NULL */
     va_end(ap);
-    leave(old);
-    return n < 0 ? NULL : text;
+    return pm_strbuf_steal(&b);
 }
 
 double pm_fmt_strtod(const char *text, char **end)

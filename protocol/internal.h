@@ -4,13 +4,11 @@
 #ifndef PM_PROTOCOL_INTERNAL_H
 #define PM_PROTOCOL_INTERNAL_H
 
+#include "pm_kernel.h"
 #include "pm_protocol.h"
 
 #include <locale.h>
 #include <stdint.h>
-
-/* Bytes in a MiB, as memory_profiler divides RSS (2^20). */
-#define PM_MIB 1048576.0
 
 /* Jupyter message protocol version put in every header. */
 #define PM_WIRE_VERSION "5.3"
@@ -48,6 +46,30 @@ json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
 /* Escape text for HTML (&, <, >, ", '): what every HTML renderer puts
  * user text through. Caller frees; NULL on ENOMEM. */
 char *pm_html_escape(const char *text);
+
+/* json_object_set_new: steals value; fails (returns -1) when value is
+ * NULL, so a failed constructor in an argument fails the set. */
+static inline int pm_json_set(json_t *obj, const char *key, json_t *value)
+{
+    return json_object_set_new(obj, key, value);
+}
+
+/* A JSON string, or null for NULL. New reference or NULL. */
+static inline json_t *pm_json_string_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* {"schema": schema, "version": PM_SCHEMA_VERSION, "statement":
+ * statement or ""}: how every document begins. New reference or NULL. */
+json_t *pm_json_doc_new(const char *schema, const char *statement);
+
+/* Makes item i of an array from ctx: a new reference, NULL on failure. */
+typedef json_t *(*pm_json_item_fn)(const void *ctx, size_t i);
+
+/* The JSON array [item(ctx, 0), ..., item(ctx, n - 1)]: a new reference,
+ * or NULL when the array or any item cannot be made (ENOMEM). */
+json_t *pm_json_array_map(size_t n, pm_json_item_fn item, const void *ctx);
 
 /* The "C" locale (created once, never freed) for snprintf under
  * uselocale() and for strtod_l: numbers in .dat files and SVG documents

@@ -12,71 +12,12 @@ static json_t *real_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *string_or_null(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
-/* Steals value; fails (returns -1) when value is NULL. */
-static int set(json_t *obj, const char *key, json_t *value)
-{
-    return json_object_set_new(obj, key, value);
-}
-
-static json_t *runs_to_json(const pm_memit_t *m)
-{
-    json_t *runs = json_array();
-
-    if (runs == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < m->n; i++) {
-        json_t *run = json_object();
-        if (run == NULL || json_array_append_new(runs, run) != 0) {
-            goto fail;
-        }
-        if (set(run, "peak_bytes",
-                json_integer((json_int_t)m->peak_bytes[i])) ||
-            set(run, "increment_bytes",
-                json_integer(
-                    pm_bytes_diff(m->peak_bytes[i], m->baseline_bytes))) ||
-            set(run, "wall_s",
-                m->wall_s != NULL ? real_or_null(m->wall_s[i])
-                                  : json_null())) {
-            goto fail;
-        }
-    }
-    return runs;
-
-fail:
-    json_decref(runs);
-    return NULL;
-}
-
-static json_t *mem_usage_to_json(const pm_memit_t *m)
-{
-    json_t *usage = json_array();
-
-    if (usage == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < m->n; i++) {
-        if (json_array_append_new(
-                usage, json_real((double)m->peak_bytes[i] / PM_MIB))) {
-            json_decref(usage);
-            return NULL;
-        }
-    }
-    return usage;
-}
-
-/* [[t_s, MiB], ...]: RSS over the run. */
-static json_t *timeline_to_json(const pm_memit_t *m)
+json_t *pm_json_array_map(size_t n, pm_json_item_fn item, const void *ctx)
 {
     json_t *list = json_array();
-    for (size_t i = 0; list != NULL && i < m->ntimeline; i++) {
-        if (json_array_append_new(list, json_pack("[ff]", m->timeline[i].t,
-                                                  m->timeline[i].mib)) != 0) {
+
+    for (size_t i = 0; list != NULL && i < n; i++) {
+        if (json_array_append_new(list, item(ctx, i)) != 0) {
             json_decref(list);
             return NULL;
         }
@@ -84,49 +25,97 @@ static json_t *timeline_to_json(const pm_memit_t *m)
     return list;
 }
 
+/* {"peak_bytes", "increment_bytes", "wall_s"} of repeat i. */
+static json_t *run_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_t *m = ctx;
+    json_t *run = json_object();
+
+    if (run == NULL ||
+        pm_json_set(run, "peak_bytes",
+                    json_integer((json_int_t)m->peak_bytes[i])) ||
+        pm_json_set(run, "increment_bytes",
+                    json_integer(
+                        pm_bytes_diff(m->peak_bytes[i], m->baseline_bytes))) ||
+        pm_json_set(run, "wall_s",
+                    m->wall_s != NULL ? real_or_null(m->wall_s[i])
+                                      : json_null())) {
+        json_decref(run);
+        return NULL;
+    }
+    return run;
+}
+
+/* Repeat i's peak in MiB (memory_profiler's mem_usage list). */
+static json_t *mem_usage_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_t *m = ctx;
+
+    return json_real((double)m->peak_bytes[i] / PM_MIB);
+}
+
+/* [t_s, MiB] of timeline sample i: RSS over the run. */
+static json_t *sample_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_t *m = ctx;
+
+    return json_pack("[ff]", m->timeline[i].t, m->timeline[i].mib);
+}
+
 static json_t *bytes_or_null(uint64_t v)
 {
     return v > 0 ? json_integer((json_int_t)v) : json_null();
 }
 
-json_t *pm_memit_to_json(const pm_memit_t *m)
+json_t *pm_json_doc_new(const char *schema, const char *statement)
 {
     json_t *doc = json_object();
-    uint64_t peak = pm_memit_peak(m);
-    char *text = NULL;
-    int has_setup = m->setup != NULL && m->setup[0] != '\0';
 
-    if (doc == NULL) {
+    if (doc == NULL || pm_json_set(doc, "schema", json_string(schema)) ||
+        pm_json_set(doc, "version", json_integer(PM_SCHEMA_VERSION)) ||
+        pm_json_set(doc, "statement",
+                    json_string(statement != NULL ? statement : ""))) {
+        json_decref(doc);
         return NULL;
     }
-    text = pm_memit_render_text(m);
-    if (text == NULL) {
-        goto fail;
-    }
-    if (set(doc, "schema", json_string("peakmem.memit")) ||
-        set(doc, "version", json_integer(PM_SCHEMA_VERSION)) ||
-        set(doc, "statement",
-            json_string(m->statement != NULL ? m->statement : "")) ||
-        set(doc, "setup", has_setup ? json_string(m->setup) : json_null()) ||
-        set(doc, "method", string_or_null(m->method)) ||
-        set(doc, "repeat", json_integer(m->repeat)) ||
-        set(doc, "timeout",
-            m->timeout_s > 0 ? real_or_null(m->timeout_s) : json_null()) ||
-        set(doc, "interval", real_or_null(m->interval_s)) ||
-        set(doc, "include_children", json_boolean(m->include_children != 0)) ||
-        set(doc, "baseline_bytes",
-            json_integer((json_int_t)m->baseline_bytes)) ||
-        set(doc, "peak_bytes", json_integer((json_int_t)peak)) ||
-        set(doc, "increment_bytes",
-            json_integer(pm_bytes_diff(peak, m->baseline_bytes))) ||
-        set(doc, "runs", runs_to_json(m)) ||
-        set(doc, "mem_usage_mib", mem_usage_to_json(m)) ||
-        set(doc, "text", json_string(text)) ||
-        set(doc, "timeline", timeline_to_json(m)) ||
-        set(doc, "limit_bytes", bytes_or_null(m->limit_bytes)) ||
-        set(doc, "over_limit", json_boolean(pm_memit_over_limit(m))) ||
-        set(doc, "cgroup_limit_bytes", bytes_or_null(m->cgroup_limit_bytes)) ||
-        set(doc, "peak_share_of_cgroup_limit",
+    return doc;
+}
+
+json_t *pm_memit_to_json(const pm_memit_t *m)
+{
+    json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
+    char *text = pm_memit_render_text(m);
+    uint64_t peak = pm_memit_peak(m);
+    int has_setup = m->setup != NULL && m->setup[0] != '\0';
+
+    if (doc == NULL || text == NULL ||
+        pm_json_set(doc, "setup",
+                    has_setup ? json_string(m->setup) : json_null()) ||
+        pm_json_set(doc, "method", pm_json_string_or_null(m->method)) ||
+        pm_json_set(doc, "repeat", json_integer(m->repeat)) ||
+        pm_json_set(doc, "timeout",
+                    m->timeout_s > 0 ? real_or_null(m->timeout_s)
+                                     : json_null()) ||
+        pm_json_set(doc, "interval", real_or_null(m->interval_s)) ||
+        pm_json_set(doc, "include_children",
+                    json_boolean(m->include_children != 0)) ||
+        pm_json_set(doc, "baseline_bytes",
+                    json_integer((json_int_t)m->baseline_bytes)) ||
+        pm_json_set(doc, "peak_bytes", json_integer((json_int_t)peak)) ||
+        pm_json_set(doc, "increment_bytes",
+                    json_integer(pm_bytes_diff(peak, m->baseline_bytes))) ||
+        pm_json_set(doc, "runs", pm_json_array_map(m->n, run_to_json, m)) ||
+        pm_json_set(doc, "mem_usage_mib",
+                    pm_json_array_map(m->n, mem_usage_to_json, m)) ||
+        pm_json_set(doc, "text", json_string(text)) ||
+        pm_json_set(doc, "timeline",
+                    pm_json_array_map(m->ntimeline, sample_to_json, m)) ||
+        pm_json_set(doc, "limit_bytes", bytes_or_null(m->limit_bytes)) ||
+        pm_json_set(doc, "over_limit", json_boolean(pm_memit_over_limit(m))) ||
+        pm_json_set(doc, "cgroup_limit_bytes",
+                    bytes_or_null(m->cgroup_limit_bytes)) ||
+        pm_json_set(
+            doc, "peak_share_of_cgroup_limit",
             m->cgroup_limit_bytes > 0
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
                 : json_null())) {
@@ -152,11 +141,12 @@ json_t *pm_display_bundle(const char *text, const char *html, const char *mime,
         json_decref(doc);
         goto fail;
     }
-    if (set(bundle, "data", data) ||
-        set(data, "text/plain", json_string(text)) ||
-        set(data, "text/html", json_string(html)) || set(data, mime, doc) ||
-        set(bundle, "metadata", json_object()) ||
-        set(bundle, "transient", json_object())) {
+    if (pm_json_set(bundle, "data", data) ||
+        pm_json_set(data, "text/plain", json_string(text)) ||
+        pm_json_set(data, "text/html", json_string(html)) ||
+        pm_json_set(data, mime, doc) ||
+        pm_json_set(bundle, "metadata", json_object()) ||
+        pm_json_set(bundle, "transient", json_object())) {
         goto fail;
     }
     return bundle;

@@ -5,17 +5,6 @@
 
 #include <stdlib.h>
 
-/* Steals value; fails (returns -1) when value is NULL. */
-static int set(json_t *obj, const char *key, json_t *value)
-{
-    return json_object_set_new(obj, key, value);
-}
-
-static json_t *string_or_null(const char *s)
-{
-    return s != NULL ? json_string(s) : json_null();
-}
-
 /* A byte count, or null for a line that never ran (its numbers are
  * blank in the table). */
 static json_t *bytes_if(int ran, json_int_t bytes)
@@ -23,23 +12,36 @@ static json_t *bytes_if(int ran, json_int_t bytes)
     return ran ? json_integer(bytes) : json_null();
 }
 
-static json_t *line_to_json(const pm_mprun_line_t *line, int show_peak)
+/* What an item of an array of lines or blocks is made from. */
+typedef struct {
+    const void *items;
+    int show_peak;
+} items_t;
+
+static json_t *line_to_json(const void *ctx, size_t i)
 {
+    const items_t *in = ctx;
+    const pm_mprun_line_t *line = (const pm_mprun_line_t *)in->items + i;
+    int show_peak = in->show_peak;
     json_t *obj = json_object();
     int ran = line->occurrences > 0;
 
     if (obj == NULL) {
         return NULL;
     }
-    if (set(obj, "lineno", json_integer(line->lineno)) ||
-        set(obj, "source",
-            json_string(line->source != NULL ? line->source : "")) ||
-        set(obj, "occurrences", json_integer((json_int_t)line->occurrences)) ||
-        set(obj, "mem_bytes", bytes_if(ran, (json_int_t)line->mem_bytes)) ||
-        set(obj, "increment_bytes", bytes_if(ran, line->increment_bytes)) ||
-        set(obj, "peak_bytes",
+    if (pm_json_set(obj, "lineno", json_integer(line->lineno)) ||
+        pm_json_set(obj, "source",
+                    json_string(line->source != NULL ? line->source : "")) ||
+        pm_json_set(obj, "occurrences",
+                    json_integer((json_int_t)line->occurrences)) ||
+        pm_json_set(obj, "mem_bytes",
+                    bytes_if(ran, (json_int_t)line->mem_bytes)) ||
+        pm_json_set(obj, "increment_bytes",
+                    bytes_if(ran, line->increment_bytes)) ||
+        pm_json_set(
+            obj, "peak_bytes",
             bytes_if(ran && show_peak, (json_int_t)line->peak_bytes)) ||
-        set(obj, "ran", json_boolean(ran))) {
+        pm_json_set(obj, "ran", json_boolean(ran))) {
         goto fail;
     }
     return obj;
@@ -49,75 +51,43 @@ fail:
     return NULL;
 }
 
-static json_t *block_to_json(const pm_mprun_block_t *b, int show_peak)
+static json_t *block_to_json(const void *ctx, size_t i)
 {
-    json_t *obj = json_object(), *lines = json_array();
+    const items_t *in = ctx;
+    const pm_mprun_block_t *b = (const pm_mprun_block_t *)in->items + i;
+    items_t lines = {b->lines, in->show_peak};
+    json_t *obj = json_object();
 
-    if (obj == NULL || lines == NULL) {
-        json_decref(lines);
-        goto fail;
-    }
-    if (set(obj, "filename",
-            json_string(b->filename != NULL ? b->filename : "")) ||
-        set(obj, "function", string_or_null(b->function)) ||
-        set(obj, "first_line", json_integer(b->first_line)) ||
-        set(obj, "lines", lines)) {
-        goto fail;
-    }
-    for (size_t i = 0; i < b->nlines; i++) {
-        if (json_array_append_new(lines,
-                                  line_to_json(&b->lines[i], show_peak))) {
-            goto fail;
-        }
-    }
-    return obj;
-
-fail:
-    json_decref(obj);
-    return NULL;
-}
-
-static json_t *blocks_to_json(const pm_mprun_t *m)
-{
-    json_t *blocks = json_array();
-
-    if (blocks == NULL) {
+    if (obj == NULL ||
+        pm_json_set(obj, "filename",
+                    json_string(b->filename != NULL ? b->filename : "")) ||
+        pm_json_set(obj, "function", pm_json_string_or_null(b->function)) ||
+        pm_json_set(obj, "first_line", json_integer(b->first_line)) ||
+        pm_json_set(obj, "lines",
+                    pm_json_array_map(b->nlines, line_to_json, &lines))) {
+        json_decref(obj);
         return NULL;
     }
-    for (size_t i = 0; i < m->nblocks; i++) {
-        if (json_array_append_new(
-                blocks, block_to_json(&m->blocks[i], m->show_peak))) {
-            json_decref(blocks);
-            return NULL;
-        }
-    }
-    return blocks;
+    return obj;
 }
 
 json_t *pm_mprun_to_json(const pm_mprun_t *m)
 {
-    json_t *doc = json_object();
-    char *text = NULL;
+    json_t *doc = pm_json_doc_new("peakmem.mprun", m->statement);
+    char *text = pm_mprun_render_text(m);
+    items_t blocks = {m->blocks, m->show_peak};
     int has_message = m->message != NULL && m->message[0] != '\0';
 
-    if (doc == NULL) {
-        return NULL;
-    }
-    text = pm_mprun_render_text(m);
-    if (text == NULL) {
-        goto fail;
-    }
-    if (set(doc, "schema", json_string("peakmem.mprun")) ||
-        set(doc, "version", json_integer(PM_SCHEMA_VERSION)) ||
-        set(doc, "statement",
-            json_string(m->statement != NULL ? m->statement : "")) ||
-        set(doc, "precision", json_integer(m->precision)) ||
-        set(doc, "include_children", json_boolean(m->include_children != 0)) ||
-        set(doc, "show_peak", json_boolean(m->show_peak != 0)) ||
-        set(doc, "message",
-            has_message ? json_string(m->message) : json_null()) ||
-        set(doc, "blocks", blocks_to_json(m)) ||
-        set(doc, "text", json_string(text))) {
+    if (doc == NULL || text == NULL ||
+        pm_json_set(doc, "precision", json_integer(m->precision)) ||
+        pm_json_set(doc, "include_children",
+                    json_boolean(m->include_children != 0)) ||
+        pm_json_set(doc, "show_peak", json_boolean(m->show_peak != 0)) ||
+        pm_json_set(doc, "message",
+                    has_message ? json_string(m->message) : json_null()) ||
+        pm_json_set(doc, "blocks",
+                    pm_json_array_map(m->nblocks, block_to_json, &blocks)) ||
+        pm_json_set(doc, "text", json_string(text))) {
         goto fail;
     }
     free(text);

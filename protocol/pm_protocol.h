@@ -428,6 +428,33 @@ char *pm_fmt_alloc(const char *fmt, ...) PM_FMT_PRINTF(1, 2);
 /* strtod reading "1.5" (never "1,5"). */
 double pm_fmt_strtod(const char *text, char **end);
 
+/* A growable text buffer: append, then take the text. Caller-owned
+ * storage (pm_strbuf_init / pm_strbuf_close); one thread at a time. A failed
+ * append (ENOMEM) is sticky: later appends do nothing and pm_strbuf_steal
+ * returns NULL, so a renderer checks once, at the end. */
+typedef struct {
+    char *data;  /* NUL-terminated once anything was appended; owned */
+    size_t len;  /* bytes before the NUL */
+    size_t cap;  /* bytes allocated */
+    int failed;  /* an append ran out of memory */
+} pm_strbuf_t;
+
+void pm_strbuf_init(pm_strbuf_t *b);
+/* Append len bytes / a string / one char: 0 or -ENOMEM. */
+int pm_strbuf_append(pm_strbuf_t *b, const char *data, size_t len);
+int pm_strbuf_puts(pm_strbuf_t *b, const char *text);
+int pm_strbuf_putc(pm_strbuf_t *b, char c);
+/* printf in the "C" locale (the pm_fmt path): 0, -ENOMEM or -EINVAL (a
+ * format vsnprintf refuses). */
+int pm_strbuf_printf(pm_strbuf_t *b, const char *fmt, ...) PM_FMT_PRINTF(2, 3);
+int pm_strbuf_vprintf(pm_strbuf_t *b, const char *fmt, va_list ap)
+    PM_FMT_PRINTF(2, 0);
+/* The text ("" when nothing was appended), malloc'd, for the caller to
+ * free; NULL when an append failed. Leaves b empty (as after init). */
+char *pm_strbuf_steal(pm_strbuf_t *b);
+/* Free the text; b is empty again. */
+void pm_strbuf_close(pm_strbuf_t *b);
+
 #ifdef __cplusplus
 }
 #endif

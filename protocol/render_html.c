@@ -84,11 +84,11 @@ static void format_seconds(double s, char *buf, size_t len)
 char *pm_memit_render_html(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
-    char *stmt = NULL, *method = NULL, *buf = NULL;
-    size_t size = 0;
+    char *stmt = NULL, *method = NULL, *text = NULL;
     char wall[64];
-    FILE *f = NULL;
+    pm_strbuf_t b, *out = &b;
 
+    pm_strbuf_init(&b);
     pm_memit_mib(m, &mib);
     stmt = pm_html_escape(m->statement);
     method = pm_html_escape(m->method);
@@ -96,60 +96,56 @@ char *pm_memit_render_html(const pm_memit_t *m)
         goto fail;
     }
     format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
-    f = open_memstream(&buf, &size);
-    if (f == NULL) {
-        goto fail;
-    }
-    pm_fmt_file(f,
-            "<div class=\"peakmem-memit\">"
-            "<table>"
-            "<caption style=\"text-align:left\">"
-            "<code>%s</code></caption>"
-            "<tbody>"
-            "<tr><th style=\"text-align:left\">peak</th>"
-            "<td style=\"text-align:right\">%.2f MiB</td></tr>"
-            "<tr><th style=\"text-align:left\">increment</th>"
-            "<td style=\"text-align:right\">%.2f MiB</td></tr>"
-            "<tr><th style=\"text-align:left\">baseline</th>"
-            "<td style=\"text-align:right\">%.2f MiB</td></tr>",
-            stmt, mib.peak_mib, mib.increment_mib, mib.baseline_mib);
+    pm_strbuf_printf(out,
+                     "<div class=\"peakmem-memit\">"
+                     "<table>"
+                     "<caption style=\"text-align:left\">"
+                     "<code>%s</code></caption>"
+                     "<tbody>"
+                     "<tr><th style=\"text-align:left\">peak</th>"
+                     "<td style=\"text-align:right\">%.2f MiB</td></tr>"
+                     "<tr><th style=\"text-align:left\">increment</th>"
+                     "<td style=\"text-align:right\">%.2f MiB</td></tr>"
+                     "<tr><th style=\"text-align:left\">baseline</th>"
+                     "<td style=\"text-align:right\">%.2f MiB</td></tr>",
+                     stmt, mib.peak_mib, mib.increment_mib, mib.baseline_mib);
     if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
-        fprintf(f,
-                "<tr><th style=\"text-align:left\">repeats</th>"
-                "<td style=\"text-align:right\">%zu of %d</td></tr>",
-                m->n, m->repeat);
+        pm_strbuf_printf(out,
+                         "<tr><th style=\"text-align:left\">repeats</th>"
+                         "<td style=\"text-align:right\">%zu of %d</td></tr>",
+                         m->n, m->repeat);
     } else {
-        fprintf(f,
-                "<tr><th style=\"text-align:left\">repeats</th>"
-                "<td style=\"text-align:right\">%zu</td></tr>",
-                m->n);
+        pm_strbuf_printf(out,
+                         "<tr><th style=\"text-align:left\">repeats</th>"
+                         "<td style=\"text-align:right\">%zu</td></tr>",
+                         m->n);
     }
-    fprintf(f,
-            "<tr><th style=\"text-align:left\">method</th>"
-            "<td style=\"text-align:right\">%s</td></tr>"
-            "<tr><th style=\"text-align:left\">wall time</th>"
-            "<td style=\"text-align:right\">%s</td></tr>",
-            method, wall);
+    pm_strbuf_printf(out,
+                     "<tr><th style=\"text-align:left\">method</th>"
+                     "<td style=\"text-align:right\">%s</td></tr>"
+                     "<tr><th style=\"text-align:left\">wall time</th>"
+                     "<td style=\"text-align:right\">%s</td></tr>",
+                     method, wall);
     if (m->limit_bytes > 0) {
         int over = pm_memit_over_limit(m);
-        pm_fmt_file(f,
-                "<tr%s><th style=\"text-align:left\">limit</th>"
-                "<td style=\"text-align:right\">%.2f MiB%s</td></tr>",
-                over ? " class=\"peakmem-over-limit\" "
-                       "style=\"background:#fdd;color:#a00\""
-                     : "",
-                (double)m->limit_bytes / PM_MIB,
-                over ? " &mdash; exceeded" : "");
+        pm_strbuf_printf(out,
+                         "<tr%s><th style=\"text-align:left\">limit</th>"
+                         "<td style=\"text-align:right\">%.2f MiB%s</td></tr>",
+                         over ? " class=\"peakmem-over-limit\" "
+                                "style=\"background:#fdd;color:#a00\""
+                              : "",
+                         (double)m->limit_bytes / PM_MIB,
+                         over ? " &mdash; exceeded" : "");
     }
     if (m->cgroup_limit_bytes > 0) {
-        pm_fmt_file(f,
-                "<tr><th style=\"text-align:left\">of memory.max</th>"
-                "<td style=\"text-align:right\">%.1f%% of %.2f MiB</td></tr>",
-                100.0 * (double)pm_memit_peak(m) /
-                    (double)m->cgroup_limit_bytes,
-                (double)m->cgroup_limit_bytes / PM_MIB);
+        pm_strbuf_printf(
+            out,
+            "<tr><th style=\"text-align:left\">of memory.max</th>"
+            "<td style=\"text-align:right\">%.1f%% of %.2f MiB</td></tr>",
+            100.0 * (double)pm_memit_peak(m) / (double)m->cgroup_limit_bytes,
+            (double)m->cgroup_limit_bytes / PM_MIB);
     }
-    fprintf(f, "</tbody></table>");
+    pm_strbuf_printf(out, "</tbody></table>");
     if (m->ntimeline > 0) {
         pm_svg_series_t series = {
             .label = "RSS", .points = m->timeline, .n = m->ntimeline};
@@ -173,27 +169,15 @@ char *pm_memit_render_html(const pm_memit_t *m)
         while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == ' ')) {
             len--;
         }
-        fprintf(f, "%.*s", (int)len, start);
+        pm_strbuf_append(out, start, len);
         free(svg);
     }
-    fprintf(f, "</div>");
-    if (ferror(f)) {
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto fail;
-    }
-    free(stmt);
-    free(method);
-    return buf;
+    pm_strbuf_printf(out, "</div>");
+    text = pm_strbuf_steal(&b);
 
 fail:
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(buf);
+    pm_strbuf_close(&b);
     free(stmt);
     free(method);
-    return NULL;
+    return text;
 }

@@ -38,80 +38,69 @@ static void spark_range(const pm_live_t *l, double *lo, double *hi)
 /* Numbers are written in the "C" locale whatever LC_NUMERIC says. */
 char *pm_live_render_text(const pm_live_t *l)
 {
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
+    pm_strbuf_t b, *out = &b;
     double lo, hi;
 
-    if (f == NULL) {
-        return NULL;
-    }
-    pm_fmt_file(f, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
-            l->stopped ? "stopped after" : "running", l->elapsed_s,
-            (double)l->rss_bytes / PM_MIB, (double)l->peak_bytes / PM_MIB);
+    pm_strbuf_init(&b);
+    pm_strbuf_printf(out, "%s %.1f s \u00b7 now %.1f MiB \u00b7 peak %.1f MiB",
+                     l->stopped ? "stopped after" : "running", l->elapsed_s,
+                     (double)l->rss_bytes / PM_MIB,
+                     (double)l->peak_bytes / PM_MIB);
     if (l->nrecent > 0) {
         spark_range(l, &lo, &hi);
-        fputc(' ', f);
+        pm_strbuf_putc(out, ' ');
         for (size_t i = spark_first(l); i < l->nrecent; i++) {
             int level =
                 hi > lo
                     ? (int)((l->recent[i].mib - lo) / (hi - lo) * 7.0 + 0.5)
                     : 0;
-            fputs(blocks[level < 0 ? 0 : level > 7 ? 7 : level], f);
+            pm_strbuf_puts(out, blocks[level < 0 ? 0 : level > 7 ? 7 : level]);
         }
     }
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return pm_strbuf_steal(&b);
 }
 
 static char *render_html(const pm_live_t *l, const char *text)
 {
-    char *buf = NULL, *esc = pm_html_escape(text);
-    size_t size = 0;
-    FILE *f = esc != NULL ? open_memstream(&buf, &size) : NULL;
+    char *esc = pm_html_escape(text);
+    pm_strbuf_t b, *out = &b;
     double lo, hi;
 
-    if (f == NULL) {
-        free(esc);
+    if (esc == NULL) {
         return NULL;
     }
-    fprintf(f, "<div class=\"peakmem-live\"><code>");
+    pm_strbuf_init(&b);
+    pm_strbuf_printf(out, "<div class=\"peakmem-live\"><code>");
     /* the text without its sparkline: the SVG draws it */
     const char *cut = strstr(esc, " \u2581");
     for (const char *p = esc; *p != '\0' && p != cut; p++) {
-        fputc(*p, f);
+        pm_strbuf_putc(out, *p);
     }
-    fprintf(f, "</code>");
+    pm_strbuf_printf(out, "</code>");
     if (l->nrecent > 1) {
         const int w = 160, h = 24;
         size_t first = spark_first(l), n = l->nrecent - first;
         spark_range(l, &lo, &hi);
-        fprintf(f,
-                " <svg xmlns=\"http://www.w3.org/2000/svg\" "
-                "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                "style=\"vertical-align:middle\"><polyline "
-                "fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" "
-                "points=\"",
-                w, h, w, h);
+        pm_strbuf_printf(
+            out,
+            " <svg xmlns=\"http://www.w3.org/2000/svg\" "
+            "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "style=\"vertical-align:middle\"><polyline "
+            "fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" "
+            "points=\"",
+            w, h, w, h);
         for (size_t i = 0; i < n; i++) {
             double x = (double)i / (double)(n - 1) * (w - 2) + 1;
             double y = hi > lo ? (h - 2) - (l->recent[first + i].mib - lo) /
                                                (hi - lo) * (h - 4)
                                : h / 2.0;
-            pm_fmt_file(f, "%s%.1f,%.1f", i ? " " : "", x, y);
+            pm_strbuf_printf(out, "%s%.1f,%.1f", i ? " " : "", x, y);
         }
-        fprintf(f, "\"/></svg>");
+        pm_strbuf_printf(out, "\"/></svg>");
     }
-    fprintf(f, "</div>");
+    pm_strbuf_printf(out, "</div>");
     free(esc);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return pm_strbuf_steal(&b);
 }
 
 json_t *pm_live_bundle(const pm_live_t *l, const char *display_id)

@@ -30,8 +30,8 @@ static void format_mib(char *buf, size_t len, double mib, int precision)
 
 /* One row of show_results' template; blank number fields for a line that
  * never ran. */
-static void text_line(FILE *f, const pm_mprun_line_t *line, int precision,
-                      int show_peak)
+static void text_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
+                      int precision, int show_peak)
 {
     char mem[128] = "", inc[128] = "", peak[128] = "", occ[32] = "";
     const char *source = line->source != NULL ? line->source : "";
@@ -46,15 +46,16 @@ static void text_line(FILE *f, const pm_mprun_line_t *line, int precision,
         snprintf(occ, sizeof(occ), "%llu",
                  (unsigned long long)line->occurrences);
     }
-    fprintf(f, "%*d %*s %*s", LINENO_W, line->lineno, MIB_W, mem, MIB_W, inc);
+    pm_strbuf_printf(out, "%*d %*s %*s", LINENO_W, line->lineno, MIB_W, mem,
+                     MIB_W, inc);
     if (show_peak) {
-        fprintf(f, " %*s", MIB_W, peak);
+        pm_strbuf_printf(out, " %*s", MIB_W, peak);
     }
-    fprintf(f, "  %*s   %s\n", OCC_W, occ, source);
+    pm_strbuf_printf(out, "  %*s   %s\n", OCC_W, occ, source);
 }
 
-static void text_block(FILE *f, const pm_mprun_block_t *b, int precision,
-                       int show_peak)
+static void text_block(pm_strbuf_t *out, const pm_mprun_block_t *b,
+                       int precision, int show_peak)
 {
     char header[128];
     size_t width;
@@ -68,17 +69,17 @@ static void text_block(FILE *f, const pm_mprun_block_t *b, int precision,
                  "Line #", MIB_W, "Mem usage", MIB_W, "Increment", OCC_W,
                  "Occurrences", "Line Contents");
     }
-    fprintf(f, "Filename: %s\n\n%s\n", b->filename != NULL ? b->filename : "",
-            header);
+    pm_strbuf_printf(out, "Filename: %s\n\n%s\n",
+                     b->filename != NULL ? b->filename : "", header);
     width = strlen(header);
     for (size_t i = 0; i < width; i++) { /* '=' * len(header) */
-        fputc('=', f);
+        pm_strbuf_putc(out, '=');
     }
-    fputc('\n', f);
+    pm_strbuf_putc(out, '\n');
     for (size_t i = 0; i < b->nlines; i++) {
-        text_line(f, &b->lines[i], precision, show_peak);
+        text_line(out, &b->lines[i], precision, show_peak);
     }
-    fputs("\n\n", f);
+    pm_strbuf_puts(out, "\n\n");
 }
 
 /* Length in bytes of the Python whitespace character (str.isspace) that
@@ -133,32 +134,18 @@ static void rstrip_python(char *text)
 char *pm_mprun_render_text(const pm_mprun_t *m)
 {
     int precision = clamp_precision(m->precision);
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
+    pm_strbuf_t b;
+    char *text;
 
-    if (f == NULL) {
-        return NULL;
-    }
+    pm_strbuf_init(&b);
     for (size_t i = 0; i < m->nblocks; i++) {
-        text_block(f, &m->blocks[i], precision, m->show_peak);
+        text_block(&b, &m->blocks[i], precision, m->show_peak);
     }
-    if (ferror(f)) {
-        goto fail;
+    text = pm_strbuf_steal(&b);
+    if (text != NULL) {
+        rstrip_python(text);
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto fail;
-    }
-    rstrip_python(buf);
-    return buf;
-
-fail:
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(buf);
-    return NULL;
+    return text;
 }
 
 /* |increment| and, with the Peak column, how far the peak rose above the
@@ -180,19 +167,18 @@ static uint64_t line_weight(const pm_mprun_line_t *line, int show_peak)
 
 static int is_heavy(uint64_t weight, uint64_t largest)
 {
-    return weight > 0 &&
-           (weight >= (uint64_t)PM_MIB || weight * 10.0 >= largest * 1.0);
+    return weight > 0 && (weight >= PM_MIB || weight * 10.0 >= largest * 1.0);
 }
 
 /* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20. */
-static void html_mib_cell(FILE *f, double mib, int precision)
+static void html_mib_cell(pm_strbuf_t *out, double mib, int precision)
 {
-    pm_fmt_file(f, "<td style=\"text-align:right\">%.*f MiB</td>", precision,
-                mib);
+    pm_strbuf_printf(out, "<td style=\"text-align:right\">%.*f MiB</td>",
+                     precision, mib);
 }
 
-static int html_line(FILE *f, const pm_mprun_line_t *line, int precision,
-                     int show_peak, uint64_t largest)
+static int html_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
+                     int precision, int show_peak, uint64_t largest)
 {
     char *source = pm_html_escape(line->source);
 
@@ -200,36 +186,36 @@ static int html_line(FILE *f, const pm_mprun_line_t *line, int precision,
         return -1;
     }
     if (is_heavy(line_weight(line, show_peak), largest)) {
-        fputs("<tr class=\"peakmem-heavy\" "
-              "style=\"background-color:rgba(255,165,0,0.25)\">",
-              f);
+        pm_strbuf_puts(out,
+                       "<tr class=\"peakmem-heavy\" "
+                       "style=\"background-color:rgba(255,165,0,0.25)\">");
     } else {
-        fputs("<tr>", f);
+        pm_strbuf_puts(out, "<tr>");
     }
-    fprintf(f, "<td style=\"text-align:right\">%d</td>", line->lineno);
+    pm_strbuf_printf(out, "<td style=\"text-align:right\">%d</td>",
+                     line->lineno);
     if (line->occurrences > 0) {
-        html_mib_cell(f, (double)line->mem_bytes / PM_MIB, precision);
-        html_mib_cell(f, (double)line->increment_bytes / PM_MIB, precision);
+        html_mib_cell(out, (double)line->mem_bytes / PM_MIB, precision);
+        html_mib_cell(out, (double)line->increment_bytes / PM_MIB, precision);
         if (show_peak) {
-            html_mib_cell(f, (double)line->peak_bytes / PM_MIB, precision);
+            html_mib_cell(out, (double)line->peak_bytes / PM_MIB, precision);
         }
-        fprintf(f, "<td style=\"text-align:right\">%llu</td>",
-                (unsigned long long)line->occurrences);
+        pm_strbuf_printf(out, "<td style=\"text-align:right\">%llu</td>",
+                         (unsigned long long)line->occurrences);
     } else {
-        fputs(show_peak ? "<td></td><td></td><td></td><td></td>"
-                        : "<td></td><td></td><td></td>",
-              f);
+        pm_strbuf_puts(out, show_peak ? "<td></td><td></td><td></td><td></td>"
+                                      : "<td></td><td></td><td></td>");
     }
-    fprintf(f,
-            "<td style=\"text-align:left\">"
-            "<code style=\"white-space:pre\">%s</code></td></tr>",
-            source);
+    pm_strbuf_printf(out,
+                     "<td style=\"text-align:left\">"
+                     "<code style=\"white-space:pre\">%s</code></td></tr>",
+                     source);
     free(source);
     return 0;
 }
 
-static int html_block(FILE *f, const pm_mprun_block_t *b, int precision,
-                      int show_peak)
+static int html_block(pm_strbuf_t *out, const pm_mprun_block_t *b,
+                      int precision, int show_peak)
 {
     char *filename = pm_html_escape(b->filename);
     char *function = pm_html_escape(b->function);
@@ -243,28 +229,27 @@ static int html_block(FILE *f, const pm_mprun_block_t *b, int precision,
         uint64_t w = line_weight(&b->lines[i], show_peak);
         largest = w > largest ? w : largest;
     }
-    fprintf(f,
-            "<table class=\"peakmem-mprun-block\">"
-            "<caption style=\"text-align:left\">"
-            "<code>%s</code> in <code>%s</code></caption>"
-            "<thead><tr>"
-            "<th style=\"text-align:right\">Line #</th>"
-            "<th style=\"text-align:right\">Mem usage</th>"
-            "<th style=\"text-align:right\">Increment</th>",
-            function, filename);
+    pm_strbuf_printf(out,
+                     "<table class=\"peakmem-mprun-block\">"
+                     "<caption style=\"text-align:left\">"
+                     "<code>%s</code> in <code>%s</code></caption>"
+                     "<thead><tr>"
+                     "<th style=\"text-align:right\">Line #</th>"
+                     "<th style=\"text-align:right\">Mem usage</th>"
+                     "<th style=\"text-align:right\">Increment</th>",
+                     function, filename);
     if (show_peak) {
-        fputs("<th style=\"text-align:right\">Peak</th>", f);
+        pm_strbuf_puts(out, "<th style=\"text-align:right\">Peak</th>");
     }
-    fputs("<th style=\"text-align:right\">Occurrences</th>"
-          "<th style=\"text-align:left\">Line Contents</th>"
-          "</tr></thead><tbody>",
-          f);
+    pm_strbuf_puts(out, "<th style=\"text-align:right\">Occurrences</th>"
+                        "<th style=\"text-align:left\">Line Contents</th>"
+                        "</tr></thead><tbody>");
     for (size_t i = 0; i < b->nlines; i++) {
-        if (html_line(f, &b->lines[i], precision, show_peak, largest) < 0) {
+        if (html_line(out, &b->lines[i], precision, show_peak, largest) < 0) {
             goto fail;
         }
     }
-    fputs("</tbody></table>", f);
+    pm_strbuf_puts(out, "</tbody></table>");
     rc = 0;
 
 fail:
@@ -276,52 +261,36 @@ fail:
 char *pm_mprun_render_html(const pm_mprun_t *m)
 {
     int precision = clamp_precision(m->precision);
-    char *stmt = NULL, *message = NULL, *buf = NULL;
-    size_t size = 0;
-    FILE *f = NULL;
+    char *stmt = NULL, *message = NULL, *text = NULL;
+    pm_strbuf_t b, *out = &b;
 
+    pm_strbuf_init(&b);
     stmt = pm_html_escape(m->statement);
     message = pm_html_escape(m->message);
     if (stmt == NULL || message == NULL) {
         goto fail;
     }
-    f = open_memstream(&buf, &size);
-    if (f == NULL) {
-        goto fail;
-    }
-    fprintf(f,
-            "<div class=\"peakmem-mprun\">"
-            "<div style=\"text-align:left\"><code>%s</code></div>",
-            stmt);
+    pm_strbuf_printf(out,
+                     "<div class=\"peakmem-mprun\">"
+                     "<div style=\"text-align:left\"><code>%s</code></div>",
+                     stmt);
     if (m->nblocks == 0) {
-        fputs("<p>No profiled function ran.</p>", f);
+        pm_strbuf_puts(out, "<p>No profiled function ran.</p>");
     }
     for (size_t i = 0; i < m->nblocks; i++) {
-        if (html_block(f, &m->blocks[i], precision, m->show_peak) < 0) {
+        if (html_block(out, &m->blocks[i], precision, m->show_peak) < 0) {
             goto fail;
         }
     }
     if (message[0] != '\0') {
-        fprintf(f, "<p class=\"peakmem-message\">%s</p>", message);
+        pm_strbuf_printf(out, "<p class=\"peakmem-message\">%s</p>", message);
     }
-    fputs("</div>", f);
-    if (ferror(f)) {
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto fail;
-    }
-    free(stmt);
-    free(message);
-    return buf;
+    pm_strbuf_puts(out, "</div>");
+    text = pm_strbuf_steal(&b);
 
 fail:
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(buf);
+    pm_strbuf_close(&b);
     free(stmt);
     free(message);
-    return NULL;
+    return text;
 }

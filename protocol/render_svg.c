@@ -59,8 +59,7 @@ static double clamp(double v, double lo, double hi)
 
 static double px(const frame_t *fr, double t)
 {
-    double x =
-        fr->left + (t / 2 - fr->t0 / 2) / fr->half_span * fr->width;
+    double x = fr->left + (t / 2 - fr->t0 / 2) / fr->half_span * fr->width;
     return clamp(x, fr->left, fr->left + fr->width);
 }
 
@@ -114,15 +113,15 @@ static size_t tick_range(double lo, double hi, double step, double *first)
 }
 
 /* One tick label: %.*f with dec decimals, or %g for huge steps. */
-static void tick_label(FILE *f, double v, double step, int dec)
+static void tick_label(pm_strbuf_t *out, double v, double step, int dec)
 {
     if (fabs(v) < step * 1e-9) {
         v = 0.0; /* not "-0" */
     }
     if (step >= BIG_STEP) {
-        fprintf(f, "%g", v);
+        pm_strbuf_printf(out, "%g", v);
     } else {
-        fprintf(f, "%.*f", dec, v);
+        pm_strbuf_printf(out, "%.*f", dec, v);
     }
 }
 
@@ -249,7 +248,7 @@ static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
 }
 
 /* Axes, grid lines, tick labels and the two axis titles. */
-static void draw_axes(FILE *f, const frame_t *fr)
+static void draw_axes(pm_strbuf_t *out, const frame_t *fr)
 {
     double right = fr->left + fr->width, bottom = fr->top + fr->height;
     double step = nice_step(fr->t0, fr->t1, TICKS_X), first = 0.0;
@@ -258,48 +257,52 @@ static void draw_axes(FILE *f, const frame_t *fr)
 
     for (size_t i = 0; i < n; i++) {
         double v = (first + (double)i) * step, x = px(fr, v);
-        fprintf(f,
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                "stroke=\"#e0e0e0\"/>\n"
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                "stroke=\"#333\"/>\n"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
-                x, fr->top, x, bottom, x, bottom, x, bottom + 4.0, x,
-                bottom + 16.0);
-        tick_label(f, v, step, dec);
-        fputs("</text>\n", f);
+        pm_strbuf_printf(
+            out,
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"#e0e0e0\"/>\n"
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"#333\"/>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
+            x, fr->top, x, bottom, x, bottom, x, bottom + 4.0, x,
+            bottom + 16.0);
+        tick_label(out, v, step, dec);
+        pm_strbuf_puts(out, "</text>\n");
     }
     step = nice_step(0.0, fr->top_mib, TICKS_Y);
     n = tick_range(0.0, fr->top_mib, step, &first);
     dec = step_decimals(step);
     for (size_t i = 0; i < n; i++) {
         double v = (first + (double)i) * step, y = py(fr, v);
-        fprintf(f,
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                "stroke=\"#e0e0e0\"/>\n"
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                "stroke=\"#333\"/>\n"
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">",
-                fr->left, y, right, y, fr->left - 4.0, y, fr->left, y,
-                fr->left - 6.0, y + 4.0);
-        tick_label(f, v, step, dec);
-        fputs("</text>\n", f);
+        pm_strbuf_printf(
+            out,
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"#e0e0e0\"/>\n"
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"#333\"/>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">",
+            fr->left, y, right, y, fr->left - 4.0, y, fr->left, y,
+            fr->left - 6.0, y + 4.0);
+        tick_label(out, v, step, dec);
+        pm_strbuf_puts(out, "</text>\n");
     }
-    fprintf(f,
-            "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-            "fill=\"none\" stroke=\"#333\"/>\n"
-            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">time (s)"
-            "</text>\n"
-            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
-            "transform=\"rotate(-90 %.2f %.2f)\">memory (MiB)</text>\n",
-            fr->left, fr->top, fr->width, fr->height, fr->left + fr->width / 2,
-            bottom + 34.0, 16.0, fr->top + fr->height / 2, 16.0,
-            fr->top + fr->height / 2);
+    pm_strbuf_printf(
+        out,
+        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+        "fill=\"none\" stroke=\"#333\"/>\n"
+        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">time (s)"
+        "</text>\n"
+        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+        "transform=\"rotate(-90 %.2f %.2f)\">memory (MiB)</text>\n",
+        fr->left, fr->top, fr->width, fr->height, fr->left + fr->width / 2,
+        bottom + 34.0, 16.0, fr->top + fr->height / 2, 16.0,
+        fr->top + fr->height / 2);
 }
 
 /* Function spans: a translucent band each, its name at the bottom, clear
  * of the peak label (rows staggered so neighbours do not overprint). */
-static int draw_spans(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
+static int draw_spans(pm_strbuf_t *out, const frame_t *fr,
+                      const pm_svg_opts_t *o)
 {
     for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
         const pm_svg_span_t *sp = &o->spans[i];
@@ -315,23 +318,24 @@ static int draw_spans(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
         if (name == NULL) {
             return -1;
         }
-        fprintf(f,
-                "<g class=\"span\"><rect x=\"%.2f\" y=\"%.2f\" "
-                "width=\"%.2f\" height=\"%.2f\" fill=\"#ffa500\" "
-                "fill-opacity=\"0.15\" stroke=\"#ffa500\" "
-                "stroke-opacity=\"0.5\"/>"
-                "<text x=\"%.2f\" y=\"%.2f\" fill=\"#8a5a00\">%s</text></g>\n",
-                a, fr->top, b - a, fr->height,
-                clamp(a + 2.0, fr->left, fr->left + fr->width),
-                fr->top + fr->height - 6.0 - (double)(i % 3) * 12.0, name);
+        pm_strbuf_printf(
+            out,
+            "<g class=\"span\"><rect x=\"%.2f\" y=\"%.2f\" "
+            "width=\"%.2f\" height=\"%.2f\" fill=\"#ffa500\" "
+            "fill-opacity=\"0.15\" stroke=\"#ffa500\" "
+            "stroke-opacity=\"0.5\"/>"
+            "<text x=\"%.2f\" y=\"%.2f\" fill=\"#8a5a00\">%s</text></g>\n",
+            a, fr->top, b - a, fr->height,
+            clamp(a + 2.0, fr->left, fr->left + fr->width),
+            fr->top + fr->height - 6.0 - (double)(i % 3) * 12.0, name);
         free(name);
     }
     return 0;
 }
 
 /* One series: a polyline, or a dot for a single sample. */
-static void draw_series(FILE *f, const frame_t *fr, const pm_svg_series_t *se,
-                        const char *colour)
+static void draw_series(pm_strbuf_t *out, const frame_t *fr,
+                        const pm_svg_series_t *se, const char *colour)
 {
     size_t valid = 0, last = 0;
 
@@ -345,29 +349,32 @@ static void draw_series(FILE *f, const frame_t *fr, const pm_svg_series_t *se,
         return;
     }
     if (valid == 1) {
-        fprintf(f,
-                "<circle class=\"series\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" "
-                "fill=\"%s\"/>\n",
-                px(fr, se->points[last].t), py(fr, se->points[last].mib),
-                colour);
+        pm_strbuf_printf(
+            out,
+            "<circle class=\"series\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" "
+            "fill=\"%s\"/>\n",
+            px(fr, se->points[last].t), py(fr, se->points[last].mib), colour);
         return;
     }
-    fprintf(f,
-            "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-            "points=\"",
-            colour);
+    pm_strbuf_printf(
+        out,
+        "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+        "points=\"",
+        colour);
     valid = 0;
     for (size_t i = 0; i < se->n; i++) {
         if (point_ok(&se->points[i])) {
-            fprintf(f, "%s%.2f,%.2f", valid++ == 0 ? "" : " ",
-                    px(fr, se->points[i].t), py(fr, se->points[i].mib));
+            pm_strbuf_printf(out, "%s%.2f,%.2f", valid++ == 0 ? "" : " ",
+                             px(fr, se->points[i].t),
+                             py(fr, se->points[i].mib));
         }
     }
-    fputs("\"/>\n", f);
+    pm_strbuf_puts(out, "\"/>\n");
 }
 
 /* Legend in the top right corner: as many rows as fit, then "+N more". */
-static int draw_legend(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
+static int draw_legend(pm_strbuf_t *out, const frame_t *fr,
+                       const pm_svg_opts_t *o)
 {
     size_t rows = o->nseries, longest = 4, fit;
     double w, h, x, y;
@@ -387,39 +394,43 @@ static int draw_legend(FILE *f, const frame_t *fr, const pm_svg_opts_t *o)
     h = 6.0 + LEGEND_ROW * (double)rows;
     x = fr->left + fr->width - w - 6.0;
     y = fr->top + 6.0;
-    fprintf(f,
-            "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-            "height=\"%.2f\" fill=\"#ffffff\" fill-opacity=\"0.85\" "
-            "stroke=\"#ccc\"/>\n",
-            x, y, w, h);
+    pm_strbuf_printf(
+        out,
+        "<g class=\"legend\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+        "height=\"%.2f\" fill=\"#ffffff\" fill-opacity=\"0.85\" "
+        "stroke=\"#ccc\"/>\n",
+        x, y, w, h);
     for (size_t i = 0; i < rows; i++) {
         double ry = y + 3.0 + LEGEND_ROW * (double)i + LEGEND_ROW / 2;
         char *label;
 
         if (i + 1 == rows && rows < o->nseries) {
-            fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">+%zu more</text>\n",
-                    x + 6.0, ry + 4.0, o->nseries - i);
+            pm_strbuf_printf(out,
+                             "<text x=\"%.2f\" y=\"%.2f\">+%zu more</text>\n",
+                             x + 6.0, ry + 4.0, o->nseries - i);
             break;
         }
         label = xml_text(o->series[i].label);
         if (label == NULL) {
             return -1;
         }
-        fprintf(f,
-                "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                "stroke=\"%s\" stroke-width=\"2\"/>"
-                "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n",
-                x + 6.0, ry, x + 24.0, ry, palette[i % NPALETTE], x + 28.0,
-                ry + 4.0, label);
+        pm_strbuf_printf(
+            out,
+            "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"%s\" stroke-width=\"2\"/>"
+            "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n",
+            x + 6.0, ry, x + 24.0, ry, palette[i % NPALETTE], x + 28.0,
+            ry + 4.0, label);
         free(label);
     }
-    fputs("</g>\n", f);
+    pm_strbuf_puts(out, "</g>\n");
     return 0;
 }
 
 /* The main series' highest sample (the first of equals): a red ring and
  * "peak X MiB at Y s" beside it, toward the middle of the plot. */
-static void draw_peak(FILE *f, const frame_t *fr, const pm_svg_series_t *se)
+static void draw_peak(pm_strbuf_t *out, const frame_t *fr,
+                      const pm_svg_series_t *se)
 {
     const pm_svg_point_t *best = NULL;
     double x, y;
@@ -435,30 +446,31 @@ static void draw_peak(FILE *f, const frame_t *fr, const pm_svg_series_t *se)
     }
     x = px(fr, best->t);
     y = py(fr, best->mib);
-    fprintf(f,
-            "<g class=\"peak\"><circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" "
-            "fill=\"none\" stroke=\"" RED "\" stroke-width=\"2\"/>"
-            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" fill=\"" RED
-            "\">peak %.1f MiB at %.1f s</text></g>\n",
-            x, y,
-            x > fr->left + fr->width / 2 ? fmax(x - 8.0, fr->left)
-                                         : fmin(x + 8.0, fr->left + fr->width),
-            clamp(y - 8.0, fr->top + 12.0, fr->top + fr->height - 4.0),
-            x > fr->left + fr->width / 2 ? "end" : "start", best->mib,
-            best->t);
+    pm_strbuf_printf(
+        out,
+        "<g class=\"peak\"><circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" "
+        "fill=\"none\" stroke=\"" RED "\" stroke-width=\"2\"/>"
+        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" fill=\"" RED
+        "\">peak %.1f MiB at %.1f s</text></g>\n",
+        x, y,
+        x > fr->left + fr->width / 2 ? fmax(x - 8.0, fr->left)
+                                     : fmin(x + 8.0, fr->left + fr->width),
+        clamp(y - 8.0, fr->top + 12.0, fr->top + fr->height - 4.0),
+        x > fr->left + fr->width / 2 ? "end" : "start", best->mib, best->t);
 }
 
-static void draw_limit(FILE *f, const frame_t *fr, double limit)
+static void draw_limit(pm_strbuf_t *out, const frame_t *fr, double limit)
 {
     double y = py(fr, limit);
 
-    fprintf(f,
-            "<g class=\"limit\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-            "y2=\"%.2f\" stroke=\"" RED "\" stroke-dasharray=\"6,4\"/>"
-            "<text x=\"%.2f\" y=\"%.2f\" fill=\"" RED
-            "\">limit %.1f MiB</text></g>\n",
-            fr->left, y, fr->left + fr->width, y, fr->left + 4.0,
-            clamp(y - 4.0, fr->top + 12.0, fr->top + fr->height - 4.0), limit);
+    pm_strbuf_printf(
+        out,
+        "<g class=\"limit\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+        "y2=\"%.2f\" stroke=\"" RED "\" stroke-dasharray=\"6,4\"/>"
+        "<text x=\"%.2f\" y=\"%.2f\" fill=\"" RED
+        "\">limit %.1f MiB</text></g>\n",
+        fr->left, y, fr->left + fr->width, y, fr->left + 4.0,
+        clamp(y - 4.0, fr->top + 12.0, fr->top + fr->height - 4.0), limit);
 }
 
 static int has_samples(const pm_svg_opts_t *o)
@@ -487,84 +499,60 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts)
     int w = clamp_dim(o.width, DEFAULT_W, MIN_W);
     int h = clamp_dim(o.height, DEFAULT_H, MIN_H);
     double limit = isfinite(o.limit_mib) && o.limit_mib > 0 ? o.limit_mib : 0;
-    locale_t loc = pm_c_locale(), old = (locale_t)0;
-    char *title = NULL, *buf = NULL;
-    size_t size = 0;
-    FILE *f = NULL;
+    char *title = NULL, *text = NULL;
+    pm_strbuf_t b, *out = &b;
     frame_t fr;
 
     if (o.series == NULL) {
         o.nseries = 0;
     }
-    if (loc != (locale_t)0) {
-        old = uselocale(loc); /* "1.50", never "1,50" */
-    }
+    pm_strbuf_init(&b);
     title = xml_text(o.title);
     if (title == NULL) {
         goto fail;
     }
-    f = open_memstream(&buf, &size);
-    if (f == NULL) {
-        goto fail;
-    }
     make_frame(&o, limit, w, h, &fr);
-    fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
-            "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-            "font-family=\"sans-serif\" font-size=\"11\">\n"
-            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-            "fill=\"#ffffff\"/>\n",
-            w, h, w, h, w, h);
+    pm_strbuf_printf(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+        "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+        "font-family=\"sans-serif\" font-size=\"11\">\n"
+        "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+        "fill=\"#ffffff\"/>\n",
+        w, h, w, h, w, h);
     if (title[0] != '\0') {
-        fprintf(f,
-                "<text x=\"%.2f\" y=\"20.00\" text-anchor=\"middle\" "
-                "font-size=\"14\">%s</text>\n",
-                w / 2.0, title);
+        pm_strbuf_printf(out,
+                         "<text x=\"%.2f\" y=\"20.00\" text-anchor=\"middle\" "
+                         "font-size=\"14\">%s</text>\n",
+                         w / 2.0, title);
     }
-    draw_axes(f, &fr);
-    if (draw_spans(f, &fr, &o) < 0) {
+    draw_axes(out, &fr);
+    if (draw_spans(out, &fr, &o) < 0) {
         goto fail;
     }
     if (limit > 0) {
-        draw_limit(f, &fr, limit);
+        draw_limit(out, &fr, limit);
     }
     for (size_t s = 0; s < o.nseries; s++) {
-        draw_series(f, &fr, &o.series[s], palette[s % NPALETTE]);
+        draw_series(out, &fr, &o.series[s], palette[s % NPALETTE]);
     }
     if (!has_samples(&o)) {
-        fprintf(f,
-                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
-                "fill=\"#777\">no samples</text>\n",
-                fr.left + fr.width / 2, fr.top + fr.height / 2);
+        pm_strbuf_printf(out,
+                         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+                         "fill=\"#777\">no samples</text>\n",
+                         fr.left + fr.width / 2, fr.top + fr.height / 2);
     } else if (o.mark_peak) {
-        draw_peak(f, &fr, &o.series[0]);
+        draw_peak(out, &fr, &o.series[0]);
     }
-    if (o.nseries > 1 && draw_legend(f, &fr, &o) < 0) {
+    if (o.nseries > 1 && draw_legend(out, &fr, &o) < 0) {
         goto fail;
     }
-    fputs("</svg>\n", f);
-    if (ferror(f)) {
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        goto fail;
-    }
-    if (loc != (locale_t)0) {
-        uselocale(old);
-    }
-    free(title);
-    return buf;
+    pm_strbuf_puts(out, "</svg>\n");
+    text = pm_strbuf_steal(&b);
 
 fail:
-    if (f != NULL) {
-        fclose(f);
-    }
-    if (loc != (locale_t)0) {
-        uselocale(old);
-    }
-    free(buf);
+    pm_strbuf_close(&b);
     free(title);
-    return NULL;
+    return text;
 }

@@ -86,21 +86,16 @@ START_TEST(test_cgroup_memory_max_reads_this_process)
 }
 END_TEST
 
-static Suite *cgroup_suite(void)
-{
-    Suite *s = suite_create("cgroup");
-    TCase *tc = tcase_create("parse");
-    tcase_add_test(tc, test_cgroup_path_v1_memory_in_hybrid);
-    tcase_add_test(tc, test_cgroup_path_v2_only);
-    tcase_add_test(tc, test_cgroup_path_controller_in_list);
-    tcase_add_test(tc, test_cgroup_path_rejects_garbled_and_long);
-    tcase_add_test(tc, test_memory_max_values);
-    tcase_add_test(tc, test_cgroup_memory_max_reads_this_process);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(cgroup_suite());
+    const pm_check_test_t tests[] = {
+        {"parse", test_cgroup_path_v1_memory_in_hybrid},
+        {"parse", test_cgroup_path_v2_only},
+        {"parse", test_cgroup_path_controller_in_list},
+        {"parse", test_cgroup_path_rejects_garbled_and_long},
+        {"parse", test_memory_max_values},
+        {"parse", test_cgroup_memory_max_reads_this_process},
+    };
+
+    return pm_check_main("cgroup", tests, PM_CHECK_COUNT(tests));
 }

@@ -779,7 +779,7 @@ START_TEST(test_dat_read_fd_caps_what_it_reads)
     /* a device never ends: cut at the cap */
     fd = open("/dev/zero", O_RDONLY);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(pm_dat_read_fd(fd, 1 << 20, &text, &len), -EFBIG);
+    ck_assert_int_eq(pm_dat_read_fd(fd, PM_MIB, &text, &len), -EFBIG);
     close(fd);
 }
 END_TEST

@@ -197,21 +197,17 @@ START_TEST(test_live_view_rejects_missing_publisher)
 }
 END_TEST
 
-static Suite *live_suite(void)
-{
-    Suite *s = suite_create("live");
-    TCase *tc = tcase_create("live");
-
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc,
-                   test_live_view_outlives_the_creators_publisher_reference);
-    tcase_add_test(tc, test_live_view_reads_a_growing_timeline_within_bounds);
-    tcase_add_test(tc, test_live_view_rejects_missing_publisher);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(live_suite());
+    const pm_check_tcase_t tcases[] = {
+        {"live", 30, NULL, NULL},
+    };
+    const pm_check_test_t tests[] = {
+        {"live", test_live_view_outlives_the_creators_publisher_reference},
+        {"live", test_live_view_reads_a_growing_timeline_within_bounds},
+        {"live", test_live_view_rejects_missing_publisher},
+    };
+
+    return pm_check_run(pm_check_suite("live", tests, PM_CHECK_COUNT(tests),
+                                       tcases, PM_CHECK_COUNT(tcases)));
 }

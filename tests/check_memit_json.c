@@ -1,15 +1,15 @@
 /* Check tests for the "peakmem.memit" JSON document and the display_data
  * mime bundle that carries it (schema: protocol/SCHEMA.md). */
 #include "check_util.h"
+#include "pm_kernel.h"
 #include "pm_protocol.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MIB 1048576ull
-
-static const uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4, 70 * MIB};
+static const uint64_t peaks[] = {60 * PM_MIB, 80 * PM_MIB + PM_MIB / 4,
+                                 70 * PM_MIB};
 static const double walls[] = {0.5, 0.25, 0.125};
 
 static pm_memit_t sample(void)
@@ -22,7 +22,7 @@ static pm_memit_t sample(void)
         .interval_s = 0.1,
         .include_children = 1,
         .method = "hwm",
-        .baseline_bytes = 50 * MIB,
+        .baseline_bytes = 50 * PM_MIB,
         .n = 3,
         .peak_bytes = peaks,
         .wall_s = walls,
@@ -75,9 +75,9 @@ START_TEST(test_json_has_byte_counts_and_text)
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
 
-    ck_assert_int_eq(int_at(doc, "baseline_bytes"), 50 * MIB);
-    ck_assert_int_eq(int_at(doc, "peak_bytes"), 80 * MIB + MIB / 4);
-    ck_assert_int_eq(int_at(doc, "increment_bytes"), 30 * MIB + MIB / 4);
+    ck_assert_int_eq(int_at(doc, "baseline_bytes"), 50 * PM_MIB);
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 80 * PM_MIB + PM_MIB / 4);
+    ck_assert_int_eq(int_at(doc, "increment_bytes"), 30 * PM_MIB + PM_MIB / 4);
     ck_assert_str_eq(str_at(doc, "text"),
                      "peak memory: 80.25 MiB, increment: 30.25 MiB");
     json_decref(doc);
@@ -99,10 +99,10 @@ START_TEST(test_json_lists_runs_and_mem_usage)
         json_t *run = json_array_get(runs, i);
         ck_assert_int_eq(int_at(run, "peak_bytes"), peaks[i]);
         ck_assert_int_eq(int_at(run, "increment_bytes"),
-                         (json_int_t)peaks[i] - (json_int_t)(50 * MIB));
+                         (json_int_t)peaks[i] - (json_int_t)(50 * PM_MIB));
         ck_assert_double_eq(real_at(run, "wall_s"), walls[i]);
         ck_assert_double_eq(json_real_value(json_array_get(usage, i)),
-                            (double)peaks[i] / MIB);
+                            (double)peaks[i] / PM_MIB);
     }
     ck_assert_double_eq(json_real_value(json_array_get(usage, 1)), 80.25);
     json_decref(doc);
@@ -111,16 +111,16 @@ END_TEST
 
 START_TEST(test_json_negative_increment_is_signed)
 {
-    uint64_t low[] = {40 * MIB};
+    uint64_t low[] = {40 * PM_MIB};
     pm_memit_t m = sample();
     m.n = 1;
     m.peak_bytes = low;
     json_t *doc = pm_memit_to_json(&m);
 
-    ck_assert_int_eq(int_at(doc, "increment_bytes"), -10 * (json_int_t)MIB);
+    ck_assert_int_eq(int_at(doc, "increment_bytes"), -10 * (json_int_t)PM_MIB);
     ck_assert_int_eq(int_at(json_array_get(json_object_get(doc, "runs"), 0),
                             "increment_bytes"),
-                     -10 * (json_int_t)MIB);
+                     -10 * (json_int_t)PM_MIB);
     ck_assert_str_eq(str_at(doc, "text"),
                      "peak memory: 40.00 MiB, increment: -10.00 MiB");
     json_decref(doc);
@@ -158,7 +158,7 @@ START_TEST(test_json_without_runs_has_empty_arrays)
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "runs")), 0);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "mem_usage_mib")),
                       0);
-    ck_assert_int_eq(int_at(doc, "peak_bytes"), 50 * MIB);
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 50 * PM_MIB);
     ck_assert_int_eq(int_at(doc, "increment_bytes"), 0);
     json_decref(doc);
 }
@@ -264,14 +264,15 @@ START_TEST(test_json_limit_timeline_and_cgroup)
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "timeline")), 0);
     json_decref(doc);
 
-    m.limit_bytes = 64 * MIB;
-    m.cgroup_limit_bytes = 160 * MIB + MIB / 2;
+    m.limit_bytes = 64 * PM_MIB;
+    m.cgroup_limit_bytes = 160 * PM_MIB + PM_MIB / 2;
     m.timeline = tl;
     m.ntimeline = 2;
     doc = pm_memit_to_json(&m);
-    ck_assert_int_eq(int_at(doc, "limit_bytes"), 64 * MIB);
+    ck_assert_int_eq(int_at(doc, "limit_bytes"), 64 * PM_MIB);
     ck_assert(json_is_true(json_object_get(doc, "over_limit")));
-    ck_assert_int_eq(int_at(doc, "cgroup_limit_bytes"), 160 * MIB + MIB / 2);
+    ck_assert_int_eq(int_at(doc, "cgroup_limit_bytes"),
+                     160 * PM_MIB + PM_MIB / 2);
     ck_assert_double_eq_tol(real_at(doc, "peak_share_of_cgroup_limit"),
                             (80.25 / 160.5), 1e-9);
     json_t *pt = json_array_get(json_object_get(doc, "timeline"), 1);
@@ -280,7 +281,7 @@ START_TEST(test_json_limit_timeline_and_cgroup)
     ck_assert_double_eq_tol(json_real_value(json_array_get(pt, 1)), 80.25,
                             1e-12);
     json_decref(doc);
-    m.limit_bytes = 100 * MIB;
+    m.limit_bytes = 100 * PM_MIB;
     ck_assert_int_eq(pm_memit_over_limit(&m), 0);
 }
 END_TEST
@@ -291,7 +292,7 @@ START_TEST(test_bundle_display_id_and_svg)
     pm_memit_t m = sample();
     m.timeline = tl;
     m.ntimeline = 3;
-    m.limit_bytes = 50 * MIB;
+    m.limit_bytes = 50 * PM_MIB;
     m.display_id = "abc-123";
     json_t *b = pm_memit_bundle(&m);
     ck_assert_str_eq(json_string_value(json_object_get(
@@ -314,8 +315,8 @@ START_TEST(test_live_text_and_bundle)
         {0.0, 10.0}, {0.1, 20.0}, {0.2, 30.0}, {0.3, 80.0}};
     pm_live_t l = {.statement = "x = f()",
                    .elapsed_s = 3.25,
-                   .rss_bytes = 812 * MIB,
-                   .peak_bytes = 900 * MIB,
+                   .rss_bytes = 812 * PM_MIB,
+                   .peak_bytes = 900 * PM_MIB,
                    .recent = recent,
                    .nrecent = 4};
     char *text = pm_live_render_text(&l);
@@ -333,7 +334,7 @@ START_TEST(test_live_text_and_bundle)
                      "id-1");
     json_t *doc = json_object_get(data, PM_MIME_LIVE);
     ck_assert_str_eq(str_at(doc, "schema"), "peakmem.live");
-    ck_assert_int_eq(int_at(doc, "peak_bytes"), 900 * MIB);
+    ck_assert_int_eq(int_at(doc, "peak_bytes"), 900 * PM_MIB);
     ck_assert(json_is_true(json_object_get(doc, "stopped")));
     ck_assert_ptr_nonnull(strstr(
         json_string_value(json_object_get(data, "text/html")), "<polyline"));
@@ -341,31 +342,23 @@ START_TEST(test_live_text_and_bundle)
 }
 END_TEST
 
-static Suite *memit_json_suite(void)
-{
-    Suite *s = suite_create("memit_json");
-    TCase *doc = tcase_create("document");
-    TCase *bundle = tcase_create("bundle");
-
-    tcase_add_test(doc, test_json_has_schema_and_options);
-    tcase_add_test(doc, test_json_has_byte_counts_and_text);
-    tcase_add_test(doc, test_json_lists_runs_and_mem_usage);
-    tcase_add_test(doc, test_json_negative_increment_is_signed);
-    tcase_add_test(doc, test_json_nulls_for_no_setup_and_no_timeout);
-    tcase_add_test(doc, test_json_without_runs_has_empty_arrays);
-    tcase_add_test(doc, test_json_keys_in_documented_order);
-    tcase_add_test(doc, test_json_non_finite_wall_time_is_null);
-    tcase_add_test(bundle, test_bundle_carries_three_mime_types);
-    tcase_add_test(bundle, test_mime_type_is_json_for_nbformat);
-    tcase_add_test(doc, test_json_limit_timeline_and_cgroup);
-    tcase_add_test(bundle, test_bundle_display_id_and_svg);
-    tcase_add_test(bundle, test_live_text_and_bundle);
-    suite_add_tcase(s, doc);
-    suite_add_tcase(s, bundle);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(memit_json_suite());
+    const pm_check_test_t tests[] = {
+        {"document", test_json_has_schema_and_options},
+        {"document", test_json_has_byte_counts_and_text},
+        {"document", test_json_lists_runs_and_mem_usage},
+        {"document", test_json_negative_increment_is_signed},
+        {"document", test_json_nulls_for_no_setup_and_no_timeout},
+        {"document", test_json_without_runs_has_empty_arrays},
+        {"document", test_json_keys_in_documented_order},
+        {"document", test_json_non_finite_wall_time_is_null},
+        {"document", test_json_limit_timeline_and_cgroup},
+        {"bundle", test_bundle_carries_three_mime_types},
+        {"bundle", test_mime_type_is_json_for_nbformat},
+        {"bundle", test_bundle_display_id_and_svg},
+        {"bundle", test_live_text_and_bundle},
+    };
+
+    return pm_check_main("memit_json", tests, PM_CHECK_COUNT(tests));
 }

@@ -4,13 +4,13 @@
  * lines, and the "peakmem.mprun" document must hold every documented
  * field (protocol/SCHEMA.md). */
 #include "check_util.h"
+#include "pm_kernel.h"
 #include "pm_protocol.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MIB 1048576ull
 #define GOLDEN "tests/data/protocol/mprun_golden.json"
 
 static json_t *load_golden(void)
@@ -116,16 +116,19 @@ END_TEST
 /* A two-block profile: a function with a heavy line, a never-run line and
  * HTML-special source, and a small second function. */
 static const pm_mprun_line_t lines_a[] = {
-    {1, "def f(n):", 1, 50 * MIB, 0, 50 * MIB},
-    {2, "    s = '<b>&'", 1, 50 * MIB + MIB / 2, MIB / 2, 50 * MIB + MIB / 2},
-    {3, "    big = [0] * n", 1, 130 * MIB, 79 * MIB + MIB / 2, 131 * MIB},
-    {4, "    if n < 0:", 1, 130 * MIB, 0, 130 * MIB},
+    {1, "def f(n):", 1, 50 * PM_MIB, 0, 50 * PM_MIB},
+    {2, "    s = '<b>&'", 1, 50 * PM_MIB + PM_MIB / 2, PM_MIB / 2,
+     50 * PM_MIB + PM_MIB / 2},
+    {3, "    big = [0] * n", 1, 130 * PM_MIB, 79 * PM_MIB + PM_MIB / 2,
+     131 * PM_MIB},
+    {4, "    if n < 0:", 1, 130 * PM_MIB, 0, 130 * PM_MIB},
     {5, "        return None", 0, 0, 0, 0},
-    {6, "    del big", 1, 50 * MIB + MIB / 4, -80 * (int64_t)MIB, 130 * MIB},
+    {6, "    del big", 1, 50 * PM_MIB + PM_MIB / 4, -80 * (int64_t)PM_MIB,
+     130 * PM_MIB},
 };
 static const pm_mprun_line_t lines_b[] = {
-    {10, "def g():", 2, 50 * MIB, 0, 50 * MIB},
-    {11, "    return 1", 2, 50 * MIB, 0, 50 * MIB},
+    {10, "def g():", 2, 50 * PM_MIB, 0, 50 * PM_MIB},
+    {11, "    return 1", 2, 50 * PM_MIB, 0, 50 * PM_MIB},
 };
 static const pm_mprun_block_t blocks[] = {
     {"work.py", "f", 1, 6, lines_a},
@@ -291,10 +294,10 @@ END_TEST
 START_TEST(test_mprun_html_highlights_large_share_of_small_block)
 {
     static const pm_mprun_line_t small[] = {
-        {1, "a", 1, 10 * MIB, 40960, 10 * MIB},
-        {2, "b", 1, 10 * MIB, 4096, 10 * MIB},
-        {3, "c", 1, 10 * MIB, 4095, 10 * MIB},
-        {4, "d", 1, 10 * MIB, 0, 10 * MIB},
+        {1, "a", 1, 10 * PM_MIB, 40960, 10 * PM_MIB},
+        {2, "b", 1, 10 * PM_MIB, 4096, 10 * PM_MIB},
+        {3, "c", 1, 10 * PM_MIB, 4095, 10 * PM_MIB},
+        {4, "d", 1, 10 * PM_MIB, 0, 10 * PM_MIB},
     };
     pm_mprun_block_t block = {"s.py", "s", 1, 4, small};
     pm_mprun_t m = sample();
@@ -312,8 +315,8 @@ END_TEST
 START_TEST(test_mprun_html_peak_rise_makes_line_heavy)
 {
     static const pm_mprun_line_t rise[] = {
-        {1, "x = make()", 1, 10 * MIB, 0, 10 * MIB},
-        {2, "y = spike()", 1, 10 * MIB, 0, 600 * MIB},
+        {1, "x = make()", 1, 10 * PM_MIB, 0, 10 * PM_MIB},
+        {2, "y = spike()", 1, 10 * PM_MIB, 0, 600 * PM_MIB},
     };
     pm_mprun_block_t block = {"r.py", "r", 1, 2, rise};
     pm_mprun_t m = sample();
@@ -410,12 +413,12 @@ START_TEST(test_mprun_json_blocks_and_lines)
     ck_assert_int_eq(int_at(l3, "lineno"), 3);
     ck_assert_str_eq(str_at(l3, "source"), "    big = [0] * n");
     ck_assert_int_eq(int_at(l3, "occurrences"), 1);
-    ck_assert_int_eq(int_at(l3, "mem_bytes"), 130 * MIB);
-    ck_assert_int_eq(int_at(l3, "increment_bytes"), 79 * MIB + MIB / 2);
+    ck_assert_int_eq(int_at(l3, "mem_bytes"), 130 * PM_MIB);
+    ck_assert_int_eq(int_at(l3, "increment_bytes"), 79 * PM_MIB + PM_MIB / 2);
     ck_assert(json_is_null(json_object_get(l3, "peak_bytes")));
     ck_assert(json_is_true(json_object_get(l3, "ran")));
     l6 = json_array_get(json_object_get(b0, "lines"), 5);
-    ck_assert_int_eq(int_at(l6, "increment_bytes"), -80 * (json_int_t)MIB);
+    ck_assert_int_eq(int_at(l6, "increment_bytes"), -80 * (json_int_t)PM_MIB);
     json_decref(doc);
 }
 END_TEST
@@ -437,7 +440,7 @@ START_TEST(test_mprun_json_never_run_line_has_null_numbers)
     ck_assert(json_is_null(json_object_get(l5, "peak_bytes")));
     ck_assert(json_is_true(json_object_get(doc, "show_peak")));
     ck_assert_int_eq(int_at(json_array_get(lines, 2), "peak_bytes"),
-                     131 * MIB);
+                     131 * PM_MIB);
     json_decref(doc);
 }
 END_TEST
@@ -523,39 +526,28 @@ START_TEST(test_mprun_bundle_carries_three_mime_types)
 }
 END_TEST
 
-static Suite *mprun_suite(void)
-{
-    Suite *s = suite_create("mprun");
-    TCase *text = tcase_create("text");
-    TCase *html = tcase_create("html");
-    TCase *json = tcase_create("json");
-
-    tcase_add_test(text, test_mprun_text_matches_memory_profiler_golden);
-    tcase_add_test(text, test_mprun_text_adds_peak_column_after_increment);
-    tcase_add_test(text, test_mprun_text_leaves_out_message);
-    tcase_add_test(text, test_mprun_text_negative_precision_shows_whole_mib);
-    tcase_add_test(text, test_mprun_text_without_blocks_is_empty);
-    tcase_add_test(html, test_mprun_html_escapes_source_and_statement);
-    tcase_add_test(html, test_mprun_html_has_a_table_per_block);
-    tcase_add_test(html, test_mprun_html_highlights_heavy_lines);
-    tcase_add_test(html,
-                   test_mprun_html_highlights_large_share_of_small_block);
-    tcase_add_test(html, test_mprun_html_peak_rise_makes_line_heavy);
-    tcase_add_test(html, test_mprun_html_blank_cells_for_never_run_line);
-    tcase_add_test(html, test_mprun_html_shows_message);
-    tcase_add_test(json, test_mprun_json_has_schema_and_options);
-    tcase_add_test(json, test_mprun_json_blocks_and_lines);
-    tcase_add_test(json, test_mprun_json_never_run_line_has_null_numbers);
-    tcase_add_test(json, test_mprun_json_message_kept_out_of_text);
-    tcase_add_test(json, test_mprun_json_keys_in_documented_order);
-    tcase_add_test(json, test_mprun_bundle_carries_three_mime_types);
-    suite_add_tcase(s, text);
-    suite_add_tcase(s, html);
-    suite_add_tcase(s, json);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(mprun_suite());
+    const pm_check_test_t tests[] = {
+        {"text", test_mprun_text_matches_memory_profiler_golden},
+        {"text", test_mprun_text_adds_peak_column_after_increment},
+        {"text", test_mprun_text_leaves_out_message},
+        {"text", test_mprun_text_negative_precision_shows_whole_mib},
+        {"text", test_mprun_text_without_blocks_is_empty},
+        {"html", test_mprun_html_escapes_source_and_statement},
+        {"html", test_mprun_html_has_a_table_per_block},
+        {"html", test_mprun_html_highlights_heavy_lines},
+        {"html", test_mprun_html_highlights_large_share_of_small_block},
+        {"html", test_mprun_html_peak_rise_makes_line_heavy},
+        {"html", test_mprun_html_blank_cells_for_never_run_line},
+        {"html", test_mprun_html_shows_message},
+        {"json", test_mprun_json_has_schema_and_options},
+        {"json", test_mprun_json_blocks_and_lines},
+        {"json", test_mprun_json_never_run_line_has_null_numbers},
+        {"json", test_mprun_json_message_kept_out_of_text},
+        {"json", test_mprun_json_keys_in_documented_order},
+        {"json", test_mprun_bundle_carries_three_mime_types},
+    };
+
+    return pm_check_main("mprun", tests, PM_CHECK_COUNT(tests));
 }

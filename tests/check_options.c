@@ -288,16 +288,16 @@ START_TEST(test_options_unknown_multibyte_option_names_whole_character)
     }
     strcat(line, "x pass");
     ck_assert_int_eq(parse(line), 0);
-    ck_assert_int_eq(pm_parse_long(pm_opts_get(&opts, 'r', NULL), 1, 10,
-                                   "-r", &v, err, sizeof err),
+    ck_assert_int_eq(pm_parse_long(pm_opts_get(&opts, 'r', NULL), 1, 10, "-r",
+                                   &v, err, sizeof err),
                      PM_EUSAGE);
     ck_assert(utf8_ok(err));
     ck_assert_uint_ge(strlen(err), sizeof err - 2);
     ck_assert(strncmp(err, "-r expects an integer from 1 to 10, got '\xc3\xa9",
                       43) == 0);
-    ck_assert_int_eq(pm_opts_parse("-\xc3\xa9", memit_defs, &opts, small,
-                                   sizeof small),
-                     PM_EUSAGE);
+    ck_assert_int_eq(
+        pm_opts_parse("-\xc3\xa9", memit_defs, &opts, small, sizeof small),
+        PM_EUSAGE);
     ck_assert_str_eq(small, "unknown option -");
 }
 END_TEST
@@ -324,39 +324,33 @@ START_TEST(test_parse_interval_names_its_limits)
 }
 END_TEST
 
-static Suite *options_suite(void)
-{
-    Suite *s = suite_create("options");
-    TCase *tc = tcase_create("parse");
-    tcase_add_test(tc, test_options_attached_and_separate_values);
-    tcase_add_test(tc, test_options_flags_cluster);
-    tcase_add_test(tc, test_options_cluster_ending_with_value);
-    tcase_add_test(tc, test_options_statement_spacing_kept);
-    tcase_add_test(tc, test_options_double_dash_ends_options);
-    tcase_add_test(tc, test_options_long_forms);
-    tcase_add_test(tc, test_options_quoted_value);
-    tcase_add_test(tc, test_options_repeated_keeps_all_and_last_wins);
-    tcase_add_test(tc, test_options_empty_line);
-    tcase_add_test(tc, test_options_rejects_unknown_short);
-    tcase_add_test(tc, test_options_rejects_unknown_long);
-    tcase_add_test(tc, test_options_rejects_missing_value);
-    tcase_add_test(tc, test_options_rejects_value_on_flag);
-    tcase_add_test(tc, test_options_rejects_unterminated_quote);
-    tcase_add_test(tc, test_options_rejects_too_many);
-    tcase_add_test(tc, test_options_rejects_overlong_values);
-    tcase_add_test(tc, test_parse_long_accepts_range);
-    tcase_add_test(tc, test_parse_long_rejects_garbage_and_range);
-    tcase_add_test(tc, test_parse_seconds);
-    tcase_add_test(tc, test_parse_size_units);
-    tcase_add_test(tc, test_parse_size_rejects_bad);
-    tcase_add_test(tc,
-                   test_options_unknown_multibyte_option_names_whole_character);
-    tcase_add_test(tc, test_parse_interval_names_its_limits);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(options_suite());
+    const pm_check_test_t tests[] = {
+        {"parse", test_options_attached_and_separate_values},
+        {"parse", test_options_flags_cluster},
+        {"parse", test_options_cluster_ending_with_value},
+        {"parse", test_options_statement_spacing_kept},
+        {"parse", test_options_double_dash_ends_options},
+        {"parse", test_options_long_forms},
+        {"parse", test_options_quoted_value},
+        {"parse", test_options_repeated_keeps_all_and_last_wins},
+        {"parse", test_options_empty_line},
+        {"parse", test_options_rejects_unknown_short},
+        {"parse", test_options_rejects_unknown_long},
+        {"parse", test_options_rejects_missing_value},
+        {"parse", test_options_rejects_value_on_flag},
+        {"parse", test_options_rejects_unterminated_quote},
+        {"parse", test_options_rejects_too_many},
+        {"parse", test_options_rejects_overlong_values},
+        {"parse", test_parse_long_accepts_range},
+        {"parse", test_parse_long_rejects_garbage_and_range},
+        {"parse", test_parse_seconds},
+        {"parse", test_parse_size_units},
+        {"parse", test_parse_size_rejects_bad},
+        {"parse", test_options_unknown_multibyte_option_names_whole_character},
+        {"parse", test_parse_interval_names_its_limits},
+    };
+
+    return pm_check_main("options", tests, PM_CHECK_COUNT(tests));
 }

@@ -230,22 +230,16 @@ START_TEST(test_outfile_append)
 }
 END_TEST
 
-static Suite *outfile_suite(void)
-{
-    Suite *s = suite_create("outfile");
-    TCase *tc = tcase_create("outfile");
-
-    tcase_add_test(tc, test_outfile_creates_file_with_text);
-    tcase_add_test(tc, test_outfile_keeps_mode_of_read_only_file);
-    tcase_add_test(tc, test_outfile_refuses_read_only_file_for_its_user);
-    tcase_add_test(tc, test_outfile_writes_through_symlink);
-    tcase_add_test(tc, test_outfile_refuses_fifo_without_reader_and_directory);
-    tcase_add_test(tc, test_outfile_append);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(outfile_suite());
+    const pm_check_test_t tests[] = {
+        {"outfile", test_outfile_creates_file_with_text},
+        {"outfile", test_outfile_keeps_mode_of_read_only_file},
+        {"outfile", test_outfile_refuses_read_only_file_for_its_user},
+        {"outfile", test_outfile_writes_through_symlink},
+        {"outfile", test_outfile_refuses_fifo_without_reader_and_directory},
+        {"outfile", test_outfile_append},
+    };
+
+    return pm_check_main("outfile", tests, PM_CHECK_COUNT(tests));
 }

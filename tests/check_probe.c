@@ -15,38 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-
-static double mib(uint64_t bytes)
-{
-    return (double)bytes / MIB;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
-/* Map and touch n MiB, hold it hold_ms, give it back. */
-static void spike(size_t n_mib, int hold_ms)
-{
-    size_t n = n_mib << 20;
-    void *p = pm_check_map_touch(n);
-
-    if (hold_ms > 0) {
-        sleep_ms(hold_ms);
-    }
-    munmap(p, n);
-}
-
 /* peak - baseline within tol (fraction) of want_mib. */
 static void assert_rise(const pm_probe_t *p, double want_mib, double tol,
                         const char *what)
 {
-    double rise = mib(p->peak_bytes - p->baseline_bytes);
+    double rise = pm_check_mib(p->peak_bytes - p->baseline_bytes);
 
     fprintf(stderr, "probe %s: %s peak - baseline %.2f MiB (want %.0f)\n",
             what, pm_method_name(p->method), rise, want_mib);
@@ -62,12 +35,12 @@ START_TEST(test_probe_hwm_catches_128mib_transient_exactly)
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&p, NULL), 0);
     ck_assert_int_eq(pm_probe_depth(), 1);
-    spike(128, 0);
+    pm_check_spike(128, 0);
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_int_eq(pm_probe_depth(), 0);
     ck_assert_int_eq(p.method, PM_METHOD_HWM);
     assert_rise(&p, 128, 0.05, "hwm");
-    ck_assert_uint_le(p.end_bytes, p.baseline_bytes + 8 * MIB);
+    ck_assert_uint_le(p.end_bytes, p.baseline_bytes + 8 * PM_MIB);
     ck_assert_int_ge(p.end_ns, p.begin_ns);
     ck_assert_uint_eq(p.children_peak_bytes, 0);
 }
@@ -81,9 +54,9 @@ START_TEST(test_probe_without_allocation_peaks_near_baseline)
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes);
     ck_assert_uint_ge(p.peak_bytes, p.end_bytes);
-    ck_assert_msg(p.peak_bytes - p.baseline_bytes < 2 * MIB,
+    ck_assert_msg(p.peak_bytes - p.baseline_bytes < 2 * PM_MIB,
                   "empty probe rose by %.2f MiB",
-                  mib(p.peak_bytes - p.baseline_bytes));
+                  pm_check_mib(p.peak_bytes - p.baseline_bytes));
 }
 END_TEST
 
@@ -93,7 +66,7 @@ START_TEST(test_probe_forced_sampler_catches_held_spike)
     pm_probe_t p;
 
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
-    spike(128, 20);
+    pm_check_spike(128, 20);
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_int_eq(p.method, PM_METHOD_SAMPLED);
     assert_rise(&p, 128, 0.05, "forced sampler");
@@ -106,10 +79,10 @@ START_TEST(test_probe_nested_outer_and_inner_peaks_are_exact)
 
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
-    spike(64, 0);
+    pm_check_spike(64, 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
     ck_assert_int_eq(pm_probe_depth(), 2);
-    spike(32, 0);
+    pm_check_spike(32, 0);
     ck_assert_int_eq(pm_probe_end(&inner), 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     ck_assert_int_eq(pm_probe_depth(), 0);
@@ -127,11 +100,11 @@ START_TEST(test_probe_outer_gets_inner_peak_when_larger)
     pm_probe_t outer, inner;
 
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
-    spike(16, 0);
+    pm_check_spike(16, 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
-    spike(96, 0);
+    pm_check_spike(96, 0);
     ck_assert_int_eq(pm_probe_end(&inner), 0);
-    spike(8, 0);
+    pm_check_spike(8, 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     assert_rise(&outer, 96, 0.05, "outer of larger inner");
     assert_rise(&inner, 96, 0.05, "larger inner");
@@ -144,11 +117,11 @@ START_TEST(test_probe_sequential_inner_probes_keep_outer_exact)
 
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
     ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
-    spike(24, 0);
+    pm_check_spike(24, 0);
     ck_assert_int_eq(pm_probe_end(&a), 0);
-    spike(80, 0); /* between the inner probes */
+    pm_check_spike(80, 0); /* between the inner probes */
     ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
-    spike(40, 0);
+    pm_check_spike(40, 0);
     ck_assert_int_eq(pm_probe_end(&b), 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     assert_rise(&a, 24, 0.1, "first inner");
@@ -165,7 +138,7 @@ START_TEST(test_probe_sampled_outer_gets_exact_inner_peak)
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, &sampled), 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
-    spike(64, 0); /* too brief to rely on the sampler */
+    pm_check_spike(64, 0); /* too brief to rely on the sampler */
     ck_assert_int_eq(pm_probe_end(&inner), 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     ck_assert_int_eq(outer.method, PM_METHOD_SAMPLED);
@@ -182,9 +155,9 @@ START_TEST(test_probe_sampled_inner_ignores_outer_earlier_peak)
 
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
-    spike(64, 0);
+    pm_check_spike(64, 0);
     ck_assert_int_eq(pm_probe_begin(&inner, &sampled), 0);
-    spike(16, 20);
+    pm_check_spike(16, 20);
     ck_assert_int_eq(pm_probe_end(&inner), 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     assert_rise(&inner, 16, 0.1, "sampled inner of hwm outer");
@@ -198,7 +171,7 @@ START_TEST(test_probe_out_of_order_end_is_allowed)
 
     ck_assert_int_eq(pm_probe_begin(&outer, NULL), 0);
     ck_assert_int_eq(pm_probe_begin(&inner, NULL), 0);
-    spike(32, 0);
+    pm_check_spike(32, 0);
     ck_assert_int_eq(pm_probe_end(&outer), 0);
     ck_assert_int_eq(pm_probe_depth(), 1);
     /* Still ended, with results. */
@@ -222,14 +195,14 @@ START_TEST(test_probe_middle_ended_first_keeps_stack_consistent)
     ck_assert_int_eq(pm_probe_begin(&c, NULL), 0);
     ck_assert_int_eq(pm_probe_end(&b), 0);
     ck_assert_int_eq(pm_probe_depth(), 2);
-    spike(48, 0);
+    pm_check_spike(48, 0);
     ck_assert_int_eq(pm_probe_end(&c), 0);
     ck_assert_int_eq(pm_probe_end(&a), 0);
     ck_assert_int_eq(pm_probe_depth(), 0);
     assert_rise(&a, 48, 0.05, "outermost after middle ended");
-    ck_assert_msg(b.peak_bytes - b.baseline_bytes < 4 * MIB,
+    ck_assert_msg(b.peak_bytes - b.baseline_bytes < 4 * PM_MIB,
                   "middle probe ended before the spike rose %.2f MiB",
-                  mib(b.peak_bytes - b.baseline_bytes));
+                  pm_check_mib(b.peak_bytes - b.baseline_bytes));
 }
 END_TEST
 
@@ -270,7 +243,7 @@ START_TEST(test_probe_include_children_samples_forked_child)
     child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
-        size_t n = 32u << 20;
+        size_t n = 32 * PM_MIB;
         void *m = mmap(NULL, n, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -285,7 +258,7 @@ START_TEST(test_probe_include_children_samples_forked_child)
         _exit(0);
     }
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    sleep_ms(300); /* ~30 children samples at 10 ms */
+    pm_check_sleep_ms(300); /* ~30 children samples at 10 ms */
     close(hold[1]);
     ck_assert_int_eq(waitpid(child, NULL, 0), child);
     ck_assert_int_eq(pm_probe_end(&p), 0);
@@ -293,11 +266,13 @@ START_TEST(test_probe_include_children_samples_forked_child)
     fprintf(stderr,
             "probe children: children peak %.2f MiB, peak - baseline "
             "%.2f MiB\n",
-            mib(p.children_peak_bytes), mib(p.peak_bytes - p.baseline_bytes));
-    ck_assert_msg(p.children_peak_bytes >= 30 * MIB, "children peak %.2f MiB",
-                  mib(p.children_peak_bytes));
+            pm_check_mib(p.children_peak_bytes),
+            pm_check_mib(p.peak_bytes - p.baseline_bytes));
+    ck_assert_msg(p.children_peak_bytes >= 30 * PM_MIB,
+                  "children peak %.2f MiB",
+                  pm_check_mib(p.children_peak_bytes));
     /* own + children at the same sample */
-    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 30 * MIB);
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 30 * PM_MIB);
 }
 END_TEST
 
@@ -308,7 +283,7 @@ START_TEST(test_probe_include_children_keeps_own_peak_exact)
 
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
-    spike(64, 0); /* far shorter than the 0.5 s period */
+    pm_check_spike(64, 0); /* far shorter than the 0.5 s period */
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_int_eq(p.method, PM_METHOD_HWM_SAMPLED);
     ck_assert_uint_eq(p.children_peak_bytes, 0);
@@ -331,7 +306,7 @@ START_TEST(test_probe_deadline_fires_once_for_hwm_probe)
     PM_CHECK_NEED_CLEAR_REFS();
     opts.deadline_ns = pm_now_ns() + 20 * 1000000;
     ck_assert_int_eq(pm_probe_begin(&p, &opts), 0);
-    sleep_ms(150);
+    pm_check_sleep_ms(150);
     ck_assert_int_eq(pm_probe_end(&p), 0);
     ck_assert_int_eq(p.method, PM_METHOD_HWM);
     ck_assert_int_eq(__atomic_load_n(&calls, __ATOMIC_SEQ_CST), 1);
@@ -345,11 +320,11 @@ START_TEST(test_probe_overlapping_windows_each_get_their_own_peak)
     pm_probe_t a, b;
 
     ck_assert_int_eq(pm_probe_begin(&a, NULL), 0);
-    spike(64, 0); /* a only */
+    pm_check_spike(64, 0); /* a only */
     ck_assert_int_eq(pm_probe_begin(&b, NULL), 0);
-    spike(32, 0); /* both */
+    pm_check_spike(32, 0); /* both */
     ck_assert_int_eq(pm_probe_end(&a), 0);
-    spike(48, 0); /* b only */
+    pm_check_spike(48, 0); /* b only */
     ck_assert_int_eq(pm_probe_end(&b), 0);
     ck_assert_int_eq(pm_probe_depth(), 0);
     assert_rise(&a, 64, 0.05, "older, ended first");
@@ -367,7 +342,7 @@ START_TEST(test_probe_sampled_probe_gets_mark_after_later_reset)
     ck_assert_int_eq(pm_probe_begin(&s, &sampled), 0);
     ck_assert_int_eq(pm_probe_begin(&h, NULL), 0);
     ck_assert_int_eq(h.method, PM_METHOD_HWM);
-    spike(64, 0); /* far shorter than the sampler's period */
+    pm_check_spike(64, 0); /* far shorter than the sampler's period */
     ck_assert_int_eq(pm_probe_end(&s), 0);
     ck_assert_int_eq(pm_probe_end(&h), 0);
     assert_rise(&s, 64, 0.05, "sampled, ended before the hwm probe");
@@ -409,15 +384,15 @@ static void next_turn(probe_thread_t *t)
 static void *probe_thread(void *arg)
 {
     probe_thread_t *t = arg;
-    size_t n = t->n_mib << 20;
+    size_t n = t->n_mib * PM_MIB;
     void *m;
 
     wait_turn(t, t->index);
     t->begin_rc = pm_probe_begin(&t->probe, NULL);
     next_turn(t);
     pthread_barrier_wait(t->begun);
-    m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
+    m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+             0);
     if (m != MAP_FAILED) {
         memset(m, 0x5a, n);
     }
@@ -460,10 +435,11 @@ START_TEST(test_probe_three_threads_each_get_their_own_result)
     pthread_barrier_destroy(&held);
     ck_assert_int_eq(pm_probe_depth(), 0);
     for (int i = 0; i < 3; i++) {
-        double rise = mib(t[i].probe.peak_bytes - t[i].probe.baseline_bytes);
+        double rise =
+            pm_check_mib(t[i].probe.peak_bytes - t[i].probe.baseline_bytes);
 
-        fprintf(stderr, "probe thread %d (%zu MiB): rc %d, rise %.2f MiB\n",
-                i, t[i].n_mib, t[i].end_rc, rise);
+        fprintf(stderr, "probe thread %d (%zu MiB): rc %d, rise %.2f MiB\n", i,
+                t[i].n_mib, t[i].end_rc, rise);
         ck_assert_int_eq(t[i].begin_rc, 0);
         ck_assert_int_eq(t[i].end_rc, 0);
         ck_assert_int_eq(t[i].probe.method, PM_METHOD_HWM);
@@ -499,56 +475,33 @@ START_TEST(test_probe_deadline_saturates_for_huge_seconds)
 }
 END_TEST
 
-static Suite *probe_suite(void)
-{
-    Suite *s = suite_create("probe");
-    TCase *hwm = tcase_create("hwm");
-    TCase *sampled = tcase_create("sampled");
-    TCase *nesting = tcase_create("nesting");
-    TCase *children = tcase_create("children");
-
-    tcase_add_test(hwm, test_probe_hwm_catches_128mib_transient_exactly);
-    tcase_add_test(hwm, test_probe_without_allocation_peaks_near_baseline);
-    tcase_add_test(hwm, test_probe_begin_twice_is_refused);
-    tcase_add_test(hwm, test_probe_rejects_negative_interval);
-    suite_add_tcase(s, hwm);
-
-    tcase_add_test(sampled, test_probe_forced_sampler_catches_held_spike);
-    tcase_add_test(sampled, test_probe_deadline_fires_once_for_hwm_probe);
-    suite_add_tcase(s, sampled);
-
-    tcase_add_test(nesting, test_probe_nested_outer_and_inner_peaks_are_exact);
-    tcase_add_test(nesting, test_probe_outer_gets_inner_peak_when_larger);
-    tcase_add_test(nesting,
-                   test_probe_sequential_inner_probes_keep_outer_exact);
-    tcase_add_test(nesting, test_probe_sampled_outer_gets_exact_inner_peak);
-    tcase_add_test(nesting,
-                   test_probe_sampled_inner_ignores_outer_earlier_peak);
-    tcase_add_test(nesting, test_probe_out_of_order_end_is_allowed);
-    tcase_add_test(nesting,
-                   test_probe_middle_ended_first_keeps_stack_consistent);
-    suite_add_tcase(s, nesting);
-
-    tcase_add_test(children, test_probe_include_children_samples_forked_child);
-    tcase_add_test(children, test_probe_include_children_keeps_own_peak_exact);
-    suite_add_tcase(s, children);
-
-    TCase *overlap = tcase_create("overlap");
-    tcase_set_timeout(overlap, 60);
-    tcase_add_test(overlap,
-                   test_probe_overlapping_windows_each_get_their_own_peak);
-    tcase_add_test(overlap,
-                   test_probe_sampled_probe_gets_mark_after_later_reset);
-    tcase_add_test(overlap,
-                   test_probe_three_threads_each_get_their_own_result);
-    tcase_add_test(overlap, test_probe_deadline_saturates_for_huge_seconds);
-    suite_add_tcase(s, overlap);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = probe_suite();
+    const pm_check_tcase_t tcases[] = {
+        {"overlap", 60, NULL, NULL},
+    };
+    const pm_check_test_t tests[] = {
+        {"hwm", test_probe_hwm_catches_128mib_transient_exactly},
+        {"hwm", test_probe_without_allocation_peaks_near_baseline},
+        {"hwm", test_probe_begin_twice_is_refused},
+        {"hwm", test_probe_rejects_negative_interval},
+        {"sampled", test_probe_forced_sampler_catches_held_spike},
+        {"sampled", test_probe_deadline_fires_once_for_hwm_probe},
+        {"nesting", test_probe_nested_outer_and_inner_peaks_are_exact},
+        {"nesting", test_probe_outer_gets_inner_peak_when_larger},
+        {"nesting", test_probe_sequential_inner_probes_keep_outer_exact},
+        {"nesting", test_probe_sampled_outer_gets_exact_inner_peak},
+        {"nesting", test_probe_sampled_inner_ignores_outer_earlier_peak},
+        {"nesting", test_probe_out_of_order_end_is_allowed},
+        {"nesting", test_probe_middle_ended_first_keeps_stack_consistent},
+        {"children", test_probe_include_children_samples_forked_child},
+        {"children", test_probe_include_children_keeps_own_peak_exact},
+        {"overlap", test_probe_overlapping_windows_each_get_their_own_peak},
+        {"overlap", test_probe_sampled_probe_gets_mark_after_later_reset},
+        {"overlap", test_probe_three_threads_each_get_their_own_result},
+        {"overlap", test_probe_deadline_saturates_for_huge_seconds},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_run(pm_check_suite("probe", tests, PM_CHECK_COUNT(tests),
+                                       tcases, PM_CHECK_COUNT(tcases)));
 }

@@ -317,54 +317,34 @@ START_TEST(test_method_name_matches_result_vocabulary)
 }
 END_TEST
 
-static Suite *proc_suite(void)
-{
-    Suite *s = suite_create("proc");
-    TCase *read = tcase_create("read");
-    TCase *statm = tcase_create("statm");
-    TCase *status = tcase_create("status");
-    TCase *stat = tcase_create("stat");
-    TCase *errors = tcase_create("errors");
-
-    tcase_add_test(read, test_proc_read_returns_length_and_terminates);
-    tcase_add_test(read, test_proc_read_reports_missing_file);
-    tcase_add_test(read, test_proc_read_reports_file_larger_than_buffer);
-    tcase_add_test(read, test_proc_read_fills_exactly_sized_buffer);
-    tcase_add_test(read, test_proc_pread_rereads_from_start);
-    suite_add_tcase(s, read);
-
-    tcase_add_test(statm, test_statm_parse_reads_captured_fixture);
-    tcase_add_test(statm, test_statm_parse_accepts_three_fields);
-    tcase_add_test(statm, test_statm_parse_rejects_truncated);
-    tcase_add_test(statm, test_statm_parse_rejects_garbled);
-    tcase_add_test(statm, test_statm_parse_rejects_overflow);
-    suite_add_tcase(s, statm);
-
-    tcase_add_test(status, test_status_parse_reads_captured_fixture);
-    tcase_add_test(status, test_status_parse_kernel_thread_has_no_hwm);
-    tcase_add_test(status, test_status_parse_rejects_truncated);
-    tcase_add_test(status, test_status_parse_rejects_garbled_hwm);
-    tcase_add_test(status, test_status_parse_rejects_kb_that_overflow_bytes);
-    tcase_add_test(status, test_status_parse_without_hwm_line_succeeds);
-    tcase_add_test(status, test_status_parse_reads_live_self);
-    suite_add_tcase(s, status);
-
-    tcase_add_test(stat, test_stat_ppid_reads_captured_fixture);
-    tcase_add_test(stat, test_stat_ppid_handles_comm_with_spaces_and_parens);
-    tcase_add_test(stat, test_stat_ppid_rejects_truncated);
-    tcase_add_test(stat, test_stat_ppid_rejects_garbled);
-    tcase_add_test(stat, test_stat_ppid_reads_live_self);
-    suite_add_tcase(s, stat);
-
-    tcase_add_test(errors, test_strerror_names_kernel_codes_and_errnos);
-    tcase_add_test(errors, test_method_name_matches_result_vocabulary);
-    suite_add_tcase(s, errors);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = proc_suite();
+    const pm_check_test_t tests[] = {
+        {"read", test_proc_read_returns_length_and_terminates},
+        {"read", test_proc_read_reports_missing_file},
+        {"read", test_proc_read_reports_file_larger_than_buffer},
+        {"read", test_proc_read_fills_exactly_sized_buffer},
+        {"read", test_proc_pread_rereads_from_start},
+        {"statm", test_statm_parse_reads_captured_fixture},
+        {"statm", test_statm_parse_accepts_three_fields},
+        {"statm", test_statm_parse_rejects_truncated},
+        {"statm", test_statm_parse_rejects_garbled},
+        {"statm", test_statm_parse_rejects_overflow},
+        {"status", test_status_parse_reads_captured_fixture},
+        {"status", test_status_parse_kernel_thread_has_no_hwm},
+        {"status", test_status_parse_rejects_truncated},
+        {"status", test_status_parse_rejects_garbled_hwm},
+        {"status", test_status_parse_rejects_kb_that_overflow_bytes},
+        {"status", test_status_parse_without_hwm_line_succeeds},
+        {"status", test_status_parse_reads_live_self},
+        {"stat", test_stat_ppid_reads_captured_fixture},
+        {"stat", test_stat_ppid_handles_comm_with_spaces_and_parens},
+        {"stat", test_stat_ppid_rejects_truncated},
+        {"stat", test_stat_ppid_rejects_garbled},
+        {"stat", test_stat_ppid_reads_live_self},
+        {"errors", test_strerror_names_kernel_codes_and_errnos},
+        {"errors", test_method_name_matches_result_vocabulary},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("proc", tests, PM_CHECK_COUNT(tests));
 }

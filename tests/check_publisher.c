@@ -401,8 +401,7 @@ START_TEST(test_publisher_ref_outlives_creators_unref)
     ck_assert_ptr_eq(o.pub, pub);
     ck_assert_ptr_null(pm_publisher_ref(NULL));
     pthread_mutex_lock(&gate);
-    ck_assert_int_eq(pthread_create(&t, NULL, send_after_creator_left, &o),
-                     0);
+    ck_assert_int_eq(pthread_create(&t, NULL, send_after_creator_left, &o), 0);
     ck_assert_int_eq(send_seq(pub, 0), 0);
     pm_publisher_unref(pub); /* the creator lets go first (unload) */
     pthread_mutex_unlock(&gate);
@@ -487,27 +486,24 @@ START_TEST(test_publisher_rejects_bad_parent)
 }
 END_TEST
 
-static Suite *publisher_suite(void)
-{
-    Suite *s = suite_create("publisher");
-    TCase *tc = tcase_create("publisher");
-
-    tcase_add_checked_fixture(tc, fwd_start, fwd_teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_publisher_delivers_100_in_order_signed);
-    tcase_add_test(tc, test_publisher_flush_without_messages_returns_at_once);
-    tcase_add_test(tc, test_publisher_without_iopub_flushes_once_sent);
-    tcase_add_test(tc, test_publisher_flush_times_out_when_forwarder_stopped);
-    tcase_add_test(tc, test_publisher_sends_from_second_thread);
-    tcase_add_test(tc, test_publisher_ref_outlives_creators_unref);
-    tcase_add_test(tc, test_publisher_refuses_to_send_after_fork);
-    tcase_add_test(tc, test_publisher_new_rejects_bad_endpoint);
-    tcase_add_test(tc, test_publisher_rejects_bad_parent);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(publisher_suite());
+    const pm_check_tcase_t tcases[] = {
+        {"publisher", 30, fwd_start, fwd_teardown},
+    };
+    const pm_check_test_t tests[] = {
+        {"publisher", test_publisher_delivers_100_in_order_signed},
+        {"publisher", test_publisher_flush_without_messages_returns_at_once},
+        {"publisher", test_publisher_without_iopub_flushes_once_sent},
+        {"publisher", test_publisher_flush_times_out_when_forwarder_stopped},
+        {"publisher", test_publisher_sends_from_second_thread},
+        {"publisher", test_publisher_ref_outlives_creators_unref},
+        {"publisher", test_publisher_refuses_to_send_after_fork},
+        {"publisher", test_publisher_new_rejects_bad_endpoint},
+        {"publisher", test_publisher_rejects_bad_parent},
+    };
+
+    return pm_check_run(pm_check_suite("publisher", tests,
+                                       PM_CHECK_COUNT(tests), tcases,
+                                       PM_CHECK_COUNT(tcases)));
 }

@@ -2,13 +2,12 @@
  * line must match memory_profiler 0.61 byte for byte, and the HTML must
  * escape what the user typed. */
 #include "check_util.h"
+#include "pm_kernel.h"
 #include "pm_protocol.h"
 #include "../protocol/internal.h" /* pm_html_escape */
 
 #include <stdlib.h>
 #include <string.h>
-
-#define MIB 1048576ull
 
 static pm_memit_t memit(const uint64_t *peaks, size_t n, uint64_t baseline)
 {
@@ -43,16 +42,16 @@ static void assert_text(const uint64_t *peaks, size_t n, uint64_t baseline,
 
 START_TEST(test_text_matches_memory_profiler_format)
 {
-    uint64_t peaks[] = {51 * MIB + MIB / 4};
-    assert_text(peaks, 1, 50 * MIB,
+    uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
+    assert_text(peaks, 1, 50 * PM_MIB,
                 "peak memory: 51.25 MiB, increment: 1.25 MiB");
 }
 END_TEST
 
 START_TEST(test_text_uses_highest_peak_of_repeats)
 {
-    uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4, 70 * MIB};
-    assert_text(peaks, 3, 50 * MIB,
+    uint64_t peaks[] = {60 * PM_MIB, 80 * PM_MIB + PM_MIB / 4, 70 * PM_MIB};
+    assert_text(peaks, 3, 50 * PM_MIB,
                 "peak memory: 80.25 MiB, increment: 30.25 MiB");
 }
 END_TEST
@@ -60,12 +59,12 @@ END_TEST
 START_TEST(test_text_rounds_to_two_decimals_like_python)
 {
     /* 0.005 MiB is 5242.88 bytes: one byte either side rounds apart */
-    uint64_t up[] = {100 * MIB + 5243};
-    uint64_t down[] = {100 * MIB + 5242};
+    uint64_t up[] = {100 * PM_MIB + 5243};
+    uint64_t down[] = {100 * PM_MIB + 5242};
     uint64_t odd[] = {123456789};
-    assert_text(up, 1, 100 * MIB,
+    assert_text(up, 1, 100 * PM_MIB,
                 "peak memory: 100.01 MiB, increment: 0.01 MiB");
-    assert_text(down, 1, 100 * MIB,
+    assert_text(down, 1, 100 * PM_MIB,
                 "peak memory: 100.00 MiB, increment: 0.00 MiB");
     assert_text(odd, 1, 100000000,
                 "peak memory: 117.74 MiB, increment: 22.37 MiB");
@@ -74,19 +73,19 @@ END_TEST
 
 START_TEST(test_text_shows_negative_increment)
 {
-    uint64_t half[] = {199 * MIB + MIB / 2};
-    uint64_t byte[] = {200 * MIB - 1};
-    assert_text(half, 1, 200 * MIB,
+    uint64_t half[] = {199 * PM_MIB + PM_MIB / 2};
+    uint64_t byte[] = {200 * PM_MIB - 1};
+    assert_text(half, 1, 200 * PM_MIB,
                 "peak memory: 199.50 MiB, increment: -0.50 MiB");
     /* Python's '%.02f' % -4.7e-07 is "-0.00" too */
-    assert_text(byte, 1, 200 * MIB,
+    assert_text(byte, 1, 200 * PM_MIB,
                 "peak memory: 200.00 MiB, increment: -0.00 MiB");
 }
 END_TEST
 
 START_TEST(test_text_without_repeats_reports_baseline)
 {
-    assert_text(NULL, 0, 42 * MIB,
+    assert_text(NULL, 0, 42 * PM_MIB,
                 "peak memory: 42.00 MiB, increment: 0.00 MiB");
 }
 END_TEST
@@ -115,8 +114,8 @@ END_TEST
 
 START_TEST(test_html_escapes_statement_inside_code)
 {
-    uint64_t peaks[] = {51 * MIB + MIB / 4};
-    pm_memit_t m = memit(peaks, 1, 50 * MIB);
+    uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
     m.statement = "s = '<script>alert(1)</script>' + \"&\"";
     char *html = pm_memit_render_html(&m);
 
@@ -131,8 +130,8 @@ END_TEST
 
 START_TEST(test_html_table_shows_numbers_and_method)
 {
-    uint64_t peaks[] = {60 * MIB, 80 * MIB + MIB / 4};
-    pm_memit_t m = memit(peaks, 2, 50 * MIB);
+    uint64_t peaks[] = {60 * PM_MIB, 80 * PM_MIB + PM_MIB / 4};
+    pm_memit_t m = memit(peaks, 2, 50 * PM_MIB);
     m.repeat = 3; /* a timeout stopped it after two */
     char *html = pm_memit_render_html(&m);
 
@@ -155,7 +154,7 @@ END_TEST
 
 START_TEST(test_html_handles_missing_statement_and_method)
 {
-    pm_memit_t m = memit(NULL, 0, 10 * MIB);
+    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
     m.statement = NULL;
     m.method = NULL;
     char *html = pm_memit_render_html(&m);
@@ -172,27 +171,34 @@ END_TEST
  * memory_profiler does. */
 START_TEST(test_renderers_ignore_decimal_comma_locale)
 {
-    uint64_t peaks[] = {3 * MIB + MIB / 2};
+    uint64_t peaks[] = {3 * PM_MIB + PM_MIB / 2};
     static const double walls[] = {1.25};
     pm_mprun_line_t lines[] = {
-        {1, "def f():", 1, 3 * MIB + MIB / 2, 0, 3 * MIB + MIB / 2},
-        {2, "    a = [0] * 10**6", 1, 11 * MIB + MIB / 4, 7 * MIB + MIB / 4,
-         11 * MIB + MIB / 2},
+        {1, "def f():", 1, 3 * PM_MIB + PM_MIB / 2, 0,
+         3 * PM_MIB + PM_MIB / 2},
+        {2, "    a = [0] * 10**6", 1, 11 * PM_MIB + PM_MIB / 4,
+         7 * PM_MIB + PM_MIB / 4, 11 * PM_MIB + PM_MIB / 2},
     };
     pm_mprun_block_t block = {"f.py", "f", 1, 2, lines};
-    pm_mprun_t mp = {.statement = "f()", .precision = 1, .show_peak = 1,
-                     .nblocks = 1, .blocks = &block};
+    pm_mprun_t mp = {.statement = "f()",
+                     .precision = 1,
+                     .show_peak = 1,
+                     .nblocks = 1,
+                     .blocks = &block};
     pm_svg_point_t recent[] = {{0.0, 3.5}, {0.5, 7.25}};
-    pm_live_t live = {.statement = "f()", .elapsed_s = 2.5,
-                      .rss_bytes = 7 * MIB + MIB / 4, .peak_bytes = 9 * MIB,
-                      .recent = recent, .nrecent = 2};
-    pm_memit_t m = memit(peaks, 1, MIB);
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 2.5,
+                      .rss_bytes = 7 * PM_MIB + PM_MIB / 4,
+                      .peak_bytes = 9 * PM_MIB,
+                      .recent = recent,
+                      .nrecent = 2};
+    pm_memit_t m = memit(peaks, 1, PM_MIB);
     char *text, *html, *mtext, *mhtml, *ltext, comma[16];
     json_t *lbundle;
 
     m.wall_s = walls;
-    m.limit_bytes = 5 * MIB / 2;
-    m.cgroup_limit_bytes = 8 * MIB;
+    m.limit_bytes = 5 * PM_MIB / 2;
+    m.cgroup_limit_bytes = 8 * PM_MIB;
     PM_CHECK_NEED_COMMA_LOCALE();
     snprintf(comma, sizeof comma, "%.2f", 3.5); /* the locale is in force */
     text = pm_memit_render_text(&m);
@@ -214,8 +220,8 @@ START_TEST(test_renderers_ignore_decimal_comma_locale)
     ck_assert_ptr_nonnull(strstr(mhtml, ">11.2 MiB<"));
     ck_assert_str_eq(ltext, "running 2.5 s \u00b7 now 7.2 MiB \u00b7 peak "
                             "9.0 MiB \u2581\u2588");
-    const char *lhtml = json_string_value(json_object_get(
-        json_object_get(lbundle, "data"), "text/html"));
+    const char *lhtml = json_string_value(
+        json_object_get(json_object_get(lbundle, "data"), "text/html"));
     ck_assert_ptr_nonnull(lhtml);
     ck_assert_ptr_nonnull(strstr(lhtml, "points=\"1.0,"));
     ck_assert_ptr_null(strstr(lhtml, "1,0,"));
@@ -242,30 +248,22 @@ START_TEST(test_fmt_strtod_ignores_decimal_comma_locale)
 }
 END_TEST
 
-static Suite *render_suite(void)
-{
-    Suite *s = suite_create("render");
-    TCase *text = tcase_create("text");
-    TCase *html = tcase_create("html");
-
-    tcase_add_test(text, test_text_matches_memory_profiler_format);
-    tcase_add_test(text, test_text_uses_highest_peak_of_repeats);
-    tcase_add_test(text, test_text_rounds_to_two_decimals_like_python);
-    tcase_add_test(text, test_text_shows_negative_increment);
-    tcase_add_test(text, test_text_without_repeats_reports_baseline);
-    tcase_add_test(text, test_peak_is_max_or_baseline);
-    tcase_add_test(html, test_html_escape_escapes_all_five);
-    tcase_add_test(html, test_html_escapes_statement_inside_code);
-    tcase_add_test(html, test_html_table_shows_numbers_and_method);
-    tcase_add_test(html, test_html_handles_missing_statement_and_method);
-    tcase_add_test(html, test_renderers_ignore_decimal_comma_locale);
-    tcase_add_test(html, test_fmt_strtod_ignores_decimal_comma_locale);
-    suite_add_tcase(s, text);
-    suite_add_tcase(s, html);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(render_suite());
+    const pm_check_test_t tests[] = {
+        {"text", test_text_matches_memory_profiler_format},
+        {"text", test_text_uses_highest_peak_of_repeats},
+        {"text", test_text_rounds_to_two_decimals_like_python},
+        {"text", test_text_shows_negative_increment},
+        {"text", test_text_without_repeats_reports_baseline},
+        {"text", test_peak_is_max_or_baseline},
+        {"html", test_html_escape_escapes_all_five},
+        {"html", test_html_escapes_statement_inside_code},
+        {"html", test_html_table_shows_numbers_and_method},
+        {"html", test_html_handles_missing_statement_and_method},
+        {"html", test_renderers_ignore_decimal_comma_locale},
+        {"html", test_fmt_strtod_ignores_decimal_comma_locale},
+    };
+
+    return pm_check_main("render", tests, PM_CHECK_COUNT(tests));
 }

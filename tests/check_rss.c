@@ -15,28 +15,13 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-#define MIB (1024.0 * 1024.0)
-
-static double mib(uint64_t bytes)
-{
-    return (double)bytes / MIB;
-}
-
 /* Two reads of the same counter a moment apart: within 3% or 1 MiB (the
  * test's own stack and buffers move a small RSS by a few %). */
 static int near(uint64_t a, uint64_t b)
 {
     double d = a > b ? (double)(a - b) : (double)(b - a);
 
-    return d <= 1 * MIB || d <= 0.03 * (double)(a > b ? a : b);
-}
-
-/* A block of n bytes the kernel counts in RSS: mmap, not malloc, so no
- * allocator (glibc's, or ASan's with its quarantine and shadow) adds or
- * keeps pages; touched without reading the sanitizer's shadow. */
-static void *touch_block(size_t n)
-{
-    return pm_check_map_touch(n);
+    return d <= 1 * PM_MIB || d <= 0.03 * (double)(a > b ? a : b);
 }
 
 static uint64_t status_kb(const char *key)
@@ -58,28 +43,28 @@ START_TEST(test_rss_self_matches_vmrss)
     ck_assert_int_eq(pm_rss_self(&rss), 0);
     vmrss = status_kb("VmRSS") * 1024;
     ck_assert_msg(near(rss, vmrss), "statm %.2f MiB vs VmRSS %.2f MiB",
-                  mib(rss), mib(vmrss));
+                  pm_check_mib(rss), pm_check_mib(vmrss));
 }
 END_TEST
 
 START_TEST(test_rss_self_grows_by_touched_64mib)
 {
-    const size_t n = 64u << 20;
+    const size_t n = 64 * PM_MIB;
     uint64_t before, after;
     void *p;
 
     ck_assert_int_eq(pm_rss_self(&before), 0);
-    p = touch_block(n);
+    p = pm_check_map_touch(n);
     ck_assert_int_eq(pm_rss_self(&after), 0);
     ck_assert_msg(after - before > n * 0.97 && after - before < n * 1.05,
-                  "grew by %.2f MiB", mib(after - before));
+                  "grew by %.2f MiB", pm_check_mib(after - before));
     munmap(p, n);
 }
 END_TEST
 
 START_TEST(test_rss_self_grows_by_malloc_touched_64mib)
 {
-    const size_t n = 64u << 20;
+    const size_t n = 64 * PM_MIB;
     uint64_t before, after;
     char *volatile p; /* volatile: the compiler may not drop the block */
 
@@ -94,7 +79,7 @@ START_TEST(test_rss_self_grows_by_malloc_touched_64mib)
      * valgrind's bookkeeping (n / 4); the mmap test above is the exact
      * one. */
     ck_assert_msg(after - before > n * 0.97 && after - before < n * 1.3,
-                  "grew by %.2f MiB", mib(after - before));
+                  "grew by %.2f MiB", pm_check_mib(after - before));
 }
 END_TEST
 
@@ -123,7 +108,7 @@ static size_t mapped_pages(const void *p, size_t n)
  * a host where reads commit). */
 START_TEST(test_touch_maps_its_block_and_no_sanitizer_shadow)
 {
-    const size_t n = 64u << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t n = 64 * PM_MIB, page = (size_t)sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -140,7 +125,8 @@ START_TEST(test_touch_maps_its_block_and_no_sanitizer_shadow)
     size_t after = mapped_pages(shadow, n >> scale);
     ck_assert_msg(after == before,
                   "the touch faulted %zu pages of ASan's shadow (%.2f MiB)",
-                  after - before, mib((uint64_t)(after - before) * page));
+                  after - before,
+                  pm_check_mib((uint64_t)(after - before) * page));
 #endif
     munmap(p, n);
 }
@@ -152,7 +138,8 @@ START_TEST(test_rss_pid_of_self_matches_rss_self)
 
     ck_assert_int_eq(pm_rss_self(&a), 0);
     ck_assert_int_eq(pm_rss_pid(getpid(), &b), 0);
-    ck_assert_msg(near(a, b), "%.2f vs %.2f MiB", mib(a), mib(b));
+    ck_assert_msg(near(a, b), "%.2f vs %.2f MiB", pm_check_mib(a),
+                  pm_check_mib(b));
 }
 END_TEST
 
@@ -172,40 +159,40 @@ END_TEST
 
 START_TEST(test_hwm_reset_lowers_hwm_to_current_rss)
 {
-    const size_t n = 64u << 20;
+    const size_t n = 64 * PM_MIB;
     uint64_t base, hwm, rss;
     void *p;
 
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_rss_self(&base), 0);
-    p = touch_block(n);
+    p = pm_check_map_touch(n);
     munmap(p, n);
     ck_assert_int_eq(pm_hwm_read(&hwm), 0);
-    ck_assert_msg(hwm >= base + n * 0.97, "hwm %.2f base %.2f", mib(hwm),
-                  mib(base));
+    ck_assert_msg(hwm >= base + n * 0.97, "hwm %.2f base %.2f",
+                  pm_check_mib(hwm), pm_check_mib(base));
 
     ck_assert_int_eq(pm_hwm_reset(), 0);
     ck_assert_int_eq(pm_hwm_read(&hwm), 0);
     ck_assert_int_eq(pm_rss_self(&rss), 0);
-    ck_assert_msg(hwm < rss + 4 * MIB, "after reset hwm %.2f rss %.2f",
-                  mib(hwm), mib(rss));
+    ck_assert_msg(hwm < rss + 4 * PM_MIB, "after reset hwm %.2f rss %.2f",
+                  pm_check_mib(hwm), pm_check_mib(rss));
 }
 END_TEST
 
 START_TEST(test_hwm_read_catches_spike_after_reset)
 {
-    const size_t n = 96u << 20;
+    const size_t n = 96 * PM_MIB;
     uint64_t base, hwm;
     void *p;
 
     PM_CHECK_NEED_CLEAR_REFS();
     ck_assert_int_eq(pm_hwm_reset(), 0);
     ck_assert_int_eq(pm_rss_self(&base), 0);
-    p = touch_block(n);
+    p = pm_check_map_touch(n);
     munmap(p, n);
     ck_assert_int_eq(pm_hwm_read(&hwm), 0);
     ck_assert_msg(hwm - base > n * 0.97 && hwm - base < n * 1.05,
-                  "hwm - base %.2f MiB", mib(hwm - base));
+                  "hwm - base %.2f MiB", pm_check_mib(hwm - base));
 }
 END_TEST
 
@@ -216,8 +203,8 @@ START_TEST(test_hwm_read_matches_status_vmhwm)
 
     ck_assert_int_eq(pm_hwm_read(&hwm), 0);
     kb = status_kb("VmHWM");
-    ck_assert_msg(near(hwm, kb * 1024), "%.2f vs %.2f MiB", mib(hwm),
-                  mib(kb * 1024));
+    ck_assert_msg(near(hwm, kb * 1024), "%.2f vs %.2f MiB", pm_check_mib(hwm),
+                  pm_check_mib(kb * 1024));
 }
 END_TEST
 
@@ -239,7 +226,7 @@ static pid_t spawn(size_t touch_mib, size_t grand_mib, int ready,
             grand = spawn(grand_mib, 0, ready, hold);
         }
         if (touch_mib > 0) {
-            touch_block(touch_mib << 20);
+            pm_check_map_touch(touch_mib * PM_MIB);
         }
         if (write(ready, &c, 1) != 1 || read(hold[0], &c, 1) < 0) {
             _exit(1);
@@ -279,7 +266,8 @@ START_TEST(test_rss_children_counts_forked_child)
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_int_eq(status, 0);
     ck_assert_int_eq(count, 1);
-    ck_assert_msg(bytes >= 32 * MIB, "children %.2f MiB", mib(bytes));
+    ck_assert_msg(bytes >= 32 * PM_MIB, "children %.2f MiB",
+                  pm_check_mib(bytes));
 }
 END_TEST
 
@@ -303,10 +291,11 @@ START_TEST(test_rss_children_includes_grandchild)
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_int_eq(status, 0);
     ck_assert_int_eq(count, 2);
-    ck_assert_msg(bytes >= child_only + 32 * MIB,
-                  "children %.2f MiB, child alone %.2f MiB", mib(bytes),
-                  mib(child_only));
-    ck_assert_msg(child_only >= 8 * MIB, "child %.2f MiB", mib(child_only));
+    ck_assert_msg(bytes >= child_only + 32 * PM_MIB,
+                  "children %.2f MiB, child alone %.2f MiB",
+                  pm_check_mib(bytes), pm_check_mib(child_only));
+    ck_assert_msg(child_only >= 8 * PM_MIB, "child %.2f MiB",
+                  pm_check_mib(child_only));
 }
 END_TEST
 
@@ -348,7 +337,7 @@ END_TEST
 
 START_TEST(test_rss_self_in_forked_child_reads_child)
 {
-    const size_t n = 48u << 20;
+    const size_t n = 48 * PM_MIB;
     int fds[2];
     uint64_t parent_rss, child_rss = 0;
     pid_t child;
@@ -363,7 +352,7 @@ START_TEST(test_rss_self_in_forked_child_reads_child)
 
         /* Only the child grows; a descriptor inherited from the parent
          * would report the parent's RSS instead. */
-        touch_block(n);
+        pm_check_map_touch(n);
         if (pm_rss_self(&rss) < 0 ||
             write(fds[1], &rss, sizeof rss) != sizeof rss) {
             _exit(1);
@@ -375,10 +364,10 @@ START_TEST(test_rss_self_in_forked_child_reads_child)
     waitpid(child, NULL, 0);
     ck_assert_int_eq(pm_rss_self(&parent_rss), 0);
     ck_assert_msg(child_rss >= n, "child saw %.2f MiB, parent has %.2f",
-                  mib(child_rss), mib(parent_rss));
-    ck_assert_msg(parent_rss + 16 * MIB < child_rss,
+                  pm_check_mib(child_rss), pm_check_mib(parent_rss));
+    ck_assert_msg(parent_rss + 16 * PM_MIB < child_rss,
                   "parent %.2f MiB should stay below child %.2f MiB",
-                  mib(parent_rss), mib(child_rss));
+                  pm_check_mib(parent_rss), pm_check_mib(child_rss));
 }
 END_TEST
 
@@ -466,44 +455,29 @@ START_TEST(test_rss_self_rejects_null)
 }
 END_TEST
 
-static Suite *rss_suite(void)
-{
-    Suite *s = suite_create("rss");
-    TCase *self = tcase_create("self");
-    TCase *hwm = tcase_create("hwm");
-    TCase *children = tcase_create("children");
-
-    tcase_add_test(self, test_rss_self_matches_vmrss);
-    tcase_add_test(self, test_rss_self_grows_by_touched_64mib);
-    tcase_add_test(self, test_rss_self_grows_by_malloc_touched_64mib);
-    tcase_add_test(self, test_touch_maps_its_block_and_no_sanitizer_shadow);
-    tcase_add_test(self, test_rss_pid_of_self_matches_rss_self);
-    tcase_add_test(self, test_rss_pid_reports_missing_process);
-    tcase_add_test(self, test_rss_self_in_forked_child_reads_child);
-    tcase_add_test(self, test_rss_self_rejects_null);
-    suite_add_tcase(s, self);
-
-    tcase_add_test(hwm, test_hwm_reset_lowers_hwm_to_current_rss);
-    tcase_add_test(hwm, test_hwm_read_catches_spike_after_reset);
-    tcase_add_test(hwm, test_hwm_read_matches_status_vmhwm);
-    suite_add_tcase(s, hwm);
-
-    tcase_add_test(children, test_rss_children_counts_forked_child);
-    tcase_add_test(children, test_rss_children_includes_grandchild);
-    tcase_add_test(children, test_rss_children_of_childless_process_is_zero);
-    tcase_add_test(children, test_rss_children_forgets_reaped_child);
-    tcase_add_test(children,
-                   test_proc_descendants_lists_child_and_grandchild_in_order);
-    tcase_add_test(children,
-                   test_proc_descendants_returns_total_when_max_is_small);
-    tcase_add_test(children, test_proc_descendants_rejects_bad_arguments);
-    suite_add_tcase(s, children);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = rss_suite();
+    const pm_check_test_t tests[] = {
+        {"self", test_rss_self_matches_vmrss},
+        {"self", test_rss_self_grows_by_touched_64mib},
+        {"self", test_rss_self_grows_by_malloc_touched_64mib},
+        {"self", test_touch_maps_its_block_and_no_sanitizer_shadow},
+        {"self", test_rss_pid_of_self_matches_rss_self},
+        {"self", test_rss_pid_reports_missing_process},
+        {"self", test_rss_self_in_forked_child_reads_child},
+        {"self", test_rss_self_rejects_null},
+        {"hwm", test_hwm_reset_lowers_hwm_to_current_rss},
+        {"hwm", test_hwm_read_catches_spike_after_reset},
+        {"hwm", test_hwm_read_matches_status_vmhwm},
+        {"children", test_rss_children_counts_forked_child},
+        {"children", test_rss_children_includes_grandchild},
+        {"children", test_rss_children_of_childless_process_is_zero},
+        {"children", test_rss_children_forgets_reaped_child},
+        {"children",
+         test_proc_descendants_lists_child_and_grandchild_in_order},
+        {"children", test_proc_descendants_returns_total_when_max_is_small},
+        {"children", test_proc_descendants_rejects_bad_arguments},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("rss", tests, PM_CHECK_COUNT(tests));
 }

@@ -19,32 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-
-static double mib(uint64_t bytes)
-{
-    return (double)bytes / MIB;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
-/* mmap, not malloc: see check_rss.c. */
-static void *touch_block(size_t n)
-{
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    ck_assert_ptr_ne(p, MAP_FAILED);
-    memset(p, 0x5a, n);
-    return p;
-}
-
 START_TEST(test_sampler_takes_first_sample_before_returning)
 {
     pm_sampler_opts_t opts = {.self_interval_s = 10};
@@ -80,7 +54,7 @@ START_TEST(test_sampler_default_rate_is_about_1khz)
     uint64_t n;
 
     ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
-    sleep_ms(1000);
+    pm_check_sleep_ms(1000);
     pm_sampler_stop(s);
     n = pm_sampler_count(s);
     fprintf(stderr, "sampler: %llu samples in 1 s at the default period\n",
@@ -100,7 +74,7 @@ START_TEST(test_sampler_honours_longer_period)
     uint64_t n;
 
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(500);
+    pm_check_sleep_ms(500);
     pm_sampler_stop(s);
     n = pm_sampler_count(s);
     /* first + ~10 ticks + last */
@@ -119,7 +93,7 @@ START_TEST(test_sampler_stop_returns_promptly_with_long_interval)
     int64_t t0, dt;
 
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(20);
+    pm_check_sleep_ms(20);
     t0 = pm_now_ns();
     pm_sampler_stop(s);
     dt = pm_now_ns() - t0;
@@ -153,7 +127,7 @@ START_TEST(test_sampler_deadline_fires_once)
     atomic_store(&deadline_calls, 0);
     opts.deadline_ns = pm_now_ns() + 50 * 1000000;
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(300);
+    pm_check_sleep_ms(300);
     pm_sampler_stop(s);
     ck_assert_int_eq(atomic_load(&deadline_calls), 1);
     ck_assert_int_ge(atomic_load(&deadline_at), opts.deadline_ns);
@@ -172,7 +146,7 @@ START_TEST(test_sampler_deadline_fires_on_time_with_long_interval)
     atomic_store(&deadline_calls, 0);
     opts.deadline_ns = pm_now_ns() + 30 * 1000000;
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(200);
+    pm_check_sleep_ms(200);
     ck_assert_int_eq(atomic_load(&deadline_calls), 1);
     late = atomic_load(&deadline_at) - opts.deadline_ns;
     ck_assert_msg(late >= 0 && late < 100 * 1000000, "late by %.3f ms",
@@ -191,7 +165,7 @@ START_TEST(test_sampler_deadline_not_fired_when_stopped_before)
     atomic_store(&deadline_calls, 0);
     opts.deadline_ns = pm_now_ns() + 10LL * 1000000000;
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(20);
+    pm_check_sleep_ms(20);
     pm_sampler_free(s);
     ck_assert_int_eq(atomic_load(&deadline_calls), 0);
 }
@@ -199,21 +173,21 @@ END_TEST
 
 START_TEST(test_sampler_sees_held_spike)
 {
-    const size_t n = 64u << 20;
+    const size_t n = 64 * PM_MIB;
     pm_sampler_t *s = NULL;
     uint64_t base;
     void *p;
 
     ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
     base = pm_sampler_peak(s);
-    p = touch_block(n);
-    sleep_ms(20);
+    p = pm_check_map_touch(n);
+    pm_check_sleep_ms(20);
     munmap(p, n);
-    sleep_ms(5);
+    pm_check_sleep_ms(5);
     pm_sampler_stop(s);
     ck_assert_msg(pm_sampler_peak(s) - base >= n * 0.95,
                   "sampled peak rose by %.2f MiB",
-                  mib(pm_sampler_peak(s) - base));
+                  pm_check_mib(pm_sampler_peak(s) - base));
     pm_sampler_free(s);
 }
 END_TEST
@@ -234,19 +208,20 @@ START_TEST(test_sampler_children_peak_counts_forked_child)
     ck_assert_int_ge(child, 0);
     if (child == 0) {
         close(hold[1]);
-        touch_block(32u << 20);
+        pm_check_map_touch(32 * PM_MIB);
         if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) < 0) {
             _exit(1);
         }
         _exit(0);
     }
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    sleep_ms(100);
+    pm_check_sleep_ms(100);
     close(hold[1]);
     waitpid(child, NULL, 0);
     pm_sampler_stop(s);
-    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * MIB,
-                  "children peak %.2f MiB", mib(pm_sampler_children_peak(s)));
+    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * PM_MIB,
+                  "children peak %.2f MiB",
+                  pm_check_mib(pm_sampler_children_peak(s)));
     ck_assert_uint_ge(pm_sampler_peak(s), pm_sampler_children_peak(s));
     pm_sampler_free(s);
 }
@@ -268,7 +243,7 @@ static int wait_until(int (*cond)(const pm_sampler_t *, uint64_t),
         if (waited > timeout_ms) {
             return -1;
         }
-        sleep_ms(1);
+        pm_check_sleep_ms(1);
     }
 }
 
@@ -297,7 +272,7 @@ static pid_t spawn_toucher(size_t mib_n, int ready, int go, const int hold[2])
         if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1) {
             _exit(1);
         }
-        touch_block(mib_n << 20);
+        pm_check_map_touch(mib_n * PM_MIB);
         if (write(ready, &c, 1) != 1 || read(hold[0], &c, 1) < 0) {
             _exit(1);
         }
@@ -329,15 +304,15 @@ START_TEST(test_sampler_follows_pid_until_it_exits)
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     ck_assert_int_eq(write(go[1], &c, 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    waited = wait_until(peak_reached, s, base + (uint64_t)(31 * MIB), 2000);
+    waited = wait_until(peak_reached, s, base + (uint64_t)(31 * PM_MIB), 2000);
     fprintf(stderr, "sampler: pid target's 32 MiB seen after %d ms\n", waited);
     ck_assert_msg(waited >= 0, "peak rose only by %.2f MiB",
-                  mib(pm_sampler_peak(s) - base));
+                  pm_check_mib(pm_sampler_peak(s) - base));
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     /* Our own RSS did not move: the target's was sampled. */
     ck_assert_int_eq(pm_rss_self(&mine), 0);
-    ck_assert_msg(mine < mine0 + 8 * MIB, "own RSS rose by %.2f MiB",
-                  mib(mine - mine0));
+    ck_assert_msg(mine < mine0 + 8 * PM_MIB, "own RSS rose by %.2f MiB",
+                  pm_check_mib(mine - mine0));
 
     released = pm_now_ns();
     close(hold[1]);
@@ -353,7 +328,7 @@ START_TEST(test_sampler_follows_pid_until_it_exits)
 
     /* The thread has stopped sampling, and stop takes no last one. */
     n_gone = pm_sampler_count(s);
-    sleep_ms(30);
+    pm_check_sleep_ms(30);
     ck_assert_uint_eq(pm_sampler_count(s), n_gone);
     pm_sampler_stop(s);
     ck_assert_uint_eq(pm_sampler_count(s), n_gone);
@@ -393,13 +368,15 @@ START_TEST(test_sampler_pid_children_counts_target_descendants)
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
     ck_assert_int_eq(write(go[1], &c, 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    ck_assert_msg(wait_until(peak_reached, s, (uint64_t)(32 * MIB), 2000) >= 0,
-                  "peak %.2f MiB", mib(pm_sampler_peak(s)));
+    ck_assert_msg(wait_until(peak_reached, s, (uint64_t)(32 * PM_MIB), 2000) >=
+                      0,
+                  "peak %.2f MiB", pm_check_mib(pm_sampler_peak(s)));
     pm_sampler_stop(s);
     close(hold[1]);
     waitpid(mid, NULL, 0);
-    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * MIB,
-                  "children peak %.2f MiB", mib(pm_sampler_children_peak(s)));
+    ck_assert_msg(pm_sampler_children_peak(s) >= 32 * PM_MIB,
+                  "children peak %.2f MiB",
+                  pm_check_mib(pm_sampler_children_peak(s)));
     pm_sampler_free(s);
 }
 END_TEST
@@ -429,7 +406,7 @@ START_TEST(test_sampler_deadline_fires_after_target_gone)
     ck_assert_int_eq(waitpid(child, NULL, 0), child);
     ck_assert_int_ge(wait_until(target_gone, s, 0, 2000), 0);
     ck_assert_int_eq(atomic_load(&deadline_calls), 0);
-    sleep_ms(700);
+    pm_check_sleep_ms(700);
     ck_assert_int_eq(atomic_load(&deadline_calls), 1);
     pm_sampler_free(s);
 }
@@ -466,7 +443,7 @@ START_TEST(test_sampler_own_process_is_never_gone)
     pm_sampler_t *s = NULL;
 
     ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
-    sleep_ms(10);
+    pm_check_sleep_ms(10);
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
     pm_sampler_stop(s);
     ck_assert_int_eq(pm_sampler_target_gone(s), 0);
@@ -488,7 +465,7 @@ static long first_unordered(const pm_sample_t *tl, size_t n)
 
 START_TEST(test_sampler_timeline_shows_step_made_midway)
 {
-    const size_t n = 32u << 20;
+    const size_t n = 32 * PM_MIB;
     pm_sampler_opts_t opts = {.self_interval_s = 0.001, .record = 1};
     pm_sampler_t *s = NULL;
     pm_sample_t *tl;
@@ -501,11 +478,11 @@ START_TEST(test_sampler_timeline_shows_step_made_midway)
 
     t_new = pm_now_ns();
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(100);
+    pm_check_sleep_ms(100);
     t_touch = pm_now_ns();
-    p = touch_block(n);
+    p = pm_check_map_touch(n);
     t_done = pm_now_ns();
-    sleep_ms(100);
+    pm_check_sleep_ms(100);
     t_stop = pm_now_ns();
     pm_sampler_stop(s);
     munmap(p, n);
@@ -545,14 +522,15 @@ START_TEST(test_sampler_timeline_shows_step_made_midway)
     fprintf(stderr,
             "sampler: %zu samples before the touch (max +%.2f MiB), %zu "
             "after (min +%.2f MiB)\n",
-            before, mib(low_max - base), after, mib(high_min - base));
+            before, pm_check_mib(low_max - base), after,
+            pm_check_mib(high_min - base));
     /* Midway: a good share of the samples on each side. */
     ck_assert_msg(before >= 30 && after >= 30, "%zu before, %zu after", before,
                   after);
-    ck_assert_msg(low_max < base + 8 * MIB, "before: up to +%.2f MiB",
-                  mib(low_max - base));
+    ck_assert_msg(low_max < base + 8 * PM_MIB, "before: up to +%.2f MiB",
+                  pm_check_mib(low_max - base));
     ck_assert_msg(high_min >= base + n * 0.97, "after: from +%.2f MiB",
-                  mib(high_min - base));
+                  pm_check_mib(high_min - base));
     free(tl);
     pm_sampler_free(s);
 }
@@ -570,7 +548,7 @@ START_TEST(test_sampler_timeline_decimates_to_max_samples)
 
     t_new = pm_now_ns();
     ck_assert_int_eq(pm_sampler_new(&opts, &s), 0);
-    sleep_ms(500);
+    pm_check_sleep_ms(500);
     t_stop = pm_now_ns();
     pm_sampler_stop(s);
 
@@ -653,7 +631,7 @@ START_TEST(test_sampler_timeline_copy_while_running_is_safe)
     /* At least 300 ms and two decimations (5 s at most, for valgrind). */
     t0 = pm_now_ns();
     do {
-        sleep_ms(50);
+        pm_check_sleep_ms(50);
     } while ((pm_now_ns() - t0 < 300 * 1000000 ||
               pm_sampler_count(r.s) < 4 * 1500) &&
              pm_now_ns() - t0 < 5000 * 1000000LL);
@@ -775,7 +753,7 @@ START_TEST(test_sampler_timeline_sized_copy_never_passes_capacity)
     ck_assert_int_eq(pthread_create(&reader, NULL, sized_copies, &r), 0);
     t0 = pm_now_ns();
     do {
-        sleep_ms(50);
+        pm_check_sleep_ms(50);
     } while ((pm_now_ns() - t0 < 400 * 1000000LL || r.copies < 200) &&
              pm_now_ns() - t0 < 5000 * 1000000LL);
     atomic_store(&r.stop, 1);
@@ -803,7 +781,7 @@ START_TEST(test_sampler_timeline_empty_without_record)
     ck_assert_int_eq(pm_sampler_new(NULL, &s), 0);
     /* a few samples (10 ms at 1 kHz; longer on a loaded box) */
     for (int i = 0; i < 500 && pm_sampler_count(s) <= 2; i++) {
-        sleep_ms(10);
+        pm_check_sleep_ms(10);
     }
     pm_sampler_stop(s);
     ck_assert_uint_gt(pm_sampler_count(s), 2);
@@ -857,56 +835,32 @@ START_TEST(test_sampler_rejects_bad_interval)
 }
 END_TEST
 
-static Suite *sampler_suite(void)
-{
-    Suite *s = suite_create("sampler");
-    TCase *life = tcase_create("lifecycle");
-    TCase *timing = tcase_create("timing");
-    TCase *peaks = tcase_create("peaks");
-    TCase *pid = tcase_create("pid");
-    TCase *timeline = tcase_create("timeline");
-
-    tcase_add_test(life, test_sampler_takes_first_sample_before_returning);
-    tcase_add_test(life, test_sampler_stop_takes_final_sample);
-    tcase_add_test(life, test_sampler_create_stop_many_times);
-    tcase_add_test(life, test_sampler_rejects_bad_interval);
-    suite_add_tcase(s, life);
-
-    tcase_add_test(timing, test_sampler_default_rate_is_about_1khz);
-    tcase_add_test(timing, test_sampler_honours_longer_period);
-    tcase_add_test(timing,
-                   test_sampler_stop_returns_promptly_with_long_interval);
-    tcase_add_test(timing, test_sampler_deadline_fires_once);
-    tcase_add_test(timing,
-                   test_sampler_deadline_fires_on_time_with_long_interval);
-    tcase_add_test(timing,
-                   test_sampler_deadline_not_fired_when_stopped_before);
-    suite_add_tcase(s, timing);
-
-    tcase_add_test(peaks, test_sampler_sees_held_spike);
-    tcase_add_test(peaks, test_sampler_children_peak_counts_forked_child);
-    suite_add_tcase(s, peaks);
-
-    tcase_add_test(pid, test_sampler_follows_pid_until_it_exits);
-    tcase_add_test(pid, test_sampler_pid_children_counts_target_descendants);
-    tcase_add_test(pid, test_sampler_deadline_fires_after_target_gone);
-    tcase_add_test(pid, test_sampler_rejects_missing_pid);
-    tcase_add_test(pid, test_sampler_own_process_is_never_gone);
-    suite_add_tcase(s, pid);
-
-    tcase_add_test(timeline, test_sampler_timeline_shows_step_made_midway);
-    tcase_add_test(timeline, test_sampler_timeline_decimates_to_max_samples);
-    tcase_add_test(timeline, test_sampler_timeline_copy_while_running_is_safe);
-    tcase_add_test(timeline,
-                   test_sampler_timeline_sized_copy_never_passes_capacity);
-    tcase_add_test(timeline, test_sampler_timeline_empty_without_record);
-    suite_add_tcase(s, timeline);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = sampler_suite();
+    const pm_check_test_t tests[] = {
+        {"lifecycle", test_sampler_takes_first_sample_before_returning},
+        {"lifecycle", test_sampler_stop_takes_final_sample},
+        {"lifecycle", test_sampler_create_stop_many_times},
+        {"lifecycle", test_sampler_rejects_bad_interval},
+        {"timing", test_sampler_default_rate_is_about_1khz},
+        {"timing", test_sampler_honours_longer_period},
+        {"timing", test_sampler_stop_returns_promptly_with_long_interval},
+        {"timing", test_sampler_deadline_fires_once},
+        {"timing", test_sampler_deadline_fires_on_time_with_long_interval},
+        {"timing", test_sampler_deadline_not_fired_when_stopped_before},
+        {"peaks", test_sampler_sees_held_spike},
+        {"peaks", test_sampler_children_peak_counts_forked_child},
+        {"pid", test_sampler_follows_pid_until_it_exits},
+        {"pid", test_sampler_pid_children_counts_target_descendants},
+        {"pid", test_sampler_deadline_fires_after_target_gone},
+        {"pid", test_sampler_rejects_missing_pid},
+        {"pid", test_sampler_own_process_is_never_gone},
+        {"timeline", test_sampler_timeline_shows_step_made_midway},
+        {"timeline", test_sampler_timeline_decimates_to_max_samples},
+        {"timeline", test_sampler_timeline_copy_while_running_is_safe},
+        {"timeline", test_sampler_timeline_sized_copy_never_passes_capacity},
+        {"timeline", test_sampler_timeline_empty_without_record},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("sampler", tests, PM_CHECK_COUNT(tests));
 }

@@ -160,27 +160,19 @@ START_TEST(test_sign_matches_jupyter_client_session)
 }
 END_TEST
 
-static Suite *sign_suite(void)
-{
-    Suite *s = suite_create("sign");
-    TCase *rfc = tcase_create("rfc4231");
-    TCase *jupyter = tcase_create("jupyter_client");
-
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_1);
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_2);
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_3);
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_4);
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_6);
-    tcase_add_test(rfc, test_sign_matches_rfc4231_case_7);
-    tcase_add_test(jupyter, test_sign_empty_key_gives_empty_signature);
-    tcase_add_test(jupyter, test_sign_rejects_missing_key_bytes);
-    tcase_add_test(jupyter, test_sign_matches_jupyter_client_session);
-    suite_add_tcase(s, rfc);
-    suite_add_tcase(s, jupyter);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(sign_suite());
+    const pm_check_test_t tests[] = {
+        {"rfc4231", test_sign_matches_rfc4231_case_1},
+        {"rfc4231", test_sign_matches_rfc4231_case_2},
+        {"rfc4231", test_sign_matches_rfc4231_case_3},
+        {"rfc4231", test_sign_matches_rfc4231_case_4},
+        {"rfc4231", test_sign_matches_rfc4231_case_6},
+        {"rfc4231", test_sign_matches_rfc4231_case_7},
+        {"jupyter_client", test_sign_empty_key_gives_empty_signature},
+        {"jupyter_client", test_sign_rejects_missing_key_bytes},
+        {"jupyter_client", test_sign_matches_jupyter_client_session},
+    };
+
+    return pm_check_main("sign", tests, PM_CHECK_COUNT(tests));
 }

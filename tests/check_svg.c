@@ -866,37 +866,32 @@ START_TEST(test_svg_timeline_draws_any_finite_range)
 }
 END_TEST
 
-static Suite *svg_suite(void)
-{
-    Suite *s = suite_create("svg");
-    TCase *tc = tcase_create("svg");
-
-    tcase_add_test(tc, test_svg_timeline_is_well_formed_svg_document);
-    tcase_add_test(tc, test_svg_timeline_ticks_are_nice_steps);
-    tcase_add_test(tc, test_svg_timeline_marks_peak_with_value);
-    tcase_add_test(tc, test_svg_timeline_shades_function_spans);
-    tcase_add_test(tc, test_svg_timeline_without_samples_draws_axes_only);
-    tcase_add_test(tc, test_svg_timeline_single_sample_is_a_dot);
-    tcase_add_test(tc, test_svg_timeline_escapes_title);
-    tcase_add_test(tc, test_svg_timeline_draws_dashed_limit_line);
-    tcase_add_test(tc, test_svg_timeline_legend_names_each_series);
-    tcase_add_test(tc, test_svg_timeline_legend_elides_what_does_not_fit);
-    tcase_add_test(tc, test_svg_timeline_keeps_coordinates_in_view);
-    tcase_add_test(tc, test_svg_timeline_uses_given_size);
-    tcase_add_test(tc, test_svg_timeline_matches_committed_fixture);
-    tcase_add_test(tc, test_svg_timeline_ignores_decimal_comma_locale);
-    tcase_add_test(tc, test_svg_is_well_formed_with_axes_and_title);
-    tcase_add_test(tc, test_svg_marks_peak_with_value_and_time);
-    tcase_add_test(tc, test_svg_draws_spans_limit_and_legend);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("hostile ranges");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_svg_timeline_draws_any_finite_range);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(svg_suite());
+    const pm_check_tcase_t tcases[] = {
+        {"hostile ranges", 10, NULL, NULL},
+    };
+    const pm_check_test_t tests[] = {
+        {"svg", test_svg_timeline_is_well_formed_svg_document},
+        {"svg", test_svg_timeline_ticks_are_nice_steps},
+        {"svg", test_svg_timeline_marks_peak_with_value},
+        {"svg", test_svg_timeline_shades_function_spans},
+        {"svg", test_svg_timeline_without_samples_draws_axes_only},
+        {"svg", test_svg_timeline_single_sample_is_a_dot},
+        {"svg", test_svg_timeline_escapes_title},
+        {"svg", test_svg_timeline_draws_dashed_limit_line},
+        {"svg", test_svg_timeline_legend_names_each_series},
+        {"svg", test_svg_timeline_legend_elides_what_does_not_fit},
+        {"svg", test_svg_timeline_keeps_coordinates_in_view},
+        {"svg", test_svg_timeline_uses_given_size},
+        {"svg", test_svg_timeline_matches_committed_fixture},
+        {"svg", test_svg_timeline_ignores_decimal_comma_locale},
+        {"svg", test_svg_is_well_formed_with_axes_and_title},
+        {"svg", test_svg_marks_peak_with_value_and_time},
+        {"svg", test_svg_draws_spans_limit_and_legend},
+        {"hostile ranges", test_svg_timeline_draws_any_finite_range},
+    };
+
+    return pm_check_run(pm_check_suite("svg", tests, PM_CHECK_COUNT(tests),
+                                       tcases, PM_CHECK_COUNT(tcases)));
 }

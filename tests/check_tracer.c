@@ -16,31 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIB (1024.0 * 1024.0)
-#define MIB_U64 ((uint64_t)1 << 20)
-
-static double mib(int64_t bytes)
-{
-    return (double)bytes / MIB;
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* Map and touch n MiB (no sanitizer shadow read); the caller unmaps. */
 static char *map_touch(size_t n_mib)
 {
-    return pm_check_map_touch(n_mib << 20);
+    return pm_check_map_touch(n_mib * PM_MIB);
 }
 
 static void unmap(char *p, size_t n_mib)
 {
-    ck_assert_int_eq(munmap(p, n_mib << 20), 0);
+    ck_assert_int_eq(munmap(p, n_mib * PM_MIB), 0);
 }
 
 static pm_tracer_t *new_tracer(const pm_tracer_opts_t *opts)
@@ -73,7 +57,7 @@ static const pm_line_stat_t *line(const pm_linetable_t *t, int lineno)
 static void assert_increment(const pm_linetable_t *t, int lineno,
                              double want_mib, double tol_mib)
 {
-    double got = mib(line(t, lineno)->increment_bytes);
+    double got = pm_check_mib(line(t, lineno)->increment_bytes);
 
     fprintf(stderr, "tracer: line %d increment %.3f MiB (want %.0f)\n", lineno,
             got, want_mib);
@@ -110,12 +94,12 @@ START_TEST(test_tracer_increments_add_up_to_call_delta)
     unmap(p, 32);
     /* Where huge pages back the mapping, the unmap can beat the 20 us
      * gate; this test is about the sums, not the gate. */
-    sleep_us(100);
+    pm_check_sleep_us(100);
     pm_tracer_line(tr, &fs, 4);
     pm_tracer_return(tr, &fs);
     return_rss = fs.line_start_rss;
     ck_assert_int_eq(pm_rss_self(&after), 0);
-    unmap(p + (32u << 20), 32);
+    unmap(p + 32 * PM_MIB, 32);
 
     ck_assert_int_eq(fs.line, 0);
     ck_assert_uint_eq(pm_linetable_calls(t), 1);
@@ -132,10 +116,10 @@ START_TEST(test_tracer_increments_add_up_to_call_delta)
                      (int64_t)return_rss - (int64_t)call_rss);
     /* And those readings are the process's RSS at call and return. */
     ck_assert_uint_le(
-        call_rss > before ? call_rss - before : before - call_rss, MIB_U64);
+        call_rss > before ? call_rss - before : before - call_rss, PM_MIB);
     ck_assert_uint_le(
-        return_rss > after ? return_rss - after : after - return_rss, MIB_U64);
-    ck_assert_uint_ge(line(t, 2)->mem_max_bytes, call_rss + 63 * MIB_U64);
+        return_rss > after ? return_rss - after : after - return_rss, PM_MIB);
+    ck_assert_uint_ge(line(t, 2)->mem_max_bytes, call_rss + 63 * PM_MIB);
     ck_assert_uint_eq(line(t, 2)->peak_bytes, 0); /* peak off */
     pm_tracer_free(tr);
     pm_linetable_free(t);
@@ -155,7 +139,7 @@ START_TEST(test_tracer_first_line_starts_at_call)
     /* Memory taken between the call and the first line event (the
      * interpreter's frame setup), with the gate open again. */
     setup = map_touch(4);
-    sleep_us(100);
+    pm_check_sleep_us(100);
     pm_tracer_line(tr, &fs, 2);
     ck_assert_uint_eq(fs.line_start_rss, call_rss);
     pm_tracer_line(tr, &fs, 3);
@@ -252,9 +236,11 @@ START_TEST(test_tracer_recursion_counts_each_frame)
     assert_increment(t, 3, 16, 1);
     /* Four frames each saw the 16 MiB appear during their line 4. */
     assert_increment(t, 4, 64, 2);
-    ck_assert_msg(mib(sum_increments(t)) > 79 && mib(sum_increments(t)) < 81,
-                  "sum %.2f MiB, want 16 per frame", mib(sum_increments(t)));
-    ck_assert_uint_ge(after, before + 15 * MIB_U64);
+    ck_assert_msg(pm_check_mib(sum_increments(t)) > 79 &&
+                      pm_check_mib(sum_increments(t)) < 81,
+                  "sum %.2f MiB, want 16 per frame",
+                  pm_check_mib(sum_increments(t)));
+    ck_assert_uint_ge(after, before + 15 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -290,9 +276,9 @@ START_TEST(test_tracer_repeated_calls_accumulate)
     assert_increment(t, 11, 24, 1.5);
     assert_increment(t, 12, 0, 1);
     ck_assert_uint_ge(line(t, 11)->mem_max_bytes,
-                      first_call_rss + 23 * MIB_U64);
+                      first_call_rss + 23 * PM_MIB);
     ck_assert_uint_ge(line(t, 10)->mem_max_bytes,
-                      first_call_rss + 15 * MIB_U64);
+                      first_call_rss + 15 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -401,12 +387,12 @@ START_TEST(test_tracer_peak_catches_transient)
     pm_tracer_return(tr, &fs);
 
     fprintf(stderr, "tracer: transient line peak - before %.2f MiB\n",
-            mib((int64_t)line(t, 2)->peak_bytes - (int64_t)before));
-    ck_assert_uint_ge(line(t, 2)->peak_bytes, before + 60 * MIB_U64);
+            pm_check_mib((int64_t)line(t, 2)->peak_bytes - (int64_t)before));
+    ck_assert_uint_ge(line(t, 2)->peak_bytes, before + 60 * PM_MIB);
     assert_increment(t, 2, 0, 1);
-    ck_assert_uint_lt(line(t, 2)->mem_max_bytes, before + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 2)->mem_max_bytes, before + 4 * PM_MIB);
     /* The take at line 3's start began a new window. */
-    ck_assert_uint_lt(line(t, 3)->peak_bytes, before + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, before + 4 * PM_MIB);
     ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 3)->mem_max_bytes);
     pm_tracer_free(tr);
     pm_linetable_free(t);
@@ -455,7 +441,7 @@ static void child_allocate(int armed, int go, int ready, size_t n_mib)
 
     /* Fault in the code of mmap and memset first (a forked child maps
      * the parent's text lazily): only the n MiB may move its RSS later. */
-    munmap(map_touch(1), 1u << 20);
+    munmap(map_touch(1), PM_MIB);
     if (write(armed, "a", 1) != 1 || read(go, &c, 1) != 1) {
         _exit(1);
     }
@@ -492,7 +478,7 @@ START_TEST(test_tracer_include_children_adds_descendants)
     pm_tracer_line(tr, &fs, 2); /* subprocess.run(...) */
     ck_assert_int_eq(write(go[1], "g", 1), 1);
     ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    sleep_us(30000); /* past the 10 ms descendants' period */
+    pm_check_sleep_us(30000); /* past the 10 ms descendants' period */
     pm_tracer_line(tr, &fs, 3);
     pm_tracer_return(tr, &fs);
     kill(child, SIGKILL);
@@ -520,15 +506,15 @@ START_TEST(test_hwm_take_keeps_outer_probe_exact)
     m = map_touch(64);
     unmap(m, 64);
     ck_assert_int_eq(pm_hwm_take(&taken), 0);
-    ck_assert_uint_ge(taken, p.baseline_bytes + 63 * MIB_U64);
+    ck_assert_uint_ge(taken, p.baseline_bytes + 63 * PM_MIB);
     /* The take reset the mark... */
     ck_assert_int_eq(pm_hwm_take(&again), 0);
-    ck_assert_uint_lt(again, p.baseline_bytes + 4 * MIB_U64);
+    ck_assert_uint_lt(again, p.baseline_bytes + 4 * PM_MIB);
     /* ...but the probe kept the transient. */
     ck_assert_int_eq(pm_probe_end(&p), 0);
     fprintf(stderr, "hwm take: probe peak - baseline %.2f MiB\n",
-            mib((int64_t)p.peak_bytes - (int64_t)p.baseline_bytes));
-    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 63 * MIB_U64);
+            pm_check_mib((int64_t)p.peak_bytes - (int64_t)p.baseline_bytes));
+    ck_assert_uint_ge(p.peak_bytes, p.baseline_bytes + 63 * PM_MIB);
     ck_assert_int_eq(pm_hwm_take(NULL), -EINVAL);
 }
 END_TEST
@@ -608,7 +594,7 @@ START_TEST(test_tracer_peak_never_below_line_start)
     pm_tracer_return(tr, &fs);
 
     fprintf(stderr, "tracer: del line peak - start %.2f MiB\n",
-            mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
+            pm_check_mib((int64_t)line(t, 3)->peak_bytes - (int64_t)start3));
     ck_assert_uint_ge(line(t, 3)->peak_bytes, start3);
     ck_assert_uint_ge(line(t, 3)->peak_bytes, line(t, 2)->mem_max_bytes);
     for (int l = 1; l <= 5; l++) {
@@ -616,10 +602,10 @@ START_TEST(test_tracer_peak_never_below_line_start)
     }
     /* The temporary: in line 4's peak, not in its increment or in the
      * peaks of the lines around it. */
-    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * MIB_U64);
+    ck_assert_uint_ge(line(t, 4)->peak_bytes, start4 + 28 * PM_MIB);
     assert_increment(t, 4, 0, 1);
-    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * MIB_U64);
-    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * MIB_U64);
+    ck_assert_uint_lt(line(t, 5)->peak_bytes, start4 + 4 * PM_MIB);
+    ck_assert_uint_lt(line(t, 3)->peak_bytes, start3 + 4 * PM_MIB);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -693,8 +679,8 @@ START_TEST(test_tracer_gate_surprise_shrinks_skips)
     assert_increment(t, 2, 8.0 * (double)(rounds - (int)surprises),
                      8.0 * (double)surprises + 1.5);
     ck_assert_int_ge(line(t, 2)->increment_bytes,
-                     (int64_t)(rounds - (int)surprises) * 8 * (1 << 20) -
-                         (int64_t)(3 << 19));
+                     (int64_t)(rounds - (int)surprises) * 8 * (int64_t)PM_MIB -
+                         (int64_t)(3 * PM_MIB / 2));
     ck_assert_int_eq(sum_increments(t),
                      (int64_t)fs.line_start_rss - (int64_t)call_rss);
     pm_tracer_free(tr);
@@ -702,42 +688,25 @@ START_TEST(test_tracer_gate_surprise_shrinks_skips)
 }
 END_TEST
 
-static Suite *tracer_suite(void)
-{
-    Suite *s = suite_create("tracer");
-    TCase *lines = tcase_create("lines");
-    TCase *gate = tcase_create("gate");
-    TCase *peak = tcase_create("peak");
-    TCase *bounds = tcase_create("bounds");
-
-    tcase_add_test(lines, test_tracer_increments_add_up_to_call_delta);
-    tcase_add_test(lines, test_tracer_first_line_starts_at_call);
-    tcase_add_test(lines, test_tracer_loop_flat_memory_has_no_negatives);
-    tcase_add_test(lines, test_tracer_recursion_counts_each_frame);
-    tcase_add_test(lines, test_tracer_repeated_calls_accumulate);
-    tcase_add_test(lines, test_tracer_lines_outside_table_are_not_recorded);
-    tcase_add_test(lines, test_tracer_include_children_adds_descendants);
-    suite_add_tcase(s, lines);
-
-    tcase_add_test(gate, test_tracer_gates_reads);
-    tcase_add_test(gate, test_tracer_big_allocation_lands_on_its_line);
-    tcase_add_test(gate, test_tracer_gate_skips_clock_on_fast_lines);
-    tcase_add_test(gate, test_tracer_gate_surprise_shrinks_skips);
-    suite_add_tcase(s, gate);
-
-    tcase_add_test(peak, test_tracer_peak_catches_transient);
-    tcase_add_test(peak, test_hwm_take_keeps_outer_probe_exact);
-    tcase_add_test(peak, test_tracer_peak_never_below_line_start);
-    suite_add_tcase(s, peak);
-
-    tcase_add_test(bounds, test_linetable_bounds);
-    suite_add_tcase(s, bounds);
-    return s;
-}
-
 int main(void)
 {
-    Suite *suite = tracer_suite();
+    const pm_check_test_t tests[] = {
+        {"lines", test_tracer_increments_add_up_to_call_delta},
+        {"lines", test_tracer_first_line_starts_at_call},
+        {"lines", test_tracer_loop_flat_memory_has_no_negatives},
+        {"lines", test_tracer_recursion_counts_each_frame},
+        {"lines", test_tracer_repeated_calls_accumulate},
+        {"lines", test_tracer_lines_outside_table_are_not_recorded},
+        {"lines", test_tracer_include_children_adds_descendants},
+        {"gate", test_tracer_gates_reads},
+        {"gate", test_tracer_big_allocation_lands_on_its_line},
+        {"gate", test_tracer_gate_skips_clock_on_fast_lines},
+        {"gate", test_tracer_gate_surprise_shrinks_skips},
+        {"peak", test_tracer_peak_catches_transient},
+        {"peak", test_hwm_take_keeps_outer_probe_exact},
+        {"peak", test_tracer_peak_never_below_line_start},
+        {"bounds", test_linetable_bounds},
+    };
 
-    return pm_check_run(suite);
+    return pm_check_main("tracer", tests, PM_CHECK_COUNT(tests));
 }

@@ -6,6 +6,8 @@
 #ifndef PM_CHECK_UTIL_H
 #define PM_CHECK_UTIL_H
 
+#include "pm_kernel.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- skips ------------------------------------------------------------
@@ -53,12 +56,12 @@ __attribute__((unused)) static void pm_check_skip_at(const char *func,
 
 /* A skip of a core path (exact peak through clear_refs, the C locale of
  * every number): under CI=true it fails the test instead. */
-#define PM_CHECK_SKIP_CORE(reason)                                         \
-    do {                                                                   \
-        const char *ci_ = getenv("CI");                                    \
-        ck_assert_msg(ci_ == NULL || strcmp(ci_, "true") != 0,             \
-                      "core test cannot run under CI: %s", (reason));      \
-        pm_check_skip_at(__func__, (reason));                              \
+#define PM_CHECK_SKIP_CORE(reason)                                            \
+    do {                                                                      \
+        const char *ci_ = getenv("CI");                                       \
+        ck_assert_msg(ci_ == NULL || strcmp(ci_, "true") != 0,                \
+                      "core test cannot run under CI: %s", (reason));         \
+        pm_check_skip_at(__func__, (reason));                                 \
     } while (0)
 
 /* Whether "5" can be written to /proc/self/clear_refs (the exact-peak
@@ -81,13 +84,13 @@ __attribute__((unused)) static int pm_check_have_clear_refs(char *why,
 }
 
 /* In a test body: skip (fail under CI) when clear_refs is refused. */
-#define PM_CHECK_NEED_CLEAR_REFS()                                         \
-    do {                                                                   \
-        char why_[128];                                                    \
-        if (!pm_check_have_clear_refs(why_, sizeof why_)) {                \
-            PM_CHECK_SKIP_CORE(why_);                                      \
-            return;                                                        \
-        }                                                                  \
+#define PM_CHECK_NEED_CLEAR_REFS()                                            \
+    do {                                                                      \
+        char why_[128];                                                       \
+        if (!pm_check_have_clear_refs(why_, sizeof why_)) {                   \
+            PM_CHECK_SKIP_CORE(why_);                                         \
+            return;                                                           \
+        }                                                                     \
     } while (0)
 
 /* Rewrite the TAP log: each line of a skipped test gets "# SKIP". */
@@ -98,8 +101,8 @@ static void pm_check_mark_skips(const char *tap)
     size_t outlen = 0;
     FILE *o;
 
-    if (in == NULL || skips == NULL || (o = open_memstream(&out, &outlen))
-                                           == NULL) {
+    if (in == NULL || skips == NULL ||
+        (o = open_memstream(&out, &outlen)) == NULL) {
         goto done;
     }
     while (fgets(line, sizeof line, in) != NULL) {
@@ -168,6 +171,71 @@ static inline int pm_check_run(Suite *suite)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* One test of a Check program: the name of its TCase and the test
+ * (START_TEST's name). */
+typedef struct {
+    const char *tcase;
+    const TTest *test;
+} pm_check_test_t;
+
+/* What a TCase needs beyond its tests: a timeout (seconds, 0 for Check's
+ * default) and a checked fixture (NULL for none). */
+typedef struct {
+    const char *tcase;
+    int timeout_s;
+    SFun setup, teardown;
+} pm_check_tcase_t;
+
+#define PM_CHECK_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* The suite name: a TCase per tcase name, in the order the names first
+ * appear, each with its tests in table order and what tcases (ntcases
+ * entries, may be NULL) says of it. */
+__attribute__((unused)) static Suite *
+pm_check_suite(const char *name, const pm_check_test_t *tests, size_t n,
+               const pm_check_tcase_t *tcases, size_t ntcases)
+{
+    Suite *suite = suite_create(name);
+
+    for (size_t i = 0; i < n; i++) {
+        size_t first = 0;
+
+        while (strcmp(tests[first].tcase, tests[i].tcase) != 0) {
+            first++;
+        }
+        if (first < i) {
+            continue; /* that TCase was made with its first test */
+        }
+        TCase *tc = tcase_create(tests[i].tcase);
+        for (size_t k = 0; k < ntcases; k++) {
+            if (strcmp(tcases[k].tcase, tests[i].tcase) != 0) {
+                continue;
+            }
+            if (tcases[k].setup != NULL || tcases[k].teardown != NULL) {
+                tcase_add_checked_fixture(tc, tcases[k].setup,
+                                          tcases[k].teardown);
+            }
+            if (tcases[k].timeout_s > 0) {
+                tcase_set_timeout(tc, tcases[k].timeout_s);
+            }
+        }
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(tests[j].tcase, tests[i].tcase) == 0) {
+                tcase_add_test(tc, tests[j].test);
+            }
+        }
+        suite_add_tcase(suite, tc);
+    }
+    return suite;
+}
+
+/* main() of a Check program: run the suite of these tests. */
+__attribute__((unused)) static int
+pm_check_main(const char *name, const pm_check_test_t *tests, size_t n)
+{
+    return pm_check_run(pm_check_suite(name, tests, n, NULL, 0));
+}
+
 /* ---- memory the test itself touches -----------------------------------
  * A test of exact byte counts must see only the pages it writes. memset
  * under AddressSanitizer first reads the shadow of the whole range (n / 8
@@ -178,8 +246,8 @@ static inline int pm_check_run(Suite *suite)
 
 /* Write v to one byte of every page of [p, p + n) and to its last byte.
  * Not instrumented: reads no shadow memory. */
-__attribute__((unused, noinline, no_sanitize("address")))
-static void pm_check_touch(void *p, size_t n, unsigned char v)
+__attribute__((unused, noinline, no_sanitize("address"))) static void
+pm_check_touch(void *p, size_t n, unsigned char v)
 {
     volatile unsigned char *q = p;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -205,6 +273,40 @@ __attribute__((unused)) static void *pm_check_map_touch(size_t n)
 #endif
     pm_check_touch(p, n, 0x5a);
     return p;
+}
+
+/* ---- figures and time ------------------------------------------------ */
+
+/* bytes in MiB, for messages and tolerances. */
+__attribute__((unused)) static double pm_check_mib(double bytes)
+{
+    return bytes / (double)PM_MIB;
+}
+
+/* Sleep us microseconds, resumed after a signal. */
+__attribute__((unused)) static void pm_check_sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+__attribute__((unused)) static void pm_check_sleep_ms(int ms)
+{
+    pm_check_sleep_us((long)ms * 1000);
+}
+
+/* mmap and touch n_mib MiB, hold it hold_ms, unmap it: an RSS spike. */
+__attribute__((unused)) static void pm_check_spike(size_t n_mib, int hold_ms)
+{
+    size_t n = n_mib * PM_MIB;
+    void *p = pm_check_map_touch(n);
+
+    if (hold_ms > 0) {
+        pm_check_sleep_ms(hold_ms);
+    }
+    ck_assert_int_eq(munmap(p, n), 0);
 }
 
 /* ---- temporary directories ---------------------------------------------*/
@@ -303,14 +405,14 @@ __attribute__((unused)) static int pm_check_comma_locale(void)
 
 /* In a test body: switch to the decimal-comma locale or skip (fail
  * under CI) and return. */
-#define PM_CHECK_NEED_COMMA_LOCALE()                                       \
-    do {                                                                   \
-        if (!pm_check_comma_locale()) {                                    \
-            pm_check_comma_locale_done();                                  \
-            PM_CHECK_SKIP_CORE("no de_DE locale: localedef or Debian's "   \
-                               "package 'locales' missing");              \
-            return;                                                        \
-        }                                                                  \
+#define PM_CHECK_NEED_COMMA_LOCALE()                                          \
+    do {                                                                      \
+        if (!pm_check_comma_locale()) {                                       \
+            pm_check_comma_locale_done();                                     \
+            PM_CHECK_SKIP_CORE("no de_DE locale: localedef or Debian's "      \
+                               "package 'locales' missing");                  \
+            return;                                                           \
+        }                                                                     \
     } while (0)
 
 #endif

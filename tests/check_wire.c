@@ -300,29 +300,21 @@ START_TEST(test_strerror_names_protocol_codes)
 }
 END_TEST
 
-static Suite *wire_suite(void)
-{
-    Suite *s = suite_create("wire");
-    TCase *ids = tcase_create("ids");
-    TCase *msg = tcase_create("message");
-
-    tcase_add_test(ids, test_uuid4_is_random_version_4);
-    tcase_add_test(ids, test_iso_now_is_utc_with_microseconds);
-    tcase_add_test(ids, test_msg_id_unique_across_1000_messages);
-    tcase_add_test(msg, test_header_has_jupyter_fields_in_order);
-    tcase_add_test(msg, test_parts_are_compact_utf8_in_key_order);
-    tcase_add_test(msg, test_signature_verifies_over_four_parts);
-    tcase_add_test(msg, test_unsigned_session_has_empty_signature);
-    tcase_add_test(msg, test_frames_follow_ipykernel_pipe_layout);
-    tcase_add_test(msg, test_bad_parent_json_is_ebadmsg);
-    tcase_add_test(msg, test_non_object_content_is_ebadmsg);
-    tcase_add_test(msg, test_strerror_names_protocol_codes);
-    suite_add_tcase(s, ids);
-    suite_add_tcase(s, msg);
-    return s;
-}
-
 int main(void)
 {
-    return pm_check_run(wire_suite());
+    const pm_check_test_t tests[] = {
+        {"ids", test_uuid4_is_random_version_4},
+        {"ids", test_iso_now_is_utc_with_microseconds},
+        {"ids", test_msg_id_unique_across_1000_messages},
+        {"message", test_header_has_jupyter_fields_in_order},
+        {"message", test_parts_are_compact_utf8_in_key_order},
+        {"message", test_signature_verifies_over_four_parts},
+        {"message", test_unsigned_session_has_empty_signature},
+        {"message", test_frames_follow_ipykernel_pipe_layout},
+        {"message", test_bad_parent_json_is_ebadmsg},
+        {"message", test_non_object_content_is_ebadmsg},
+        {"message", test_strerror_names_protocol_codes},
+    };
+
+    return pm_check_main("wire", tests, PM_CHECK_COUNT(tests));
 }
