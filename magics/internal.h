@@ -1,6 +1,6 @@
-/* Declarations shared by the magics/ files that talk to Python: module
- * state, the MemitResult type, display, and error conversion. Everything
- * here needs the GIL unless a comment says otherwise. */
+/* Declarations shared by the magics/ files that talk to Python, grouped by
+ * the file that defines them. Everything here needs the GIL unless a
+ * comment says otherwise. */
 #ifndef PM_MAGICS_INTERNAL_H
 #define PM_MAGICS_INTERNAL_H
 
@@ -10,6 +10,8 @@
 #include "pm_kernel.h"
 #include "pm_magics.h"
 #include "pm_protocol.h"
+
+/* ---- module state and errors (module_py.c) -----------------------------*/
 
 /* Per-module state (one module object per interpreter). */
 typedef struct {
@@ -45,11 +47,7 @@ PyObject *pm_py_raise_os(int rc, const char *fmt, ...);
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg);
 PyObject *pm_py_usage_error_obj(pm_state_t *st, PyObject *msg);
 
-/* Create the MemitResult type into st. Returns 0 or -1 with an exception. */
-int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
-
-/* A new MemitResult for m. New reference or NULL with an exception. */
-PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
+/* ---- running magics in the shell (shell_py.c) --------------------------*/
 
 /* The body of a line/cell magic: its parsed options and the cell's
  * UTF-8 text (NULL for a line magic), both borrowed for the call. Returns
@@ -67,84 +65,34 @@ PyObject *pm_magic_call(pm_state_t *st, const char *name,
                         PyObject *const *args, Py_ssize_t nargs,
                         PyObject *kwnames);
 
+/* Compile source after IPython's input transformation (so !cmd and magics
+ * work), with the shell's compiler, which caches the text so tracebacks
+ * show the code. New reference to a code object, or NULL. */
+PyObject *pm_shell_compile(PyObject *shell, const char *source);
+
+/* Run a code object in the shell's user namespace. New reference to the
+ * result (None) or NULL with the statement's own exception. */
+PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
+
+/* ---- %memit (memit_py.c) -----------------------------------------------*/
+
+/* The %memit / %%memit magic: (line, cell=None). */
+PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
+                         Py_ssize_t nargs, PyObject *kwnames);
+
+/* ---- %mprun (mprun_py.c) -----------------------------------------------*/
+
 /* The %mprun / %%mprun magic: (line, cell=None). */
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
 
-/* ---- the line profiler (lineprof_py.c) --------------------------------*/
+/* ---- result objects (result_py.c) --------------------------------------*/
 
-typedef struct pm_lineprof pm_lineprof_t;
+/* Create the MemitResult type into st. Returns 0 or -1 with an exception. */
+int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 
-/* A profiler with no targets yet. NULL with an exception on failure. */
-pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts);
-void pm_lineprof_free(pm_lineprof_t *lp);
-
-/* Add the code objects of obj to list: a function or method (after
- * functools.wraps unwrapping), a class's methods (static, class methods
- * and property accessors included) or a module's own functions. Returns
- * the number added (0: obj holds no Python function) or -1. */
-int pm_lineprof_collect(PyObject *obj, PyObject *list);
-
-/* Profile code (a code object) from now on; its table spans its source
- * lines (from linecache, so cell-defined functions work). 0 or -1. */
-int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
-
-/* Install the profiler's trace function in the calling thread (nested
- * enables of lp in a thread count; other threads are not traced).
- * Disable undoes this thread's enable of lp and, at its last, puts back
- * what the thread had before: the profiler enabled before lp in this
- * thread, or its Python trace function. Enable returns 0 or -1; disable
- * keeps a pending exception. Nesting is kept per thread. GIL held. */
-int pm_lineprof_enable(pm_lineprof_t *lp);
-void pm_lineprof_disable(pm_lineprof_t *lp);
-
-/* Tag lp with owner (compared, never dereferenced), and ask whether a
- * profiler with that owner is enabled in the calling thread (@profile's
- * test for a recursive call). GIL held. */
-void pm_lineprof_set_owner(pm_lineprof_t *lp, const void *owner);
-int pm_lineprof_owner_enabled(const void *owner);
-
-/* --pdb-mmem: once RSS at a profiled line passes bytes, print
- * memory_profiler's message and start pdb at that frame (once). */
-void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
-
-/* python -m peakmem: _run_main(argv) -> exit code (runner_py.c). */
-PyObject *pm_run_main(PyObject *module, PyObject *argv);
-
-/* The tables of the code that ran, as protocol blocks; blocks and lines
- * are PyMem-allocated (free both with PyMem_Free) and borrow strings
- * from lp. 0 or -1. */
-int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
-                       size_t *nblocks, pm_mprun_line_t **lines);
-
-/* memory_profiler's show_results text of the code that ran (right-
- * stripped; "" when nothing ran), with precision decimals. Caller frees
- * with free(). NULL with an exception. */
-char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
-
-/* Write text to a stream: a file-like object with write(), or None for
- * sys.stdout. 0 or -1. */
-int pm_stream_write(PyObject *stream, const char *text);
-
-/* profile(func=None, *, stream=None, precision=1, backend=None) */
-PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs);
-int pm_profile_type_init(PyObject *module, pm_state_t *st);
-
-/* memory_usage(proc=-1, interval=.1, timeout=None, ...) */
-PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
-
-/* The peakmem command's C side (recorder_py.c), called by magics/_cli.py
- * with parsed arguments; each prints its own one-line errors. _peak and
- * _plot return the exit code; _record returns (stop, signal, pid, the
- * program's exit code or -1, MEM lines), stop "failed" after an error,
- * and releases the GIL while recording. */
-PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
-PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
-PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
-PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
-
-/* Benchmarks: call callable() under a no-op C trace function. */
-PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
+/* A new MemitResult for m. New reference or NULL with an exception. */
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
 
 /* Create the MprunResult type into st. */
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
@@ -154,9 +102,7 @@ int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
                               const char *text);
 
-/* The %memit / %%memit magic: (line, cell=None). */
-PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
-                         Py_ssize_t nargs, PyObject *kwnames);
+/* ---- showing results (display_py.c) ------------------------------------*/
 
 /* Show a result: inside an ipykernel, a display_data message (content is
  * the display_data content, borrowed) published from C and fenced before
@@ -235,12 +181,89 @@ const char *pm_display_route(pm_state_t *st);
  * state (publisher, kernel references). */
 void pm_display_close(pm_state_t *st);
 
-/* Compile source after IPython's input transformation (so !cmd and magics
- * work), with the shell's compiler, which caches the text so tracebacks
- * show the code. New reference to a code object, or NULL. */
-PyObject *pm_shell_compile(PyObject *shell, const char *source);
-/* Run a code object in the shell's user namespace. New reference to the
- * result (None) or NULL with the statement's own exception. */
-PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
+/* ---- the line profiler (lineprof_py.c) ---------------------------------*/
+
+typedef struct pm_lineprof pm_lineprof_t;
+
+/* A profiler with no targets yet. NULL with an exception on failure. */
+pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts);
+void pm_lineprof_free(pm_lineprof_t *lp);
+
+/* Add the code objects of obj to list: a function or method (after
+ * functools.wraps unwrapping), a class's methods (static, class methods
+ * and property accessors included) or a module's own functions. Returns
+ * the number added (0: obj holds no Python function) or -1. */
+int pm_lineprof_collect(PyObject *obj, PyObject *list);
+
+/* Profile code (a code object) from now on; its table spans its source
+ * lines (from linecache, so cell-defined functions work). 0 or -1. */
+int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
+
+/* Install the profiler's trace function in the calling thread (nested
+ * enables of lp in a thread count; other threads are not traced).
+ * Disable undoes this thread's enable of lp and, at its last, puts back
+ * what the thread had before: the profiler enabled before lp in this
+ * thread, or its Python trace function. Enable returns 0 or -1; disable
+ * keeps a pending exception. Nesting is kept per thread. GIL held. */
+int pm_lineprof_enable(pm_lineprof_t *lp);
+void pm_lineprof_disable(pm_lineprof_t *lp);
+
+/* Tag lp with owner (compared, never dereferenced), and ask whether a
+ * profiler with that owner is enabled in the calling thread (@profile's
+ * test for a recursive call). GIL held. */
+void pm_lineprof_set_owner(pm_lineprof_t *lp, const void *owner);
+int pm_lineprof_owner_enabled(const void *owner);
+
+/* --pdb-mmem: once RSS at a profiled line passes bytes, print
+ * memory_profiler's message and start pdb at that frame (once). */
+void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
+
+/* The tables of the code that ran, as protocol blocks; blocks and lines
+ * are PyMem-allocated (free both with PyMem_Free) and borrow strings
+ * from lp. 0 or -1. */
+int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
+                       size_t *nblocks, pm_mprun_line_t **lines);
+
+/* memory_profiler's show_results text of the code that ran (right-
+ * stripped; "" when nothing ran), with precision decimals. Caller frees
+ * with free(). NULL with an exception. */
+char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
+
+/* Benchmarks: call callable() under a no-op C trace function. */
+PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
+
+/* ---- @profile (profile_py.c) -------------------------------------------*/
+
+/* Write text to a stream: a file-like object with write(), or None for
+ * sys.stdout. 0 or -1. */
+int pm_stream_write(PyObject *stream, const char *text);
+
+/* profile(func=None, *, stream=None, precision=1, backend=None) */
+PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs);
+int pm_profile_type_init(PyObject *module, pm_state_t *st);
+
+/* ---- memory_usage() (usage_py.c) ---------------------------------------*/
+
+/* memory_usage(proc=-1, interval=.1, timeout=None, ...) */
+PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw);
+
+/* ---- python -m peakmem (runner_py.c) -----------------------------------*/
+
+/* python -m peakmem: _run_main(target, is_module, argv, precision,
+ * outfile, include_children, pdb_mmem, timestamp) -> exit code, the
+ * arguments parsed by _main_args.py. */
+PyObject *pm_run_main(PyObject *module, PyObject *args);
+
+/* ---- the peakmem command (recorder_py.c) -------------------------------*/
+
+/* The peakmem command's C side (recorder_py.c), called by magics/_cli.py
+ * with parsed arguments; each prints its own one-line errors. _peak and
+ * _plot return the exit code; _record returns (stop, signal, pid, the
+ * program's exit code or -1, MEM lines), stop "failed" after an error,
+ * and releases the GIL while recording. */
+PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
+PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
+PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
+PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
 
 #endif
