@@ -3,6 +3,7 @@ replaced by the result), the inline SVG timeline, --limit/--strict and
 the cgroup share, through a real ipykernel."""
 import os
 import subprocess
+import sysconfig
 import time
 from pathlib import Path
 
@@ -285,10 +286,14 @@ def test_statement_that_unloads_still_shows_its_result(k):
 def asan_runtime():
     """(path of an ASan-built _peakmem, libasan.so) or a reason to skip."""
     root = Path(__file__).resolve().parent.parent
-    built = sorted(root.glob("build-asan/magics/_peakmem*.so"))
+    # an extension built for this interpreter (the Debian 13 leg runs
+    # Python 3.13 beside the 3.11 ASan build)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    built = sorted(root.glob("build-asan/magics/_peakmem" + suffix))
     if not built:
-        return None, None, "no build-asan/magics/_peakmem*.so (scripts/test.sh " \
-            "builds it before the Python tests)"
+        return None, None, "no build-asan/magics/_peakmem%s for this " \
+            "Python (scripts/test.sh builds it for Debian's python3 before " \
+            "the Python tests)" % suffix
     try:
         lib = subprocess.run(["gcc", "-print-file-name=libasan.so"],
                              capture_output=True, text=True,

@@ -214,9 +214,12 @@ def test_python_m_peakmem_bad_input(tmp_path):
          "argument --precision: expects 0 to 20, got '21'"),
         (["--pdb-mmem=-1", "a.py"],
          "argument --pdb-mmem: expects a number of MiB > 0, got '-1'"),
+        # argparse quotes the choices up to 3.11, not from 3.12 on
         (["--backend", "nope", "a.py"], "argument --backend: invalid "
-         "choice: 'nope' (choose from 'psutil', 'psutil_pss', "
-         "'psutil_uss', 'posix', 'tracemalloc')"),
+         "choice: 'nope' (choose from %s)" % ", ".join(
+             ("'%s'" if sys.version_info < (3, 12) else "%s") % b
+             for b in ("psutil", "psutil_pss", "psutil_uss", "posix",
+                       "tracemalloc"))),
         (["--no-such-flag", "a.py"],
          "unrecognized arguments: --no-such-flag"),
     ]
@@ -337,11 +340,16 @@ def test_python_m_peakmem_pdb_mmem_stops_where_memory_profiler_does(
     stop = re.compile(r"^> .*big\.py\((\d+)\)f\(\)\n-> (.*)$", re.M)
     ours = run([PY, "-m", "peakmem", "--pdb-mmem=50", "big.py"], tmp_path,
                input="c\n")
-    theirs = run([DEBIAN_PY, "-m", "memory_profiler", "--pdb-mmem=50",
-                  "big.py"], tmp_path, input="c\n")
-    assert ours.returncode == theirs.returncode == 0, ours.stderr
-    assert stop.findall(ours.stdout) == stop.findall(theirs.stdout) \
-        == [("4", "b = 1")]
+    assert ours.returncode == 0, ours.stderr
+    assert stop.findall(ours.stdout) == [("4", "b = 1")]
+    if sys.version_info < (3, 12):
+        # memory_profiler 0.61 side by side; on 3.13 Debian 13's copy did
+        # not end within the 120 s timeout after "c" (seen in the Debian
+        # 13 leg), so there the line found on 3.11 is the reference
+        theirs = run([DEBIAN_PY, "-m", "memory_profiler", "--pdb-mmem=50",
+                      "big.py"], tmp_path, input="c\n")
+        assert theirs.returncode == 0
+        assert stop.findall(theirs.stdout) == [("4", "b = 1")]
     assert "done 104857600" in ours.stdout
     out = run([PY, "-m", "peakmem", "--pdb-mmem", "50", "big.py"],
               tmp_path, input="q\n")
