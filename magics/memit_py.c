@@ -554,6 +554,15 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (sampler != NULL) {
         shown_live = pm_display_live_stop(&disp, 0, display_id);
         pm_sampler_stop(sampler);
+        /* The result replaces the live line only when nothing came out
+         * since the line began; else that output sits below the line, so
+         * the line is emptied and the result follows as a new display. */
+        if (shown_live && pm_display_output_since_live(&disp)) {
+            if (pm_display_live_blank(&disp, display_id) < 0) {
+                goto fail;
+            }
+            shown_live = 0;
+        }
         if (collect_timeline(sampler, &timeline, &ntimeline) < 0) {
             goto fail;
         }
