@@ -336,6 +336,7 @@ static void live_unlink(pm_display_ctx_t *ctx)
 void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
+    ctx->sent_mark = -1;
     ctx->owner = st;
     if (st->display_mode == DISPLAY_UNDECIDED) {
         pm_display_open(st);
@@ -359,6 +360,50 @@ void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx)
     ctx->pub = pm_publisher_ref(st->publisher);
 }
 
+/* The count of messages the kernel's session has made (stream, display
+ * and every other IOPub message it sends; peakmem's own publisher does
+ * not use it), or -1. GIL. */
+static long long session_count(PyObject *shell)
+{
+    PyObject *kernel = kernel_of(shell);
+    PyObject *session =
+        kernel != NULL ? PyObject_GetAttrString(kernel, "session") : NULL;
+    PyObject *n =
+        session != NULL ? PyObject_GetAttrString(session, "message_count")
+                        : NULL;
+    long long count = n != NULL && PyLong_Check(n) ? PyLong_AsLongLong(n) : -1;
+
+    Py_XDECREF(n);
+    Py_XDECREF(session);
+    Py_XDECREF(kernel);
+    PyErr_Clear();
+    return count;
+}
+
+int pm_display_output_since_live(pm_display_ctx_t *ctx)
+{
+    if (flush_std_streams() < 0) {
+        PyErr_Clear();
+        return 1;
+    }
+    long long now = session_count(ctx->shell);
+    return ctx->sent_mark < 0 || now < 0 || now != ctx->sent_mark;
+}
+
+int pm_display_live_blank(pm_display_ctx_t *ctx, const char *display_id)
+{
+    json_t *content = json_pack("{s:{s:s},s:{},s:{s:s}}", "data",
+                                "text/plain", "", "metadata", "transient",
+                                "display_id", display_id);
+    if (content == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = pm_display_result(ctx, content, "", 1);
+    json_decref(content);
+    return rc;
+}
+
 void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
                            const char *statement)
 {
@@ -379,6 +424,11 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
     ctx->next = live_head;
     live_head = ctx;
     pthread_mutex_unlock(&live_lock);
+    /* what the cell printed so far goes out before the live line can */
+    if (flush_std_streams() < 0) {
+        PyErr_Clear();
+    }
+    ctx->sent_mark = session_count(ctx->shell);
 }
 
 int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,

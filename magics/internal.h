@@ -137,6 +137,8 @@ typedef struct pm_display_ctx {
                                 never dereferenced */
     struct pm_display_ctx *next; /* running live views (display_py.c's
                                     registry, guarded by its lock) */
+    long long sent_mark; /* the kernel session's message count when the
+                            live line began (streams flushed), or -1 */
 } pm_display_ctx_t;
 
 /* Capture the display route and parent for a measurement starting now.
@@ -154,6 +156,18 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
  * is gone). With stopped, a shown line says "stopped after ...". GIL. */
 int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
                          char display_id[37]);
+
+/* Whether the kernel published anything (the cell's prints, other
+ * displays) since ctx's live line began: then the result must not
+ * replace the live line where it stands, above that output, but come
+ * after it. 1 when it did or cannot tell, else 0. Flushes sys.stdout and
+ * sys.stderr first. GIL. */
+int pm_display_output_since_live(pm_display_ctx_t *ctx);
+
+/* Empty the live line display_id (an update to text/plain ""), so that
+ * the result can follow the cell's output as a new display. 0 or -1 with
+ * an exception. GIL. */
+int pm_display_live_blank(pm_display_ctx_t *ctx, const char *display_id);
 
 /* pm_display_show through ctx's route, with ctx's parent. Returns 0 or
  * -1 with an exception. GIL. */

@@ -5,6 +5,7 @@
  * refused); increment = highest peak - baseline. */
 #include "internal.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -362,6 +363,157 @@ static int gc_collect(void)
     return res != NULL ? 0 : -1;
 }
 
+/* ---- the statement's simple names ------------------------------------*/
+
+#define NAMES_MAX 4       /* names shown at most */
+#define NAME_VALUE_MAX 40 /* a value's repr is shown when shorter */
+
+/* The names of a measurement, owned: name and value strings malloc'd. */
+typedef struct {
+    pm_memit_name_t items[NAMES_MAX];
+    size_t n;
+} memit_names_t;
+
+static void names_clear(memit_names_t *names)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        free((char *)names->items[i].name);
+        free((char *)names->items[i].value);
+    }
+    names->n = 0;
+}
+
+/* Past the string literal that starts at p (a quote): its closing quote,
+ * triple-quoted ones included, or the end of the text. */
+static const char *skip_string(const char *p)
+{
+    char q = *p;
+    int triple = p[1] == q && p[2] == q;
+
+    p += triple ? 3 : 1;
+    while (*p != '\0') {
+        if (*p == '\\' && p[1] != '\0') {
+            p += 2;
+        } else if (*p == q && (!triple || (p[1] == q && p[2] == q))) {
+            return p + (triple ? 3 : 1);
+        } else if (*p == '\n' && !triple) {
+            return p;
+        } else {
+            p++;
+        }
+    }
+    return p;
+}
+
+/* Add name (len bytes) with its value in user_ns when that is an int, a
+ * float or a str whose repr is shorter than NAME_VALUE_MAX. Names of
+ * IPython's own (leading "_"), repeats and other types are left out.
+ * Returns 0, or -1 with an exception set (out of memory). GIL. */
+static int names_add(memit_names_t *names, PyObject *user_ns,
+                     const char *name, size_t len)
+{
+    char key[128];
+
+    if (len >= sizeof(key) || name[0] == '_' || names->n >= NAMES_MAX) {
+        return 0;
+    }
+    memcpy(key, name, len);
+    key[len] = '\0';
+    for (size_t i = 0; i < names->n; i++) {
+        if (strcmp(names->items[i].name, key) == 0) {
+            return 0;
+        }
+    }
+    PyObject *value = PyDict_GetItemString(user_ns, key); /* borrowed */
+    if (value == NULL || !(PyLong_CheckExact(value) ||
+                           PyFloat_CheckExact(value) ||
+                           PyUnicode_CheckExact(value))) {
+        return 0;
+    }
+    if (PyUnicode_CheckExact(value) &&
+        PyUnicode_GET_LENGTH(value) >= NAME_VALUE_MAX) {
+        return 0; /* no repr of a long str needed to know it is too long */
+    }
+    PyObject *repr = PyObject_Repr(value);
+    if (repr == NULL) {
+        PyErr_Clear(); /* e.g. an int too large for repr: left out */
+        return 0;
+    }
+    const char *r = PyUnicode_AsUTF8(repr);
+    if (r == NULL || PyUnicode_GET_LENGTH(repr) >= NAME_VALUE_MAX) {
+        PyErr_Clear();
+        Py_DECREF(repr);
+        return 0;
+    }
+    char *n = strdup(key), *v = strdup(r);
+    Py_DECREF(repr);
+    if (n == NULL || v == NULL) {
+        free(n);
+        free(v);
+        PyErr_NoMemory();
+        return -1;
+    }
+    names->items[names->n++] = (pm_memit_name_t){n, v};
+    return 0;
+}
+
+/* The simple names (identifiers) statement reads, in order, with their
+ * values in the shell's user_ns now (before the statement runs). Not
+ * names: attributes (after "."), keyword arguments and assignment
+ * targets (before a single "="), string literals, comments, and the
+ * letters inside numbers (1e5, 0x1f). Returns 0, or -1 with an
+ * exception set. GIL. */
+static int collect_names(PyObject *shell, const char *statement,
+                         memit_names_t *names)
+{
+    PyObject *user_ns = PyObject_GetAttrString(shell, "user_ns");
+    const char *p = statement;
+    char prev = '\0'; /* the last non-blank character before p */
+    int rc = 0;
+
+    if (user_ns == NULL || !PyDict_Check(user_ns)) {
+        Py_XDECREF(user_ns);
+        PyErr_Clear();
+        return 0; /* no namespace to read: no names */
+    }
+    while (*p != '\0' && rc == 0) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '#') {
+            p += strcspn(p, "\n");
+        } else if (c == '\'' || c == '"') {
+            p = skip_string(p);
+            prev = '"';
+        } else if (isdigit(c) || (c == '.' && isdigit((unsigned char)p[1]))) {
+            while (isalnum((unsigned char)*p) || *p == '_' || *p == '.') {
+                p++;
+            }
+            prev = '0';
+        } else if (isalpha(c) || c == '_' || c >= 0x80) {
+            const char *start = p;
+            int ascii = 1;
+            while (isalnum((unsigned char)*p) || *p == '_' ||
+                   (unsigned char)*p >= 0x80) {
+                ascii &= (unsigned char)*p < 0x80;
+                p++;
+            }
+            const char *after = p + strspn(p, " \t");
+            int prefix = *p == '\'' || *p == '"'; /* f"", rb'' */
+            int target = after[0] == '=' && after[1] != '=';
+            if (ascii && !prefix && !target && prev != '.') {
+                rc = names_add(names, user_ns, start, (size_t)(p - start));
+            }
+            prev = 'a';
+        } else {
+            if (!isspace(c)) {
+                prev = (char)c;
+            }
+            p++;
+        }
+    }
+    Py_DECREF(user_ns);
+    return rc;
+}
+
 /* One measured run of code. Returns 0, or -1 with the statement's own
  * exception (or a probe error) set; the probe is ended either way. */
 static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
@@ -510,6 +662,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     pm_svg_point_t *timeline = NULL;
     size_t ntimeline = 0;
     char display_id[37] = "";
+    memit_names_t names = {.n = 0};
     int shown_live = 0, failed = 1;
     int rc;
 
@@ -535,6 +688,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         }
         goto fail;
     }
+    if (collect_names(shell, a->statement, &names) < 0) {
+        goto fail;
+    }
     if (gc_collect() < 0) {
         goto fail;
     }
@@ -554,6 +710,15 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (sampler != NULL) {
         shown_live = pm_display_live_stop(&disp, 0, display_id);
         pm_sampler_stop(sampler);
+        /* The result replaces the live line only when nothing came out
+         * since the line began; else that output sits below the line, so
+         * the line is emptied and the result follows as a new display. */
+        if (shown_live && pm_display_output_since_live(&disp)) {
+            if (pm_display_live_blank(&disp, display_id) < 0) {
+                goto fail;
+            }
+            shown_live = 0;
+        }
         if (collect_timeline(sampler, &timeline, &ntimeline) < 0) {
             goto fail;
         }
@@ -586,6 +751,8 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .ntimeline = ntimeline,
         .limit_bytes = a->limit_bytes,
         .display_id = shown_live ? display_id : NULL,
+        .names = names.items,
+        .nnames = names.n,
     };
     uint64_t cgroup_max = 0;
     if (pm_cgroup_memory_max(&cgroup_max) == 0) {
@@ -620,6 +787,7 @@ fail:
     /* the statement failed: a live line still running says it stopped */
     pm_display_live_stop(&disp, failed, display_id);
     pm_display_end(&disp);
+    names_clear(&names);
     pm_sampler_free(sampler);
     PyMem_Free(timeline);
     json_decref(bundle);

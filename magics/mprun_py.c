@@ -224,7 +224,9 @@ static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
         }
         Py_DECREF(f);
     }
-    if (cell != NULL) {
+    if (cell != NULL && opts->rest[strspn(opts->rest, " \t")] == '\0') {
+        a->statement = PyUnicode_FromString(cell); /* no blank first line */
+    } else if (cell != NULL) {
         a->statement = PyUnicode_FromFormat("%s\n%s", opts->rest, cell);
     } else {
         a->statement = PyUnicode_FromString(opts->rest);

@@ -81,6 +81,21 @@ json_t *pm_json_doc_new(const char *schema, const char *statement)
     return doc;
 }
 
+/* {"n": "20", ...}: the statement's simple names and their values. */
+static json_t *names_to_json(const pm_memit_t *m)
+{
+    json_t *names = json_object();
+
+    for (size_t i = 0; names != NULL && i < m->nnames; i++) {
+        if (pm_json_set(names, m->names[i].name,
+                        json_string(m->names[i].value))) {
+            json_decref(names);
+            return NULL;
+        }
+    }
+    return names;
+}
+
 json_t *pm_memit_to_json(const pm_memit_t *m)
 {
     json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
@@ -118,7 +133,8 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
             doc, "peak_share_of_cgroup_limit",
             m->cgroup_limit_bytes > 0
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
-                : json_null())) {
+                : json_null()) ||
+        pm_json_set(doc, "names", names_to_json(m))) {
         goto fail;
     }
     free(text);

@@ -40,6 +40,14 @@ typedef struct pm_svg_point {
     double mib; /* MiB */
 } pm_svg_point_t;
 
+/* A simple name of the statement and the repr of its value when the
+ * measurement began (an int, float or short str of the user namespace),
+ * so that results of one statement in a loop can be told apart. */
+typedef struct {
+    const char *name;
+    const char *value;
+} pm_memit_name_t;
+
 /* A %memit result as plain C. Strings are borrowed, UTF-8. */
 typedef struct {
     const char *statement;   /* the measured code (cell body in cell mode) */
@@ -60,6 +68,8 @@ typedef struct {
     uint64_t limit_bytes;        /* --limit; 0: none */
     uint64_t cgroup_limit_bytes; /* memory.max of our cgroup; 0: none */
     const char *display_id; /* transient.display_id of the bundle, or NULL */
+    const pm_memit_name_t *names; /* nnames of them, in statement order */
+    size_t nnames;
 } pm_memit_t;
 
 /* 1 when a --limit was given and the peak is above it. */

@@ -81,11 +81,51 @@ static void format_seconds(double s, char *buf, size_t len)
     }
 }
 
+/* The wall time row's text: with several repeats, the total and the
+ * mean per run, so that "wall time" is never ambiguous. */
+static void format_wall(const pm_memit_t *m, char *buf, size_t len)
+{
+    char total[32], each[32];
+    double sum = pm_memit_wall_total(m);
+
+    format_seconds(sum, total, sizeof(total));
+    if (m->n < 2) {
+        pm_fmt(buf, len, "%s", total);
+        return;
+    }
+    format_seconds(sum / (double)m->n, each, sizeof(each));
+    pm_fmt(buf, len, "%s total, %s per run", total, each);
+}
+
+/* " <small class="peakmem-names">n = 20, s = 'a'</small>" after the
+ * statement, when it has simple names with short values. */
+static int html_names(pm_strbuf_t *out, const pm_memit_t *m)
+{
+    if (m->nnames == 0) {
+        return 0;
+    }
+    pm_strbuf_puts(out, " <small class=\"peakmem-names\">");
+    for (size_t i = 0; i < m->nnames; i++) {
+        char *name = pm_html_escape(m->names[i].name);
+        char *value = pm_html_escape(m->names[i].value);
+        if (name == NULL || value == NULL) {
+            free(name);
+            free(value);
+            return -1;
+        }
+        pm_strbuf_printf(out, "%s%s = %s", i > 0 ? ", " : "", name, value);
+        free(name);
+        free(value);
+    }
+    pm_strbuf_puts(out, "</small>");
+    return 0;
+}
+
 char *pm_memit_render_html(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
     char *stmt = NULL, *method = NULL, *text = NULL;
-    char wall[64];
+    char wall[96];
     pm_strbuf_t b, *out = &b;
 
     pm_strbuf_init(&b);
@@ -95,12 +135,18 @@ char *pm_memit_render_html(const pm_memit_t *m)
     if (stmt == NULL || method == NULL) {
         goto fail;
     }
-    format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
+    format_wall(m, wall, sizeof(wall));
     pm_strbuf_printf(out,
                      "<div class=\"peakmem-memit\">"
                      "<table>"
                      "<caption style=\"text-align:left\">"
-                     "<code>%s</code></caption>"
+                     "<code>%s</code>",
+                     stmt);
+    if (html_names(out, m) < 0) {
+        goto fail;
+    }
+    pm_strbuf_printf(out,
+                     "</caption>"
                      "<tbody>"
                      "<tr><th style=\"text-align:left\">peak</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"
@@ -108,7 +154,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"
                      "<tr><th style=\"text-align:left\">baseline</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>",
-                     stmt, mib.peak_mib, mib.increment_mib, mib.baseline_mib);
+                     mib.peak_mib, mib.increment_mib, mib.baseline_mib);
     if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
         pm_strbuf_printf(out,
                          "<tr><th style=\"text-align:left\">repeats</th>"

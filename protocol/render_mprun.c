@@ -148,57 +148,127 @@ char *pm_mprun_render_text(const pm_mprun_t *m)
     return text;
 }
 
-/* |increment| and, with the Peak column, how far the peak rose above the
- * line's Mem usage: the larger is how much the line weighs. */
+/* How far the line rose above both its ends: Peak over the larger of the
+ * Mem usage before (Mem usage - Increment) and after it. A line that only
+ * frees starts at its peak, so it weighs its free, not a rise; a line that
+ * ran after an earlier spike is not blamed for it. */
+static uint64_t peak_rise(const pm_mprun_line_t *line)
+{
+    int64_t before = (int64_t)line->mem_bytes - line->increment_bytes;
+    uint64_t top = line->mem_bytes;
+
+    if (before > 0 && (uint64_t)before > top) {
+        top = (uint64_t)before;
+    }
+    return line->peak_bytes > top ? line->peak_bytes - top : 0;
+}
+
+static uint64_t magnitude(int64_t v)
+{
+    return v < 0 ? -(uint64_t)v : (uint64_t)v;
+}
+
+/* The transient rise that counts: 1 MiB or more. Under that it is the
+ * VmHWM/statm disagreement (kernel/tracer.c close_peak: a few hundred
+ * KiB on every line), which made every row of a small --peak profile
+ * "heavy" against an equally small largest weight. */
+static uint64_t counted_rise(const pm_mprun_line_t *line, int show_peak)
+{
+    uint64_t rise = show_peak ? peak_rise(line) : 0;
+    return rise >= PM_MIB ? rise : 0;
+}
+
+/* |Increment| and, with the Peak column, the counted rise: the larger
+ * is how much the line weighs. */
 static uint64_t line_weight(const pm_mprun_line_t *line, int show_peak)
 {
-    uint64_t w, rise = 0;
+    uint64_t w, rise;
 
     if (line->occurrences == 0) {
         return 0;
     }
-    w = line->increment_bytes < 0 ? -(uint64_t)line->increment_bytes
-                                  : (uint64_t)line->increment_bytes;
-    if (show_peak && line->peak_bytes > line->mem_bytes) {
-        rise = line->peak_bytes - line->mem_bytes;
-    }
+    w = magnitude(line->increment_bytes);
+    rise = counted_rise(line, show_peak);
     return w > rise ? w : rise;
 }
 
+/* A line matters when it weighs 1 MiB or 5% of the block's heaviest. */
 static int is_heavy(uint64_t weight, uint64_t largest)
 {
-    return weight > 0 && (weight >= PM_MIB || weight * 10.0 >= largest * 1.0);
+    return weight > 0 && (weight >= PM_MIB || weight * 20.0 >= largest * 1.0);
 }
 
-/* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20. */
-static void html_mib_cell(pm_strbuf_t *out, double mib, int precision)
+/* What a highlighted line did, for its class, colour and marker: the
+ * marker and the signed Increment tell them apart without colour (a
+ * sanitizer strips inline styles, never text). */
+typedef enum { KIND_NONE, KIND_ALLOC, KIND_FREE, KIND_RISE } line_kind_t;
+
+static line_kind_t line_kind(const pm_mprun_line_t *line, int show_peak,
+                             uint64_t largest)
 {
-    pm_strbuf_printf(out, "<td style=\"text-align:right\">%.*f MiB</td>",
-                     precision, mib);
+    uint64_t inc = magnitude(line->increment_bytes);
+
+    if (!is_heavy(line_weight(line, show_peak), largest)) {
+        return KIND_NONE;
+    }
+    if (counted_rise(line, show_peak) > inc) {
+        return KIND_RISE;
+    }
+    return line->increment_bytes < 0 ? KIND_FREE : KIND_ALLOC;
+}
+
+static const struct {
+    const char *row; /* <tr> attributes */
+    const char *mark; /* after the Increment (or Peak) number */
+} kinds[] = {
+    [KIND_NONE] = {"", ""},
+    [KIND_ALLOC] = {" class=\"peakmem-heavy peakmem-alloc\" "
+                    "style=\"background-color:rgba(255,165,0,0.25)\"",
+                    " <span class=\"peakmem-mark\" title=\"allocates\">"
+                    "\xe2\x96\xb2</span>"}, /* U+25B2 ▲ */
+    [KIND_FREE] = {" class=\"peakmem-heavy peakmem-free\" "
+                   "style=\"background-color:rgba(70,130,180,0.2)\"",
+                   " <span class=\"peakmem-mark\" title=\"frees\">"
+                   "\xe2\x96\xbc</span>"}, /* U+25BC ▼ */
+    [KIND_RISE] = {" class=\"peakmem-heavy peakmem-rise\" "
+                   "style=\"background-color:rgba(255,165,0,0.12)\"",
+                   " <span class=\"peakmem-mark\" title=\"rises and falls "
+                   "back\">\xe2\x96\xb3</span>"}, /* U+25B3 △ */
+};
+
+/* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20, an explicit
+ * sign when signed (an increment), then the marker. */
+static void html_mib_cell(pm_strbuf_t *out, double mib, int precision,
+                          int signed_, const char *mark)
+{
+    pm_strbuf_printf(out, signed_ ? "<td style=\"text-align:right\">%+.*f"
+                                    " MiB%s</td>"
+                                  : "<td style=\"text-align:right\">%.*f"
+                                    " MiB%s</td>",
+                     precision, mib, mark);
 }
 
 static int html_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
                      int precision, int show_peak, uint64_t largest)
 {
     char *source = pm_html_escape(line->source);
+    line_kind_t kind = line_kind(line, show_peak, largest);
+    const char *inc_mark = kind == KIND_RISE ? "" : kinds[kind].mark;
+    const char *peak_mark = kind == KIND_RISE ? kinds[kind].mark : "";
 
     if (source == NULL) {
         return -1;
     }
-    if (is_heavy(line_weight(line, show_peak), largest)) {
-        pm_strbuf_puts(out,
-                       "<tr class=\"peakmem-heavy\" "
-                       "style=\"background-color:rgba(255,165,0,0.25)\">");
-    } else {
-        pm_strbuf_puts(out, "<tr>");
-    }
-    pm_strbuf_printf(out, "<td style=\"text-align:right\">%d</td>",
-                     line->lineno);
+    pm_strbuf_printf(out, "<tr%s><td style=\"text-align:right\">%d</td>",
+                     kinds[kind].row, line->lineno);
     if (line->occurrences > 0) {
-        html_mib_cell(out, (double)line->mem_bytes / PM_MIB, precision);
-        html_mib_cell(out, (double)line->increment_bytes / PM_MIB, precision);
+        html_mib_cell(out, (double)line->mem_bytes / PM_MIB, precision, 0,
+                      "");
+        html_mib_cell(out, (double)line->increment_bytes / PM_MIB, precision,
+                      1, inc_mark);
         if (show_peak) {
-            html_mib_cell(out, (double)line->peak_bytes / PM_MIB, precision);
+            html_mib_cell(out, (double)line->peak_bytes / PM_MIB, precision,
+                          0, peak_mark);
         }
         pm_strbuf_printf(out, "<td style=\"text-align:right\">%llu</td>",
                          (unsigned long long)line->occurrences);
@@ -258,6 +328,30 @@ fail:
     return rc;
 }
 
+/* A copy of text without its leading blank lines (%%mprun's empty line
+ * part) and trailing whitespace; "" for NULL. */
+static char *trim_blank_lines(const char *text)
+{
+    const char *start = text != NULL ? text : "", *p = start;
+
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+        if (*p++ == '\n') {
+            start = p;
+        }
+    }
+    if (*p == '\0') {
+        start = p;
+    }
+    char *copy = strdup(start);
+    if (copy != NULL) {
+        size_t len = strlen(copy);
+        while (len > 0 && strchr(" \t\r\n", copy[len - 1]) != NULL) {
+            copy[--len] = '\0';
+        }
+    }
+    return copy;
+}
+
 char *pm_mprun_render_html(const pm_mprun_t *m)
 {
     int precision = clamp_precision(m->precision);
@@ -265,15 +359,23 @@ char *pm_mprun_render_html(const pm_mprun_t *m)
     pm_strbuf_t b, *out = &b;
 
     pm_strbuf_init(&b);
-    stmt = pm_html_escape(m->statement);
+    stmt = trim_blank_lines(m->statement);
     message = pm_html_escape(m->message);
     if (stmt == NULL || message == NULL) {
         goto fail;
     }
-    pm_strbuf_printf(out,
-                     "<div class=\"peakmem-mprun\">"
-                     "<div style=\"text-align:left\"><code>%s</code></div>",
-                     stmt);
+    pm_strbuf_puts(out, "<div class=\"peakmem-mprun\">");
+    if (stmt[0] != '\0') { /* a blank one would be an empty grey line */
+        char *escaped = pm_html_escape(stmt);
+        if (escaped == NULL) {
+            goto fail;
+        }
+        pm_strbuf_printf(out,
+                         "<pre class=\"peakmem-statement\" "
+                         "style=\"text-align:left\"><code>%s</code></pre>",
+                         escaped);
+        free(escaped);
+    }
     if (m->nblocks == 0) {
         pm_strbuf_puts(out, "<p>No profiled function ran.</p>");
     }

@@ -164,6 +164,28 @@ START_TEST(test_json_without_runs_has_empty_arrays)
 }
 END_TEST
 
+/* "names": the statement's simple names and their values, as strings;
+ * an empty object when there are none. */
+START_TEST(test_json_names_hold_values_as_strings)
+{
+    static const pm_memit_name_t names[] = {{"n", "20"}, {"x", "0.5"}};
+    pm_memit_t m = sample();
+    json_t *doc = pm_memit_to_json(&m);
+
+    ck_assert_ptr_nonnull(doc);
+    ck_assert(json_is_object(json_object_get(doc, "names")));
+    ck_assert_uint_eq(json_object_size(json_object_get(doc, "names")), 0);
+    json_decref(doc);
+    m.names = names;
+    m.nnames = 2;
+    doc = pm_memit_to_json(&m);
+    char *dump = json_dumps(json_object_get(doc, "names"), 0);
+    ck_assert_str_eq(dump, "{\"n\": \"20\", \"x\": \"0.5\"}");
+    free(dump);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(test_json_keys_in_documented_order)
 {
     static const char *keys[] = {"schema",
@@ -185,7 +207,8 @@ START_TEST(test_json_keys_in_documented_order)
                                  "limit_bytes",
                                  "over_limit",
                                  "cgroup_limit_bytes",
-                                 "peak_share_of_cgroup_limit"};
+                                 "peak_share_of_cgroup_limit",
+                                 "names"};
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
     const char *key;
@@ -352,6 +375,7 @@ int main(void)
         {"document", test_json_nulls_for_no_setup_and_no_timeout},
         {"document", test_json_without_runs_has_empty_arrays},
         {"document", test_json_keys_in_documented_order},
+        {"document", test_json_names_hold_values_as_strings},
         {"document", test_json_non_finite_wall_time_is_null},
         {"document", test_json_limit_timeline_and_cgroup},
         {"bundle", test_bundle_carries_three_mime_types},

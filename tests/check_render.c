@@ -142,12 +142,58 @@ START_TEST(test_html_table_shows_numbers_and_method)
     ck_assert_ptr_nonnull(strstr(html, ">50.00 MiB<"));
     ck_assert_ptr_nonnull(strstr(html, ">2 of 3<"));
     ck_assert_ptr_nonnull(strstr(html, ">hwm<"));
-    ck_assert_ptr_nonnull(strstr(html, ">3.0 ms<")); /* 1 + 2 ms */
+    /* 1 + 2 ms over two runs: total and per run, never one bare time */
+    ck_assert_ptr_nonnull(strstr(html, ">3.0 ms total, 1.5 ms per run<"));
     ck_assert_ptr_null(strstr(html, "http"));
     ck_assert_ptr_null(strstr(html, "src="));
     const char *end = "</table></div>";
     size_t len = strlen(html);
     ck_assert_str_eq(html + len - strlen(end), end);
+    free(html);
+}
+END_TEST
+
+/* One run has one wall time: no "total"/"per run" to tell apart. */
+START_TEST(test_html_single_run_wall_time_is_plain)
+{
+    uint64_t peaks[] = {60 * PM_MIB};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, ">1.0 ms<"));
+    ck_assert_ptr_null(strstr(html, "per run"));
+    free(html);
+}
+END_TEST
+
+/* Results of one statement in a loop differ by the values of its names,
+ * shown (escaped) after the statement; the text line stays the same. */
+START_TEST(test_html_caption_shows_names_values)
+{
+    static const pm_memit_name_t names[] = {{"n", "20"},
+                                            {"tag", "'<a>'"}};
+    uint64_t peaks[] = {60 * PM_MIB};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    char *plain = pm_memit_render_text(&m);
+    m.statement = "np.ones(2**n).sum() or tag";
+    m.names = names;
+    m.nnames = 2;
+    char *html = pm_memit_render_html(&m);
+    char *text = pm_memit_render_text(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(
+        html, "<code>np.ones(2**n).sum() or tag</code> <small "
+              "class=\"peakmem-names\">n = 20, tag = &#39;&lt;a&gt;&#39;"
+              "</small></caption>"));
+    ck_assert_str_eq(text, plain);
+    free(html);
+    free(text);
+    free(plain);
+    m.nnames = 0;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "peakmem-names"));
     free(html);
 }
 END_TEST
@@ -260,6 +306,8 @@ int main(void)
         {"html", test_html_escape_escapes_all_five},
         {"html", test_html_escapes_statement_inside_code},
         {"html", test_html_table_shows_numbers_and_method},
+        {"html", test_html_single_run_wall_time_is_plain},
+        {"html", test_html_caption_shows_names_values},
         {"html", test_html_handles_missing_statement_and_method},
         {"html", test_renderers_ignore_decimal_comma_locale},
         {"html", test_fmt_strtod_ignores_decimal_comma_locale},

@@ -216,6 +216,61 @@ def test_saved_notebook_holds_final_state(tmp_path):
     assert data["text/plain"].startswith("peak memory: ")
 
 
+# ---- issue 11 item 6: a %%memit cell that prints while it runs ----
+
+# Prints "step 0".."step 5" over ~1.5 s, long enough for a live line.
+PRINTS = ("%%memit\nimport time\nfor i in range(6):\n"
+          "    print('step', i, flush=True)\n    time.sleep(0.25)")
+
+
+def test_result_comes_after_the_cells_prints(k):
+    reply, msgs = k.execute(PRINTS)
+    assert reply["status"] == "ok", reply
+    kinds = [(m["msg_type"], m["content"]) for m in msgs
+             if m["msg_type"] in ("stream", "display_data",
+                                  "update_display_data")]
+    streamed = "".join(c["text"] for t, c in kinds if t == "stream")
+    assert streamed == "".join("step %d\n" % i for i in range(6))
+    live = [c for t, c in kinds if t == "display_data" and LIVE in c["data"]]
+    assert len(live) == 1, kinds
+    live_id = live[0]["transient"]["display_id"]
+    # the result is a new display after the last stream message, not an
+    # update of the live line (which sits between "step 0" and "step 1")
+    results = [(i, t, c) for i, (t, c) in enumerate(kinds)
+               if t != "stream" and MIME in c["data"]]
+    assert len(results) == 1, kinds
+    at, kind, result = results[0]
+    assert kind == "display_data"
+    assert result["data"]["text/plain"].startswith("peak memory: ")
+    last_stream = max(i for i, (t, _) in enumerate(kinds) if t == "stream")
+    assert at > last_stream
+    # the live line was emptied, not left saying "running"
+    updates = [c for t, c in kinds if t == "update_display_data"
+               and c["transient"]["display_id"] == live_id]
+    assert updates[-1]["data"] == {"text/plain": ""}
+    assert msgs[-1]["content"]["execution_state"] == "idle"
+
+
+def test_saved_notebook_holds_result_after_prints(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext peakmem"),
+                nbformat.v4.new_code_cell(PRINTS)]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    nbformat.write(nb, str(tmp_path / "prints.ipynb"))
+    saved = nbformat.read(str(tmp_path / "prints.ipynb"), as_version=4)
+    nbformat.validate(saved)
+    outputs = saved.cells[1].outputs
+    text = "".join(o.get("text", "") for o in outputs
+                   if o["output_type"] == "stream")
+    assert text == "".join("step %d\n" % i for i in range(6))
+    assert not any(LIVE in o.get("data", {}) for o in outputs)
+    # the result is the last output; what is left of the live line is empty
+    assert MIME in outputs[-1]["data"]
+    assert outputs[-1]["data"]["text/plain"].startswith("peak memory: ")
+    for o in outputs[:-1]:
+        assert o["output_type"] == "stream" or o["data"] == {"text/plain": ""}
+
+
 # ---- issue 8: unload/reload while a measurement runs; message parents ----
 
 # Unloads (or reloads) peakmem while its %%memit has shown a live line for

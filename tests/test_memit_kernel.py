@@ -528,3 +528,32 @@ def test_magic_docstrings_name_every_option():
     for opt in ("-f <expr>:", "-T <file>:", "-r:", "-c:", "--peak:"):
         assert "\n" + opt in mprun, opt
     assert "%mprun" in peakmem.load_ipython_extension.__doc__
+
+
+# ---- issue 11 item 12: results of a loop told apart; wall time per run --
+
+def test_memit_loop_results_show_the_names_values(kernel):
+    _, msgs = kernel.execute(
+        "label = 'ones'\nbig = 'x' * 50\n"
+        "for n in (18, 19, 20):\n"
+        "    %memit np.ones(2**n, dtype='u1').sum() + len(label) + len(big)")
+    ds = [d for d in displays(msgs) if MIME in d["data"]]
+    assert len(ds) == 3, msgs
+    captions = [d["data"]["text/html"].split("</caption>")[0] for d in ds]
+    assert len(set(captions)) == 3, captions
+    for n, d in zip((18, 19, 20), ds):
+        doc = d["data"][MIME]
+        # np: a module; dtype: a keyword; ones/sum: attributes; big: too
+        # long a repr; only simple names with short values are shown
+        assert doc["names"] == {"n": str(n), "label": "'ones'"}, doc
+        assert ('<small class="peakmem-names">n = %d, label = '
+                '&#39;ones&#39;</small>' % n) in d["data"]["text/html"]
+        # text/plain stays memory_profiler's line
+        assert d["data"]["text/plain"].startswith("peak memory: ")
+        assert "n =" not in d["data"]["text/plain"]
+
+
+def test_memit_repeat_wall_time_says_total_and_per_run(kernel):
+    _, msgs = kernel.execute("%memit -r 3 sum(range(1000))")
+    html = only_display(msgs)["data"]["text/html"]
+    assert " total, " in html and " per run<" in html, html

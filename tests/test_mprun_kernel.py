@@ -388,6 +388,18 @@ def test_mprun_cell_mode(k):
     assert r[1][2] == "2"
 
 
+def test_mprun_cell_mode_header_has_no_blank_first_line(k):
+    # issue 11 item 11: with nothing after the options, the statement was
+    # "\n<cell>", echoed as an empty grey line above the tables
+    _, msgs = k.execute("%%mprun -f work\nx = work(10)\ny = work(20)")
+    data = table(msgs)
+    html = data["text/html"]
+    assert ('<pre class="peakmem-statement" style="text-align:left">'
+            '<code>x = work(10)\ny = work(20)</code></pre>') in html, html
+    doc = [v for m, v in data.items() if m.endswith("+json")][0]
+    assert doc["statement"].startswith("x = work(10)\ny = work(20)")
+
+
 def test_mprun_nested_memit_stays_exact(k):
     k.execute("def outer():\n"
               "    get_ipython().run_line_magic('memit', "
