@@ -92,6 +92,33 @@ int pm_lineprof_owner_enabled(const void *owner);
  * memory_profiler's message and start pdb at that frame (once). */
 void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
 
+/* ---- the sys.monitoring backend (monitor_py.c), Python 3.12+ ---------*/
+
+/* Claim peakmem's sys.monitoring tool id and callbacks for one more
+ * thread's profilers. 1: in use; 0: not available (Python < 3.12, or
+ * every tool id taken: warned once), use the legacy hook; -1 with an
+ * exception. Each 1 is paired with a release. GIL held. */
+int pm_monitor_acquire(void);
+void pm_monitor_release(void);
+/* Count one more (delta 1) or one less (-1) profiler enable watching
+ * code: its local events are on while the count is above 0. Needs the
+ * tool id acquired. 0 or -1. GIL held. */
+int pm_monitor_watch(PyObject *code, int delta);
+/* "sys.monitoring" or "settrace": the backend the next enable takes. */
+const char *pm_monitor_backend(void);
+/* Benchmarks: _call_with_noop_monitor(code, f): f() with a no-op C
+ * callback on code's start, return and line events (local). */
+PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
+                                    Py_ssize_t nargs);
+
+/* The callbacks' hooks into the calling thread's innermost profiler (if
+ * it uses sys.monitoring): a frame of code enters, the frame leaves, the
+ * frame reaches line. frame is compared, never dereferenced. GIL held;
+ * no Python call, never raise. */
+void pm_lineprof_mon_enter(PyObject *code, const void *frame);
+void pm_lineprof_mon_leave(const void *frame);
+void pm_lineprof_mon_line(const void *frame, int line);
+
 /* python -m peakmem: _run_main(argv) -> exit code (runner_py.c). */
 PyObject *pm_run_main(PyObject *module, PyObject *argv);
 
