@@ -104,6 +104,10 @@ void pm_monitor_release(void);
  * code: its local events are on while the count is above 0. Needs the
  * tool id acquired. 0 or -1. GIL held. */
 int pm_monitor_watch(PyObject *code, int delta);
+/* Make lp the calling thread's innermost profiler for the callbacks
+ * (NULL: the thread has none left). Needs the tool id acquired. 0 or -1
+ * with an exception. GIL held. */
+int pm_monitor_set_owner(pm_lineprof_t *lp);
 /* "sys.monitoring" or "settrace": the backend the next enable takes. */
 const char *pm_monitor_backend(void);
 /* Benchmarks: _call_with_noop_monitor(code, f): f() with a no-op C
@@ -111,13 +115,14 @@ const char *pm_monitor_backend(void);
 PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
                                     Py_ssize_t nargs);
 
-/* The callbacks' hooks into the calling thread's innermost profiler (if
- * it uses sys.monitoring): a frame of code enters, the frame leaves, the
- * frame reaches line. frame is compared, never dereferenced. GIL held;
- * no Python call, never raise. */
-void pm_lineprof_mon_enter(PyObject *code, const void *frame);
-void pm_lineprof_mon_leave(const void *frame);
-void pm_lineprof_mon_line(const void *frame, int line);
+/* The callbacks' hooks into lp, the calling thread's innermost profiler:
+ * a frame of code enters, the frame leaves, the frame reaches line.
+ * frame is compared, never dereferenced. GIL held; no Python call,
+ * never raise. */
+void pm_lineprof_mon_enter(pm_lineprof_t *lp, PyObject *code,
+                           const void *frame);
+void pm_lineprof_mon_leave(pm_lineprof_t *lp, const void *frame);
+void pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
 
 /* python -m peakmem: _run_main(argv) -> exit code (runner_py.c). */
 PyObject *pm_run_main(PyObject *module, PyObject *argv);

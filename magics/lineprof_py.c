@@ -636,19 +636,15 @@ static int mon_watch_all(pm_lineprof_t *s, int delta)
     return 0;
 }
 
-/* The calling thread's innermost profiler when its chain uses
- * sys.monitoring; NULL in a thread that profiles nothing (events of
- * code watched for another thread's profiler) or uses the legacy hook. */
-static pm_lineprof_t *mon_profiler(void)
+/* The hooks get s from the callbacks' list of threads (monitor_py.c):
+ * the innermost of the calling thread's chain, kept by enable and
+ * disable through pm_monitor_set_owner. Code watched for another
+ * profiler is no target of s, and a frame s did not enter is not on
+ * top of its stack: both are passed over. */
+void pm_lineprof_mon_enter(pm_lineprof_t *s, PyObject *code,
+                           const void *frame)
 {
-    const enable_rec_t *r = chain;
-    return r != NULL && r->monitored ? r->lp : NULL;
-}
-
-void pm_lineprof_mon_enter(PyObject *code, const void *frame)
-{
-    pm_lineprof_t *s = mon_profiler();
-    target_t *t = s != NULL ? find_target(s, code) : NULL;
+    target_t *t = find_target(s, code);
     if (t == NULL) {
         return;
     }
@@ -668,18 +664,16 @@ void pm_lineprof_mon_enter(PyObject *code, const void *frame)
                    ((PyCodeObject *)code)->co_firstlineno);
 }
 
-void pm_lineprof_mon_leave(const void *frame)
+void pm_lineprof_mon_leave(pm_lineprof_t *s, const void *frame)
 {
-    pm_lineprof_t *s = mon_profiler();
-    if (s != NULL && s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
         pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
     }
 }
 
-void pm_lineprof_mon_line(const void *frame, int line)
+void pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
 {
-    pm_lineprof_t *s = mon_profiler();
-    if (s != NULL && s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
         pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
         pm_tracer_line(s->tracer, fs, line);
         if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
@@ -737,6 +731,11 @@ int pm_lineprof_enable(pm_lineprof_t *s)
     s->threads++;
     if (m) {
         s->mon_threads++;
+        if (pm_monitor_set_owner(s) < 0) {
+            r->count = 1;
+            pm_lineprof_disable(s);
+            return -1;
+        }
         return 0;
     }
     PyEval_SetTrace(trace, s->trace_arg);
@@ -775,6 +774,8 @@ void pm_lineprof_disable(pm_lineprof_t *s)
     }
     if (r->monitored) {
         s->mon_threads--;
+        /* Shrinking the list never fails. */
+        pm_monitor_set_owner(chain != NULL ? chain->lp : NULL);
         if (mon_watch_all(s, -1) < 0) {
             PyErr_WriteUnraisable(NULL);
         }

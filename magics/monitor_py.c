@@ -1,12 +1,14 @@
 /* The line profiler's sys.monitoring (PEP 669) backend, Python 3.12+: one
  * tool id for all of peakmem's profilers, C callbacks for the start,
  * return and line events, and those events enabled as local events on
- * the profiled code objects only, so unprofiled code runs free. The
- * callbacks hand each event to lineprof_py.c's pm_lineprof_mon_* hooks,
- * which find the calling thread's own innermost profiler (monitoring is
- * process-wide, tracing in peakmem is per thread: events of a thread
- * with no profiler enabled are ignored, as the legacy hook never saw
- * them). Below 3.12 every entry point says "not available" and the
+ * the profiled code objects only, so unprofiled code runs free.
+ * Monitoring is process-wide while peakmem traces per thread: the
+ * callbacks' self (a MonitorObject) lists the threads with a profiler
+ * enabled and each one's innermost profiler; a callback compares the
+ * calling thread's state with that list and hands the event to that
+ * profiler (lineprof_py.c's pm_lineprof_mon_* hooks), or passes over it
+ * in a thread that profiles nothing, as the legacy hook never saw it
+ * there. Below 3.12 every entry point says "not available" and the
  * profiler keeps the legacy trace hook (PyEval_SetTrace). */
 #include "internal.h"
 
@@ -33,13 +35,77 @@ static long local_events;        /* set on each watched code object */
 static PyObject *disable;        /* sys.monitoring.DISABLE */
 static PyObject *watched;        /* {id(code): [code, count]} */
 
-/* The code location of the running frame, compared, never dereferenced:
- * the interpreter frame (a generator's lives in the generator, so it
- * stays the same across resumes). Reading it needs no call into Python
- * and no allocation, unlike PyEval_GetFrame's frame object. */
-static const void *frame_id(void)
+/* A thread with a profiler enabled through sys.monitoring. */
+typedef struct {
+    const PyThreadState *ts; /* compared, never dereferenced */
+    pm_lineprof_t *lp;       /* its innermost profiler */
+} owner_t;
+
+/* The callbacks' self: made once, kept for the process (GIL). */
+typedef struct {
+    PyObject_HEAD owner_t *owners;
+    size_t nowners, cap;
+} MonitorObject;
+
+static PyTypeObject monitor_type = {
+    PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
+    .tp_name = "peakmem._Monitor",
+    .tp_basicsize = sizeof(MonitorObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_doc = "The self of peakmem's sys.monitoring callbacks.",
+};
+
+static MonitorObject *monitor; /* strong reference, never dropped */
+
+/* The calling thread's innermost profiler, or NULL. */
+static pm_lineprof_t *owner_lp(PyObject *self, const PyThreadState *ts)
 {
-    PyThreadState *ts = PyThreadState_Get();
+    const MonitorObject *m = (const MonitorObject *)self;
+    for (size_t i = 0; i < m->nowners; i++) {
+        if (m->owners[i].ts == ts) {
+            return m->owners[i].lp;
+        }
+    }
+    return NULL;
+}
+
+int pm_monitor_set_owner(pm_lineprof_t *lp)
+{
+    MonitorObject *m = monitor;
+    const PyThreadState *ts = PyThreadState_Get();
+    size_t i = 0;
+    while (i < m->nowners && m->owners[i].ts != ts) {
+        i++;
+    }
+    if (lp == NULL) {
+        if (i < m->nowners) {
+            m->owners[i] = m->owners[--m->nowners];
+        }
+        return 0;
+    }
+    if (i == m->nowners) {
+        if (m->nowners == m->cap) {
+            size_t cap = m->cap ? m->cap * 2 : 4;
+            owner_t *grown = PyMem_Realloc(m->owners, cap * sizeof *grown);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            m->owners = grown;
+            m->cap = cap;
+        }
+        m->owners[m->nowners++].ts = ts;
+    }
+    m->owners[i].lp = lp;
+    return 0;
+}
+
+/* The running frame of ts, compared, never dereferenced: the
+ * interpreter frame (a generator's lives in the generator, so it stays
+ * the same across resumes). Reading it needs no call into Python and no
+ * allocation, unlike PyEval_GetFrame's frame object. */
+static const void *frame_id(const PyThreadState *ts)
+{
 #if PY_VERSION_HEX >= 0x030D0000
     return ts->current_frame;
 #else
@@ -52,9 +118,10 @@ static const void *frame_id(void)
 static PyObject *cb_enter(PyObject *self, PyObject *const *args,
                           Py_ssize_t nargs)
 {
-    (void)self;
-    if (nargs >= 1) {
-        pm_lineprof_mon_enter(args[0], frame_id());
+    const PyThreadState *ts = PyThreadState_Get();
+    pm_lineprof_t *lp = owner_lp(self, ts);
+    if (lp != NULL && nargs >= 1) {
+        pm_lineprof_mon_enter(lp, args[0], frame_id(ts));
     }
     Py_RETURN_NONE;
 }
@@ -62,24 +129,39 @@ static PyObject *cb_enter(PyObject *self, PyObject *const *args,
 static PyObject *cb_leave(PyObject *self, PyObject *const *args,
                           Py_ssize_t nargs)
 {
-    (void)self;
     (void)args;
     (void)nargs;
-    pm_lineprof_mon_leave(frame_id());
+    const PyThreadState *ts = PyThreadState_Get();
+    pm_lineprof_t *lp = owner_lp(self, ts);
+    if (lp != NULL) {
+        pm_lineprof_mon_leave(lp, frame_id(ts));
+    }
     Py_RETURN_NONE;
+}
+
+/* A line number argument: an int that fits in a digit, read inline. */
+static int line_arg(PyObject *v)
+{
+    if (PyLong_CheckExact(v) &&
+        PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        Py_ssize_t line = PyUnstable_Long_CompactValue((PyLongObject *)v);
+        return line > 0 && line <= INT_MAX ? (int)line : 0;
+    }
+    long line = PyLong_AsLong(v);
+    if (line == -1) {
+        PyErr_Clear();
+    }
+    return line > 0 && line <= INT_MAX ? (int)line : 0;
 }
 
 static PyObject *cb_line(PyObject *self, PyObject *const *args,
                          Py_ssize_t nargs)
 {
-    (void)self;
-    if (nargs >= 2) {
-        long line = PyLong_AsLong(args[1]);
-        if (line > 0 && line <= INT_MAX) {
-            pm_lineprof_mon_line(frame_id(), (int)line);
-        } else {
-            PyErr_Clear();
-        }
+    const PyThreadState *ts = PyThreadState_Get();
+    pm_lineprof_t *lp = owner_lp(self, ts);
+    int line = lp != NULL && nargs >= 2 ? line_arg(args[1]) : 0;
+    if (line > 0) {
+        pm_lineprof_mon_line(lp, frame_id(ts), line);
     }
     Py_RETURN_NONE;
 }
@@ -96,7 +178,6 @@ static int jump_line;
 static PyObject *cb_jump(PyObject *self, PyObject *const *args,
                          Py_ssize_t nargs)
 {
-    (void)self;
     if (nargs < 3 || !PyCode_Check(args[0])) {
         Py_RETURN_NONE;
     }
@@ -116,8 +197,10 @@ static PyObject *cb_jump(PyObject *self, PyObject *const *args,
         jump_to = to;
         jump_line = to_line;
     }
-    if (jump_line > 0) {
-        pm_lineprof_mon_line(frame_id(), jump_line);
+    const PyThreadState *ts = PyThreadState_Get();
+    pm_lineprof_t *lp = owner_lp(self, ts);
+    if (lp != NULL && jump_line > 0) {
+        pm_lineprof_mon_line(lp, frame_id(ts), jump_line);
     }
     Py_RETURN_NONE;
 }
@@ -225,7 +308,14 @@ static int load_events(PyObject *mon)
     if (watched == NULL) {
         watched = PyDict_New();
     }
-    return disable != NULL && watched != NULL ? 0 : -1;
+    if (monitor == NULL && PyType_Ready(&monitor_type) == 0) {
+        monitor = PyObject_New(MonitorObject, &monitor_type);
+        if (monitor != NULL) {
+            monitor->owners = NULL;
+            monitor->nowners = monitor->cap = 0;
+        }
+    }
+    return disable != NULL && watched != NULL && monitor != NULL ? 0 : -1;
 }
 
 int pm_monitor_acquire(void)
@@ -239,7 +329,7 @@ int pm_monitor_acquire(void)
                  ? claim(mon, "peakmem", &tool)
                  : -1;
     for (int e = 0; rc == 1 && e < NEV; e++) {
-        PyObject *cb = PyCFunction_New(&cb_defs[e], NULL);
+        PyObject *cb = PyCFunction_New(&cb_defs[e], (PyObject *)monitor);
         rc = cb != NULL ? call_ok(PyObject_CallMethod(
                               mon, "register_callback", "ilO", tool,
                               event_bits[e], cb))
@@ -414,6 +504,12 @@ PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
 
 int pm_monitor_acquire(void)
 {
+    return 0;
+}
+
+int pm_monitor_set_owner(pm_lineprof_t *lp)
+{
+    (void)lp;
     return 0;
 }
 

@@ -395,6 +395,31 @@ def test_mprun_falls_back_to_settrace_when_tool_ids_are_taken(k):
     assert r[7][2] == "2001" and r[8][2] == "2000"
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12),
+                    reason="sys.monitoring needs Python 3.12+")
+def test_mprun_leaves_a_trace_function_running_on_312(k):
+    """On 3.12+ %mprun uses a sys.monitoring tool id of its own: a trace
+    function installed before (a debugger, coverage) keeps getting its
+    events while the statement runs, and is still installed after."""
+    reply, msgs = k.execute(
+        "_pm_seen = []\n"
+        "def _pm_tr(frame, event, arg):\n"
+        "    if frame.f_code is work.__code__:\n"
+        "        _pm_seen.append(event)\n"
+        "    return _pm_tr\n"
+        "sys.settrace(_pm_tr)\n"
+        "%mprun -f work work(10)\n"
+        "_pm_after = sys.gettrace() is _pm_tr\n"
+        "sys.settrace(None)")
+    assert reply["status"] == "ok", reply
+    r = rows(table(msgs)["text/plain"])
+    assert r[7][2] == "2001" and r[8][2] == "2000"
+    assert k.value("_pm_after") is True
+    assert k.value("[_pm_seen.count(e) for e in ('call', 'return')]") \
+        == [1, 1]
+    assert k.value("_pm_seen.count('line')") >= 4000
+
+
 def test_mprun_class_method_and_bound_method(k):
     k.execute("class Model:\n    def fit(self, n):\n"
               "        self.w = np.ones(n)\n        return self\n"
