@@ -72,7 +72,9 @@ int pm_lineprof_collect(PyObject *obj, PyObject *list);
 int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
 
 /* Install the profiler's trace function in the calling thread (nested
- * enables of lp in a thread count; other threads are not traced).
+ * enables of lp in a thread count; other threads are not traced); on
+ * Python 3.12+ through sys.monitoring (monitor_py.c), which leaves the
+ * thread's own trace function in place.
  * Disable undoes this thread's enable of lp and, at its last, puts back
  * what the thread had before: the profiler enabled before lp in this
  * thread, or its Python trace function. Enable returns 0 or -1; disable

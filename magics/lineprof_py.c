@@ -8,7 +8,10 @@
  * through a global, and each thread keeps its own nesting: a profiler
  * enabled while another is enabled in the same thread, and disabling it
  * puts back what that thread had before: the outer profiler, or a Python
- * trace function (debugger, coverage). */
+ * trace function (debugger, coverage). On Python 3.12+ a thread's chain
+ * runs on sys.monitoring instead (monitor_py.c: local events on the
+ * targets only; the pm_lineprof_mon_* hooks below), with the same
+ * nesting, tables and per-thread behaviour. */
 #include "internal.h"
 
 #include <stdio.h>
