@@ -7,7 +7,13 @@ in one IPython process. Prints figures, asserts nothing.
    function: its time untraced, under a C tracer that does nothing (the
    interpreter's floor for any C line tracer) and under peakmem's %mprun,
    and %mprun's time as a ratio of that floor (the goal: <= 1.5x on every
-   host). Measured twice, each in a fresh process: with the read gate's
+   host). On Python 3.12+ %mprun runs on sys.monitoring (PEP 669), and
+   two more figures are printed: the floor of a no-op C callback on the
+   same sys.monitoring events (start, return and LINE as local events on
+   the loop's code object; the goal there: %mprun <= 1.5x it and below
+   the legacy hook's floor) and %mprun forced onto the legacy hook (every
+   tool id it may take held by a stand-in tool). Measured twice, each in
+   a fresh process: with the read gate's
    default clock (the CPU's time-stamp counter where the kernel lists
    "tsc" as a usable clocksource, as on tsc and most kvm-clock hosts),
    and with PEAKMEM_TICKS=clock, which forces the gate onto
@@ -27,6 +33,7 @@ count; untraced, floor and %mprun runs are interleaved and the best of
 import argparse
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -99,6 +106,12 @@ def tight_loop(n, repeat):
         "floor": lambda: ext._call_with_noop_tracer(lambda: ns["loop"](n)),
         "ours": lambda: quiet(lambda: mprun(f"-f loop loop({n})")),
     }
+    if sys.version_info >= (3, 12):
+        code = ns["loop"].__code__
+        runs["monitor"] = lambda: ext._call_with_noop_monitor(
+            code, lambda: ns["loop"](n))
+        runs["ours_legacy"] = lambda: legacy(
+            lambda: quiet(lambda: mprun(f"-f loop loop({n})")))
     times = {k: [] for k in runs}
     for _ in range(repeat):
         for k, f in runs.items():
@@ -108,9 +121,25 @@ def tight_loop(n, repeat):
     return {k: min(v) for k, v in times.items()}
 
 
+def legacy(f):
+    """f() with every tool id peakmem may take held: %mprun falls back
+    to the legacy trace hook."""
+    import warnings
+    mon = sys.monitoring
+    held = [i for i in range(2, 6) if mon.get_tool(i) is None]
+    for i in held:
+        mon.use_tool_id(i, "bench-stand-in")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return f()
+    finally:
+        for i in held:
+            mon.free_tool_id(i)
+
+
 def child(args):
-    t = tight_loop(args.n, args.repeat)
-    print(t["base"], t["floor"], t["ours"])
+    print(json.dumps(tight_loop(args.n, args.repeat)))
 
 
 def measure_in_child(args, ticks):
@@ -122,7 +151,7 @@ def measure_in_child(args, ticks):
         [sys.executable, __file__, "--child", "--n", str(args.n),
          "--repeat", str(args.repeat)],
         env=env, capture_output=True, text=True, check=True)
-    return [float(x) for x in out.stdout.split()[-3:]]
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def main():
@@ -145,14 +174,30 @@ def main():
           "  / floor")
     for label, ticks in (("default gate clock", None),
                          ("PEAKMEM_TICKS=clock", "clock")):
-        base, floor, ours = measure_in_child(args, ticks)
+        t = measure_in_child(args, ticks)
+        base, floor, ours = t["base"], t["floor"], t["ours"]
+        # The floor %mprun is held to: the no-op callback of its backend.
+        ref = t.get("monitor", floor)
         print(f" {label}")
         print(f"  untraced                  {n:>10}   {base * 1e3:8.1f} ms"
               f"     1.0x")
-        print(f"  no-op C tracer (floor)    {n:>10}   {floor * 1e3:8.1f} ms "
-              f"{floor / base:6.1f}x     1.00x")
+        what = "no-op C tracer" + ("" if "monitor" in t else " (floor)")
+        print(f"  {what:<26}{n:>10}   {floor * 1e3:8.1f} ms "
+              f"{floor / base:6.1f}x  {floor / ref:7.2f}x")
+        if "monitor" in t:
+            mon = t["monitor"]
+            print(f"  no-op monitoring C (floor){n:>10}   "
+                  f"{mon * 1e3:8.1f} ms {mon / base:6.1f}x  "
+                  f"{mon / ref:7.2f}x")
+            leg = t["ours_legacy"]
+            print(f"  peakmem %mprun (settrace) {n:>10}   "
+                  f"{leg * 1e3:8.1f} ms {leg / base:6.1f}x  "
+                  f"{leg / ref:7.2f}x")
         print(f"  peakmem %mprun            {n:>10}   {ours * 1e3:8.1f} ms "
-              f"{ours / base:6.1f}x  {ours / floor:7.2f}x")
+              f"{ours / base:6.1f}x  {ours / ref:7.2f}x")
+        if "monitor" in t:
+            print(f"  (%mprun on sys.monitoring / legacy hook floor: "
+                  f"{ours / floor:.2f}x)")
 
     sh = shell_with_code()
     ns = sh.user_ns

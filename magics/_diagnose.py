@@ -17,6 +17,12 @@ _ROUTES = {
 }
 
 
+_TRACERS = {
+    "sys.monitoring": "PEP 669 local events on the profiled code only",
+    "settrace": "the legacy trace hook (PyEval_SetTrace), per thread",
+}
+
+
 class Diagnosis(dict):
     """A dict of findings that prints as a short report."""
 
@@ -27,6 +33,8 @@ class Diagnosis(dict):
         rows += [("display route", "%s: %s" % (
                      self["display_route"], _ROUTES[self["display_route"]])),
                  ("peak method", self["peak_method"]),
+                 ("line tracer", "%s: %s" % (
+                     self["line_tracer"], _TRACERS[self["line_tracer"]])),
                  ("clocksource", self["clocksource"] or "unknown")]
         return "\n".join("%-15s %s" % r for r in rows)
 

@@ -214,7 +214,9 @@ int pm_lineprof_collect(PyObject *obj, PyObject *list);
 int pm_lineprof_add(pm_lineprof_t *lp, PyObject *code);
 
 /* Install the profiler's trace function in the calling thread (nested
- * enables of lp in a thread count; other threads are not traced).
+ * enables of lp in a thread count; other threads are not traced); on
+ * Python 3.12+ through sys.monitoring (monitor_py.c), which leaves the
+ * thread's own trace function in place.
  * Disable undoes this thread's enable of lp and, at its last, puts back
  * what the thread had before: the profiler enabled before lp in this
  * thread, or its Python trace function. Enable returns 0 or -1; disable
@@ -245,6 +247,38 @@ char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
 
 /* Benchmarks: call callable() under a no-op C trace function. */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
+
+/* ---- the sys.monitoring backend (monitor_py.c), Python 3.12+ ----------*/
+
+/* Claim peakmem's sys.monitoring tool id and callbacks for one more
+ * thread's profilers. 1: in use; 0: not available (Python < 3.12, or
+ * every tool id taken: warned once), use the legacy hook; -1 with an
+ * exception. Each 1 is paired with a release. GIL held. */
+int pm_monitor_acquire(void);
+void pm_monitor_release(void);
+/* Count one more (delta 1) or one less (-1) profiler enable watching
+ * code: its local events are on while the count is above 0. Needs the
+ * tool id acquired. 0 or -1. GIL held. */
+int pm_monitor_watch(PyObject *code, int delta);
+/* Make lp the calling thread's innermost profiler for the callbacks
+ * (NULL: the thread has none left). Needs the tool id acquired. 0 or -1
+ * with an exception. GIL held. */
+int pm_monitor_set_owner(pm_lineprof_t *lp);
+/* "sys.monitoring" or "settrace": the backend the next enable takes. */
+const char *pm_monitor_backend(void);
+/* Benchmarks: _call_with_noop_monitor(code, f): f() with a no-op C
+ * callback on code's start, return and line events (local). */
+PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
+                                    Py_ssize_t nargs);
+
+/* The callbacks' hooks into lp, the calling thread's innermost profiler:
+ * a frame of code enters, the frame leaves, the frame reaches line.
+ * frame is compared, never dereferenced. GIL held; no Python call,
+ * never raise. */
+void pm_lineprof_mon_enter(pm_lineprof_t *lp, PyObject *code,
+                           const void *frame);
+void pm_lineprof_mon_leave(pm_lineprof_t *lp, const void *frame);
+void pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
 
 /* ---- @profile (profile_py.c) -------------------------------------------*/
 

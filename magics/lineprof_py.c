@@ -8,7 +8,10 @@
  * through a global, and each thread keeps its own nesting: a profiler
  * enabled while another is enabled in the same thread, and disabling it
  * puts back what that thread had before: the outer profiler, or a Python
- * trace function (debugger, coverage). */
+ * trace function (debugger, coverage). On Python 3.12+ a thread's chain
+ * runs on sys.monitoring instead (monitor_py.c: local events on the
+ * targets only; the pm_lineprof_mon_* hooks below), with the same
+ * nesting, tables and per-thread behaviour. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -23,9 +26,10 @@ typedef struct {
     pm_linetable_t *table;
 } target_t;
 
-/* A traced frame in flight; frame is compared, never dereferenced. */
+/* A traced frame in flight; frame is compared, never dereferenced: the
+ * PyFrameObject (legacy hook) or the interpreter frame (sys.monitoring). */
 typedef struct {
-    const PyFrameObject *frame;
+    const void *frame;
     pm_frame_state_t fs;
 } slot_t;
 
@@ -46,6 +50,7 @@ struct pm_lineprof {
     PyObject *trace_arg;  /* the trace function's obj: points to this */
     const void *owner;    /* pm_lineprof_set_owner, compared only */
     int threads;          /* threads with this profiler enabled (GIL) */
+    int mon_threads;      /* of them, through sys.monitoring (GIL) */
 };
 
 /* One profiler enabled in one thread: the thread's nesting, innermost
@@ -57,6 +62,9 @@ typedef struct enable_rec {
     struct enable_rec *outer; /* enabled before, in this thread */
     PyObject *prev_trace;     /* outermost only: the thread's own
                                  sys.gettrace() before (or None) */
+    int monitored;            /* the chain uses sys.monitoring (set by
+                                 its outermost, on 3.12+), not the
+                                 legacy hook */
 } enable_rec_t;
 
 static _Thread_local enable_rec_t *chain; /* this thread's innermost */
@@ -625,7 +633,79 @@ int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
         return -1;
     }
     s->ntargets++;
-    return index_targets(s);
+    if (index_targets(s) < 0) {
+        return -1;
+    }
+    /* Added while enabled through sys.monitoring: watched from now. */
+    for (int i = 0; i < s->mon_threads; i++) {
+        if (pm_monitor_watch(code, 1) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the sys.monitoring backend's hooks (monitor_py.c) ----------------*/
+
+/* Watch (delta 1) or unwatch (-1) every target of s. 0 or -1 (a watch
+ * that failed is undone). GIL held. */
+static int mon_watch_all(pm_lineprof_t *s, int delta)
+{
+    for (size_t i = 0; i < s->ntargets; i++) {
+        if (pm_monitor_watch(s->targets[i].code, delta) < 0) {
+            while (delta > 0 && i-- > 0) {
+                pm_monitor_watch(s->targets[i].code, -delta);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The hooks get s from the callbacks' list of threads (monitor_py.c):
+ * the innermost of the calling thread's chain, kept by enable and
+ * disable through pm_monitor_set_owner. Code watched for another
+ * profiler is no target of s, and a frame s did not enter is not on
+ * top of its stack: both are passed over. */
+void pm_lineprof_mon_enter(pm_lineprof_t *s, PyObject *code,
+                           const void *frame)
+{
+    target_t *t = find_target(s, code);
+    if (t == NULL) {
+        return;
+    }
+    if (s->depth == s->stack_cap) {
+        size_t cap = s->stack_cap ? s->stack_cap * 2 : 64;
+        slot_t *grown = PyMem_Realloc(s->stack, cap * sizeof *grown);
+        if (grown == NULL) {
+            s->untraced++;
+            return;
+        }
+        s->stack = grown;
+        s->stack_cap = cap;
+    }
+    slot_t *slot = &s->stack[s->depth++];
+    slot->frame = frame;
+    pm_tracer_call(s->tracer, &slot->fs, t->table,
+                   ((PyCodeObject *)code)->co_firstlineno);
+}
+
+void pm_lineprof_mon_leave(pm_lineprof_t *s, const void *frame)
+{
+    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+        pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+    }
+}
+
+void pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
+{
+    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
+        pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
+        pm_tracer_line(s->tracer, fs, line);
+        if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
+            break_into_debugger(s, PyEval_GetFrame(), fs->line_start_rss);
+        }
+    }
 }
 
 static enable_rec_t *find_rec(const pm_lineprof_t *s)
@@ -650,7 +730,16 @@ int pm_lineprof_enable(pm_lineprof_t *s)
         PyErr_NoMemory();
         return -1;
     }
-    if (chain == NULL) {
+    int m = chain != NULL ? chain->monitored : pm_monitor_acquire();
+    if (m < 0 || (m == 1 && mon_watch_all(s, 1) < 0)) {
+        if (m == 1 && chain == NULL) {
+            pm_monitor_release();
+        }
+        PyMem_Free(r);
+        return -1;
+    }
+    r->monitored = m;
+    if (chain == NULL && !m) {
         /* The thread's own Python trace function, put back at the end. */
         PyObject *sys = PyImport_ImportModule("sys");
         r->prev_trace =
@@ -666,6 +755,15 @@ int pm_lineprof_enable(pm_lineprof_t *s)
     r->outer = chain;
     chain = r;
     s->threads++;
+    if (m) {
+        s->mon_threads++;
+        if (pm_monitor_set_owner(s) < 0) {
+            r->count = 1;
+            pm_lineprof_disable(s);
+            return -1;
+        }
+        return 0;
+    }
     PyEval_SetTrace(trace, s->trace_arg);
     return 0;
 }
@@ -722,7 +820,17 @@ void pm_lineprof_disable(pm_lineprof_t *s)
         }
         report_untraced(s);
     }
-    if (chain != NULL) {
+    if (r->monitored) {
+        s->mon_threads--;
+        /* Shrinking the list never fails. */
+        pm_monitor_set_owner(chain != NULL ? chain->lp : NULL);
+        if (mon_watch_all(s, -1) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+        if (chain == NULL) {
+            pm_monitor_release();
+        }
+    } else if (chain != NULL) {
         /* An outer profiler of this thread takes over again. */
         PyEval_SetTrace(trace, chain->lp->trace_arg);
     } else if (r->prev_trace != NULL && r->prev_trace != Py_None) {

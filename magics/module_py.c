@@ -237,8 +237,10 @@ static PyObject *diagnose(PyObject *module, PyObject *unused)
     if (fd >= 0) {
         close(fd);
     }
-    return Py_BuildValue("{s:s,s:s}", "display_route", pm_display_route(st),
-                         "peak_method", fd >= 0 ? "hwm" : "sampled");
+    return Py_BuildValue("{s:s,s:s,s:s}", "display_route",
+                         pm_display_route(st), "peak_method",
+                         fd >= 0 ? "hwm" : "sampled", "line_tracer",
+                         pm_monitor_backend());
 }
 
 static PyMethodDef module_methods[] = {
@@ -248,6 +250,10 @@ static PyMethodDef module_methods[] = {
      "Detach peakmem from an IPython shell."},
     {"_call_with_noop_tracer", pm_call_with_noop_tracer, METH_O,
      "Benchmarks: call f() under a C trace function that does nothing."},
+    {"_call_with_noop_monitor",
+     (PyCFunction)(void (*)(void))pm_call_with_noop_monitor, METH_FASTCALL,
+     "Benchmarks: _call_with_noop_monitor(code, f): f() with a no-op C "
+     "sys.monitoring callback on code's start, return and line events."},
     {"profile", (PyCFunction)(void (*)(void))pm_profile,
      METH_VARARGS | METH_KEYWORDS,
      "profile(func=None, stream=None, precision=1, backend=None)\n--\n\n"
@@ -278,7 +284,7 @@ static PyMethodDef module_methods[] = {
     {"_shown", pm_recorder_shown, METH_O,
      "text with control characters and broken UTF-8 as \\xNN."},
     {"_diagnose", diagnose, METH_NOARGS,
-     "The display route and peak method peakmem uses here."},
+     "The display route, peak method and line tracer peakmem uses here."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,

@@ -54,6 +54,22 @@ ALLOWED = {
     ("magics/lineprof_py.c", "chain"): "_Thread_local: this thread's only",
     # A static type: filled once by PyType_Ready under the GIL.
     ("magics/lineprof_py.c", "trace_arg_type"): "static type; GIL",
+    # sys.monitoring's tool ids, callbacks and local events belong to the
+    # interpreter, not to a module instance: the claimed id, its users
+    # (threads with a profiler on), the events looked up once, the watched
+    # code objects, the callbacks' object and the last backward jump seen.
+    # GIL (the module declares no per-interpreter GIL support).
+    ("magics/monitor_py.c", "tool"): "sys.monitoring is per interpreter; GIL",
+    ("magics/monitor_py.c", "users"): "count of the id's users; GIL",
+    ("magics/monitor_py.c", "warned"): "all ids taken: said once; GIL",
+    ("magics/monitor_py.c", "event_bits"): "looked up once; GIL",
+    ("magics/monitor_py.c", "local_events"): "looked up once; GIL",
+    ("magics/monitor_py.c", "disable"): "sys.monitoring.DISABLE; GIL",
+    ("magics/monitor_py.c", "watched"): "code objects with events on; GIL",
+    ("magics/monitor_py.c", "monitor_type"): "static type; GIL",
+    ("magics/monitor_py.c", "monitor"): "the callbacks' self; GIL",
+    ("magics/monitor_py.c", "jump_from"): "last backward jump seen; GIL",
+    ("magics/monitor_py.c", "jump_line"): "last backward jump seen; GIL",
     # Signal handler flags: a handler can reach nothing else.
     ("magics/record.c", "stop_signal"): "sig_atomic_t, signal handler",
     ("magics/record.c", "stop_from_tty"): "sig_atomic_t, signal handler",
@@ -61,8 +77,8 @@ ALLOWED = {
 
 DECL = re.compile(
     r"^\s*static\s+(?P<type>(?:(?:_Thread_local|volatile|_Atomic|"
-    r"struct|unsigned|signed|long|short)\s+)*[A-Za-z_]\w*(?:\s*\*+)?)\s*"
-    r"(?P<ptr>\**)\s*(?P<name>[A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*[=;]")
+    r"struct|unsigned|signed|long|short)\s+)*[A-Za-z_]\w*)"
+    r"(?:\s+|\s*\*+\s*)(?P<name>[A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*[=;]")
 
 
 def mutable_statics(path):

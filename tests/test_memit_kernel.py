@@ -2,6 +2,7 @@
 jupyter_client: what a notebook user sees (display_data with text, HTML and
 JSON; errors), the exactness of the peak, ordering before idle, and the
 signatures of the messages peakmem publishes."""
+import sys
 import time
 
 from conftest import displays, memit_numbers, stdout
@@ -296,6 +297,34 @@ def test_diagnose_reports_the_route_and_the_stack(kernel):
     assert "display route   pipe: C publisher into ipykernel's IOPub pipe" \
         in text
     assert ("ipykernel       %s\n" % ipykernel.__version__) in text
+
+
+def test_diagnose_reports_the_line_tracer(kernel):
+    """Issue 10 item 2: on Python 3.12+ the line profiler runs on
+    sys.monitoring (PEP 669), below on the legacy trace hook; diagnose()
+    says which, and a %mprun leaves no tool id claimed behind it."""
+    want = "sys.monitoring" if sys.version_info >= (3, 12) else "settrace"
+    kernel.execute("import sys as _pm_sys\n"
+                   "def _pm_lt(n):\n"
+                   "    global _pm_tools\n"
+                   "    _pm_tools = [_pm_sys.monitoring.get_tool(i)\n"
+                   "                 for i in range(6)] \\\n"
+                   "        if _pm_sys.version_info >= (3, 12) else []\n"
+                   "    return [0] * n\n", allow_error=False)
+    assert kernel.value("__import__('peakmem').diagnose()['line_tracer']"
+                        ) == want
+    _, msgs = kernel.execute("%mprun -f _pm_lt _pm_lt(10)", allow_error=False)
+    assert any("return [0] * n" in d["data"].get("text/plain", "")
+               for d in displays(msgs))
+    # While it ran, the profiler held a tool id (3.12+).
+    assert ("peakmem" in kernel.value("_pm_tools")) == (
+        want == "sys.monitoring")
+    if want == "sys.monitoring":
+        assert "peakmem" not in kernel.value(
+            "[__import__('sys').monitoring.get_tool(i) for i in range(6)]")
+    _, msgs = kernel.execute("print(__import__('peakmem').diagnose())",
+                             allow_error=False)
+    assert "line tracer     %s: " % want in stdout(msgs)
 
 
 # ---- -t from threads, nested timeouts, concurrent measurements ---------

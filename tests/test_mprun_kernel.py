@@ -351,6 +351,89 @@ def test_mprun_generator(k):
     assert r[3][2] == "10"
 
 
+def test_mprun_one_line_loops_count_every_pass(k):
+    """A loop on one line counts each pass, as the legacy trace hook
+    reports it (a backward jump to the same line is a line event): the
+    sys.monitoring backend (3.12+) reports it through JUMP events."""
+    k.execute("def one(n):\n    s = 0\n    for i in range(n): s += i\n"
+              "    while n: n -= 1\n    return s\n", allow_error=False)
+    _, msgs = k.execute("%mprun -f one one(5)")
+    r = rows(table(msgs)["text/plain"])
+    assert [r[n][2] for n in (1, 2, 3, 4, 5)] == ["1", "1", "6", "5", "1"]
+
+
+def test_mprun_traces_only_the_statements_thread(k):
+    """%mprun traces the thread running the statement: a thread it
+    starts runs the profiled function unprofiled (sys.monitoring is
+    process-wide; its callbacks pass over other threads' events)."""
+    k.execute("import threading\n"
+              "def both(n):\n    s = 0\n    for i in range(n):\n"
+              "        s += i\n    return s\n", allow_error=False)
+    _, msgs = k.execute(
+        "%mprun -f both t = threading.Thread(target=both, args=(500,)); "
+        "t.start(); t.join(); both(3)")
+    r = rows(table(msgs)["text/plain"])
+    assert [r[n][2] for n in (2, 3, 4, 5, 6)] == ["1", "1", "4", "3", "1"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12),
+                    reason="sys.monitoring needs Python 3.12+")
+def test_mprun_falls_back_to_settrace_when_tool_ids_are_taken(k):
+    """With every sys.monitoring tool id peakmem may take (2-5) held by
+    other tools, %mprun says so once and profiles through the legacy
+    hook, with the same table; freed, the next run is back on
+    sys.monitoring."""
+    k.execute("import sys as _pm_sys, peakmem as _pm\n"
+              "_pm_held = [i for i in range(2, 6)\n"
+              "            if _pm_sys.monitoring.get_tool(i) is None]\n"
+              "for i in _pm_held:\n"
+              "    _pm_sys.monitoring.use_tool_id(i, 'other')\n",
+              allow_error=False)
+    try:
+        assert k.value("_pm.diagnose()['line_tracer']") == "settrace"
+        reply, msgs = k.execute("%mprun -f work work(10)")
+        assert reply["status"] == "ok"
+        err = "".join(m["content"]["text"] for m in msgs
+                      if m["msg_type"] == "stream"
+                      and m["content"]["name"] == "stderr")
+        assert "every sys.monitoring tool id (2-5) is taken" in err
+        r = rows(table(msgs)["text/plain"])
+        assert r[7][2] == "2001" and r[8][2] == "2000"
+    finally:
+        k.execute("for i in _pm_held:\n"
+                  "    _pm_sys.monitoring.free_tool_id(i)\n",
+                  allow_error=False)
+    assert k.value("_pm.diagnose()['line_tracer']") == "sys.monitoring"
+    _, msgs = k.execute("%mprun -f work work(10)")
+    r = rows(table(msgs)["text/plain"])
+    assert r[7][2] == "2001" and r[8][2] == "2000"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12),
+                    reason="sys.monitoring needs Python 3.12+")
+def test_mprun_leaves_a_trace_function_running_on_312(k):
+    """On 3.12+ %mprun uses a sys.monitoring tool id of its own: a trace
+    function installed before (a debugger, coverage) keeps getting its
+    events while the statement runs, and is still installed after."""
+    reply, msgs = k.execute(
+        "_pm_seen = []\n"
+        "def _pm_tr(frame, event, arg):\n"
+        "    if frame.f_code is work.__code__:\n"
+        "        _pm_seen.append(event)\n"
+        "    return _pm_tr\n"
+        "sys.settrace(_pm_tr)\n"
+        "%mprun -f work work(10)\n"
+        "_pm_after = sys.gettrace() is _pm_tr\n"
+        "sys.settrace(None)")
+    assert reply["status"] == "ok", reply
+    r = rows(table(msgs)["text/plain"])
+    assert r[7][2] == "2001" and r[8][2] == "2000"
+    assert k.value("_pm_after") is True
+    assert k.value("[_pm_seen.count(e) for e in ('call', 'return')]") \
+        == [1, 1]
+    assert k.value("_pm_seen.count('line')") >= 4000
+
+
 def test_mprun_class_method_and_bound_method(k):
     k.execute("class Model:\n    def fit(self, n):\n"
               "        self.w = np.ones(n)\n        return self\n"
