@@ -195,7 +195,7 @@ const char *pm_display_route(pm_state_t *st);
  * state (publisher, kernel references). */
 void pm_display_close(pm_state_t *st);
 
-/* ---- the line profiler (lineprof_py.c) ---------------------------------*/
+/* ---- the line profiler (lineprof_py.c; collect_py.c: its targets) -----*/
 
 typedef struct pm_lineprof pm_lineprof_t;
 
@@ -208,6 +208,11 @@ void pm_lineprof_free(pm_lineprof_t *lp);
  * and property accessors included) or a module's own functions. Returns
  * the number added (0: obj holds no Python function) or -1. */
 int pm_lineprof_collect(PyObject *obj, PyObject *list);
+
+/* The displayed line range of code (a code object): from
+ * inspect.getsourcelines (from the decorators to the end of the def, like
+ * memory_profiler), else the code's own line numbers. Returns 0. */
+int pm_code_line_range(PyObject *code, int *first, int *nlines);
 
 /* Profile code (a code object) from now on; its table spans its source
  * lines (from linecache, so cell-defined functions work). 0 or -1. */
