@@ -5,7 +5,6 @@
  * refused); increment = highest peak - baseline. */
 #include "internal.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -383,28 +382,6 @@ static void names_clear(memit_names_t *names)
     names->n = 0;
 }
 
-/* Past the string literal that starts at p (a quote): its closing quote,
- * triple-quoted ones included, or the end of the text. */
-static const char *skip_string(const char *p)
-{
-    char q = *p;
-    int triple = p[1] == q && p[2] == q;
-
-    p += triple ? 3 : 1;
-    while (*p != '\0') {
-        if (*p == '\\' && p[1] != '\0') {
-            p += 2;
-        } else if (*p == q && (!triple || (p[1] == q && p[2] == q))) {
-            return p + (triple ? 3 : 1);
-        } else if (*p == '\n' && !triple) {
-            return p;
-        } else {
-            p++;
-        }
-    }
-    return p;
-}
-
 /* Add name (len bytes) with its value in user_ns when that is an int, a
  * float or a str whose repr is shorter than NAME_VALUE_MAX. Names of
  * IPython's own (leading "_"), repeats and other types are left out.
@@ -457,59 +434,32 @@ static int names_add(memit_names_t *names, PyObject *user_ns,
     return 0;
 }
 
-/* The simple names (identifiers) statement reads, in order, with their
- * values in the shell's user_ns now (before the statement runs). Not
- * names: attributes (after "."), keyword arguments and assignment
- * targets (before a single "="), string literals, comments, and the
- * letters inside numbers (1e5, 0x1f). Returns 0, or -1 with an
- * exception set. GIL. */
+/* names_add for pm_names_scan: ctx is a names_ctx_t. */
+typedef struct {
+    memit_names_t *names;
+    PyObject *user_ns;
+} names_ctx_t;
+
+static int name_found(const char *name, size_t len, void *ctx)
+{
+    names_ctx_t *c = ctx;
+    return names_add(c->names, c->user_ns, name, len);
+}
+
+/* The simple names statement reads (pm_names_scan), in order, with their
+ * values in the shell's user_ns now (before the statement runs). Returns
+ * 0, or -1 with an exception set. GIL. */
 static int collect_names(PyObject *shell, const char *statement,
                          memit_names_t *names)
 {
     PyObject *user_ns = PyObject_GetAttrString(shell, "user_ns");
-    const char *p = statement;
-    char prev = '\0'; /* the last non-blank character before p */
-    int rc = 0;
-
     if (user_ns == NULL || !PyDict_Check(user_ns)) {
         Py_XDECREF(user_ns);
         PyErr_Clear();
         return 0; /* no namespace to read: no names */
     }
-    while (*p != '\0' && rc == 0) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '#') {
-            p += strcspn(p, "\n");
-        } else if (c == '\'' || c == '"') {
-            p = skip_string(p);
-            prev = '"';
-        } else if (isdigit(c) || (c == '.' && isdigit((unsigned char)p[1]))) {
-            while (isalnum((unsigned char)*p) || *p == '_' || *p == '.') {
-                p++;
-            }
-            prev = '0';
-        } else if (isalpha(c) || c == '_' || c >= 0x80) {
-            const char *start = p;
-            int ascii = 1;
-            while (isalnum((unsigned char)*p) || *p == '_' ||
-                   (unsigned char)*p >= 0x80) {
-                ascii &= (unsigned char)*p < 0x80;
-                p++;
-            }
-            const char *after = p + strspn(p, " \t");
-            int prefix = *p == '\'' || *p == '"'; /* f"", rb'' */
-            int target = after[0] == '=' && after[1] != '=';
-            if (ascii && !prefix && !target && prev != '.') {
-                rc = names_add(names, user_ns, start, (size_t)(p - start));
-            }
-            prev = 'a';
-        } else {
-            if (!isspace(c)) {
-                prev = (char)c;
-            }
-            p++;
-        }
-    }
+    names_ctx_t ctx = {names, user_ns};
+    int rc = pm_names_scan(statement, name_found, &ctx);
     Py_DECREF(user_ns);
     return rc;
 }

@@ -99,6 +99,19 @@ int pm_parse_interval(const char *text, const char *what, double *out,
 int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
                   size_t errlen);
 
+/* ---- the names a statement reads (names.c) ---------------------------*/
+
+/* Called with each name (len bytes, not NUL-terminated) in order; a
+ * nonzero return stops the scan and is returned by pm_names_scan. */
+typedef int (*pm_name_fn)(const char *name, size_t len, void *ctx);
+
+/* Call fn for each simple name (an ASCII identifier) that statement reads.
+ * Not names: attributes (after "."), keyword arguments and assignment
+ * targets (before a single "="), string literals and their prefixes,
+ * comments, and the letters inside numbers (1e5, 0x1f). Repeats are
+ * passed again. Returns 0 or fn's first nonzero return. */
+int pm_names_scan(const char *statement, pm_name_fn fn, void *ctx);
+
 /* ---- the live line of a running %memit (live.c) ----------------------*/
 
 typedef struct pm_liveview pm_liveview_t;
