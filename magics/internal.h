@@ -6,6 +6,8 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "pm_kernel.h"
 #include "pm_magics.h"
@@ -79,6 +81,60 @@ PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
 /* The %memit / %%memit magic: (line, cell=None). */
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
+
+/* ---- %memit -t (timeout_py.c) --------------------------------------------*/
+
+/* -t, one pm_timeout_t per measured run (per probe), so a nested
+ * %memit or one in another thread never touches another run's timeout.
+ * The probe's sampler calls on_deadline (a pure-C thread) when the
+ * deadline passes:
+ * - In the main thread it sends SIGALRM to that thread, which interrupts
+ *   a blocking call (sleep, I/O) with EINTR, and the Python handler
+ *   installed for the duration of the statement raises TimeoutError for
+ *   the newest fired timeout of the main thread.
+ * - In any other thread it takes the GIL and sets an asynchronous
+ *   TimeoutError on the measuring thread (PyThreadState_SetAsyncExc): it
+ *   is raised at that thread's next bytecode, so a blocking call there
+ *   (time.sleep, I/O) finishes first. Python delivers signals only to the
+ *   main thread, so nothing else can interrupt it.
+ * A timeout is armed only while its statement runs: it is disarmed (under
+ * the GIL) as soon as the statement returns, an asynchronous exception
+ * still pending then is cleared, and the sampler is joined before the
+ * timeout's storage goes away, so no TimeoutError lands in another
+ * thread, cell or run. */
+#define PM_MAX_TIMEOUT_S 1e9 /* -t: about 31 years */
+
+typedef struct pm_timeout {
+    struct pm_timeout *next; /* the armed list (timeout_py.c); GIL */
+    atomic_int armed;           /* 1 while the statement runs; set under
+                                   the GIL, read by on_deadline */
+    atomic_int fired;           /* the deadline passed */
+    int delivered;              /* async exception set; GIL */
+    int in_main;                /* SIGALRM route (handler installed) */
+    pthread_t thread;           /* the measuring thread */
+    unsigned long ident;        /* its PyThread_get_thread_ident() */
+    double seconds;
+} pm_timeout_t;
+
+/* Arm t for a run of seconds in the calling thread: in the main thread
+ * the SIGALRM handler is installed and the one it replaces is returned
+ * in *old (a new reference, for pm_timeout_restore). 0, or -1 with an
+ * exception. GIL held. */
+int pm_timeout_arm(pm_timeout_t *t, double seconds, PyObject **old);
+
+/* The probe's deadline callback (its sampler thread, no GIL); arg is the
+ * armed pm_timeout_t, alive until the sampler is joined. */
+void pm_timeout_on_deadline(void *arg);
+
+/* The statement returned: no exception from t from now on. GIL held. */
+void pm_timeout_disarm(pm_timeout_t *t);
+
+/* After the sampler is joined: a TimeoutError t delivered gets t's
+ * message. GIL held. */
+void pm_timeout_name_error(const pm_timeout_t *t);
+
+/* Put back the SIGALRM handler old (main thread). GIL held. */
+void pm_timeout_restore(PyObject *old);
 
 /* ---- %mprun (mprun_py.c) -----------------------------------------------*/
 

@@ -5,9 +5,6 @@
  * refused); increment = highest peak - baseline. */
 #include "internal.h"
 
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,253 +32,6 @@ typedef struct {
     const char *statement;
 } memit_args_t;
 
-/* -t, one memit_timeout_t per measured run (per probe), so a nested
- * %memit or one in another thread never touches another run's timeout.
- * The probe's sampler calls on_deadline (a pure-C thread) when the
- * deadline passes:
- * - In the main thread it sends SIGALRM to that thread, which interrupts
- *   a blocking call (sleep, I/O) with EINTR, and the Python handler
- *   installed for the duration of the statement raises TimeoutError for
- *   the newest fired timeout of the main thread.
- * - In any other thread it takes the GIL and sets an asynchronous
- *   TimeoutError on the measuring thread (PyThreadState_SetAsyncExc): it
- *   is raised at that thread's next bytecode, so a blocking call there
- *   (time.sleep, I/O) finishes first. Python delivers signals only to the
- *   main thread, so nothing else can interrupt it.
- * A timeout is armed only while its statement runs: it is disarmed (under
- * the GIL) as soon as the statement returns, an asynchronous exception
- * still pending then is cleared, and the sampler is joined before the
- * timeout's storage goes away, so no TimeoutError lands in another
- * thread, cell or run. */
-#define MAX_TIMEOUT_S 1e9 /* -t: about 31 years */
-
-typedef struct memit_timeout {
-    struct memit_timeout *next; /* armed_timeouts list; GIL */
-    atomic_int armed;           /* 1 while the statement runs; set under
-                                   the GIL, read by on_deadline */
-    atomic_int fired;           /* the deadline passed */
-    int delivered;              /* async exception set; GIL */
-    int in_main;                /* SIGALRM route (handler installed) */
-    pthread_t thread;           /* the measuring thread */
-    unsigned long ident;        /* its PyThread_get_thread_ident() */
-    double seconds;
-} memit_timeout_t;
-
-/* The armed timeouts of every thread, newest first; GIL. One list per
- * process, not module state: SIGALRM and its Python handler are
- * process-wide, so the handler installed by whichever module instance
- * (after %reload_ext) must find every timeout armed in the main thread.
- * The GIL guards it across interpreters too: the module declares no
- * per-interpreter GIL support. */
-static memit_timeout_t *armed_timeouts;
-
-static PyObject *timeout_error(const memit_timeout_t *t)
-{
-    char msg[128];
-
-    pm_fmt(msg, sizeof msg,
-           "the statement did not finish within the -t timeout of %g s",
-           t->seconds);
-    return PyObject_CallFunction(PyExc_TimeoutError, "s", msg);
-}
-
-/* The SIGALRM handler while a timed statement runs in the main thread:
- * handler(signum, frame). GIL held. Raises for the newest fired timeout
- * of the main thread; a late or foreign SIGALRM does nothing. */
-static PyObject *timeout_handler(PyObject *module, PyObject *const *args,
-                                 Py_ssize_t nargs)
-{
-    (void)module;
-    (void)args;
-    (void)nargs;
-    for (memit_timeout_t *t = armed_timeouts; t != NULL; t = t->next) {
-        if (t->in_main && atomic_load(&t->fired) &&
-            atomic_exchange(&t->armed, 0)) {
-            PyObject *exc = timeout_error(t);
-            if (exc != NULL) {
-                PyErr_SetObject(PyExc_TimeoutError, exc);
-                Py_DECREF(exc);
-            }
-            return NULL;
-        }
-    }
-    return Py_NewRef(Py_None);
-}
-
-static PyMethodDef timeout_handler_def = {
-    "_peakmem_timeout", (PyCFunction)(void (*)(void))timeout_handler,
-    METH_FASTCALL, NULL};
-
-static int finalizing(void)
-{
-#if PY_VERSION_HEX >= 0x030D0000
-    return Py_IsFinalizing();
-#else
-    return _Py_IsFinalizing();
-#endif
-}
-
-/* Sampler thread, no GIL; arg is the memit_timeout_t, alive until the
- * sampler is joined (pm_probe_end). pthread_kill is safe from any
- * thread; the asynchronous exception needs the GIL, which the measuring
- * thread releases while it ends the probe (see measure_once). */
-static void on_deadline(void *arg)
-{
-    memit_timeout_t *t = arg;
-
-    atomic_store(&t->fired, 1);
-    if (!atomic_load(&t->armed)) {
-        return;
-    }
-    if (t->in_main) {
-        pthread_kill(t->thread, SIGALRM);
-        return;
-    }
-    if (finalizing()) {
-        return; /* taking the GIL now would end this thread */
-    }
-    PyGILState_STATE g = PyGILState_Ensure();
-    if (atomic_load(&t->armed) &&
-        PyThreadState_SetAsyncExc(t->ident, PyExc_TimeoutError) == 1) {
-        t->delivered = 1;
-    }
-    PyGILState_Release(g);
-}
-
-/* 1 in the main thread, 0 elsewhere, -1 with an exception. */
-static int in_main_thread(void)
-{
-    PyObject *threading = PyImport_ImportModule("threading");
-    if (threading == NULL) {
-        return -1;
-    }
-    PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
-    PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
-    int rc = cur != NULL && main != NULL ? cur == main : -1;
-    Py_XDECREF(cur);
-    Py_XDECREF(main);
-    Py_DECREF(threading);
-    return rc;
-}
-
-/* Install the SIGALRM handler (main thread only). Returns the old handler
- * (new reference), or NULL with an exception. */
-static PyObject *timeout_install(void)
-{
-    PyObject *signal = PyImport_ImportModule("signal");
-    PyObject *old = NULL, *handler = NULL, *res = NULL;
-    if (signal == NULL) {
-        return NULL;
-    }
-    old = PyObject_CallMethod(signal, "getsignal", "i", SIGALRM);
-    handler = old != NULL ? PyCFunction_New(&timeout_handler_def, NULL) : NULL;
-    res = handler != NULL
-              ? PyObject_CallMethod(signal, "signal", "iO", SIGALRM, handler)
-              : NULL;
-    if (res == NULL) {
-        Py_CLEAR(old);
-    }
-    Py_XDECREF(handler);
-    Py_XDECREF(res);
-    Py_DECREF(signal);
-    return old;
-}
-
-/* Put back the SIGALRM handler that was there before. Keeps a pending
- * exception (the statement's own). */
-static void timeout_restore(PyObject *old)
-{
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyObject *signal = PyImport_ImportModule("signal");
-    PyObject *dfl = signal != NULL && old == Py_None
-                        ? PyObject_GetAttrString(signal, "SIG_DFL")
-                        : Py_XNewRef(old);
-    PyObject *res =
-        dfl != NULL ? PyObject_CallMethod(signal, "signal", "iO", SIGALRM, dfl)
-                    : NULL;
-    Py_XDECREF(dfl);
-    if (res == NULL) {
-        PyErr_WriteUnraisable(old);
-    }
-    Py_XDECREF(res);
-    Py_XDECREF(signal);
-    PyErr_Restore(type, value, tb);
-}
-
-/* Arm t for a statement about to run in this thread: the SIGALRM handler
- * in the main thread, t on armed_timeouts. *old receives the handler to
- * put back (new reference) or NULL. Returns 0, or -1 with an exception.
- * GIL held. */
-static int timeout_arm(memit_timeout_t *t, double seconds, PyObject **old)
-{
-    int is_main = in_main_thread();
-
-    *old = NULL;
-    if (is_main < 0) {
-        return -1;
-    }
-    memset(t, 0, sizeof *t);
-    t->seconds = seconds;
-    t->thread = pthread_self();
-    t->ident = PyThread_get_thread_ident();
-    if (is_main) {
-        *old = timeout_install();
-        if (*old == NULL) {
-            return -1;
-        }
-        t->in_main = 1;
-    }
-    t->next = armed_timeouts;
-    armed_timeouts = t;
-    atomic_store(&t->armed, 1);
-    return 0;
-}
-
-/* The statement returned: no exception from t from now on. GIL held. */
-static void timeout_disarm(memit_timeout_t *t)
-{
-    atomic_store(&t->armed, 0);
-    for (memit_timeout_t **pp = &armed_timeouts; *pp != NULL;
-         pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    if (t->delivered) {
-        /* Set but maybe not raised yet: it must not fire later. */
-        PyThreadState_SetAsyncExc(t->ident, NULL);
-    }
-}
-
-/* After the sampler is joined: an asynchronous TimeoutError (a bare
- * class) that t delivered gets t's message, keeping its traceback. */
-static void timeout_name_error(const memit_timeout_t *t)
-{
-    if (!t->delivered || !PyErr_ExceptionMatches(PyExc_TimeoutError)) {
-        return;
-    }
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    PyObject *args =
-        value != NULL ? PyObject_GetAttrString(value, "args") : NULL;
-    PyObject *named = args != NULL && PyTuple_Check(args) &&
-                              PyTuple_GET_SIZE(args) == 0
-                          ? timeout_error(t)
-                          : NULL;
-    Py_XDECREF(args);
-    if (named != NULL) {
-        if (tb != NULL) {
-            PyException_SetTraceback(named, tb);
-        }
-        Py_SETREF(value, named);
-    }
-    PyErr_Clear();
-    PyErr_Restore(type, value, tb);
-}
-
 static int is_blank(const char *s)
 {
     return s[strspn(s, " \t\r\n")] == '\0';
@@ -306,10 +56,10 @@ static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
         pm_parse_seconds(v, 0, "-t", &a->timeout_s, err, sizeof err) < 0) {
         goto usage;
     }
-    if (a->timeout_s > MAX_TIMEOUT_S) {
+    if (a->timeout_s > PM_MAX_TIMEOUT_S) {
         pm_fmt(err, sizeof err,
                "-t expects a number of seconds from 0 to %.0f, got '%s'",
-               MAX_TIMEOUT_S, v);
+               PM_MAX_TIMEOUT_S, v);
         goto usage;
     }
     if ((v = pm_opts_get(opts, 'i', NULL)) != NULL &&
@@ -474,16 +224,16 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         .interval_s = a->interval_s,
         .include_children = a->include_children,
     };
-    memit_timeout_t timeout;
+    pm_timeout_t timeout;
     PyObject *old_handler = NULL, *res = NULL;
     int timed = a->timeout_s > 0, rc = 0;
 
     if (timed) {
-        if (timeout_arm(&timeout, a->timeout_s, &old_handler) < 0) {
+        if (pm_timeout_arm(&timeout, a->timeout_s, &old_handler) < 0) {
             return -1;
         }
         popts.deadline_ns = pm_probe_deadline_ns(a->timeout_s);
-        popts.on_deadline = on_deadline;
+        popts.on_deadline = pm_timeout_on_deadline;
         popts.arg = &timeout;
     }
     int begin_rc = pm_probe_begin(&probe, &popts);
@@ -491,7 +241,7 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         res = pm_shell_exec(shell, code);
     }
     if (timed) {
-        timeout_disarm(&timeout);
+        pm_timeout_disarm(&timeout);
     }
     if (begin_rc == 0) {
         /* Without the GIL: the sampler, joined here, may be waiting for
@@ -501,9 +251,9 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         Py_END_ALLOW_THREADS
     }
     if (timed) {
-        timeout_name_error(&timeout);
+        pm_timeout_name_error(&timeout);
         if (timeout.in_main) {
-            timeout_restore(old_handler);
+            pm_timeout_restore(old_handler);
         }
     }
     Py_XDECREF(old_handler);

@@ -49,7 +49,7 @@ ALLOWED = {
     # instance installed the handler must find every armed timeout of the
     # main thread. GIL (shared by every interpreter importing _peakmem:
     # it declares no per-interpreter GIL support).
-    ("magics/memit_py.c", "armed_timeouts"): "SIGALRM is process-wide; GIL",
+    ("magics/timeout_py.c", "armed_timeouts"): "SIGALRM is process-wide; GIL",
     # Per thread by construction.
     ("magics/lineprof_py.c", "chain"): "_Thread_local: this thread's only",
     # A static type: filled once by PyType_Ready under the GIL.
