@@ -69,6 +69,78 @@ char *pm_html_escape(const char *text)
     return out;
 }
 
+#define STMT_MAX_LINES 4
+#define STMT_MAX_COLS 120
+
+/* The statement as it was typed, escaped, for a <pre>: lines and their
+ * indentation kept (never re-wrapped), at most STMT_MAX_LINES lines of at
+ * most STMT_MAX_COLS characters (UTF-8 sequences counted once); a cut
+ * line ends in an ellipsis, and a longer statement shows its first
+ * STMT_MAX_LINES - 1 lines and an ellipsis line. Blank lines before and
+ * after are dropped. Caller frees; NULL on ENOMEM. */
+static char *statement_excerpt(const char *text)
+{
+    pm_strbuf_t b;
+    const char *end;
+    int lines = 0;
+
+    if (text == NULL) {
+        text = "";
+    }
+    end = text + strlen(text);
+    while (end > text && (end[-1] == '\n' || end[-1] == '\r' ||
+                          end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    for (const char *p = text; p < end; p++) {
+        if (*p == '\n') {
+            text = p + 1; /* skip leading blank lines */
+        } else if (*p != ' ' && *p != '\t' && *p != '\r') {
+            break;
+        }
+    }
+    pm_strbuf_init(&b);
+    for (const char *line = text; line < end; lines++) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol != NULL ? eol + 1 : end;
+        const char *stop = eol != NULL ? eol : end;
+        size_t cols = 0;
+        const char *p = line;
+
+        if (stop > line && stop[-1] == '\r') {
+            stop--; /* a \r\n line end */
+        }
+        if (lines == STMT_MAX_LINES - 1 && next < end) {
+            pm_strbuf_puts(&b, "\n\u2026"); /* more lines than shown */
+            break;
+        }
+        if (lines > 0) {
+            pm_strbuf_putc(&b, '\n');
+        }
+        /* stop before the character past the limit (a UTF-8 lead byte or
+         * an ASCII one starts a character; continuation bytes do not) */
+        for (; p < stop; p++) {
+            if (((unsigned char)*p & 0xC0) != 0x80 &&
+                cols++ == STMT_MAX_COLS) {
+                break;
+            }
+        }
+        pm_strbuf_append(&b, line, (size_t)(p - line));
+        if (p < stop) {
+            pm_strbuf_puts(&b, "\u2026");
+        }
+        line = next;
+    }
+    char *plain = pm_strbuf_steal(&b);
+    pm_strbuf_close(&b);
+    if (plain == NULL) {
+        return NULL;
+    }
+    char *esc = pm_html_escape(plain);
+    free(plain);
+    return esc;
+}
+
 /* Wall time with a unit that keeps three significant digits readable. */
 static void format_seconds(double s, char *buf, size_t len)
 {
@@ -90,7 +162,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
 
     pm_strbuf_init(&b);
     pm_memit_mib(m, &mib);
-    stmt = pm_html_escape(m->statement);
+    stmt = statement_excerpt(m->statement);
     method = pm_html_escape(m->method);
     if (stmt == NULL || method == NULL) {
         goto fail;
@@ -98,9 +170,8 @@ char *pm_memit_render_html(const pm_memit_t *m)
     format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
     pm_strbuf_printf(out,
                      "<div class=\"peakmem-memit\">"
+                     "<pre><code>%s</code></pre>"
                      "<table>"
-                     "<caption style=\"text-align:left\">"
-                     "<code>%s</code></caption>"
                      "<tbody>"
                      "<tr><th style=\"text-align:left\">peak</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"

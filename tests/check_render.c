@@ -122,8 +122,8 @@ START_TEST(test_html_escapes_statement_inside_code)
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_null(strstr(html, "<script"));
     ck_assert_ptr_nonnull(
-        strstr(html, "<code>s = &#39;&lt;script&gt;alert(1)&lt;/script&gt;"
-                     "&#39; + &quot;&amp;&quot;</code>"));
+        strstr(html, "<pre><code>s = &#39;&lt;script&gt;alert(1)&lt;/script&gt;"
+                     "&#39; + &quot;&amp;&quot;</code></pre>"));
     free(html);
 }
 END_TEST
@@ -160,7 +160,66 @@ START_TEST(test_html_handles_missing_statement_and_method)
     char *html = pm_memit_render_html(&m);
 
     ck_assert_ptr_nonnull(html);
-    ck_assert_ptr_nonnull(strstr(html, "<code></code>"));
+    ck_assert_ptr_nonnull(strstr(html, "<pre><code></code></pre>"));
+    free(html);
+}
+END_TEST
+
+/* The echoed statement is a <pre> block (lines and indentation kept by the
+ * element's default rendering, no inline style needed), outside the
+ * table's caption: a cell body shows as typed. */
+START_TEST(test_html_statement_keeps_lines_and_indentation)
+{
+    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+    m.statement = "\nfor i in range(3):\n    x = [0] * 10**6\n\n";
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(
+        strstr(html, "<pre><code>for i in range(3):\n    x = [0] * 10**6"
+                     "</code></pre>"));
+    ck_assert_ptr_null(strstr(html, "<caption"));
+    ck_assert_ptr_null(strstr(html, "<pre style"));
+    free(html);
+}
+END_TEST
+
+/* A long statement is cut, never re-wrapped: three lines and an ellipsis
+ * line past four lines; a line past 120 characters ends in an ellipsis
+ * (a multi-byte character counts once and is never split). */
+START_TEST(test_html_statement_cut_with_ellipsis)
+{
+    char longline[300];
+    char *html;
+    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+
+    m.statement = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(
+        html, "<pre><code>a = 1\nb = 2\nc = 3\n\u2026</code></pre>"));
+    free(html);
+
+    m.statement = "a = 1\nb = 2\nc = 3\nd = 4\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(
+        strstr(html, "<pre><code>a = 1\nb = 2\nc = 3\nd = 4</code></pre>"));
+    free(html);
+
+    /* "x = '" + 114 "é" (2 bytes each) + "'" are 120 characters; the
+     * "yyyy" after them is cut */
+    char want[400];
+    size_t k = 0, w = 0;
+    k += (size_t)snprintf(longline, sizeof longline, "x = '");
+    w += (size_t)snprintf(want, sizeof want, "<pre><code>x = &#39;");
+    for (int i = 0; i < 114; i++) {
+        longline[k++] = want[w++] = (char)0xC3;
+        longline[k++] = want[w++] = (char)0xA9;
+    }
+    snprintf(longline + k, sizeof longline - k, "'yyyy");
+    snprintf(want + w, sizeof want - w, "&#39;\u2026</code></pre>");
+    m.statement = longline;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, want));
     free(html);
 }
 END_TEST
@@ -261,6 +320,8 @@ int main(void)
         {"html", test_html_escapes_statement_inside_code},
         {"html", test_html_table_shows_numbers_and_method},
         {"html", test_html_handles_missing_statement_and_method},
+        {"html", test_html_statement_keeps_lines_and_indentation},
+        {"html", test_html_statement_cut_with_ellipsis},
         {"html", test_renderers_ignore_decimal_comma_locale},
         {"html", test_fmt_strtod_ignores_decimal_comma_locale},
     };
