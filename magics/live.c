@@ -72,12 +72,17 @@ static void publish(pm_liveview_t *lv, int stopped)
         recent[i].mib =
             (double)(last[i].rss_bytes + last[i].children_bytes) / PM_MIB;
     }
+    pm_sample_t oldest;
+    size_t nold = pm_sampler_timeline_copy(lv->sampler, &oldest, 1);
     pm_live_t live = {
         .statement = lv->statement,
         .elapsed_s = (double)(pm_now_ns() - lv->start_ns) / 1e9,
         .rss_bytes =
             n > 0 ? last[n - 1].rss_bytes + last[n - 1].children_bytes : 0,
         .peak_bytes = pm_sampler_peak(lv->sampler),
+        /* the first sample: RSS as the statement started */
+        .baseline_bytes =
+            nold > 0 ? oldest.rss_bytes + oldest.children_bytes : 0,
         .recent = recent,
         .nrecent = n,
         .stopped = stopped,

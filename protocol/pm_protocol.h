@@ -278,6 +278,9 @@ typedef struct {
     double elapsed_s;
     uint64_t rss_bytes;           /* now */
     uint64_t peak_bytes;          /* highest so far */
+    /* RSS before the statement; 0: unknown (the lowest recent stands in).
+     * The sparkline spans at least max(1 MiB, 1% of it). */
+    uint64_t baseline_bytes;
     const pm_svg_point_t *recent; /* the last samples, for the sparkline */
     size_t nrecent;
     int stopped; /* the statement ended without a result (an exception) */

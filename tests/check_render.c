@@ -122,8 +122,8 @@ START_TEST(test_html_escapes_statement_inside_code)
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_null(strstr(html, "<script"));
     ck_assert_ptr_nonnull(
-        strstr(html, "<pre><code>s = &#39;&lt;script&gt;alert(1)&lt;/script&gt;"
-                     "&#39; + &quot;&amp;&quot;</code></pre>"));
+        strstr(html, "<pre><code>s = &#39;&lt;script&gt;alert(1)&lt;/"
+                     "script&gt;&#39; + &quot;&amp;&quot;</code></pre>"));
     free(html);
 }
 END_TEST
@@ -221,6 +221,78 @@ START_TEST(test_html_statement_cut_with_ellipsis)
     html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, want));
     free(html);
+}
+END_TEST
+
+static const char *live_html(json_t *bundle)
+{
+    return json_string_value(
+        json_object_get(json_object_get(bundle, "data"), "text/html"));
+}
+
+/* A 0.1 MiB change is a ripple at the bottom of the live sparkline, not a
+ * jump from bottom to top: it spans at least max(1 MiB, 1% of the
+ * baseline), from the lowest point up. */
+START_TEST(test_live_sparkline_spans_at_least_one_mib)
+{
+    pm_svg_point_t recent[] = {{0.0, 100.0}, {0.5, 100.1}};
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 1.0,
+                      .rss_bytes = (uint64_t)(100.1 * PM_MIB),
+                      .peak_bytes = (uint64_t)(100.1 * PM_MIB),
+                      .baseline_bytes = 100 * PM_MIB,
+                      .recent = recent,
+                      .nrecent = 2};
+    char *text = pm_live_render_text(&live);
+    json_t *bundle = pm_live_bundle(&live, "d");
+
+    ck_assert_str_eq(text, "running 1.0 s \u00b7 now 100.1 MiB \u00b7 peak "
+                           "100.1 MiB \u2581\u2582");
+    /* 24 px high: the bottom is y 22, the top y 2; 0.1 of 1 MiB is 2 px */
+    ck_assert_ptr_nonnull(
+        strstr(live_html(bundle), "points=\"1.0,22.0 159.0,20.0\""));
+    free(text);
+    json_decref(bundle);
+
+    /* on a 1000 MiB baseline the span is 10 MiB: 5 MiB is half way */
+    recent[0].mib = 1000.0;
+    recent[1].mib = 1005.0;
+    live.baseline_bytes = 1000 * PM_MIB;
+    text = pm_live_render_text(&live);
+    ck_assert_ptr_nonnull(strstr(text, " \u2581\u2585"));
+    free(text);
+
+    /* a rise larger than the span still fills it */
+    recent[1].mib = 1100.0;
+    text = pm_live_render_text(&live);
+    ck_assert_ptr_nonnull(strstr(text, " \u2581\u2588"));
+    free(text);
+}
+END_TEST
+
+/* The live HTML shows the text without its block sparkline, whatever the
+ * first block is (it draws the sparkline as SVG), and keeps the text up to
+ * the sparkline whole. */
+START_TEST(test_live_html_drops_block_sparkline)
+{
+    pm_svg_point_t recent[] = {{0.0, 9.0}, {0.5, 3.0}, {1.0, 5.0}};
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 1.5,
+                      .rss_bytes = 5 * PM_MIB,
+                      .peak_bytes = 9 * PM_MIB,
+                      .recent = recent,
+                      .nrecent = 3};
+    json_t *bundle = pm_live_bundle(&live, "d");
+    const char *html = live_html(bundle);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<code>running 1.5 s \u00b7 now 5.0 "
+                                       "MiB \u00b7 peak 9.0 MiB</code> <svg"));
+    for (int i = 0; i < 8; i++) {
+        char block[4] = {(char)0xE2, (char)0x96, (char)(0x81 + i), 0};
+        ck_assert_msg(strstr(html, block) == NULL, "block %d in %s", i, html);
+    }
+    json_decref(bundle);
 }
 END_TEST
 
@@ -322,6 +394,8 @@ int main(void)
         {"html", test_html_handles_missing_statement_and_method},
         {"html", test_html_statement_keeps_lines_and_indentation},
         {"html", test_html_statement_cut_with_ellipsis},
+        {"html", test_live_sparkline_spans_at_least_one_mib},
+        {"html", test_live_html_drops_block_sparkline},
         {"html", test_renderers_ignore_decimal_comma_locale},
         {"html", test_fmt_strtod_ignores_decimal_comma_locale},
     };
