@@ -259,6 +259,10 @@ typedef struct {
     const pm_svg_span_t *spans; /* function spans (FUNC), shaded */
     size_t nspans;
     int mark_peak;    /* mark and label the main series' peak */
+    /* > 0: the exact peak (MiB) of the main series, measured apart from
+     * its samples: samples above it are drawn at it, and the marked peak
+     * is this value, at the time of the highest sample */
+    double peak_mib;
     double limit_mib; /* > 0: a dashed horizontal line (limit) */
 } pm_svg_opts_t;
 

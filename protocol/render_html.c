@@ -227,6 +227,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
             .series = &series,
             .nseries = 1,
             .mark_peak = 1,
+            .peak_mib = pm_memit_exact_peak_mib(m),
             .limit_mib = (double)m->limit_bytes / PM_MIB,
         };
         char *svg = pm_svg_timeline(&so);

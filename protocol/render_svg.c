@@ -200,22 +200,36 @@ static int point_ok(const pm_svg_point_t *p)
     return isfinite(p->t) && isfinite(p->mib);
 }
 
+/* A sample's MiB as drawn: no higher than cap (the main series' exact
+ * peak) when cap > 0. */
+static double capped(const pm_svg_point_t *p, double cap)
+{
+    return cap > 0.0 && p->mib > cap ? cap : p->mib;
+}
+
+/* The exact peak of opts, or 0. */
+static double exact_peak(const pm_svg_opts_t *o)
+{
+    return isfinite(o->peak_mib) && o->peak_mib > 0 ? o->peak_mib : 0.0;
+}
+
 /* Data ranges: time from min(0, earliest) to the latest sample or span
  * end; memory from 0 to 10% above max(highest sample, limit). */
 static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
                        frame_t *fr)
 {
-    double t0 = 0.0, t1 = 0.0, top = limit;
+    double t0 = 0.0, t1 = 0.0, top = fmax(limit, exact_peak(o));
 
     for (size_t s = 0; s < o->nseries; s++) {
         const pm_svg_series_t *se = &o->series[s];
+        double cap = s == 0 ? exact_peak(o) : 0.0;
         for (size_t i = 0; se->points != NULL && i < se->n; i++) {
             if (!point_ok(&se->points[i])) {
                 continue;
             }
             t0 = fmin(t0, se->points[i].t);
             t1 = fmax(t1, se->points[i].t);
-            top = fmax(top, se->points[i].mib);
+            top = fmax(top, capped(&se->points[i], cap));
         }
     }
     for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
@@ -333,9 +347,11 @@ static int draw_spans(pm_strbuf_t *out, const frame_t *fr,
     return 0;
 }
 
-/* One series: a polyline, or a dot for a single sample. */
+/* One series: a polyline, or a dot for a single sample; samples above
+ * cap (when > 0) drawn at it. */
 static void draw_series(pm_strbuf_t *out, const frame_t *fr,
-                        const pm_svg_series_t *se, const char *colour)
+                        const pm_svg_series_t *se, const char *colour,
+                        double cap)
 {
     size_t valid = 0, last = 0;
 
@@ -353,7 +369,8 @@ static void draw_series(pm_strbuf_t *out, const frame_t *fr,
             out,
             "<circle class=\"series\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" "
             "fill=\"%s\"/>\n",
-            px(fr, se->points[last].t), py(fr, se->points[last].mib), colour);
+            px(fr, se->points[last].t), py(fr, capped(&se->points[last], cap)),
+            colour);
         return;
     }
     pm_strbuf_printf(
@@ -366,7 +383,7 @@ static void draw_series(pm_strbuf_t *out, const frame_t *fr,
         if (point_ok(&se->points[i])) {
             pm_strbuf_printf(out, "%s%.2f,%.2f", valid++ == 0 ? "" : " ",
                              px(fr, se->points[i].t),
-                             py(fr, se->points[i].mib));
+                             py(fr, capped(&se->points[i], cap)));
         }
     }
     pm_strbuf_puts(out, "\"/>\n");
@@ -428,35 +445,39 @@ static int draw_legend(pm_strbuf_t *out, const frame_t *fr,
 }
 
 /* The main series' highest sample (the first of equals): a red ring and
- * "peak X MiB at Y s" beside it, toward the middle of the plot. */
+ * "peak X MiB at Y s" beside it, toward the middle of the plot. With an
+ * exact peak, X is that value and the ring sits at it. */
 static void draw_peak(pm_strbuf_t *out, const frame_t *fr,
-                      const pm_svg_series_t *se)
+                      const pm_svg_series_t *se, double exact)
 {
     const pm_svg_point_t *best = NULL;
-    double x, y;
+    double x, y, value;
 
     for (size_t i = 0; se->points != NULL && i < se->n; i++) {
         if (point_ok(&se->points[i]) &&
-            (best == NULL || se->points[i].mib > best->mib)) {
+            (best == NULL ||
+             capped(&se->points[i], exact) > capped(best, exact))) {
             best = &se->points[i];
         }
     }
     if (best == NULL) {
         return;
     }
+    value = exact > 0.0 ? exact : best->mib;
     x = px(fr, best->t);
-    y = py(fr, best->mib);
+    y = py(fr, value);
     pm_strbuf_printf(
         out,
         "<g class=\"peak\"><circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" "
         "fill=\"none\" stroke=\"" RED "\" stroke-width=\"2\"/>"
         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" fill=\"" RED
-        "\">peak %.1f MiB at %.1f s</text></g>\n",
+        "\">peak %.*f MiB at %.1f s</text></g>\n",
         x, y,
         x > fr->left + fr->width / 2 ? fmax(x - 8.0, fr->left)
                                      : fmin(x + 8.0, fr->left + fr->width),
         clamp(y - 8.0, fr->top + 12.0, fr->top + fr->height - 4.0),
-        x > fr->left + fr->width / 2 ? "end" : "start", best->mib, best->t);
+        x > fr->left + fr->width / 2 ? "end" : "start",
+        exact > 0.0 ? 2 : 1, value, best->t); /* as the table: 2 decimals */
 }
 
 static void draw_limit(pm_strbuf_t *out, const frame_t *fr, double limit)
@@ -535,7 +556,8 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts)
         draw_limit(out, &fr, limit);
     }
     for (size_t s = 0; s < o.nseries; s++) {
-        draw_series(out, &fr, &o.series[s], palette[s % NPALETTE]);
+        draw_series(out, &fr, &o.series[s], palette[s % NPALETTE],
+                    s == 0 ? exact_peak(&o) : 0.0);
     }
     if (!has_samples(&o)) {
         pm_strbuf_printf(out,
@@ -543,7 +565,7 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts)
                          "fill=\"#777\">no samples</text>\n",
                          fr.left + fr.width / 2, fr.top + fr.height / 2);
     } else if (o.mark_peak) {
-        draw_peak(out, &fr, &o.series[0]);
+        draw_peak(out, &fr, &o.series[0], exact_peak(&o));
     }
     if (o.nseries > 1 && draw_legend(out, &fr, &o) < 0) {
         goto fail;

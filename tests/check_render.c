@@ -224,6 +224,39 @@ START_TEST(test_html_statement_cut_with_ellipsis)
 }
 END_TEST
 
+/* A timeline sample read above the exact peak (the high-water mark) is
+ * saved at the peak: the JSON document never shows a sample above its
+ * peak_bytes. A sampled peak leaves the samples as read. */
+START_TEST(test_json_timeline_never_exceeds_exact_peak)
+{
+    uint64_t peaks[] = {620 * PM_MIB};
+    pm_svg_point_t tl[] = {{0.0, 500.0}, {0.1, 620.15}, {0.2, 560.0}};
+    pm_memit_t m = memit(peaks, 1, 500 * PM_MIB);
+    json_t *doc;
+
+    m.timeline = tl;
+    m.ntimeline = 3;
+    doc = pm_memit_to_json(&m);
+    json_t *samples = json_object_get(doc, "timeline");
+    ck_assert_uint_eq(json_array_size(samples), 3);
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 1), 1)),
+        620.0);
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 2), 1)),
+        560.0);
+    json_decref(doc);
+
+    m.method = "sampled";
+    doc = pm_memit_to_json(&m);
+    samples = json_object_get(doc, "timeline");
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 1), 1)),
+        620.15);
+    json_decref(doc);
+}
+END_TEST
+
 static const char *live_html(json_t *bundle)
 {
     return json_string_value(
@@ -394,6 +427,7 @@ int main(void)
         {"html", test_html_handles_missing_statement_and_method},
         {"html", test_html_statement_keeps_lines_and_indentation},
         {"html", test_html_statement_cut_with_ellipsis},
+        {"html", test_json_timeline_never_exceeds_exact_peak},
         {"html", test_live_sparkline_spans_at_least_one_mib},
         {"html", test_live_html_drops_block_sparkline},
         {"html", test_renderers_ignore_decimal_comma_locale},

@@ -422,6 +422,56 @@ START_TEST(test_svg_timeline_marks_peak_with_value)
 }
 END_TEST
 
+/* Lowest y (highest value) of the first polyline's points. */
+static double polyline_top(const char *svg)
+{
+    const char *s = strstr(svg, "<polyline"), *end;
+    double top = DBL_MAX;
+
+    ck_assert_ptr_nonnull(s);
+    s = strstr(s, "points=\"") + strlen("points=\"");
+    end = strchr(s, '"');
+    while (s < end) {
+        number(s, &s);
+        top = fmin(top, number(s + 1, &s));
+        s += *s == ' ';
+    }
+    return top;
+}
+
+/* With the exact peak known (the kernel's high-water mark), the chart
+ * agrees with the table: a sample read above it is drawn at it, and the
+ * peak mark shows the exact value (two decimals, as the table). */
+START_TEST(test_svg_timeline_exact_peak_caps_samples_and_is_marked)
+{
+    static const pm_svg_point_t pts[] = {
+        {0.0, 10.0}, {4.0, 120.3}, {6.0, 119.0}, {10.0, 50.0}};
+    pm_svg_series_t s = {"main", pts, 4};
+    pm_svg_opts_t o = {
+        .series = &s, .nseries = 1, .mark_peak = 1, .peak_mib = 120.0};
+    doc_t d;
+    char *svg = render(&o, &d);
+    const char *ring = strstr(svg, "<g class=\"peak\"><circle cx=\"");
+    const char *end;
+
+    ck_assert(has_text(&d, "peak 120.00 MiB at 4.0 s"));
+    ck_assert_ptr_nonnull(ring);
+    ring = strstr(ring, "cy=\"") + strlen("cy=\"");
+    double cy = number(ring, &end);
+    ck_assert_double_eq_tol(polyline_top(svg), cy, 0.006);
+    free(svg);
+
+    /* the sampler missed the peak: the mark still shows the exact value,
+     * above the line, at the time of the highest sample */
+    o.peak_mib = 130.0;
+    svg = render(&o, &d);
+    ck_assert(has_text(&d, "peak 130.00 MiB at 4.0 s"));
+    ring = strstr(strstr(svg, "<g class=\"peak\">"), "cy=\"") + 4;
+    ck_assert_double_lt(number(ring, &end), polyline_top(svg));
+    free(svg);
+}
+END_TEST
+
 START_TEST(test_svg_timeline_shades_function_spans)
 {
     pm_svg_series_t s = {"main", ramp, NRAMP};
@@ -875,6 +925,7 @@ int main(void)
         {"svg", test_svg_timeline_is_well_formed_svg_document},
         {"svg", test_svg_timeline_ticks_are_nice_steps},
         {"svg", test_svg_timeline_marks_peak_with_value},
+        {"svg", test_svg_timeline_exact_peak_caps_samples_and_is_marked},
         {"svg", test_svg_timeline_shades_function_spans},
         {"svg", test_svg_timeline_without_samples_draws_axes_only},
         {"svg", test_svg_timeline_single_sample_is_a_dot},
