@@ -264,6 +264,13 @@ typedef struct {
      * is this value, at the time of the highest sample */
     double peak_mib;
     double limit_mib; /* > 0: a dashed horizontal line (limit) */
+    /* > 0: RSS before the run (MiB), a dashed grey line; the memory axis
+     * then shows the rise (from a little below the lowest of baseline and
+     * samples, at least max(1 MiB, 1% of baseline) tall), not 0 up */
+    double baseline_mib;
+    /* > 0: the time axis runs at least to here (seconds), e.g. the
+     * statement's own time when no sample came near its end */
+    double t_end;
 } pm_svg_opts_t;
 
 /* A self-contained SVG document (no scripts, no external resources):

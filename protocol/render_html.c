@@ -228,6 +228,8 @@ char *pm_memit_render_html(const pm_memit_t *m)
             .nseries = 1,
             .mark_peak = 1,
             .peak_mib = pm_memit_exact_peak_mib(m),
+            .baseline_mib = mib.baseline_mib,
+            .t_end = pm_memit_wall_total(m),
             .limit_mib = (double)m->limit_bytes / PM_MIB,
         };
         char *svg = pm_svg_timeline(&so);
