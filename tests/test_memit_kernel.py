@@ -528,3 +528,22 @@ def test_magic_docstrings_name_every_option():
     for opt in ("-f <expr>:", "-T <file>:", "-r:", "-c:", "--peak:"):
         assert "\n" + opt in mprun, opt
     assert "%mprun" in peakmem.load_ipython_extension.__doc__
+
+
+def test_memit_chart_spans_the_statement_in_fitting_units(kernel):
+    """issue 11.3: the timeline covers the statement's own time (no sample
+    from after it), the chart's time axis is in ms for a sub-second run and
+    starts the memory axis near the baseline, which it marks."""
+    _, msgs = kernel.execute(
+        "%%memit\nimport time\nx = np.ones(64 * 2**20 // 8)\n"
+        "time.sleep(0.3)\ndel x",
+        allow_error=False)
+    d = only_display(msgs)
+    doc = d["data"][MIME]
+    wall = sum(r["wall_s"] for r in doc["runs"])
+    ts = [t for t, _ in doc["timeline"]]
+    assert ts and ts[0] == 0.0, ts
+    assert all(0.0 <= t <= wall + 0.002 for t in ts), (wall, ts)
+    html = d["data"]["text/html"]
+    assert "time (ms)" in html and "time (s)" not in html
+    assert "baseline " in html
