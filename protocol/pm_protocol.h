@@ -284,6 +284,10 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts);
 
 #define PM_MIME_LIVE "application/vnd.peakmem.live+json"
 
+/* The live line shows up after this long (seconds); a %memit that ran
+ * for less gets the compact result. */
+#define PM_LIVE_DELAY_S 0.5
+
 typedef struct {
     const char *statement;
     double elapsed_s;

@@ -71,14 +71,17 @@ char *pm_html_escape(const char *text)
 
 #define STMT_MAX_LINES 4
 #define STMT_MAX_COLS 120
+/* The compact form's statement: its first line, this many characters. */
+#define STMT_LINE_COLS 60
 
 /* The statement as it was typed, escaped, for a <pre>: lines and their
- * indentation kept (never re-wrapped), at most STMT_MAX_LINES lines of at
- * most STMT_MAX_COLS characters (UTF-8 sequences counted once); a cut
- * line ends in an ellipsis, and a longer statement shows its first
- * STMT_MAX_LINES - 1 lines and an ellipsis line. Blank lines before and
- * after are dropped. Caller frees; NULL on ENOMEM. */
-static char *statement_excerpt(const char *text)
+ * indentation kept (never re-wrapped), at most max_lines lines of at most
+ * max_cols characters (UTF-8 sequences counted once); a cut line ends in
+ * an ellipsis, and a longer statement shows its first max_lines - 1 lines
+ * and an ellipsis line (with max_lines 1: its first line and " ..."). Blank
+ * lines before and after are dropped. Caller frees; NULL on ENOMEM. */
+static char *statement_excerpt(const char *text, int max_lines,
+                               size_t max_cols)
 {
     pm_strbuf_t b;
     const char *end;
@@ -110,7 +113,7 @@ static char *statement_excerpt(const char *text)
         if (stop > line && stop[-1] == '\r') {
             stop--; /* a \r\n line end */
         }
-        if (lines == STMT_MAX_LINES - 1 && next < end) {
+        if (max_lines > 1 && lines == max_lines - 1 && next < end) {
             pm_strbuf_puts(&b, "\n\u2026"); /* more lines than shown */
             break;
         }
@@ -120,14 +123,17 @@ static char *statement_excerpt(const char *text)
         /* stop before the character past the limit (a UTF-8 lead byte or
          * an ASCII one starts a character; continuation bytes do not) */
         for (; p < stop; p++) {
-            if (((unsigned char)*p & 0xC0) != 0x80 &&
-                cols++ == STMT_MAX_COLS) {
+            if (((unsigned char)*p & 0xC0) != 0x80 && cols++ == max_cols) {
                 break;
             }
         }
         pm_strbuf_append(&b, line, (size_t)(p - line));
         if (p < stop) {
             pm_strbuf_puts(&b, "\u2026");
+        }
+        if (max_lines == 1 && next < end) {
+            pm_strbuf_puts(&b, " \u2026");
+            break;
         }
         line = next;
     }
@@ -153,21 +159,70 @@ static void format_seconds(double s, char *buf, size_t len)
     }
 }
 
-char *pm_memit_render_html(const pm_memit_t *m)
+/* 1 when the timeline chart has something to show: --limit was given
+ * (the chart draws it), or the statement ran long enough for two samples
+ * and they rise or fall by max(1 MiB, 1% of the baseline) or more. */
+static int chart_wanted(const pm_memit_t *m, const pm_memit_mib_t *mib)
 {
-    pm_memit_mib_t mib;
-    char *stmt = NULL, *method = NULL, *text = NULL;
-    char wall[64];
-    pm_strbuf_t b, *out = &b;
+    double lo = 0, hi = 0;
 
-    pm_strbuf_init(&b);
-    pm_memit_mib(m, &mib);
-    stmt = statement_excerpt(m->statement);
-    method = pm_html_escape(m->method);
-    if (stmt == NULL || method == NULL) {
-        goto fail;
+    if (m->ntimeline == 0) {
+        return 0;
     }
-    format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
+    if (m->limit_bytes > 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < m->ntimeline; i++) {
+        double v = pm_memit_timeline_mib(m, i);
+        lo = i == 0 || v < lo ? v : lo;
+        hi = i == 0 || v > hi ? v : hi;
+    }
+    double flat = mib->baseline_mib / 100.0 > 1.0 ? mib->baseline_mib / 100.0
+                                                   : 1.0;
+    return m->ntimeline >= 2 && hi - lo >= flat;
+}
+
+/* A statement that ran under the live line's delay (and without --limit)
+ * gets one compact block, two lines tall: the numbers, then in smaller
+ * text the statement's first line, the method, the wall time and (when
+ * not one) the repeats. Plain elements only (no inline style), so it
+ * reads the same where a sanitizer strips styles. */
+static int render_compact(pm_strbuf_t *out, const pm_memit_t *m,
+                          const pm_memit_mib_t *mib, const char *method,
+                          const char *wall)
+{
+    char *line = statement_excerpt(m->statement, 1, STMT_LINE_COLS);
+
+    if (line == NULL) {
+        return -1;
+    }
+    pm_strbuf_printf(out,
+                     "<div class=\"peakmem-compact\"><b>peak %.2f MiB</b> "
+                     "&middot; increment %.2f MiB &middot; baseline %.2f MiB"
+                     "<br><small><code>%s</code> &middot; %s &middot; %s",
+                     mib->peak_mib, mib->increment_mib, mib->baseline_mib,
+                     line, method, wall);
+    if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
+        pm_strbuf_printf(out, " &middot; %zu of %d repeats", m->n, m->repeat);
+    } else if (m->n > 1) {
+        pm_strbuf_printf(out, " &middot; %zu repeats", m->n);
+    }
+    if (m->cgroup_limit_bytes > 0) {
+        pm_strbuf_printf(
+            out, " &middot; %.1f%% of memory.max",
+            100.0 * (double)pm_memit_peak(m) / (double)m->cgroup_limit_bytes);
+    }
+    pm_strbuf_puts(out, "</small></div>");
+    free(line);
+    return 0;
+}
+
+/* The full result: the statement as a <pre>, then a table of the
+ * numbers, the method, the wall time, the limit and memory.max share. */
+static void render_table(pm_strbuf_t *out, const pm_memit_t *m,
+                         const pm_memit_mib_t *mib, const char *stmt,
+                         const char *method, const char *wall)
+{
     pm_strbuf_printf(out,
                      "<div class=\"peakmem-memit\">"
                      "<pre><code>%s</code></pre>"
@@ -179,7 +234,8 @@ char *pm_memit_render_html(const pm_memit_t *m)
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"
                      "<tr><th style=\"text-align:left\">baseline</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>",
-                     stmt, mib.peak_mib, mib.increment_mib, mib.baseline_mib);
+                     stmt, mib->peak_mib, mib->increment_mib,
+                     mib->baseline_mib);
     if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
         pm_strbuf_printf(out,
                          "<tr><th style=\"text-align:left\">repeats</th>"
@@ -217,7 +273,32 @@ char *pm_memit_render_html(const pm_memit_t *m)
             (double)m->cgroup_limit_bytes / PM_MIB);
     }
     pm_strbuf_printf(out, "</tbody></table>");
-    if (m->ntimeline > 0) {
+}
+
+char *pm_memit_render_html(const pm_memit_t *m)
+{
+    pm_memit_mib_t mib;
+    char *stmt = NULL, *method = NULL, *text = NULL;
+    char wall[64];
+    pm_strbuf_t b, *out = &b;
+
+    pm_strbuf_init(&b);
+    pm_memit_mib(m, &mib);
+    stmt = statement_excerpt(m->statement, STMT_MAX_LINES, STMT_MAX_COLS);
+    method = pm_html_escape(m->method);
+    if (stmt == NULL || method == NULL) {
+        goto fail;
+    }
+    format_seconds(pm_memit_wall_total(m), wall, sizeof(wall));
+    if (pm_memit_wall_total(m) < PM_LIVE_DELAY_S && m->limit_bytes == 0) {
+        pm_strbuf_puts(out, "<div class=\"peakmem-memit\">");
+        if (render_compact(out, m, &mib, method, wall) < 0) {
+            goto fail;
+        }
+    } else {
+        render_table(out, m, &mib, stmt, method, wall);
+    }
+    if (chart_wanted(m, &mib)) {
         pm_svg_series_t series = {
             .label = "RSS", .points = m->timeline, .n = m->ntimeline};
         pm_svg_opts_t so = {

@@ -29,6 +29,20 @@ static pm_memit_t memit(const uint64_t *peaks, size_t n, uint64_t baseline)
     return m;
 }
 
+/* Walls of a statement that ran past the live line's delay: the full
+ * table form. */
+static const double slow_walls[8] = {0.6, 0.35, 0.3, 0.3,
+                                     0.3, 0.3,  0.3, 0.3};
+static const uint64_t one_peak[] = {11 * PM_MIB};
+
+static pm_memit_t memit_slow(const uint64_t *peaks, size_t n,
+                             uint64_t baseline)
+{
+    pm_memit_t m = memit(peaks, n, baseline);
+    m.wall_s = slow_walls;
+    return m;
+}
+
 static void assert_text(const uint64_t *peaks, size_t n, uint64_t baseline,
                         const char *expected)
 {
@@ -115,7 +129,7 @@ END_TEST
 START_TEST(test_html_escapes_statement_inside_code)
 {
     uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
-    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 1, 50 * PM_MIB);
     m.statement = "s = '<script>alert(1)</script>' + \"&\"";
     char *html = pm_memit_render_html(&m);
 
@@ -131,7 +145,7 @@ END_TEST
 START_TEST(test_html_table_shows_numbers_and_method)
 {
     uint64_t peaks[] = {60 * PM_MIB, 80 * PM_MIB + PM_MIB / 4};
-    pm_memit_t m = memit(peaks, 2, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 2, 50 * PM_MIB);
     m.repeat = 3; /* a timeout stopped it after two */
     char *html = pm_memit_render_html(&m);
 
@@ -142,7 +156,7 @@ START_TEST(test_html_table_shows_numbers_and_method)
     ck_assert_ptr_nonnull(strstr(html, ">50.00 MiB<"));
     ck_assert_ptr_nonnull(strstr(html, ">2 of 3<"));
     ck_assert_ptr_nonnull(strstr(html, ">hwm<"));
-    ck_assert_ptr_nonnull(strstr(html, ">3.0 ms<")); /* 1 + 2 ms */
+    ck_assert_ptr_nonnull(strstr(html, ">950.0 ms<")); /* 600 + 350 ms */
     ck_assert_ptr_null(strstr(html, "http"));
     ck_assert_ptr_null(strstr(html, "src="));
     const char *end = "</table></div>";
@@ -154,7 +168,7 @@ END_TEST
 
 START_TEST(test_html_handles_missing_statement_and_method)
 {
-    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
     m.statement = NULL;
     m.method = NULL;
     char *html = pm_memit_render_html(&m);
@@ -170,7 +184,7 @@ END_TEST
  * table's caption: a cell body shows as typed. */
 START_TEST(test_html_statement_keeps_lines_and_indentation)
 {
-    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
     m.statement = "\nfor i in range(3):\n    x = [0] * 10**6\n\n";
     char *html = pm_memit_render_html(&m);
 
@@ -191,7 +205,7 @@ START_TEST(test_html_statement_cut_with_ellipsis)
 {
     char longline[300];
     char *html;
-    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
 
     m.statement = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n";
     html = pm_memit_render_html(&m);
@@ -220,6 +234,93 @@ START_TEST(test_html_statement_cut_with_ellipsis)
     m.statement = longline;
     html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, want));
+    free(html);
+}
+END_TEST
+
+static int count_of(const char *s, const char *what)
+{
+    int n = 0;
+    for (s = strstr(s, what); s != NULL; s = strstr(s + 1, what)) {
+        n++;
+    }
+    return n;
+}
+
+/* A statement that ran under the live line's delay shows one compact
+ * block, two lines tall (one <br>): peak, increment and baseline, then in
+ * <small> the statement's first line, method and wall time; no table, no
+ * <pre>, no chart of nothing, no inline style. */
+START_TEST(test_html_quick_statement_is_one_compact_block)
+{
+    uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_svg_point_t flat[] = {{0.0, 50.0}, {0.0004, 50.3}};
+    char *html;
+
+    m.timeline = flat;
+    m.ntimeline = 2;
+    html = pm_memit_render_html(&m);
+    ck_assert_str_eq(html,
+                     "<div class=\"peakmem-memit\"><div "
+                     "class=\"peakmem-compact\"><b>peak 51.25 MiB</b> "
+                     "&middot; increment 1.25 MiB &middot; baseline 50.00 "
+                     "MiB<br><small><code>x = [0] * 10**6</code> &middot; "
+                     "hwm &middot; 1.0 ms</small></div></div>");
+    free(html);
+
+    /* a cell: its first line and an ellipsis; repeats when not one */
+    uint64_t two[] = {51 * PM_MIB, 52 * PM_MIB};
+    m = memit(two, 2, 50 * PM_MIB);
+    m.repeat = 3;
+    m.statement = "a = 1\n  b = 2\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_int_eq(count_of(html, "<br"), 1);
+    ck_assert_ptr_nonnull(strstr(html, "<code>a = 1 \u2026</code>"));
+    ck_assert_ptr_nonnull(strstr(html, " &middot; 2 of 3 repeats</small>"));
+    ck_assert_ptr_null(strstr(html, "<table"));
+    ck_assert_ptr_null(strstr(html, "style="));
+    free(html);
+}
+END_TEST
+
+/* The chart comes when it has something to show: a timeline that rises
+ * at least max(1 MiB, 1% of the baseline), or a --limit to draw (which
+ * also brings the full table); a flat line is left out. */
+START_TEST(test_html_chart_only_when_it_shows_something)
+{
+    uint64_t peaks[] = {80 * PM_MIB};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_svg_point_t tl[] = {{0.0, 50.0}, {0.01, 80.0}, {0.02, 60.0}};
+    char *html;
+
+    m.timeline = tl;
+    m.ntimeline = 3;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-compact\""));
+    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    free(html);
+
+    m.ntimeline = 1; /* one sample: no line to draw */
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "<svg"));
+    free(html);
+
+    m.limit_bytes = 100 * PM_MIB; /* the limit: table and chart */
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "<table"));
+    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    free(html);
+
+    /* a slow statement that stayed flat (0.5 MiB of 50): table only */
+    tl[1].mib = 50.5;
+    tl[2].mib = 50.2;
+    m.limit_bytes = 0;
+    m.ntimeline = 3;
+    m.wall_s = slow_walls;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "<table"));
+    ck_assert_ptr_null(strstr(html, "<svg"));
     free(html);
 }
 END_TEST
@@ -427,6 +528,8 @@ int main(void)
         {"html", test_html_handles_missing_statement_and_method},
         {"html", test_html_statement_keeps_lines_and_indentation},
         {"html", test_html_statement_cut_with_ellipsis},
+        {"html", test_html_quick_statement_is_one_compact_block},
+        {"html", test_html_chart_only_when_it_shows_something},
         {"html", test_json_timeline_never_exceeds_exact_peak},
         {"html", test_live_sparkline_spans_at_least_one_mib},
         {"html", test_live_html_drops_block_sparkline},

@@ -27,7 +27,9 @@ def test_memit_allocation_increment_within_5_percent(kernel):
     assert doc["schema"] == "peakmem.memit"
     assert doc["method"] == "hwm"
     assert abs(doc["increment_bytes"] - 256 * MIB) <= 0.05 * 256 * MIB
-    assert "<table" in d["data"]["text/html"]
+    # the HTML shows the same numbers (compact block or table)
+    html = d["data"]["text/html"]
+    assert "%.2f MiB" % peak in html and "%.2f MiB" % inc in html
     kernel.execute("del x", allow_error=False)
 
 
@@ -126,7 +128,7 @@ def test_memit_o_returns_result_with_attributes(kernel):
     assert attrs["text"] == "peak memory: %.02f MiB, increment: %.02f MiB" % (
         peak, peak - attrs["baseline"])
     assert attrs["rep"] == "<MemitResult : %s>" % attrs["text"]
-    assert "<table" in attrs["html"]
+    assert "peak %.2f MiB" % peak in attrs["html"]
     assert attrs["doc"]["peak_bytes"] == attrs["peak"]
 
 
@@ -547,3 +549,16 @@ def test_memit_chart_spans_the_statement_in_fitting_units(kernel):
     html = d["data"]["text/html"]
     assert "time (ms)" in html and "time (s)" not in html
     assert "baseline " in html
+
+
+def test_memit_quick_statement_is_compact(kernel):
+    """issue 11.1: %memit pass shows one compact block (no table, no chart
+    of nothing); --limit brings the table and the chart."""
+    _, msgs = kernel.execute("%memit pass")
+    html = only_display(msgs)["data"]["text/html"]
+    assert 'class="peakmem-compact"' in html and html.count("<br") == 1
+    assert "<table" not in html and "<svg" not in html
+    assert "<code>pass</code>" in html
+    _, msgs = kernel.execute("%memit --limit 64GiB pass")
+    html = only_display(msgs)["data"]["text/html"]
+    assert "<table" in html and "<svg" in html
