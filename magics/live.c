@@ -128,7 +128,9 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
         strdup(opts->parent_json != NULL ? opts->parent_json : "{}");
     lv->statement = strdup(opts->statement != NULL ? opts->statement : "");
     lv->start_ns = pm_now_ns();
-    lv->delay_ns = (int64_t)((opts->delay_s > 0 ? opts->delay_s : PM_LIVE_DELAY_S) * 1e9);
+    lv->delay_ns =
+        (int64_t)((opts->delay_s > 0 ? opts->delay_s : PM_LIVE_DELAY_S) *
+                  1e9);
     lv->period_ns =
         (int64_t)((opts->period_s > 0.1 ? opts->period_s : 0.3) * 1e9);
     pm_uuid4(lv->display_id);
