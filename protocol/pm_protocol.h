@@ -76,7 +76,12 @@ json_t *pm_memit_to_json(const pm_memit_t *m);
  * decimals), no newline. Caller frees with free(). NULL on ENOMEM. */
 char *pm_memit_render_text(const pm_memit_t *m);
 
-/* A compact HTML table (statement escaped). Caller frees with free(). */
+/* The HTML result (everything escaped, no script): under PM_LIVE_DELAY_S
+ * of wall time and without --limit one two-line block of the numbers;
+ * otherwise the statement as a <pre> (cut at 4 lines of 120 characters)
+ * and a table. Then the timeline chart when it has something to show (a
+ * rise of max(1 MiB, 1% of the baseline) sampled, or --limit). Caller
+ * frees with free(); NULL on ENOMEM. */
 char *pm_memit_render_html(const pm_memit_t *m);
 
 /* The display_data content {"data": {text/plain, text/html, mime+json},

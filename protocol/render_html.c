@@ -1,6 +1,6 @@
-/* The text/html form of a %memit result: a small self-contained table
- * (no script, no style sheet, no external resource) that notebooks show
- * in place of the text line. */
+/* The text/html form of a %memit result: a compact block or a small
+ * table, and a timeline chart, self-contained (no script, no style sheet,
+ * no external resource), that notebooks show in place of the text line. */
 #include "internal.h"
 
 #include <stdio.h>
