@@ -72,12 +72,17 @@ static void publish(pm_liveview_t *lv, int stopped)
         recent[i].mib =
             (double)(last[i].rss_bytes + last[i].children_bytes) / PM_MIB;
     }
+    pm_sample_t oldest;
+    size_t nold = pm_sampler_timeline_copy(lv->sampler, &oldest, 1);
     pm_live_t live = {
         .statement = lv->statement,
         .elapsed_s = (double)(pm_now_ns() - lv->start_ns) / 1e9,
         .rss_bytes =
             n > 0 ? last[n - 1].rss_bytes + last[n - 1].children_bytes : 0,
         .peak_bytes = pm_sampler_peak(lv->sampler),
+        /* the first sample: RSS as the statement started */
+        .baseline_bytes =
+            nold > 0 ? oldest.rss_bytes + oldest.children_bytes : 0,
         .recent = recent,
         .nrecent = n,
         .stopped = stopped,
@@ -123,7 +128,9 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
         strdup(opts->parent_json != NULL ? opts->parent_json : "{}");
     lv->statement = strdup(opts->statement != NULL ? opts->statement : "");
     lv->start_ns = pm_now_ns();
-    lv->delay_ns = (int64_t)((opts->delay_s > 0 ? opts->delay_s : 0.5) * 1e9);
+    lv->delay_ns =
+        (int64_t)((opts->delay_s > 0 ? opts->delay_s : PM_LIVE_DELAY_S) *
+                  1e9);
     lv->period_ns =
         (int64_t)((opts->period_s > 0.1 ? opts->period_s : 0.3) * 1e9);
     pm_uuid4(lv->display_id);

@@ -299,8 +299,11 @@ static int start_timeline(pm_display_ctx_t *disp, const memit_args_t *a,
     return 0;
 }
 
-/* The sampler's timeline as (seconds from the first sample, MiB). */
-static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
+/* The sampler's timeline over the statement's own time as (seconds from
+ * start_ns, MiB): samples after end_ns are left out, and the last one
+ * before start_ns (the sampler starts first) stands at 0 s. */
+static int collect_timeline(pm_sampler_t *s, int64_t start_ns,
+                            int64_t end_ns, pm_svg_point_t **out, size_t *n)
 {
     pm_sample_t *raw = NULL;
     size_t count = 0;
@@ -310,12 +313,17 @@ static int collect_timeline(pm_sampler_t *s, pm_svg_point_t **out, size_t *n)
         PyErr_NoMemory();
         return -1;
     }
-    for (size_t i = 0; i < count; i++) {
-        (*out)[i].t = (double)(raw[i].t_ns - raw[0].t_ns) / 1e9;
-        (*out)[i].mib =
+    *n = 0;
+    for (size_t i = 0; i < count && raw[i].t_ns <= end_ns; i++) {
+        if (i + 1 < count && raw[i + 1].t_ns <= start_ns) {
+            continue; /* a later one is still before the start */
+        }
+        int64_t t_ns = raw[i].t_ns > start_ns ? raw[i].t_ns - start_ns : 0;
+        (*out)[*n].t = (double)t_ns / 1e9;
+        (*out)[*n].mib =
             (double)(raw[i].rss_bytes + raw[i].children_bytes) / PM_MIB;
+        (*n)++;
     }
-    *n = count;
     free(raw);
     return 0;
 }
@@ -402,11 +410,13 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
+    int64_t run_start_ns = pm_now_ns();
     for (long i = 0; i < a->repeat; i++) {
         if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) < 0) {
             goto fail;
         }
     }
+    int64_t run_end_ns = pm_now_ns();
     if (sampler != NULL) {
         shown_live = pm_display_live_stop(&disp, 0, display_id);
         pm_sampler_stop(sampler);
@@ -419,7 +429,8 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             }
             shown_live = 0;
         }
-        if (collect_timeline(sampler, &timeline, &ntimeline) < 0) {
+        if (collect_timeline(sampler, run_start_ns, run_end_ns, &timeline,
+                             &ntimeline) < 0) {
             goto fail;
         }
     }

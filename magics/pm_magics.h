@@ -123,7 +123,7 @@ typedef struct {
     const char *statement;   /* copied */
     pm_sampler_t *sampler;   /* a recording sampler (borrowed: stop the view
                                 before freeing the sampler) */
-    double delay_s;          /* nothing is shown before; 0: 0.5 s */
+    double delay_s;          /* nothing is shown before; 0: PM_LIVE_DELAY_S */
     double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
 } pm_liveview_opts_t;
 

@@ -36,6 +36,15 @@ int64_t pm_bytes_diff(uint64_t a, uint64_t b);
 /* Sum of m->wall_s over the completed repeats, seconds. */
 double pm_memit_wall_total(const pm_memit_t *m);
 
+/* The exact peak in MiB when the method measured one (the kernel's
+ * high-water mark: "hwm" or "hwm+sampled") and a repeat completed; 0 when
+ * the peak is itself a sample. Timeline samples are never above it. */
+double pm_memit_exact_peak_mib(const pm_memit_t *m);
+
+/* Timeline sample i's MiB, no higher than the exact peak (samples are
+ * taken apart from the high-water mark and may read a little more). */
+double pm_memit_timeline_mib(const pm_memit_t *m, size_t i);
+
 /* The display_data content {"data": {"text/plain": text, "text/html":
  * html, mime: doc}, "metadata": {}, "transient": {}} every result is shown
  * with. Steals doc; text and html are borrowed. Any argument NULL (a

@@ -54,12 +54,13 @@ static json_t *mem_usage_to_json(const void *ctx, size_t i)
     return json_real((double)m->peak_bytes[i] / PM_MIB);
 }
 
-/* [t_s, MiB] of timeline sample i: RSS over the run. */
+/* [t_s, MiB] of timeline sample i: RSS over the run, no higher than an
+ * exact peak_bytes. */
 static json_t *sample_to_json(const void *ctx, size_t i)
 {
     const pm_memit_t *m = ctx;
 
-    return json_pack("[ff]", m->timeline[i].t, m->timeline[i].mib);
+    return json_pack("[ff]", m->timeline[i].t, pm_memit_timeline_mib(m, i));
 }
 
 static json_t *bytes_or_null(uint64_t v)

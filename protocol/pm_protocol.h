@@ -86,7 +86,12 @@ json_t *pm_memit_to_json(const pm_memit_t *m);
  * decimals), no newline. Caller frees with free(). NULL on ENOMEM. */
 char *pm_memit_render_text(const pm_memit_t *m);
 
-/* A compact HTML table (statement escaped). Caller frees with free(). */
+/* The HTML result (everything escaped, no script): under PM_LIVE_DELAY_S
+ * of wall time and without --limit one two-line block of the numbers;
+ * otherwise the statement as a <pre> (cut at 4 lines of 120 characters)
+ * and a table. Then the timeline chart when it has something to show (a
+ * rise of max(1 MiB, 1% of the baseline) sampled, or --limit). Caller
+ * frees with free(); NULL on ENOMEM. */
 char *pm_memit_render_html(const pm_memit_t *m);
 
 /* The display_data content {"data": {text/plain, text/html, mime+json},
@@ -269,7 +274,18 @@ typedef struct {
     const pm_svg_span_t *spans; /* function spans (FUNC), shaded */
     size_t nspans;
     int mark_peak;    /* mark and label the main series' peak */
+    /* > 0: the exact peak (MiB) of the main series, measured apart from
+     * its samples: samples above it are drawn at it, and the marked peak
+     * is this value, at the time of the highest sample */
+    double peak_mib;
     double limit_mib; /* > 0: a dashed horizontal line (limit) */
+    /* > 0: RSS before the run (MiB), a dashed grey line; the memory axis
+     * then shows the rise (from a little below the lowest of baseline and
+     * samples, at least max(1 MiB, 1% of baseline) tall), not 0 up */
+    double baseline_mib;
+    /* > 0: the time axis runs at least to here (seconds), e.g. the
+     * statement's own time when no sample came near its end */
+    double t_end;
 } pm_svg_opts_t;
 
 /* A self-contained SVG document (no scripts, no external resources):
@@ -283,11 +299,18 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts);
 
 #define PM_MIME_LIVE "application/vnd.peakmem.live+json"
 
+/* The live line shows up after this long (seconds); a %memit that ran
+ * for less gets the compact result. */
+#define PM_LIVE_DELAY_S 0.5
+
 typedef struct {
     const char *statement;
     double elapsed_s;
     uint64_t rss_bytes;           /* now */
     uint64_t peak_bytes;          /* highest so far */
+    /* RSS before the statement; 0: unknown (the lowest recent stands in).
+     * The sparkline spans at least max(1 MiB, 1% of it). */
+    uint64_t baseline_bytes;
     const pm_svg_point_t *recent; /* the last samples, for the sparkline */
     size_t nrecent;
     int stopped; /* the statement ended without a result (an exception) */

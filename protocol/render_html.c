@@ -1,6 +1,6 @@
-/* The text/html form of a %memit result: a small self-contained table
- * (no script, no style sheet, no external resource) that notebooks show
- * in place of the text line. */
+/* The text/html form of a %memit result: a compact block or a small
+ * table, and a timeline chart, self-contained (no script, no style sheet,
+ * no external resource), that notebooks show in place of the text line. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -69,6 +69,84 @@ char *pm_html_escape(const char *text)
     return out;
 }
 
+#define STMT_MAX_LINES 4
+#define STMT_MAX_COLS 120
+/* The compact form's statement: its first line, this many characters. */
+#define STMT_LINE_COLS 60
+
+/* The statement as it was typed, escaped, for a <pre>: lines and their
+ * indentation kept (never re-wrapped), at most max_lines lines of at most
+ * max_cols characters (UTF-8 sequences counted once); a cut line ends in
+ * an ellipsis, and a longer statement shows its first max_lines - 1 lines
+ * and an ellipsis line (with max_lines 1: its first line and " ..."). Blank
+ * lines before and after are dropped. Caller frees; NULL on ENOMEM. */
+static char *statement_excerpt(const char *text, int max_lines,
+                               size_t max_cols)
+{
+    pm_strbuf_t b;
+    const char *end;
+    int lines = 0;
+
+    if (text == NULL) {
+        text = "";
+    }
+    end = text + strlen(text);
+    while (end > text && (end[-1] == '\n' || end[-1] == '\r' ||
+                          end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    for (const char *p = text; p < end; p++) {
+        if (*p == '\n') {
+            text = p + 1; /* skip leading blank lines */
+        } else if (*p != ' ' && *p != '\t' && *p != '\r') {
+            break;
+        }
+    }
+    pm_strbuf_init(&b);
+    for (const char *line = text; line < end; lines++) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol != NULL ? eol + 1 : end;
+        const char *stop = eol != NULL ? eol : end;
+        size_t cols = 0;
+        const char *p = line;
+
+        if (stop > line && stop[-1] == '\r') {
+            stop--; /* a \r\n line end */
+        }
+        if (max_lines > 1 && lines == max_lines - 1 && next < end) {
+            pm_strbuf_puts(&b, "\n\u2026"); /* more lines than shown */
+            break;
+        }
+        if (lines > 0) {
+            pm_strbuf_putc(&b, '\n');
+        }
+        /* stop before the character past the limit (a UTF-8 lead byte or
+         * an ASCII one starts a character; continuation bytes do not) */
+        for (; p < stop; p++) {
+            if (((unsigned char)*p & 0xC0) != 0x80 && cols++ == max_cols) {
+                break;
+            }
+        }
+        pm_strbuf_append(&b, line, (size_t)(p - line));
+        if (p < stop) {
+            pm_strbuf_puts(&b, "\u2026");
+        }
+        if (max_lines == 1 && next < end) {
+            pm_strbuf_puts(&b, " \u2026");
+            break;
+        }
+        line = next;
+    }
+    char *plain = pm_strbuf_steal(&b);
+    pm_strbuf_close(&b);
+    if (plain == NULL) {
+        return NULL;
+    }
+    char *esc = pm_html_escape(plain);
+    free(plain);
+    return esc;
+}
+
 /* Wall time with a unit that keeps three significant digits readable. */
 static void format_seconds(double s, char *buf, size_t len)
 {
@@ -121,32 +199,83 @@ static int html_names(pm_strbuf_t *out, const pm_memit_t *m)
     return 0;
 }
 
-char *pm_memit_render_html(const pm_memit_t *m)
+/* 1 when the timeline chart has something to show: --limit was given
+ * (the chart draws it), or the statement ran long enough for two samples
+ * and they rise or fall by max(1 MiB, 1% of the baseline) or more. */
+static int chart_wanted(const pm_memit_t *m, const pm_memit_mib_t *mib)
 {
-    pm_memit_mib_t mib;
-    char *stmt = NULL, *method = NULL, *text = NULL;
-    char wall[96];
-    pm_strbuf_t b, *out = &b;
+    double lo = 0, hi = 0;
 
-    pm_strbuf_init(&b);
-    pm_memit_mib(m, &mib);
-    stmt = pm_html_escape(m->statement);
-    method = pm_html_escape(m->method);
-    if (stmt == NULL || method == NULL) {
-        goto fail;
+    if (m->ntimeline == 0) {
+        return 0;
     }
-    format_wall(m, wall, sizeof(wall));
+    if (m->limit_bytes > 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < m->ntimeline; i++) {
+        double v = pm_memit_timeline_mib(m, i);
+        lo = i == 0 || v < lo ? v : lo;
+        hi = i == 0 || v > hi ? v : hi;
+    }
+    double flat = mib->baseline_mib / 100.0 > 1.0 ? mib->baseline_mib / 100.0
+                                                   : 1.0;
+    return m->ntimeline >= 2 && hi - lo >= flat;
+}
+
+/* A statement that ran under the live line's delay (and without --limit)
+ * gets one compact block, two lines tall: the numbers, then in smaller
+ * text the statement's first line, the method, the wall time and (when
+ * not one) the repeats. Plain elements only (no inline style), so it
+ * reads the same where a sanitizer strips styles. */
+static int render_compact(pm_strbuf_t *out, const pm_memit_t *m,
+                          const pm_memit_mib_t *mib, const char *method,
+                          const char *wall)
+{
+    char *line = statement_excerpt(m->statement, 1, STMT_LINE_COLS);
+
+    if (line == NULL) {
+        return -1;
+    }
+    pm_strbuf_printf(out,
+                     "<div class=\"peakmem-compact\"><b>peak %.2f MiB</b> "
+                     "&middot; increment %.2f MiB &middot; baseline %.2f MiB"
+                     "<br><small><code>%s</code>",
+                     mib->peak_mib, mib->increment_mib, mib->baseline_mib,
+                     line);
+    free(line);
+    if (html_names(out, m) < 0) {
+        return -1;
+    }
+    pm_strbuf_printf(out, " &middot; %s &middot; %s", method, wall);
+    if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
+        pm_strbuf_printf(out, " &middot; %zu of %d repeats", m->n, m->repeat);
+    } else if (m->n > 1) {
+        pm_strbuf_printf(out, " &middot; %zu repeats", m->n);
+    }
+    if (m->cgroup_limit_bytes > 0) {
+        pm_strbuf_printf(
+            out, " &middot; %.1f%% of memory.max",
+            100.0 * (double)pm_memit_peak(m) / (double)m->cgroup_limit_bytes);
+    }
+    pm_strbuf_puts(out, "</small></div>");
+    return 0;
+}
+
+/* The full result: the statement as a <pre>, then a table of the
+ * numbers, the method, the wall time, the limit and memory.max share. */
+static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
+                         const pm_memit_mib_t *mib, const char *stmt,
+                         const char *method, const char *wall)
+{
     pm_strbuf_printf(out,
                      "<div class=\"peakmem-memit\">"
-                     "<table>"
-                     "<caption style=\"text-align:left\">"
-                     "<code>%s</code>",
+                     "<pre><code>%s</code></pre>",
                      stmt);
     if (html_names(out, m) < 0) {
-        goto fail;
+        return -1;
     }
     pm_strbuf_printf(out,
-                     "</caption>"
+                     "<table>"
                      "<tbody>"
                      "<tr><th style=\"text-align:left\">peak</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"
@@ -154,7 +283,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>"
                      "<tr><th style=\"text-align:left\">baseline</th>"
                      "<td style=\"text-align:right\">%.2f MiB</td></tr>",
-                     mib.peak_mib, mib.increment_mib, mib.baseline_mib);
+                     mib->peak_mib, mib->increment_mib, mib->baseline_mib);
     if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
         pm_strbuf_printf(out,
                          "<tr><th style=\"text-align:left\">repeats</th>"
@@ -192,7 +321,35 @@ char *pm_memit_render_html(const pm_memit_t *m)
             (double)m->cgroup_limit_bytes / PM_MIB);
     }
     pm_strbuf_printf(out, "</tbody></table>");
-    if (m->ntimeline > 0) {
+    return 0;
+}
+
+char *pm_memit_render_html(const pm_memit_t *m)
+{
+    pm_memit_mib_t mib;
+    char *stmt = NULL, *method = NULL, *text = NULL;
+    char wall[96];
+    pm_strbuf_t b, *out = &b;
+
+    pm_strbuf_init(&b);
+    pm_memit_mib(m, &mib);
+    stmt = statement_excerpt(m->statement, STMT_MAX_LINES, STMT_MAX_COLS);
+    method = pm_html_escape(m->method);
+    if (stmt == NULL || method == NULL) {
+        goto fail;
+    }
+    format_wall(m, wall, sizeof(wall));
+    if (pm_memit_wall_total(m) < PM_LIVE_DELAY_S && m->limit_bytes == 0) {
+        pm_strbuf_puts(out, "<div class=\"peakmem-memit\">");
+        if (render_compact(out, m, &mib, method, wall) < 0) {
+            goto fail;
+        }
+    } else {
+        if (render_table(out, m, &mib, stmt, method, wall) < 0) {
+            goto fail;
+        }
+    }
+    if (chart_wanted(m, &mib)) {
         pm_svg_series_t series = {
             .label = "RSS", .points = m->timeline, .n = m->ntimeline};
         pm_svg_opts_t so = {
@@ -202,6 +359,9 @@ char *pm_memit_render_html(const pm_memit_t *m)
             .series = &series,
             .nseries = 1,
             .mark_peak = 1,
+            .peak_mib = pm_memit_exact_peak_mib(m),
+            .baseline_mib = mib.baseline_mib,
+            .t_end = pm_memit_wall_total(m),
             .limit_mib = (double)m->limit_bytes / PM_MIB,
         };
         char *svg = pm_svg_timeline(&so);

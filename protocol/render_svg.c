@@ -46,7 +46,10 @@ typedef struct {
     double left, top, width, height; /* plot area */
     double t0, t1;                   /* seconds at left and right edges */
     double half_span;                /* t1 / 2 - t0 / 2 */
-    double top_mib;                  /* MiB at the top edge (bottom: 0) */
+    double bottom_mib, top_mib;      /* MiB at the bottom and top edges */
+    /* time labels: seconds times t_scale, in t_unit ("s", "ms", "us") */
+    double t_scale;
+    const char *t_unit;
 } frame_t;
 
 static double clamp(double v, double lo, double hi)
@@ -65,7 +68,9 @@ static double px(const frame_t *fr, double t)
 
 static double py(const frame_t *fr, double mib)
 {
-    double y = fr->top + fr->height - mib / fr->top_mib * fr->height;
+    double y = fr->top + fr->height - (mib - fr->bottom_mib) /
+                                          (fr->top_mib - fr->bottom_mib) *
+                                          fr->height;
     return clamp(y, fr->top, fr->top + fr->height);
 }
 
@@ -200,22 +205,56 @@ static int point_ok(const pm_svg_point_t *p)
     return isfinite(p->t) && isfinite(p->mib);
 }
 
-/* Data ranges: time from min(0, earliest) to the latest sample or span
- * end; memory from 0 to 10% above max(highest sample, limit). */
+/* A sample's MiB as drawn: no higher than cap (the main series' exact
+ * peak) when cap > 0. */
+static double capped(const pm_svg_point_t *p, double cap)
+{
+    return cap > 0.0 && p->mib > cap ? cap : p->mib;
+}
+
+/* The exact peak of opts, or 0. */
+static double exact_peak(const pm_svg_opts_t *o)
+{
+    return isfinite(o->peak_mib) && o->peak_mib > 0 ? o->peak_mib : 0.0;
+}
+
+/* Room above a marked peak and below the baseline for their labels,
+ * pixels. */
+#define PEAK_ROOM 24.0
+#define BASE_ROOM 16.0
+
+/* Data ranges: time from min(0, earliest) to the latest sample, span end
+ * or t_end; memory from 0 (or, with a baseline, from a little below the
+ * lowest of it and the samples) to 10% above max(highest sample, limit),
+ * with room above a marked peak for its label. */
 static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
                        frame_t *fr)
 {
-    double t0 = 0.0, t1 = 0.0, top = limit;
+    double t0 = 0.0, t1 = 0.0, top = fmax(limit, exact_peak(o));
+    double base = isfinite(o->baseline_mib) && o->baseline_mib > 0
+                      ? o->baseline_mib
+                      : 0.0;
+    double low = base, bottom = 0.0, peak = exact_peak(o);
+    double height = h - MARGIN_T - MARGIN_B;
+
+    if (isfinite(o->t_end) && o->t_end > 0) {
+        t1 = o->t_end;
+    }
 
     for (size_t s = 0; s < o->nseries; s++) {
         const pm_svg_series_t *se = &o->series[s];
+        double cap = s == 0 ? exact_peak(o) : 0.0;
         for (size_t i = 0; se->points != NULL && i < se->n; i++) {
             if (!point_ok(&se->points[i])) {
                 continue;
             }
             t0 = fmin(t0, se->points[i].t);
             t1 = fmax(t1, se->points[i].t);
-            top = fmax(top, se->points[i].mib);
+            top = fmax(top, capped(&se->points[i], cap));
+            low = fmin(low, capped(&se->points[i], cap));
+            if (s == 0) {
+                peak = fmax(peak, capped(&se->points[i], cap));
+            }
         }
     }
     for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
@@ -229,22 +268,57 @@ static void make_frame(const pm_svg_opts_t *o, double limit, int w, int h,
     if (!(t1 / 2 - t0 / 2 > 0.0)) {
         t1 = t0 + 1.0;
     }
-    top *= HEADROOM;
+    if (base > 0 && low > 0 && isfinite(top)) {
+        /* the rise: at least max(1 MiB, 1% of the baseline) tall, with a
+         * tenth of it below the lowest value */
+        double span = fmax(fmax(top - low, 1.0), base / 100.0);
+        top = fmax(top, low + span);
+        bottom = fmax(0.0, low - (top - low) * (HEADROOM - 1.0));
+        top += (top - low) * (HEADROOM - 1.0);
+    } else {
+        top *= HEADROOM;
+    }
     if (isinf(top)) {
         top = DBL_MAX; /* a highest sample near DBL_MAX: no headroom */
-    } else if (!(top > 0.0)) {
-        top = 1.0;
+    } else if (!(top > bottom)) {
+        top = bottom + 1.0;
     }
-    *fr = (frame_t){
-        .left = MARGIN_L,
-        .top = MARGIN_T,
-        .width = w - MARGIN_L - MARGIN_R,
-        .height = h - MARGIN_T - MARGIN_B,
-        .t0 = t0,
-        .t1 = t1,
-        .half_span = t1 / 2 - t0 / 2,
-        .top_mib = top,
-    };
+    if (base > 0 && height > 2 * PEAK_ROOM && isfinite(top) &&
+        (base - bottom) / (top - bottom) * height < BASE_ROOM) {
+        /* room below the baseline for its label, under the line */
+        double f = BASE_ROOM / height;
+        bottom = fmax(0.0, fmin(bottom, (base - f * top) / (1.0 - f)));
+    }
+    if (o->mark_peak && peak > bottom && height > 2 * PEAK_ROOM &&
+        isfinite(top) && (top - peak) / (top - bottom) * height < PEAK_ROOM) {
+        /* the peak PEAK_ROOM px below the top edge: its label fits above
+         * it, clear of the line (no sample is above the peak) */
+        double f = PEAK_ROOM / height;
+        double raised = (peak - f * bottom) / (1.0 - f);
+        if (isfinite(raised) && raised > top) {
+            top = raised;
+        }
+    }
+    /* time labels in a unit that fits the span */
+    double span_t = t1 / 2 - t0 / 2;
+    fr->t_scale = 1.0;
+    fr->t_unit = "s";
+    if (span_t > 0 && span_t < 0.5e-3) {
+        fr->t_scale = 1e6;
+        fr->t_unit = "\u00b5s";
+    } else if (span_t > 0 && span_t < 0.5) {
+        fr->t_scale = 1e3;
+        fr->t_unit = "ms";
+    }
+    fr->left = MARGIN_L;
+    fr->top = MARGIN_T;
+    fr->width = w - MARGIN_L - MARGIN_R;
+    fr->height = height;
+    fr->t0 = t0;
+    fr->t1 = t1;
+    fr->half_span = t1 / 2 - t0 / 2;
+    fr->bottom_mib = bottom;
+    fr->top_mib = top;
 }
 
 /* Axes, grid lines, tick labels and the two axis titles. */
@@ -253,7 +327,7 @@ static void draw_axes(pm_strbuf_t *out, const frame_t *fr)
     double right = fr->left + fr->width, bottom = fr->top + fr->height;
     double step = nice_step(fr->t0, fr->t1, TICKS_X), first = 0.0;
     size_t n = tick_range(fr->t0, fr->t1, step, &first);
-    int dec = step_decimals(step);
+    int dec = step_decimals(step * fr->t_scale);
 
     for (size_t i = 0; i < n; i++) {
         double v = (first + (double)i) * step, x = px(fr, v);
@@ -266,11 +340,11 @@ static void draw_axes(pm_strbuf_t *out, const frame_t *fr)
             "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
             x, fr->top, x, bottom, x, bottom, x, bottom + 4.0, x,
             bottom + 16.0);
-        tick_label(out, v, step, dec);
+        tick_label(out, v * fr->t_scale, step * fr->t_scale, dec);
         pm_strbuf_puts(out, "</text>\n");
     }
-    step = nice_step(0.0, fr->top_mib, TICKS_Y);
-    n = tick_range(0.0, fr->top_mib, step, &first);
+    step = nice_step(fr->bottom_mib, fr->top_mib, TICKS_Y);
+    n = tick_range(fr->bottom_mib, fr->top_mib, step, &first);
     dec = step_decimals(step);
     for (size_t i = 0; i < n; i++) {
         double v = (first + (double)i) * step, y = py(fr, v);
@@ -290,12 +364,12 @@ static void draw_axes(pm_strbuf_t *out, const frame_t *fr)
         out,
         "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
         "fill=\"none\" stroke=\"#333\"/>\n"
-        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">time (s)"
+        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">time (%s)"
         "</text>\n"
         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
         "transform=\"rotate(-90 %.2f %.2f)\">memory (MiB)</text>\n",
         fr->left, fr->top, fr->width, fr->height, fr->left + fr->width / 2,
-        bottom + 34.0, 16.0, fr->top + fr->height / 2, 16.0,
+        bottom + 34.0, fr->t_unit, 16.0, fr->top + fr->height / 2, 16.0,
         fr->top + fr->height / 2);
 }
 
@@ -333,9 +407,11 @@ static int draw_spans(pm_strbuf_t *out, const frame_t *fr,
     return 0;
 }
 
-/* One series: a polyline, or a dot for a single sample. */
+/* One series: a polyline, or a dot for a single sample; samples above
+ * cap (when > 0) drawn at it. */
 static void draw_series(pm_strbuf_t *out, const frame_t *fr,
-                        const pm_svg_series_t *se, const char *colour)
+                        const pm_svg_series_t *se, const char *colour,
+                        double cap)
 {
     size_t valid = 0, last = 0;
 
@@ -353,7 +429,8 @@ static void draw_series(pm_strbuf_t *out, const frame_t *fr,
             out,
             "<circle class=\"series\" cx=\"%.2f\" cy=\"%.2f\" r=\"3\" "
             "fill=\"%s\"/>\n",
-            px(fr, se->points[last].t), py(fr, se->points[last].mib), colour);
+            px(fr, se->points[last].t), py(fr, capped(&se->points[last], cap)),
+            colour);
         return;
     }
     pm_strbuf_printf(
@@ -366,7 +443,7 @@ static void draw_series(pm_strbuf_t *out, const frame_t *fr,
         if (point_ok(&se->points[i])) {
             pm_strbuf_printf(out, "%s%.2f,%.2f", valid++ == 0 ? "" : " ",
                              px(fr, se->points[i].t),
-                             py(fr, se->points[i].mib));
+                             py(fr, capped(&se->points[i], cap)));
         }
     }
     pm_strbuf_puts(out, "\"/>\n");
@@ -428,35 +505,40 @@ static int draw_legend(pm_strbuf_t *out, const frame_t *fr,
 }
 
 /* The main series' highest sample (the first of equals): a red ring and
- * "peak X MiB at Y s" beside it, toward the middle of the plot. */
+ * "peak X MiB at Y s" beside it, toward the middle of the plot. With an
+ * exact peak, X is that value and the ring sits at it. */
 static void draw_peak(pm_strbuf_t *out, const frame_t *fr,
-                      const pm_svg_series_t *se)
+                      const pm_svg_series_t *se, double exact)
 {
     const pm_svg_point_t *best = NULL;
-    double x, y;
+    double x, y, value;
 
     for (size_t i = 0; se->points != NULL && i < se->n; i++) {
         if (point_ok(&se->points[i]) &&
-            (best == NULL || se->points[i].mib > best->mib)) {
+            (best == NULL ||
+             capped(&se->points[i], exact) > capped(best, exact))) {
             best = &se->points[i];
         }
     }
     if (best == NULL) {
         return;
     }
+    value = exact > 0.0 ? exact : best->mib;
     x = px(fr, best->t);
-    y = py(fr, best->mib);
+    y = py(fr, value);
     pm_strbuf_printf(
         out,
         "<g class=\"peak\"><circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" "
         "fill=\"none\" stroke=\"" RED "\" stroke-width=\"2\"/>"
         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\" fill=\"" RED
-        "\">peak %.1f MiB at %.1f s</text></g>\n",
+        "\">peak %.*f MiB at %.1f %s</text></g>\n",
         x, y,
         x > fr->left + fr->width / 2 ? fmax(x - 8.0, fr->left)
                                      : fmin(x + 8.0, fr->left + fr->width),
         clamp(y - 8.0, fr->top + 12.0, fr->top + fr->height - 4.0),
-        x > fr->left + fr->width / 2 ? "end" : "start", best->mib, best->t);
+        x > fr->left + fr->width / 2 ? "end" : "start",
+        exact > 0.0 ? 2 : 1, value, /* as the table: 2 decimals */
+        best->t * fr->t_scale, fr->t_unit);
 }
 
 static void draw_limit(pm_strbuf_t *out, const frame_t *fr, double limit)
@@ -471,6 +553,21 @@ static void draw_limit(pm_strbuf_t *out, const frame_t *fr, double limit)
         "\">limit %.1f MiB</text></g>\n",
         fr->left, y, fr->left + fr->width, y, fr->left + 4.0,
         clamp(y - 4.0, fr->top + 12.0, fr->top + fr->height - 4.0), limit);
+}
+
+/* The baseline: a dashed grey line, labelled at the bottom left. */
+static void draw_baseline(pm_strbuf_t *out, const frame_t *fr, double base)
+{
+    double y = py(fr, base);
+
+    pm_strbuf_printf(
+        out,
+        "<g class=\"baseline\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+        "y2=\"%.2f\" stroke=\"#777\" stroke-dasharray=\"2,3\"/>"
+        "<text x=\"%.2f\" y=\"%.2f\" fill=\"#555\">baseline %.2f MiB"
+        "</text></g>\n",
+        fr->left, y, fr->left + fr->width, y, fr->left + 4.0,
+        clamp(y + 12.0, fr->top + 12.0, fr->top + fr->height - 4.0), base);
 }
 
 static int has_samples(const pm_svg_opts_t *o)
@@ -534,8 +631,12 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts)
     if (limit > 0) {
         draw_limit(out, &fr, limit);
     }
+    if (isfinite(o.baseline_mib) && o.baseline_mib > 0) {
+        draw_baseline(out, &fr, o.baseline_mib);
+    }
     for (size_t s = 0; s < o.nseries; s++) {
-        draw_series(out, &fr, &o.series[s], palette[s % NPALETTE]);
+        draw_series(out, &fr, &o.series[s], palette[s % NPALETTE],
+                    s == 0 ? exact_peak(&o) : 0.0);
     }
     if (!has_samples(&o)) {
         pm_strbuf_printf(out,
@@ -543,7 +644,7 @@ char *pm_svg_timeline(const pm_svg_opts_t *opts)
                          "fill=\"#777\">no samples</text>\n",
                          fr.left + fr.width / 2, fr.top + fr.height / 2);
     } else if (o.mark_peak) {
-        draw_peak(out, &fr, &o.series[0]);
+        draw_peak(out, &fr, &o.series[0], exact_peak(&o));
     }
     if (o.nseries > 1 && draw_legend(out, &fr, &o) < 0) {
         goto fail;

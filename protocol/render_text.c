@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 uint64_t pm_memit_peak(const pm_memit_t *m)
 {
@@ -38,6 +39,22 @@ int64_t pm_bytes_diff(uint64_t a, uint64_t b)
     }
     uint64_t d = b - a;
     return d > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)d;
+}
+
+double pm_memit_exact_peak_mib(const pm_memit_t *m)
+{
+    if (m->n == 0 || m->method == NULL ||
+        strncmp(m->method, "hwm", 3) != 0) {
+        return 0.0;
+    }
+    return (double)pm_memit_peak(m) / PM_MIB;
+}
+
+double pm_memit_timeline_mib(const pm_memit_t *m, size_t i)
+{
+    double exact = pm_memit_exact_peak_mib(m), v = m->timeline[i].mib;
+
+    return exact > 0.0 && v > exact ? exact : v;
 }
 
 double pm_memit_wall_total(const pm_memit_t *m)

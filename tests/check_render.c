@@ -29,6 +29,20 @@ static pm_memit_t memit(const uint64_t *peaks, size_t n, uint64_t baseline)
     return m;
 }
 
+/* Walls of a statement that ran past the live line's delay: the full
+ * table form. */
+static const double slow_walls[8] = {0.6, 0.35, 0.3, 0.3,
+                                     0.3, 0.3,  0.3, 0.3};
+static const uint64_t one_peak[] = {11 * PM_MIB};
+
+static pm_memit_t memit_slow(const uint64_t *peaks, size_t n,
+                             uint64_t baseline)
+{
+    pm_memit_t m = memit(peaks, n, baseline);
+    m.wall_s = slow_walls;
+    return m;
+}
+
 static void assert_text(const uint64_t *peaks, size_t n, uint64_t baseline,
                         const char *expected)
 {
@@ -115,15 +129,15 @@ END_TEST
 START_TEST(test_html_escapes_statement_inside_code)
 {
     uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
-    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 1, 50 * PM_MIB);
     m.statement = "s = '<script>alert(1)</script>' + \"&\"";
     char *html = pm_memit_render_html(&m);
 
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_null(strstr(html, "<script"));
     ck_assert_ptr_nonnull(
-        strstr(html, "<code>s = &#39;&lt;script&gt;alert(1)&lt;/script&gt;"
-                     "&#39; + &quot;&amp;&quot;</code>"));
+        strstr(html, "<pre><code>s = &#39;&lt;script&gt;alert(1)&lt;/"
+                     "script&gt;&#39; + &quot;&amp;&quot;</code></pre>"));
     free(html);
 }
 END_TEST
@@ -131,7 +145,7 @@ END_TEST
 START_TEST(test_html_table_shows_numbers_and_method)
 {
     uint64_t peaks[] = {60 * PM_MIB, 80 * PM_MIB + PM_MIB / 4};
-    pm_memit_t m = memit(peaks, 2, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 2, 50 * PM_MIB);
     m.repeat = 3; /* a timeout stopped it after two */
     char *html = pm_memit_render_html(&m);
 
@@ -142,8 +156,9 @@ START_TEST(test_html_table_shows_numbers_and_method)
     ck_assert_ptr_nonnull(strstr(html, ">50.00 MiB<"));
     ck_assert_ptr_nonnull(strstr(html, ">2 of 3<"));
     ck_assert_ptr_nonnull(strstr(html, ">hwm<"));
-    /* 1 + 2 ms over two runs: total and per run, never one bare time */
-    ck_assert_ptr_nonnull(strstr(html, ">3.0 ms total, 1.5 ms per run<"));
+    /* 600 + 350 ms over two runs: total and per run, never a bare time */
+    ck_assert_ptr_nonnull(
+        strstr(html, ">950.0 ms total, 475.0 ms per run<"));
     ck_assert_ptr_null(strstr(html, "http"));
     ck_assert_ptr_null(strstr(html, "src="));
     const char *end = "</table></div>";
@@ -157,11 +172,11 @@ END_TEST
 START_TEST(test_html_single_run_wall_time_is_plain)
 {
     uint64_t peaks[] = {60 * PM_MIB};
-    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 1, 50 * PM_MIB);
     char *html = pm_memit_render_html(&m);
 
     ck_assert_ptr_nonnull(html);
-    ck_assert_ptr_nonnull(strstr(html, ">1.0 ms<"));
+    ck_assert_ptr_nonnull(strstr(html, ">600.0 ms<"));
     ck_assert_ptr_null(strstr(html, "per run"));
     free(html);
 }
@@ -174,7 +189,7 @@ START_TEST(test_html_caption_shows_names_values)
     static const pm_memit_name_t names[] = {{"n", "20"},
                                             {"tag", "'<a>'"}};
     uint64_t peaks[] = {60 * PM_MIB};
-    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_memit_t m = memit_slow(peaks, 1, 50 * PM_MIB);
     char *plain = pm_memit_render_text(&m);
     m.statement = "np.ones(2**n).sum() or tag";
     m.names = names;
@@ -184,9 +199,9 @@ START_TEST(test_html_caption_shows_names_values)
 
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_nonnull(strstr(
-        html, "<code>np.ones(2**n).sum() or tag</code> <small "
+        html, "<pre><code>np.ones(2**n).sum() or tag</code></pre> <small "
               "class=\"peakmem-names\">n = 20, tag = &#39;&lt;a&gt;&#39;"
-              "</small></caption>"));
+              "</small><table>"));
     ck_assert_str_eq(text, plain);
     free(html);
     free(text);
@@ -200,14 +215,265 @@ END_TEST
 
 START_TEST(test_html_handles_missing_statement_and_method)
 {
-    pm_memit_t m = memit(NULL, 0, 10 * PM_MIB);
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
     m.statement = NULL;
     m.method = NULL;
     char *html = pm_memit_render_html(&m);
 
     ck_assert_ptr_nonnull(html);
-    ck_assert_ptr_nonnull(strstr(html, "<code></code>"));
+    ck_assert_ptr_nonnull(strstr(html, "<pre><code></code></pre>"));
     free(html);
+}
+END_TEST
+
+/* The echoed statement is a <pre> block (lines and indentation kept by the
+ * element's default rendering, no inline style needed), outside the
+ * table's caption: a cell body shows as typed. */
+START_TEST(test_html_statement_keeps_lines_and_indentation)
+{
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
+    m.statement = "\nfor i in range(3):\n    x = [0] * 10**6\n\n";
+    char *html = pm_memit_render_html(&m);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(
+        strstr(html, "<pre><code>for i in range(3):\n    x = [0] * 10**6"
+                     "</code></pre>"));
+    ck_assert_ptr_null(strstr(html, "<caption"));
+    ck_assert_ptr_null(strstr(html, "<pre style"));
+    free(html);
+}
+END_TEST
+
+/* A long statement is cut, never re-wrapped: three lines and an ellipsis
+ * line past four lines; a line past 120 characters ends in an ellipsis
+ * (a multi-byte character counts once and is never split). */
+START_TEST(test_html_statement_cut_with_ellipsis)
+{
+    char longline[300];
+    char *html;
+    pm_memit_t m = memit_slow(one_peak, 1, 10 * PM_MIB);
+
+    m.statement = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(
+        html, "<pre><code>a = 1\nb = 2\nc = 3\n\u2026</code></pre>"));
+    free(html);
+
+    m.statement = "a = 1\nb = 2\nc = 3\nd = 4\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(
+        strstr(html, "<pre><code>a = 1\nb = 2\nc = 3\nd = 4</code></pre>"));
+    free(html);
+
+    /* "x = '" + 114 "é" (2 bytes each) + "'" are 120 characters; the
+     * "yyyy" after them is cut */
+    char want[400];
+    size_t k = 0, w = 0;
+    k += (size_t)snprintf(longline, sizeof longline, "x = '");
+    w += (size_t)snprintf(want, sizeof want, "<pre><code>x = &#39;");
+    for (int i = 0; i < 114; i++) {
+        longline[k++] = want[w++] = (char)0xC3;
+        longline[k++] = want[w++] = (char)0xA9;
+    }
+    snprintf(longline + k, sizeof longline - k, "'yyyy");
+    snprintf(want + w, sizeof want - w, "&#39;\u2026</code></pre>");
+    m.statement = longline;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, want));
+    free(html);
+}
+END_TEST
+
+static int count_of(const char *s, const char *what)
+{
+    int n = 0;
+    for (s = strstr(s, what); s != NULL; s = strstr(s + 1, what)) {
+        n++;
+    }
+    return n;
+}
+
+/* A statement that ran under the live line's delay shows one compact
+ * block, two lines tall (one <br>): peak, increment and baseline, then in
+ * <small> the statement's first line, method and wall time; no table, no
+ * <pre>, no chart of nothing, no inline style. */
+START_TEST(test_html_quick_statement_is_one_compact_block)
+{
+    uint64_t peaks[] = {51 * PM_MIB + PM_MIB / 4};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_svg_point_t flat[] = {{0.0, 50.0}, {0.0004, 50.3}};
+    char *html;
+
+    m.timeline = flat;
+    m.ntimeline = 2;
+    html = pm_memit_render_html(&m);
+    ck_assert_str_eq(html,
+                     "<div class=\"peakmem-memit\"><div "
+                     "class=\"peakmem-compact\"><b>peak 51.25 MiB</b> "
+                     "&middot; increment 1.25 MiB &middot; baseline 50.00 "
+                     "MiB<br><small><code>x = [0] * 10**6</code> &middot; "
+                     "hwm &middot; 1.0 ms</small></div></div>");
+    free(html);
+
+    /* a cell: its first line and an ellipsis; repeats when not one */
+    uint64_t two[] = {51 * PM_MIB, 52 * PM_MIB};
+    m = memit(two, 2, 50 * PM_MIB);
+    m.repeat = 3;
+    m.statement = "a = 1\n  b = 2\n";
+    html = pm_memit_render_html(&m);
+    ck_assert_int_eq(count_of(html, "<br"), 1);
+    ck_assert_ptr_nonnull(strstr(html, "<code>a = 1 \u2026</code>"));
+    ck_assert_ptr_nonnull(strstr(html, " &middot; 2 of 3 repeats</small>"));
+    ck_assert_ptr_null(strstr(html, "<table"));
+    ck_assert_ptr_null(strstr(html, "style="));
+    free(html);
+}
+END_TEST
+
+/* The chart comes when it has something to show: a timeline that rises
+ * at least max(1 MiB, 1% of the baseline), or a --limit to draw (which
+ * also brings the full table); a flat line is left out. */
+START_TEST(test_html_chart_only_when_it_shows_something)
+{
+    uint64_t peaks[] = {80 * PM_MIB};
+    pm_memit_t m = memit(peaks, 1, 50 * PM_MIB);
+    pm_svg_point_t tl[] = {{0.0, 50.0}, {0.01, 80.0}, {0.02, 60.0}};
+    char *html;
+
+    m.timeline = tl;
+    m.ntimeline = 3;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-compact\""));
+    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    free(html);
+
+    m.ntimeline = 1; /* one sample: no line to draw */
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "<svg"));
+    free(html);
+
+    m.limit_bytes = 100 * PM_MIB; /* the limit: table and chart */
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "<table"));
+    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    free(html);
+
+    /* a slow statement that stayed flat (0.5 MiB of 50): table only */
+    tl[1].mib = 50.5;
+    tl[2].mib = 50.2;
+    m.limit_bytes = 0;
+    m.ntimeline = 3;
+    m.wall_s = slow_walls;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "<table"));
+    ck_assert_ptr_null(strstr(html, "<svg"));
+    free(html);
+}
+END_TEST
+
+/* A timeline sample read above the exact peak (the high-water mark) is
+ * saved at the peak: the JSON document never shows a sample above its
+ * peak_bytes. A sampled peak leaves the samples as read. */
+START_TEST(test_json_timeline_never_exceeds_exact_peak)
+{
+    uint64_t peaks[] = {620 * PM_MIB};
+    pm_svg_point_t tl[] = {{0.0, 500.0}, {0.1, 620.15}, {0.2, 560.0}};
+    pm_memit_t m = memit(peaks, 1, 500 * PM_MIB);
+    json_t *doc;
+
+    m.timeline = tl;
+    m.ntimeline = 3;
+    doc = pm_memit_to_json(&m);
+    json_t *samples = json_object_get(doc, "timeline");
+    ck_assert_uint_eq(json_array_size(samples), 3);
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 1), 1)),
+        620.0);
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 2), 1)),
+        560.0);
+    json_decref(doc);
+
+    m.method = "sampled";
+    doc = pm_memit_to_json(&m);
+    samples = json_object_get(doc, "timeline");
+    ck_assert_double_eq(
+        json_real_value(json_array_get(json_array_get(samples, 1), 1)),
+        620.15);
+    json_decref(doc);
+}
+END_TEST
+
+static const char *live_html(json_t *bundle)
+{
+    return json_string_value(
+        json_object_get(json_object_get(bundle, "data"), "text/html"));
+}
+
+/* A 0.1 MiB change is a ripple at the bottom of the live sparkline, not a
+ * jump from bottom to top: it spans at least max(1 MiB, 1% of the
+ * baseline), from the lowest point up. */
+START_TEST(test_live_sparkline_spans_at_least_one_mib)
+{
+    pm_svg_point_t recent[] = {{0.0, 100.0}, {0.5, 100.1}};
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 1.0,
+                      .rss_bytes = (uint64_t)(100.1 * PM_MIB),
+                      .peak_bytes = (uint64_t)(100.1 * PM_MIB),
+                      .baseline_bytes = 100 * PM_MIB,
+                      .recent = recent,
+                      .nrecent = 2};
+    char *text = pm_live_render_text(&live);
+    json_t *bundle = pm_live_bundle(&live, "d");
+
+    ck_assert_str_eq(text, "running 1.0 s \u00b7 now 100.1 MiB \u00b7 peak "
+                           "100.1 MiB \u2581\u2582");
+    /* 24 px high: the bottom is y 22, the top y 2; 0.1 of 1 MiB is 2 px */
+    ck_assert_ptr_nonnull(
+        strstr(live_html(bundle), "points=\"1.0,22.0 159.0,20.0\""));
+    free(text);
+    json_decref(bundle);
+
+    /* on a 1000 MiB baseline the span is 10 MiB: 5 MiB is half way */
+    recent[0].mib = 1000.0;
+    recent[1].mib = 1005.0;
+    live.baseline_bytes = 1000 * PM_MIB;
+    text = pm_live_render_text(&live);
+    ck_assert_ptr_nonnull(strstr(text, " \u2581\u2585"));
+    free(text);
+
+    /* a rise larger than the span still fills it */
+    recent[1].mib = 1100.0;
+    text = pm_live_render_text(&live);
+    ck_assert_ptr_nonnull(strstr(text, " \u2581\u2588"));
+    free(text);
+}
+END_TEST
+
+/* The live HTML shows the text without its block sparkline, whatever the
+ * first block is (it draws the sparkline as SVG), and keeps the text up to
+ * the sparkline whole. */
+START_TEST(test_live_html_drops_block_sparkline)
+{
+    pm_svg_point_t recent[] = {{0.0, 9.0}, {0.5, 3.0}, {1.0, 5.0}};
+    pm_live_t live = {.statement = "f()",
+                      .elapsed_s = 1.5,
+                      .rss_bytes = 5 * PM_MIB,
+                      .peak_bytes = 9 * PM_MIB,
+                      .recent = recent,
+                      .nrecent = 3};
+    json_t *bundle = pm_live_bundle(&live, "d");
+    const char *html = live_html(bundle);
+
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<code>running 1.5 s \u00b7 now 5.0 "
+                                       "MiB \u00b7 peak 9.0 MiB</code> <svg"));
+    for (int i = 0; i < 8; i++) {
+        char block[4] = {(char)0xE2, (char)0x96, (char)(0x81 + i), 0};
+        ck_assert_msg(strstr(html, block) == NULL, "block %d in %s", i, html);
+    }
+    json_decref(bundle);
 }
 END_TEST
 
@@ -309,6 +575,13 @@ int main(void)
         {"html", test_html_single_run_wall_time_is_plain},
         {"html", test_html_caption_shows_names_values},
         {"html", test_html_handles_missing_statement_and_method},
+        {"html", test_html_statement_keeps_lines_and_indentation},
+        {"html", test_html_statement_cut_with_ellipsis},
+        {"html", test_html_quick_statement_is_one_compact_block},
+        {"html", test_html_chart_only_when_it_shows_something},
+        {"html", test_json_timeline_never_exceeds_exact_peak},
+        {"html", test_live_sparkline_spans_at_least_one_mib},
+        {"html", test_live_html_drops_block_sparkline},
         {"html", test_renderers_ignore_decimal_comma_locale},
         {"html", test_fmt_strtod_ignores_decimal_comma_locale},
     };

@@ -382,12 +382,13 @@ START_TEST(test_svg_timeline_ticks_are_nice_steps)
     ck_assert(!has_text(&d, "3"));
     free(svg);
 
-    /* 0.35 s / 8 -> 0.05; 0.55 MiB / 6 -> 0.1 */
+    /* 0.35 s / 8 -> 0.05 s, labelled in ms; 0.55 MiB / 6 -> 0.1 */
     s = (pm_svg_series_t){"main", small, 2};
     svg = render(&o, &d);
-    ck_assert(has_text(&d, "0.05"));
-    ck_assert(has_text(&d, "0.35"));
-    ck_assert(!has_text(&d, "0.40"));
+    ck_assert(has_text(&d, "time (ms)"));
+    ck_assert(has_text(&d, "50"));
+    ck_assert(has_text(&d, "350"));
+    ck_assert(!has_text(&d, "400"));
     ck_assert(has_text(&d, "0.1"));
     ck_assert(has_text(&d, "0.5"));
     ck_assert(!has_text(&d, "0.6"));
@@ -418,6 +419,124 @@ START_TEST(test_svg_timeline_marks_peak_with_value)
     o.mark_peak = 0;
     svg = render(&o, &d);
     ck_assert_ptr_null(strstr(svg, "peak "));
+    free(svg);
+}
+END_TEST
+
+/* Lowest y (highest value) of the first polyline's points. */
+static double polyline_top(const char *svg)
+{
+    const char *s = strstr(svg, "<polyline"), *end;
+    double top = DBL_MAX;
+
+    ck_assert_ptr_nonnull(s);
+    s = strstr(s, "points=\"") + strlen("points=\"");
+    end = strchr(s, '"');
+    while (s < end) {
+        number(s, &s);
+        top = fmin(top, number(s + 1, &s));
+        s += *s == ' ';
+    }
+    return top;
+}
+
+/* With the exact peak known (the kernel's high-water mark), the chart
+ * agrees with the table: a sample read above it is drawn at it, and the
+ * peak mark shows the exact value (two decimals, as the table). */
+START_TEST(test_svg_timeline_exact_peak_caps_samples_and_is_marked)
+{
+    static const pm_svg_point_t pts[] = {
+        {0.0, 10.0}, {4.0, 120.3}, {6.0, 119.0}, {10.0, 50.0}};
+    pm_svg_series_t s = {"main", pts, 4};
+    pm_svg_opts_t o = {
+        .series = &s, .nseries = 1, .mark_peak = 1, .peak_mib = 120.0};
+    doc_t d;
+    char *svg = render(&o, &d);
+    const char *ring = strstr(svg, "<g class=\"peak\"><circle cx=\"");
+    const char *end;
+
+    ck_assert(has_text(&d, "peak 120.00 MiB at 4.0 s"));
+    ck_assert_ptr_nonnull(ring);
+    ring = strstr(ring, "cy=\"") + strlen("cy=\"");
+    double cy = number(ring, &end);
+    ck_assert_double_eq_tol(polyline_top(svg), cy, 0.006);
+    free(svg);
+
+    /* the sampler missed the peak: the mark still shows the exact value,
+     * above the line, at the time of the highest sample */
+    o.peak_mib = 130.0;
+    svg = render(&o, &d);
+    ck_assert(has_text(&d, "peak 130.00 MiB at 4.0 s"));
+    ring = strstr(strstr(svg, "<g class=\"peak\">"), "cy=\"") + 4;
+    ck_assert_double_lt(number(ring, &end), polyline_top(svg));
+    free(svg);
+}
+END_TEST
+
+/* The y of the peak label's text and of its ring. */
+static void peak_label_y(const char *svg, double *text_y, double *ring_y)
+{
+    const char *g = strstr(svg, "<g class=\"peak\">"), *end;
+
+    ck_assert_ptr_nonnull(g);
+    *ring_y = number(strstr(g, "cy=\"") + 4, &end);
+    *text_y = number(strstr(strstr(g, "<text"), " y=\"") + 4, &end);
+}
+
+/* A %memit chart (480 x 200): a 70 MiB rise on a 364 MiB baseline fills
+ * the height (the axis starts near the baseline, which is marked, not at
+ * 0); a 70 ms run is labelled in ms; the peak label sits above its ring,
+ * clear of the line (which never goes above the peak), even with the peak
+ * at the top of the data. */
+START_TEST(test_svg_timeline_shows_rise_from_baseline_in_fitting_units)
+{
+    static const pm_svg_point_t pts[] = {
+        {0.0, 364.0}, {0.02, 400.0}, {0.04, 434.0}, {0.06, 380.0}};
+    pm_svg_series_t s = {"RSS", pts, 4};
+    pm_svg_opts_t o = {.series = &s,
+                       .nseries = 1,
+                       .width = 480,
+                       .height = 200,
+                       .mark_peak = 1,
+                       .peak_mib = 434.0,
+                       .baseline_mib = 364.0,
+                       .t_end = 0.07};
+    doc_t d;
+    double text_y, ring_y;
+    char *svg = render(&o, &d);
+
+    ck_assert(has_text(&d, "time (ms)"));
+    ck_assert(has_text(&d, "70"));  /* the statement's end */
+    ck_assert(!has_text(&d, "80")); /* and no further */
+    ck_assert(!has_text(&d, "0.07"));
+    ck_assert(has_text(&d, "peak 434.00 MiB at 40.0 ms"));
+    ck_assert(has_text(&d, "baseline 364.00 MiB"));
+    /* the memory axis is not from 0 (ticks 0, 100, 200 ...) */
+    ck_assert(!has_text(&d, "100"));
+    ck_assert(!has_text(&d, "200"));
+    ck_assert(has_text(&d, "380")); /* but ticks through the rise */
+    ck_assert(has_text(&d, "420"));
+    ck_assert_ptr_nonnull(strstr(svg, "<g class=\"baseline\">"));
+    /* the rise spans most of the 124 px plot */
+    double top = polyline_top(svg);
+    ck_assert_double_lt(top, PLOT_T + 40.0);
+    peak_label_y(svg, &text_y, &ring_y);
+    ck_assert_double_eq_tol(ring_y, top, 0.006);
+    /* the text's descent (~3 px) stays above the line's top */
+    ck_assert_double_lt(text_y + 3.0, top - 0.75);
+    ck_assert_double_gt(text_y - 11.0, 0.0); /* and in view */
+    free(svg);
+
+    /* 70 us: microseconds, the axis ends with the statement */
+    static const pm_svg_point_t quick[] = {{0.0, 364.0}, {40e-6, 400.0}};
+    s = (pm_svg_series_t){"RSS", quick, 2};
+    o.peak_mib = 400.0;
+    o.t_end = 70e-6;
+    svg = render(&o, &d);
+    ck_assert(has_text(&d, "time (\u00b5s)"));
+    ck_assert(has_text(&d, "70"));
+    ck_assert(!has_text(&d, "80"));
+    ck_assert(has_text(&d, "peak 400.00 MiB at 40.0 \u00b5s"));
     free(svg);
 }
 END_TEST
@@ -875,6 +994,8 @@ int main(void)
         {"svg", test_svg_timeline_is_well_formed_svg_document},
         {"svg", test_svg_timeline_ticks_are_nice_steps},
         {"svg", test_svg_timeline_marks_peak_with_value},
+        {"svg", test_svg_timeline_exact_peak_caps_samples_and_is_marked},
+        {"svg", test_svg_timeline_shows_rise_from_baseline_in_fitting_units},
         {"svg", test_svg_timeline_shades_function_spans},
         {"svg", test_svg_timeline_without_samples_draws_axes_only},
         {"svg", test_svg_timeline_single_sample_is_a_dot},

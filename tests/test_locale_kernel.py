@@ -40,7 +40,7 @@ def test_memit_text_and_html_use_point(k):
     text, html = d["data"]["text/plain"], d["data"]["text/html"]
     memit_numbers(text)  # "peak memory: N.NN MiB, increment: N.NN MiB"
     assert not COMMA_NUMBER.search(text), text
-    assert re.search(r">\d+\.\d\d MiB<", html), html
+    assert re.search(r"\b\d+\.\d\d MiB\b", html), html
     assert not COMMA_NUMBER.search(html), html
 
 

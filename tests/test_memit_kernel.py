@@ -2,6 +2,7 @@
 jupyter_client: what a notebook user sees (display_data with text, HTML and
 JSON; errors), the exactness of the peak, ordering before idle, and the
 signatures of the messages peakmem publishes."""
+import re
 import sys
 import time
 
@@ -28,7 +29,9 @@ def test_memit_allocation_increment_within_5_percent(kernel):
     assert doc["schema"] == "peakmem.memit"
     assert doc["method"] == "hwm"
     assert abs(doc["increment_bytes"] - 256 * MIB) <= 0.05 * 256 * MIB
-    assert "<table" in d["data"]["text/html"]
+    # the HTML shows the same numbers (compact block or table)
+    html = d["data"]["text/html"]
+    assert "%.2f MiB" % peak in html and "%.2f MiB" % inc in html
     kernel.execute("del x", allow_error=False)
 
 
@@ -127,7 +130,7 @@ def test_memit_o_returns_result_with_attributes(kernel):
     assert attrs["text"] == "peak memory: %.02f MiB, increment: %.02f MiB" % (
         peak, peak - attrs["baseline"])
     assert attrs["rep"] == "<MemitResult : %s>" % attrs["text"]
-    assert "<table" in attrs["html"]
+    assert "peak %.2f MiB" % peak in attrs["html"]
     assert attrs["doc"]["peak_bytes"] == attrs["peak"]
 
 
@@ -568,8 +571,9 @@ def test_memit_loop_results_show_the_names_values(kernel):
         "    %memit np.ones(2**n, dtype='u1').sum() + len(label) + len(big)")
     ds = [d for d in displays(msgs) if MIME in d["data"]]
     assert len(ds) == 3, msgs
-    captions = [d["data"]["text/html"].split("</caption>")[0] for d in ds]
-    assert len(set(captions)) == 3, captions
+    shown = [d["data"]["text/html"].split('class="peakmem-names">')[1]
+             .split("<")[0] for d in ds]
+    assert len(set(shown)) == 3, shown
     for n, d in zip((18, 19, 20), ds):
         doc = d["data"][MIME]
         # np: a module; dtype: a keyword; ones/sum: attributes; big: too
@@ -585,4 +589,37 @@ def test_memit_loop_results_show_the_names_values(kernel):
 def test_memit_repeat_wall_time_says_total_and_per_run(kernel):
     _, msgs = kernel.execute("%memit -r 3 sum(range(1000))")
     html = only_display(msgs)["data"]["text/html"]
-    assert " total, " in html and " per run<" in html, html
+    assert re.search(r"\d+\.\d (ms|&micro;s|s) total, \d+\.\d "
+                     r"(ms|&micro;s|s) per run", html), html
+
+
+def test_memit_chart_spans_the_statement_in_fitting_units(kernel):
+    """issue 11.3: the timeline covers the statement's own time (no sample
+    from after it), the chart's time axis is in ms for a sub-second run and
+    starts the memory axis near the baseline, which it marks."""
+    _, msgs = kernel.execute(
+        "%%memit\nimport time\nx = np.ones(64 * 2**20 // 8)\n"
+        "time.sleep(0.3)\ndel x",
+        allow_error=False)
+    d = only_display(msgs)
+    doc = d["data"][MIME]
+    wall = sum(r["wall_s"] for r in doc["runs"])
+    ts = [t for t, _ in doc["timeline"]]
+    assert ts and ts[0] == 0.0, ts
+    assert all(0.0 <= t <= wall + 0.002 for t in ts), (wall, ts)
+    html = d["data"]["text/html"]
+    assert "time (ms)" in html and "time (s)" not in html
+    assert "baseline " in html
+
+
+def test_memit_quick_statement_is_compact(kernel):
+    """issue 11.1: %memit pass shows one compact block (no table, no chart
+    of nothing); --limit brings the table and the chart."""
+    _, msgs = kernel.execute("%memit pass")
+    html = only_display(msgs)["data"]["text/html"]
+    assert 'class="peakmem-compact"' in html and html.count("<br") == 1
+    assert "<table" not in html and "<svg" not in html
+    assert "<code>pass</code>" in html
+    _, msgs = kernel.execute("%memit --limit 64GiB pass")
+    html = only_display(msgs)["data"]["text/html"]
+    assert "<table" in html and "<svg" in html

@@ -45,7 +45,9 @@ def test_quickstart_executes_and_keeps_json_mime(tmp_path):
     assert spike[0]["data"][MIME]["increment_bytes"] >= 0.95 * 256 * 2**20
     cell = memit_outputs(cells["%%memit n = 2_000_000"])
     assert cell[0]["data"][MIME]["setup"] == "n = 2_000_000"
-    assert "<table" in cell[0]["data"]["text/html"]
+    # a quick cell is one compact block (issue 11 item 1), a slow one a table
+    html = cell[0]["data"]["text/html"]
+    assert 'class="peakmem-compact"' in html or "<table" in html, html
     quiet = cells["r = %memit -o -q -r 3 np.ones(64 * 2**20 // 8).sum()"]
     assert memit_outputs(quiet) == []
     assert all(c.get("outputs") is not None for c in nb.cells
