@@ -334,12 +334,15 @@ PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
 
 /* The callbacks' hooks into lp, the calling thread's innermost profiler:
  * a frame of code enters, the frame leaves, the frame reaches line.
- * frame is compared, never dereferenced. GIL held; no Python call,
- * never raise. */
+ * frame is compared, never dereferenced. GIL held; no Python call and
+ * never raise, except mon_line under --pdb-mmem once RSS passes the
+ * limit: it runs pdb, and returns -1 with BdbQuit set when the user quits
+ * (the callback then raises it into the frame, as the legacy hook does);
+ * else 0. */
 void pm_lineprof_mon_enter(pm_lineprof_t *lp, PyObject *code,
                            const void *frame);
 void pm_lineprof_mon_leave(pm_lineprof_t *lp, const void *frame);
-void pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
+int pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
 
 /* ---- @profile (profile_py.c) -------------------------------------------*/
 

@@ -549,15 +549,17 @@ void pm_lineprof_mon_leave(pm_lineprof_t *s, const void *frame)
     }
 }
 
-void pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
+int pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
 {
     if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
         pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
         pm_tracer_line(s->tracer, fs, line);
         if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
-            break_into_debugger(s, PyEval_GetFrame(), fs->line_start_rss);
+            return break_into_debugger(s, PyEval_GetFrame(),
+                                       fs->line_start_rss);
         }
     }
+    return 0;
 }
 
 static enable_rec_t *find_rec(const pm_lineprof_t *s)

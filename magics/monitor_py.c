@@ -160,8 +160,8 @@ static PyObject *cb_line(PyObject *self, PyObject *const *args,
     const PyThreadState *ts = PyThreadState_Get();
     pm_lineprof_t *lp = owner_lp(self, ts);
     int line = lp != NULL && nargs >= 2 ? line_arg(args[1]) : 0;
-    if (line > 0) {
-        pm_lineprof_mon_line(lp, frame_id(ts), line);
+    if (line > 0 && pm_lineprof_mon_line(lp, frame_id(ts), line) < 0) {
+        return NULL; /* --pdb-mmem: the user quit pdb (BdbQuit) */
     }
     Py_RETURN_NONE;
 }
@@ -199,8 +199,9 @@ static PyObject *cb_jump(PyObject *self, PyObject *const *args,
     }
     const PyThreadState *ts = PyThreadState_Get();
     pm_lineprof_t *lp = owner_lp(self, ts);
-    if (lp != NULL && jump_line > 0) {
-        pm_lineprof_mon_line(lp, frame_id(ts), jump_line);
+    if (lp != NULL && jump_line > 0 &&
+        pm_lineprof_mon_line(lp, frame_id(ts), jump_line) < 0) {
+        return NULL; /* --pdb-mmem: the user quit pdb (BdbQuit) */
     }
     Py_RETURN_NONE;
 }
