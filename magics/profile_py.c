@@ -4,7 +4,9 @@
  * that profiles each step (next/send/throw) and prints once the generator
  * or coroutine has finished. Used bare (@profile) or with options
  * (@profile(stream=f, precision=2)). Methods work through the descriptor
- * protocol. */
+ * protocol. The same wrapper serves profilers that keep their own tables
+ * (LineProfiler.__call__, python -m peakmem's builtin profile): made by
+ * pm_profiled_wrap, its calls go through the profiler's hook. */
 #include "internal.h"
 
 #include <string.h>
@@ -16,6 +18,9 @@ typedef struct {
                                        NULL; ProfiledRun: the real
                                        generator or coroutine */
     PyObject *stream;               /* where tables go; None: sys.stdout */
+    PyObject *owner; /* pm_profiled_wrap's hook_arg (Profiled) or the
+                        object whose profiler a ProfiledRun borrows;
+                        NULL for @profile's own */
     int precision;
 } ProfiledHead;
 
@@ -24,13 +29,17 @@ typedef struct {
 typedef struct {
     ProfiledHead head;
     vectorcallfunc vectorcall;
+    pm_profiled_hook hook; /* NULL: @profile's own (fresh profiler and a
+                              table printed per call) */
+    pm_lineprof_t *lp;     /* with hook: head.owner's profiler, borrowed,
+                              for generator and coroutine steps */
 } ProfiledObject;
 
 /* A running generator or coroutine of a profiled function. */
 typedef struct {
     ProfiledHead head;
-    pm_lineprof_t *lp;
-    int reported;
+    pm_lineprof_t *lp; /* own, or head.owner's when that is set */
+    int reported;      /* printed (never, for a borrowed profiler) */
 } ProfiledRunObject;
 
 int pm_stream_write(PyObject *stream, const char *text)
@@ -181,6 +190,7 @@ static int head_traverse(ProfiledHead *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->target);
     Py_VISIT(self->stream);
+    Py_VISIT(self->owner);
     return 0;
 }
 
@@ -188,6 +198,7 @@ static int head_clear(ProfiledHead *self)
 {
     Py_CLEAR(self->target);
     Py_CLEAR(self->stream);
+    Py_CLEAR(self->owner);
     return 0;
 }
 
@@ -203,7 +214,9 @@ static void head_dealloc(ProfiledHead *self)
 static void run_dealloc(ProfiledRunObject *self)
 {
     PyObject_GC_UnTrack(self); /* before the profiler goes */
-    pm_lineprof_free(self->lp);
+    if (self->head.owner == NULL) {
+        pm_lineprof_free(self->lp);
+    }
     self->lp = NULL;
     head_dealloc(&self->head);
 }
@@ -240,6 +253,46 @@ static PyType_Spec run_spec = {
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
                                   PyObject *stream, int precision);
 
+/* A ProfiledRun stepping inner (a generator or coroutine, stolen) under
+ * lp: owned (owner NULL: the table is printed when it finishes) or
+ * owner's. NULL with an exception (inner released, lp not). */
+static PyObject *run_new(ProfiledObject *self, PyObject *inner,
+                         pm_lineprof_t *lp, PyObject *owner)
+{
+    pm_state_t *st = get_state(PyType_GetModule(Py_TYPE(self)));
+    ProfiledRunObject *run = PyObject_GC_New(
+        ProfiledRunObject, (PyTypeObject *)st->profiled_run_type);
+    if (run == NULL) {
+        Py_DECREF(inner);
+        return NULL;
+    }
+    run->head.target = inner;
+    run->head.stream = Py_NewRef(self->head.stream);
+    run->head.owner = Py_XNewRef(owner);
+    run->head.precision = self->head.precision;
+    run->lp = lp;
+    run->reported = owner != NULL;
+    PyObject_GC_Track(run);
+    return (PyObject *)run;
+}
+
+/* A call of a pm_profiled_wrap wrapper: the owner's hook runs it. A
+ * generator or coroutine function's steps run under the owner's
+ * profiler (memory_profiler traced only the call that makes it). */
+static PyObject *hooked_call(ProfiledObject *self, PyObject *const *args,
+                             size_t nargsf, PyObject *kwnames)
+{
+    if (self->lp != NULL && (code_flags(self->head.target) &
+                             (CO_GENERATOR | CO_COROUTINE))) {
+        PyObject *inner =
+            PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
+        return inner != NULL ? run_new(self, inner, self->lp, self->head.owner)
+                             : NULL;
+    }
+    return self->hook(self->head.owner, self->head.target, args, nargsf,
+                      kwnames);
+}
+
 static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
                                      size_t nargsf, PyObject *kwnames)
 {
@@ -255,6 +308,9 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         }
         return profiled_new_for(Py_TYPE(self), args[0], self->head.stream,
                                 self->head.precision);
+    }
+    if (self->hook != NULL) {
+        return hooked_call(self, args, nargsf, kwnames);
     }
     if (pm_lineprof_owner_enabled(self)) {
         /* A recursive call in this thread: the outer call's profiler
@@ -275,21 +331,11 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
             pm_lineprof_free(lp);
             return inner;
         }
-        pm_state_t *st = get_state(PyType_GetModule(Py_TYPE(self)));
-        ProfiledRunObject *run = PyObject_GC_New(
-            ProfiledRunObject, (PyTypeObject *)st->profiled_run_type);
+        PyObject *run = run_new(self, inner, lp, NULL);
         if (run == NULL) {
-            Py_DECREF(inner);
             pm_lineprof_free(lp);
-            return NULL;
         }
-        run->head.target = inner;
-        run->head.stream = Py_NewRef(self->head.stream);
-        run->head.precision = self->head.precision;
-        run->lp = lp;
-        run->reported = 0;
-        PyObject_GC_Track(run);
-        return (PyObject *)run;
+        return run;
     }
     pm_lineprof_set_owner(lp, self);
     PyObject *res = NULL;
@@ -384,9 +430,27 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     }
     self->head.target = Py_XNewRef(func);
     self->head.stream = Py_NewRef(stream != NULL ? stream : Py_None);
+    self->head.owner = NULL;
     self->head.precision = precision;
     self->vectorcall = profiled_vectorcall;
+    self->hook = NULL;
+    self->lp = NULL;
     PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+PyObject *pm_profiled_wrap(PyObject *module, PyObject *func,
+                           pm_profiled_hook hook, PyObject *owner,
+                           pm_lineprof_t *lp)
+{
+    pm_state_t *st = get_state(module);
+    ProfiledObject *self = (ProfiledObject *)profiled_new_for(
+        (PyTypeObject *)st->profiled_type, func, NULL, 1);
+    if (self != NULL) {
+        self->hook = hook;
+        self->lp = lp;
+        self->head.owner = Py_NewRef(owner);
+    }
     return (PyObject *)self;
 }
 
