@@ -57,7 +57,8 @@ class CodeMap(dict):
 def _code_map(rows, include_children, backend):
     """CodeMap of the C profiler's rows (code, filename, first_line,
     nlines, {line: entry})."""
-    cm = CodeMap(include_children, backend)
+    cm = CodeMap(include_children,
+                 backend if backend is not None else MEASURED[0])
     for code, filename, first, nlines, lines in rows:
         cm[code] = lines
         cm._toplevel.append((filename, code, range(first, first + nlines)))

@@ -160,9 +160,10 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
 
 /* A new MprunResult (what %mprun -r returns) for m, whose text form is
- * text. New reference or NULL with an exception. */
+ * text and code_map (borrowed) memory_profiler's code_map of the run.
+ * New reference or NULL with an exception. */
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
-                              const char *text);
+                              const char *text, PyObject *code_map);
 
 /* ---- showing results (display_py.c) ------------------------------------*/
 
