@@ -298,6 +298,10 @@ void pm_lineprof_disable(pm_lineprof_t *lp);
 void pm_lineprof_set_owner(pm_lineprof_t *lp, const void *owner);
 int pm_lineprof_owner_enabled(const void *owner);
 
+/* The nested enables of lp in the calling thread (0: not enabled here);
+ * *threads: the threads that have lp enabled. GIL held. */
+int pm_lineprof_enabled(const pm_lineprof_t *lp, int *threads);
+
 /* --pdb-mmem: once RSS at a profiled line passes bytes, print
  * memory_profiler's message and start pdb at that frame (once). */
 void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);

@@ -507,6 +507,13 @@ static enable_rec_t *find_rec(const pm_lineprof_t *s)
     return NULL;
 }
 
+int pm_lineprof_enabled(const pm_lineprof_t *s, int *threads)
+{
+    const enable_rec_t *r = find_rec(s);
+    *threads = s->threads;
+    return r != NULL ? r->count : 0;
+}
+
 int pm_lineprof_enable(pm_lineprof_t *s)
 {
     enable_rec_t *r = find_rec(s);

@@ -7,12 +7,11 @@
  * -m peakmem. Also here: --pdb-mmem's (max_mem's) stop in pdb. */
 #include "internal.h"
 
-#include <structmember.h>
-
 typedef struct {
     PyObject_HEAD pm_lineprof_t *lp; /* NULL until __init__ */
-    int enable_count; /* enable_by_count nesting (memory_profiler's) */
-    int enabled;      /* enable() done, disable() not yet */
+    int held; /* a reference to itself, taken while lp is enabled in
+                 any thread: a thread's enable record points to lp, so
+                 the object cannot go before every thread disabled it */
     int include_children;
     double max_mem;   /* MiB: stop in pdb above it; 0: never */
     PyObject *backend; /* str */
@@ -178,7 +177,7 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
     if (chosen == NULL) {
         return -1;
     }
-    if (self->enabled || self->enable_count > 0) {
+    if (self->held) {
         Py_DECREF(chosen);
         PyErr_SetString(PyExc_RuntimeError,
                         "LineProfiler.__init__: the profiler is enabled");
@@ -204,55 +203,70 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
 static void lineprofiler_dealloc(LineProfilerObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    if (self->lp != NULL && self->enabled) {
-        pm_lineprof_disable(self->lp);
-    }
+    /* Not enabled in any thread (it would be held). */
     pm_lineprof_free(self->lp);
     Py_CLEAR(self->backend);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
 
-/* memory_profiler's enable/disable (not counted: once on, once off) and
- * enable_by_count/disable_by_count. Tracing is per thread, as its
- * sys.settrace: the thread that enables is traced. Disabling keeps a
- * pending exception. GIL held. */
-static int lp_enable(LineProfilerObject *self)
+/* Hold self while lp is enabled in some thread, let go when none has.
+ * May free self: call last. */
+static void hold_update(LineProfilerObject *self)
 {
-    if (lp_of(self) == NULL) {
-        return -1;
+    int threads = 0;
+    if (self->lp != NULL) {
+        pm_lineprof_enabled(self->lp, &threads);
     }
-    if (!self->enabled) {
-        if (pm_lineprof_enable(self->lp) < 0) {
-            return -1;
-        }
-        self->enabled = 1;
-    }
-    return 0;
-}
-
-static void lp_disable(LineProfilerObject *self)
-{
-    if (self->lp != NULL && self->enabled) {
-        self->enabled = 0;
-        pm_lineprof_disable(self->lp);
+    if (threads > 0 && !self->held) {
+        self->held = 1;
+        Py_INCREF(self);
+    } else if (threads == 0 && self->held) {
+        self->held = 0;
+        Py_DECREF(self);
     }
 }
 
+/* Tracing is per thread, as memory_profiler's sys.settrace: each thread
+ * keeps its own count (lineprof_py.c's nesting), so a thread that
+ * disables never leaves another traced. enable/disable: on and fully off
+ * in this thread; enable_by_count/disable_by_count: one nested enable
+ * more or less. Disabling keeps a pending exception. GIL held; the
+ * caller holds a reference to self. */
 static int lp_enable_by_count(LineProfilerObject *self)
 {
-    if (self->enable_count == 0 && lp_enable(self) < 0) {
+    if (lp_of(self) == NULL || pm_lineprof_enable(self->lp) < 0) {
         return -1;
     }
-    self->enable_count++;
+    hold_update(self);
     return 0;
+}
+
+static int lp_enable(LineProfilerObject *self)
+{
+    int threads;
+    if (self->lp != NULL && pm_lineprof_enabled(self->lp, &threads) > 0) {
+        return 0;
+    }
+    return lp_enable_by_count(self);
 }
 
 static void lp_disable_by_count(LineProfilerObject *self)
 {
-    if (self->enable_count > 0 && --self->enable_count == 0) {
-        lp_disable(self);
+    int threads;
+    if (self->lp != NULL && pm_lineprof_enabled(self->lp, &threads) > 0) {
+        pm_lineprof_disable(self->lp);
+        hold_update(self);
     }
+}
+
+static void lp_disable(LineProfilerObject *self)
+{
+    int threads;
+    while (self->lp != NULL && pm_lineprof_enabled(self->lp, &threads) > 0) {
+        pm_lineprof_disable(self->lp);
+    }
+    hold_update(self);
 }
 
 static PyObject *lineprofiler_enable(LineProfilerObject *self, PyObject *u)
@@ -396,6 +410,15 @@ static PyObject *lineprofiler_code_map(LineProfilerObject *self, void *u)
                                 self->backend);
 }
 
+static PyObject *lineprofiler_get_enable_count(LineProfilerObject *self,
+                                               void *u)
+{
+    (void)u;
+    int threads;
+    return PyLong_FromLong(
+        self->lp != NULL ? pm_lineprof_enabled(self->lp, &threads) : 0);
+}
+
 static PyObject *lineprofiler_get_max_mem(LineProfilerObject *self, void *u)
 {
     (void)u;
@@ -442,17 +465,13 @@ static PyGetSetDef lineprofiler_getset[] = {
      "code object -> {line: (increment, mem, occurrences)}, MiB; its "
      "items() are (filename, lines) as memory_profiler's CodeMap.",
      NULL},
+    {"enable_count", (getter)lineprofiler_get_enable_count, NULL,
+     "Nested enables in the calling thread (0: not traced).", NULL},
     {"max_mem", (getter)lineprofiler_get_max_mem, NULL,
      "MiB above which pdb starts, or None.", NULL},
     {"backend", (getter)lineprofiler_get_backend, NULL,
      "The memory backend in use.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyMemberDef lineprofiler_members[] = {
-    {"enable_count", T_INT, offsetof(LineProfilerObject, enable_count),
-     READONLY, NULL},
-    {NULL, 0, 0, 0, NULL},
 };
 
 static PyType_Slot lineprofiler_slots[] = {
@@ -463,7 +482,6 @@ static PyType_Slot lineprofiler_slots[] = {
     {Py_tp_repr, lineprofiler_repr},
     {Py_tp_methods, lineprofiler_methods},
     {Py_tp_getset, lineprofiler_getset},
-    {Py_tp_members, lineprofiler_members},
     {Py_tp_doc,
      "LineProfiler(include_children=False, backend=None, max_mem=None)\n"
      "--\n\n"

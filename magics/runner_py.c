@@ -375,6 +375,12 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
         }
     }
     Py_XDECREF(res);
+    if (!a.timestamp) {
+        /* a script that left profile enabled: off before the report */
+        PyObject *off = PyObject_CallMethod(prof, "disable", NULL);
+        Py_XDECREF(off);
+        PyErr_Clear();
+    }
     if (write_report(&a) < 0 && code == 0) {
         code = 1;
     }

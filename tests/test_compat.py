@@ -336,3 +336,45 @@ def test_recursion_increments_add_up_to_the_call(tmp_path, how):
     total = sum(float(r[1]) for r in rows.values() if r[1] is not None)
     assert abs(total - 64) <= 3, (total, out.stdout)
     assert float(rows[6][0]) >= 64  # its Mem usage still shows the 64 MiB
+
+
+THREADS = '''\
+import gc, sys, threading
+import peakmem
+
+
+def f():
+    return [0] * 10
+
+
+p = peakmem.LineProfiler()
+p.add_function(f)
+p.enable()
+box = [p]
+del p
+t = threading.Thread(target=box.clear)  # the last reference goes there
+t.start()
+t.join()
+gc.collect()
+print("calls", f() == [0] * 10, f() == [0] * 10)
+q = peakmem.LineProfiler()
+q.add_function(f)
+t = threading.Thread(target=lambda: (q.enable(), f(), q.disable()))
+t.start()
+t.join()
+print("other thread", q.enable_count, len(q.code_map[f.__code__]))
+q.disable_by_count()  # not enabled here: nothing to undo
+print("ok")
+'''
+
+
+def test_line_profiler_threads(tmp_path):
+    """A LineProfiler traces the thread that enables it (memory_profiler's
+    sys.settrace); it stays alive while a thread has it enabled, so
+    dropping its last reference in another thread cannot leave that
+    thread's tracer pointing at freed memory."""
+    (tmp_path / "t.py").write_text(THREADS)
+    out = run([PY, "t.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["calls True True",
+                                       "other thread 0 2", "ok"]
