@@ -21,6 +21,8 @@ typedef struct {
     PyObject *owner; /* pm_profiled_wrap's hook_arg (Profiled) or the
                         object whose profiler a ProfiledRun borrows;
                         NULL for @profile's own */
+    PyObject *dict;  /* Profiled: its attributes (a function's __dict__:
+                        decorators above it set theirs), or NULL */
     int precision;
 } ProfiledHead;
 
@@ -191,6 +193,7 @@ static int head_traverse(ProfiledHead *self, visitproc visit, void *arg)
     Py_VISIT(self->target);
     Py_VISIT(self->stream);
     Py_VISIT(self->owner);
+    Py_VISIT(self->dict);
     return 0;
 }
 
@@ -199,6 +202,7 @@ static int head_clear(ProfiledHead *self)
     Py_CLEAR(self->target);
     Py_CLEAR(self->stream);
     Py_CLEAR(self->owner);
+    Py_CLEAR(self->dict);
     return 0;
 }
 
@@ -269,6 +273,7 @@ static PyObject *run_new(ProfiledObject *self, PyObject *inner,
     run->head.target = inner;
     run->head.stream = Py_NewRef(self->head.stream);
     run->head.owner = Py_XNewRef(owner);
+    run->head.dict = NULL;
     run->head.precision = self->head.precision;
     run->lp = lp;
     run->reported = owner != NULL;
@@ -363,7 +368,8 @@ static PyObject *profiled_descr_get(PyObject *self, PyObject *obj,
 }
 
 /* Attributes not of the wrapper (__name__, __doc__, ...) come from the
- * wrapped function, as functools.wraps would copy them. */
+ * wrapped function, as functools.wraps would copy them; attributes set
+ * on the wrapper (its __dict__) come first, then the function's. */
 static PyObject *profiled_getattro(ProfiledObject *self, PyObject *name)
 {
     if (self->head.target != NULL &&
@@ -394,8 +400,16 @@ static PyObject *profiled_repr(ProfiledObject *self)
     return PyUnicode_FromFormat("<profiled %R>", self->head.target);
 }
 
+static PyGetSetDef profiled_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMemberDef profiled_members[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(ProfiledObject, vectorcall),
+     READONLY, NULL},
+    {"__dictoffset__", T_PYSSIZET, offsetof(ProfiledObject, head.dict),
      READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
@@ -409,6 +423,7 @@ static PyType_Slot profiled_slots[] = {
     {Py_tp_getattro, profiled_getattro},
     {Py_tp_repr, profiled_repr},
     {Py_tp_members, profiled_members},
+    {Py_tp_getset, profiled_getset},
     {0, NULL},
 };
 
@@ -431,7 +446,16 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     self->head.target = Py_XNewRef(func);
     self->head.stream = Py_NewRef(stream != NULL ? stream : Py_None);
     self->head.owner = NULL;
+    self->head.dict = NULL;
     self->head.precision = precision;
+    /* functools.wraps: the function's attributes, copied */
+    PyObject *fd = func != NULL ? PyObject_GetAttrString(func, "__dict__")
+                                : NULL;
+    if (fd != NULL && PyDict_Check(fd)) {
+        self->head.dict = PyDict_Copy(fd);
+    }
+    Py_XDECREF(fd);
+    PyErr_Clear();
     self->vectorcall = profiled_vectorcall;
     self->hook = NULL;
     self->lp = NULL;

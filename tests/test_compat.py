@@ -63,6 +63,13 @@ def g(n):
 print("m", K().m(10), K().bare(), g(1))
 print("names", K.m.__name__, K.m.__qualname__, K.m.__doc__,
       K.m.__wrapped__.__name__)
+def h(n):
+    return n
+h.before = "the function's"
+hw = profile(h)
+hw.tag = "set on the wrapper"  # as decorators above @profile do
+h.after = "later"
+print("attrs", hw.tag, "|", hw.before, "|", hw.after, "|", sorted(vars(hw)))
 '''
 
 
@@ -71,13 +78,16 @@ print("names", K.m.__name__, K.m.__qualname__, K.m.__doc__,
 def test_runner_profile_binds_methods_and_keeps_names(tmp_path, flags):
     """Issue 12.1: under python -m peakmem (and --timestamp, what `peakmem
     run` uses) a @profile'd method gets self, the wrapper carries the
-    function's __name__/__qualname__/__doc__/__wrapped__ (functools.wraps),
+    function's __name__/__qualname__/__doc__/__wrapped__ and attributes
+    (functools.wraps), takes attributes of its own (a function's __dict__),
     and profile() / profile(precision=N) decorate too."""
     (tmp_path / "s.py").write_text(METHODS)
     out = run([PY, "-m", "peakmem"] + flags + ["s.py"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "m 10 5 2\n" in out.stdout
     assert "names m K.m doc of m m\n" in out.stdout
+    assert ("attrs set on the wrapper | the function's | later | "
+            "['before', 'tag']\n" in out.stdout)
     if flags:
         funcs = [l.split()[1] for l in
                  (tmp_path / "t.dat").read_text().splitlines()]
