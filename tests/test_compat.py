@@ -312,7 +312,7 @@ def test_mprun_result_is_usable_as_a_line_profiler(tmp_path):
     assert tail == ["same True", "keys ['f']", "occ 1"]
 
 
-# ---- 12.9: recursion ---------------------------------------------------------
+# ---- 12.9: recursion ----------------------------------------------------
 
 RECURSION = '''\
 {imp}keep = []
