@@ -388,3 +388,22 @@ def test_line_profiler_threads(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["calls True True",
                                        "other thread 0 2", "ok"]
+
+
+def test_peakmem_run_records_methods_and_keeps_errors(tmp_path):
+    """Issue 12.1/12.2 through the peakmem command: `peakmem run` on a
+    script with a @profile'd method records it (FUNC line) and a failing
+    call ends the script with its own traceback."""
+    import os
+    (tmp_path / "p.py").write_text(
+        "class K:\n    @profile\n    def m(self, n):\n"
+        "        return 10 // n\n\n\nprint('got', K().m(2))\nK().m(0)\n")
+    cmd = os.path.join(os.path.dirname(PY), "peakmem")
+    out = run([cmd, "run", "-T", "0.05", "-o", "p.dat", "p.py"], tmp_path)
+    assert "got 5\n" in out.stdout
+    assert "SystemError" not in out.stderr
+    assert "ZeroDivisionError: integer division or modulo by zero" \
+        in out.stderr
+    funcs = [l.split()[1] for l in (tmp_path / "p.dat").read_text()
+             .splitlines() if l.startswith("FUNC ")]
+    assert funcs == ["__main__.K.m", "__main__.K.m"]
