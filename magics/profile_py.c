@@ -57,6 +57,36 @@ int pm_stream_write(PyObject *stream, const char *text)
     return res != NULL ? 0 : -1;
 }
 
+/* Write text (pm_lineprof_text's: blocks apart by two blank lines, no
+ * final line end) to stream in the pieces memory_profiler's show_results
+ * writes: "Filename: F\n\n", the header and rule lines, each row, and
+ * "\n\n" after a block. A stream that looks at each write (LogFile's
+ * reportIncrementFlag reads one row's increment) sees the same calls. */
+static int write_pieces(PyObject *stream, const char *text)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+        if (nl != NULL && nl[1] == '\n' &&
+            (strncmp(p, "Filename: ", 10) == 0 || n == 1)) {
+            n++; /* the blank line after it: one piece */
+        }
+        char *piece = pm_fmt_alloc("%.*s%s", (int)n, p,
+                                   p[n] == '\0' ? "\n" : "");
+        int rc = piece != NULL ? pm_stream_write(stream, piece) : -1;
+        if (piece == NULL) {
+            PyErr_NoMemory();
+        }
+        free(piece);
+        if (rc < 0) {
+            return -1;
+        }
+        p += n;
+    }
+    return pm_stream_write(stream, "\n\n");
+}
+
 /* Print lp's tables as memory_profiler's show_results does (each block
  * followed by a blank line). Keeps a pending exception. */
 static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
@@ -66,10 +96,7 @@ static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
     char *text = pm_lineprof_text(lp, precision);
     int rc = -1;
     if (text != NULL) {
-        rc = text[0] == '\0' ? 0 : pm_stream_write(stream, text);
-        if (rc == 0 && text[0] != '\0') {
-            rc = pm_stream_write(stream, "\n\n\n");
-        }
+        rc = text[0] == '\0' ? 0 : write_pieces(stream, text);
         free(text);
     }
     if (rc < 0) {

@@ -407,3 +407,73 @@ def test_peakmem_run_records_methods_and_keeps_errors(tmp_path):
     funcs = [l.split()[1] for l in (tmp_path / "p.dat").read_text()
              .splitlines() if l.startswith("FUNC ")]
     assert funcs == ["__main__.K.m", "__main__.K.m"]
+
+
+WRITES = '''\
+import json, logging, os, re, sys
+from {module} import profile, LogFile
+
+HERE = os.path.abspath(__file__)
+
+
+def mask(text):
+    return re.sub(r" *-?\\d+\\.\\d+ MiB", " N MiB",
+                  text.replace(HERE, "F"))
+
+
+class Writes:
+    def __init__(self):
+        self.got = []
+
+    def write(self, text):
+        self.got.append(mask(text))
+
+
+w = Writes()
+
+
+@profile(stream=w)
+def f():
+    a = bytearray(32 * 2**20)
+    del a
+    return 1
+
+
+class Keep(logging.Handler):
+    def emit(self, record):
+        kept.append(mask(record.getMessage()))
+
+
+kept = []
+logging.getLogger("mem").addHandler(Keep())
+logging.getLogger("mem").setLevel(logging.INFO)
+g = profile(stream=LogFile("mem", reportIncrementFlag=True))(f.__wrapped__)
+f()
+g()
+print(json.dumps([w.got, kept]))
+'''
+
+
+@needs_mp
+def test_profile_stream_gets_memory_profilers_writes(tmp_path):
+    """Issue 12.4: @profile(stream=s) writes its table in the same pieces
+    as memory_profiler's (one write per line; the numbers aside), so
+    @profile(stream=LogFile(name, reportIncrementFlag=True)) logs the
+    header and only the rows that grew, as there."""
+    import json
+    (tmp_path / "ours.py").write_text(WRITES.format(module="peakmem"))
+    (tmp_path / "theirs.py").write_text(
+        WRITES.format(module="memory_profiler"))
+    ours = run([PY, "ours.py"], tmp_path)
+    theirs = run([DEBIAN_PY, "theirs.py"], tmp_path)
+    assert ours.returncode == 0, ours.stderr
+    assert theirs.returncode == 0, theirs.stderr
+    ours, theirs = json.loads(ours.stdout), json.loads(theirs.stdout)
+    assert ours[0] == theirs[0]
+    assert len(ours[0]) == 3 + 5 + 1
+    # memory_profiler's def line "grows" by the whole RSS (its first
+    # reading is taken against 0): it logs that row too; peakmem's is 0.
+    import re
+    assert ours[1] == [r for r in theirs[1]
+                       if not re.match(r"^ +\d+ .*@profile\(", r)]
+    assert len(ours[1]) == 3 and "bytearray" in ours[1][2]
