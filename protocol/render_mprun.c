@@ -242,9 +242,11 @@ static const struct {
  * right-align every cell anyway), and a left-aligned cell holds a
  * <div align="left">, whose presentational alignment no style sheet
  * overrides (they style the cells). The source is a <pre>: its
- * indentation kept by the element itself, not by a style. The row colour
- * (inline style) is only a help: the sign and the marker tell allocations
- * from frees where it is stripped. */
+ * indentation kept by the element itself, not by a style (its
+ * background:none only lets a highlighted row's colour through in
+ * JupyterLab, no <code> inside: classic paints that white). The row
+ * colour (inline style) is only a help: the sign and the marker tell
+ * allocations from frees where it is stripped. */
 #define LEFT(text) "<div align=\"left\">" text "</div>"
 
 /* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20, an explicit
@@ -288,7 +290,8 @@ static int html_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
                                       : "<td></td><td></td><td></td>");
     }
     pm_strbuf_printf(out,
-                     "<td>" LEFT("<pre><code>%s</code></pre>") "</td></tr>",
+                     "<td>" LEFT("<pre style=\"background:none\">%s</pre>")
+                         "</td></tr>",
                      source);
     free(source);
     return 0;

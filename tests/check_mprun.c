@@ -415,8 +415,9 @@ END_TEST
 /* Untrusted notebooks: classic Notebook 6.4's sanitizer strips every
  * inline style. Nothing lays out by one: numbers in <td align="right">,
  * the source and its header left in a <div align="left">, the source a
- * <pre> (indentation kept by the element); the only styles left are the
- * heavy rows' colours, which sign and marker stand in for. */
+ * <pre> (indentation kept by the element); the only styles left are
+ * colours: the heavy rows' (sign and marker stand in for them) and the
+ * source's transparent background. */
 START_TEST(test_mprun_html_layout_without_inline_style)
 {
     pm_mprun_t m = sample();
@@ -429,15 +430,17 @@ START_TEST(test_mprun_html_layout_without_inline_style)
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_null(strstr(html, "text-align"));
     ck_assert_ptr_null(strstr(html, "white-space"));
-    ck_assert_uint_eq(count(html, "style="),
+    ck_assert_uint_eq(count(html, "<tr class=\"peakmem-heavy"),
                       count(html, "style=\"background-color:"));
     ck_assert_uint_eq(count(html, "style="),
-                      count(html, "<tr class=\"peakmem-heavy"));
+                      count(html, "style=\"background-color:") +
+                          count(html, "<pre style=\"background:none\">"));
     ck_assert_ptr_nonnull(strstr(html, "<caption><div align=\"left\"><code>"));
     ck_assert_ptr_nonnull(
         strstr(html, "<th><div align=\"left\">Line Contents</div></th>"));
-    ck_assert_uint_eq(count(html, "<td><div align=\"left\"><pre><code>"),
-                      lines);
+    ck_assert_uint_eq(
+        count(html, "<td><div align=\"left\"><pre style=\"background:none\">"),
+        lines);
     free(html);
 }
 END_TEST
@@ -451,8 +454,8 @@ START_TEST(test_mprun_html_blank_cells_for_never_run_line)
     ck_assert_ptr_nonnull(
         strstr(html, "<tr><td align=\"right\">5</td>"
                      "<td></td><td></td><td></td>"
-                     "<td><div align=\"left\"><pre><code>        return "
-                     "None</code></pre></div></td></tr>"));
+                     "<td><div align=\"left\"><pre style=\"background:none\">"
+                     "        return None</pre></div></td></tr>"));
     free(html);
     m.show_peak = 1;
     html = pm_mprun_render_html(&m);

@@ -75,7 +75,7 @@ def test_final_html_has_svg_timeline_image(k):
     assert "<svg" not in html and svg is not None
     assert "<svg" in svg and "</svg>" in svg
     assert "time (s)" in svg and "memory (MiB)" in svg
-    assert "peak " in html
+    assert "peak " in svg and ">peak<" in html
     timeline = final[MIME]["timeline"]
     assert len(timeline) >= 100
     assert timeline[-1][0] >= 2.5
