@@ -215,6 +215,14 @@ typedef struct {
     int include_children; /* add descendants' RSS (read at most every
                              children_interval_ns; 0: 100 ms) */
     int64_t children_interval_ns;
+    /* What the tracer reads (PM_MEM_RSS, 0, the default; PSS and USS
+     * read smaps_rollup: tens of us per read, under the same gate). */
+    pm_mem_kind_t kind;
+    /* When set, read through this instead (e.g. tracemalloc's traced
+     * memory, read by the Python boundary with the GIL the trace
+     * callback holds); returns 0 or a negative errno, never raises. */
+    int (*read)(void *arg, uint64_t *bytes);
+    void *read_arg;
 } pm_tracer_opts_t;
 
 /* Returns 0 or a negative code. The tracer is used by one thread. */
@@ -273,6 +281,10 @@ typedef struct {
      * run keeps its whole span at a coarser resolution. */
     int record;
     size_t max_samples;
+    /* What "own" memory is (PM_MEM_RSS, 0, the default): PSS and USS
+     * read smaps_rollup at each sample (tens of us instead of one).
+     * Descendants are summed as RSS whatever the kind. */
+    pm_mem_kind_t kind;
 } pm_sampler_opts_t;
 
 /* One kept sample. */

@@ -154,6 +154,8 @@ static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
     pm_state_t *st = get_state(module);
     pm_display_close(st);
     Py_CLEAR(st->shell);
+    Py_CLEAR(st->no_such_process);
+    Py_CLEAR(st->no_such_psutil);
     Py_RETURN_NONE;
 }
 
@@ -315,6 +317,18 @@ static int module_exec(PyObject *module)
             0) {
         return -1;
     }
+    st->no_such_process = PyErr_NewExceptionWithDoc(
+        "peakmem.NoSuchProcess",
+        "memory_usage(pid): no such process. A ProcessLookupError; when\n"
+        "psutil is installed the raised error also is a\n"
+        "psutil.NoSuchProcess, what memory_profiler raises (attributes\n"
+        "pid, name, msg).",
+        PyExc_ProcessLookupError, NULL);
+    if (st->no_such_process == NULL ||
+        PyModule_AddObjectRef(module, "NoSuchProcess", st->no_such_process) <
+            0) {
+        return -1;
+    }
     if (pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
         pm_profile_type_init(module, st) < 0) {
@@ -334,6 +348,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->profiled_run_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
+    Py_VISIT(st->no_such_process);
+    Py_VISIT(st->no_such_psutil);
     return 0;
 }
 

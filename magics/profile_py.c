@@ -17,6 +17,7 @@ typedef struct {
                                        generator or coroutine */
     PyObject *stream;               /* where tables go; None: sys.stdout */
     int precision;
+    int backend; /* PM_BACKEND_*: what the tables measure */
 } ProfiledHead;
 
 /* What @profile returns. With head.target == NULL it is a decorator
@@ -68,8 +69,9 @@ static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
     return rc;
 }
 
-static pm_lineprof_t *profiler_for(PyObject *func)
+static pm_lineprof_t *profiler_for(PyObject *func, int backend)
 {
+    pm_tracer_opts_t topts = {0};
     PyObject *codes = PyList_New(0);
     pm_lineprof_t *lp = NULL;
     if (codes == NULL) {
@@ -78,7 +80,10 @@ static pm_lineprof_t *profiler_for(PyObject *func)
     if (pm_lineprof_collect(func, codes) < 0) {
         goto fail;
     }
-    lp = pm_lineprof_new(NULL);
+    if (pm_backend_tracer_opts(backend, &topts) < 0) {
+        goto fail;
+    }
+    lp = pm_lineprof_new(&topts);
     for (Py_ssize_t i = 0; lp != NULL && i < PyList_GET_SIZE(codes); i++) {
         if (pm_lineprof_add(lp, PyList_GET_ITEM(codes, i)) < 0) {
             pm_lineprof_free(lp);
@@ -238,7 +243,8 @@ static PyType_Spec run_spec = {
 /* ---- Profiled: the decorated function ---------------------------------*/
 
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
-                                  PyObject *stream, int precision);
+                                  PyObject *stream, int precision,
+                                  int backend);
 
 static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
                                      size_t nargsf, PyObject *kwnames)
@@ -254,7 +260,7 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
             return NULL;
         }
         return profiled_new_for(Py_TYPE(self), args[0], self->head.stream,
-                                self->head.precision);
+                                self->head.precision, self->head.backend);
     }
     if (pm_lineprof_owner_enabled(self)) {
         /* A recursive call in this thread: the outer call's profiler
@@ -262,7 +268,7 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         return PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
     }
     int flags = code_flags(self->head.target);
-    pm_lineprof_t *lp = profiler_for(self->head.target);
+    pm_lineprof_t *lp = profiler_for(self->head.target, self->head.backend);
     if (lp == NULL) {
         return NULL;
     }
@@ -286,6 +292,7 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         run->head.target = inner;
         run->head.stream = Py_NewRef(self->head.stream);
         run->head.precision = self->head.precision;
+        run->head.backend = self->head.backend;
         run->lp = lp;
         run->reported = 0;
         PyObject_GC_Track(run);
@@ -376,7 +383,8 @@ static PyType_Spec profiled_spec = {
 };
 
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
-                                  PyObject *stream, int precision)
+                                  PyObject *stream, int precision,
+                                  int backend)
 {
     ProfiledObject *self = PyObject_GC_New(ProfiledObject, tp);
     if (self == NULL) {
@@ -385,6 +393,7 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     self->head.target = Py_XNewRef(func);
     self->head.stream = Py_NewRef(stream != NULL ? stream : Py_None);
     self->head.precision = precision;
+    self->head.backend = backend;
     self->vectorcall = profiled_vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
@@ -406,14 +415,8 @@ PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
                                      &func, &stream, &precision, &backend)) {
         return NULL;
     }
-    if (backend != Py_None &&
-        (!PyUnicode_Check(backend) ||
-         (PyUnicode_CompareWithASCIIString(backend, "psutil") != 0 &&
-          PyUnicode_CompareWithASCIIString(backend, "posix") != 0))) {
-        PyErr_Format(PyExc_ValueError,
-                     "profile(): backend %R is not supported; peakmem "
-                     "measures RSS (memory_profiler's 'psutil')",
-                     backend);
+    int kind;
+    if (pm_backend_parse(backend, "profile()", &kind) < 0) {
         return NULL;
     }
     if (precision < 0 || precision > 20) {
@@ -428,5 +431,6 @@ PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     pm_state_t *st = get_state(module);
     return profiled_new_for((PyTypeObject *)st->profiled_type,
-                            func != Py_None ? func : NULL, stream, precision);
+                            func != Py_None ? func : NULL, stream, precision,
+                            kind);
 }
