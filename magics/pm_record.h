@@ -64,11 +64,12 @@ typedef void (*pm_record_ready_fn)(void *ctx);
  * file never interleaves half a line. run spawns o->argv with default
  * SIGPIPE/SIGXFSZ and an empty mask, then waits on its pidfd (a 50 ms
  * poll without one). SIGINT and SIGTERM stop the recording: they are
- * blocked in the calling thread except inside ppoll; a run program gets
- * the signal too unless it came from the terminal (which sent it to the
- * whole group). The previous handlers and mask are restored on return.
- * Plain C; the caller releases the GIL around it. Not reentrant (the stop
- * handler writes one process-wide flag). Returns 0 (see res->stop) or a
+ * blocked in the calling thread and read from a signalfd polled with the
+ * pidfd (no handler, no process-wide flag; the caller's other threads
+ * must block them too, or one of them takes the signal); a run program
+ * gets the signal too unless it came from the terminal (which sent it to
+ * the whole group). The previous mask is restored on return. Plain C;
+ * the caller releases the GIL around it. Returns 0 (see res->stop) or a
  * negative errno / PM_E* code with res->failed set. */
 int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
               void *ctx, pm_record_result_t *res);
