@@ -407,7 +407,7 @@ PyObject *pm_run_main(PyObject *module, PyObject *args);
  * program's exit code or -1, MEM lines), stop "failed" after an error,
  * and releases the GIL while recording. */
 PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
-PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
+PyObject *pm_recorder_peak(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
 

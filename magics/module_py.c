@@ -278,8 +278,10 @@ static PyMethodDef module_methods[] = {
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
      "interval, timeout, include_children, multiprocess, exit_code, "
      "banner) -> exit code."},
-    {"_peak", pm_recorder_peak, METH_O,
-     "peakmem peak: print the peak of one .dat file -> exit code."},
+    {"_peak", (PyCFunction)(void (*)(void))pm_recorder_peak,
+     METH_VARARGS | METH_KEYWORDS,
+     "peakmem peak: _peak(path, func=None): print the peak of one .dat "
+     "file (func: during that function's calls) -> exit code."},
     {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem plot: _plot(path, out, title) -> exit code."},

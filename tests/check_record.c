@@ -350,6 +350,28 @@ START_TEST(test_record_join_cmdline_quotes_blanks)
 }
 END_TEST
 
+START_TEST(test_recfile_func_peak_keeps_samples_inside_its_calls)
+{
+    const char *text = "CMDLINE x\nMEM 5 10\nMEM 40 11\nMEM 7 12\n"
+                       "MEM 50 13\nMEM 9 14\n"
+                       "FUNC __main__.f 5 10.5 7 12.0\n"
+                       "FUNC __main__.f 7 13.5 9 14.0\n"
+                       "FUNC __main__.g 7 20 7 21\n";
+    char err[256];
+    pm_dat_t d;
+    double peak;
+
+    ck_assert_int_eq(pm_dat_parse(text, &d, err, sizeof err),
+                     0);
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "__main__.f", &peak), 0);
+    ck_assert_double_eq(peak, 40); /* t 11, 12 and 14; not 50 at 13 */
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "__main__.g", &peak),
+                     -ENODATA);
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "f", &peak), -ENOENT);
+    pm_dat_close(&d);
+}
+END_TEST
+
 static Suite *record_suite(void)
 {
     Suite *s = suite_create("record");
@@ -363,6 +385,7 @@ static Suite *record_suite(void)
     tcase_add_test(tc, test_record_attach_records_until_exit);
     tcase_add_test(tc, test_recfile_refuses_what_is_not_a_dat_file);
     tcase_add_test(tc, test_record_join_cmdline_quotes_blanks);
+    tcase_add_test(tc, test_recfile_func_peak_keeps_samples_inside_its_calls);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -544,9 +544,9 @@ END_TEST
 START_TEST(test_svg_timeline_shades_function_spans)
 {
     pm_svg_series_t s = {"main", ramp, NRAMP};
-    pm_svg_span_t spans[] = {{"__main__.load", 2.0, 5.0},
-                             {"f<x>&", 9.0, 7.0}, /* reversed */
-                             {"bad", NAN, 1.0}};
+    pm_svg_span_t spans[] = {{"__main__.load", 2.0, 5.0, 0},
+                             {"f<x>&", 9.0, 7.0, 0}, /* reversed */
+                             {"bad", NAN, 1.0, 0}};
     pm_svg_opts_t o = {
         .series = &s, .nseries = 1, .spans = spans, .nspans = 3};
     doc_t d;
@@ -721,7 +721,7 @@ START_TEST(test_svg_timeline_keeps_coordinates_in_view)
         {-5.0, -20.0}, {NAN, 3.0},  {1.0, NAN},    {2.0, INFINITY},
         {3.0, 1e300},  {1e15, 1.0}, {4.0, -1e300}, {5.0, 7.0}};
     pm_svg_series_t s = {"main", wild, 8};
-    pm_svg_span_t spans[] = {{"x", -1e300, 1e300}, {NULL, 5.0, 5.0}};
+    pm_svg_span_t spans[] = {{"x", -1e300, 1e300, 0}, {NULL, 5.0, 5.0, 0}};
     pm_svg_opts_t o = {.title = NULL,
                        .series = &s,
                        .nseries = 1,
@@ -773,8 +773,8 @@ static char *golden_svg_unchecked(void)
         {0.5, 10.0}, {1.0, 40.0}, {2.0, 45.5}, {2.5, 5.0}};
     pm_svg_series_t s[2] = {{"main", main_pts, 7},
                             {"child 4242", child_pts, 4}};
-    pm_svg_span_t spans[] = {{"__main__.load", 0.4, 1.2},
-                             {"pkg.mod.step", 1.3, 2.2}};
+    pm_svg_span_t spans[] = {{"__main__.load", 0.4, 1.2, 0},
+                             {"pkg.mod.step", 1.3, 2.2, 0}};
     pm_svg_opts_t o = {.title = "train.py <b>&amp; co",
                        .series = s,
                        .nseries = 2,
@@ -932,7 +932,7 @@ START_TEST(test_svg_timeline_draws_any_finite_range)
 {
     /* `FUNC f 1 -1.7e308 1 1.7e308` after `MEM 1 0` */
     static const pm_svg_point_t one[] = {{0.0, 1.0}};
-    pm_svg_span_t wide[] = {{"f", -1.7e308, 1.7e308}};
+    pm_svg_span_t wide[] = {{"f", -1.7e308, 1.7e308, 0}};
     /* MEM and CHLD samples DBL_MAX apart; the MiB near DBL_MAX */
     static const pm_svg_point_t far[] = {{-DBL_MAX, 1.0}, {DBL_MAX, 2.0}};
     static const pm_svg_point_t huge[] = {{0.0, 1e308}, {1.0, DBL_MAX}};
