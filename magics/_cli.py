@@ -299,6 +299,13 @@ def cmd_plot(argv):
                           a.slope, win, a.flame)
 
 
+def function_labels(dotted_function_names):
+    """mprof's function_labels: {name: label}, each dotted name shortened
+    to its fewest last components no other name ends with; plot labels
+    the @profile function spans so."""
+    return _peakmem._function_labels(list(dotted_function_names))
+
+
 def draw_png(out, title, series, spans, flame=False, backend=None):
     """_plot's PNG route: peakmem._plot_png, when matplotlib imports."""
     try:

@@ -408,6 +408,8 @@ PyObject *pm_run_main(PyObject *module, PyObject *args);
  * and releases the GIL while recording. */
 PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_peak(PyObject *module, PyObject *args, PyObject *kw);
+/* _function_labels(names) -> {name: label}: mprof's short plot labels. */
+PyObject *pm_recorder_function_labels(PyObject *module, PyObject *names);
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
 

@@ -285,6 +285,8 @@ static PyMethodDef module_methods[] = {
     {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem plot: _plot(path, out, title) -> exit code."},
+    {"_function_labels", pm_recorder_function_labels, METH_O,
+     "mprof's function_labels: {dotted name: shortest unique suffix}."},
     {"_shown", pm_recorder_shown, METH_O,
      "text with control characters and broken UTF-8 as \\xNN."},
     {"_diagnose", diagnose, METH_NOARGS,

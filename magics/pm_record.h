@@ -137,6 +137,13 @@ void pm_recfile_plot_close(pm_recfile_plot_t *p);
  * inside its calls. */
 int pm_recfile_func_peak(const pm_dat_t *d, const char *func, double *peak);
 
+/* mprof's function_labels: each dotted name (module.qualname) shortened
+ * to its fewest last components that no other name ends with ("x.y" and
+ * "z.y" keep theirs, "x.w" becomes "w"). labels[i] points into names[i].
+ * Plot draws the spans under these labels, as mprof does. */
+void pm_recfile_function_labels(const char *const *names, size_t n,
+                                const char **labels);
+
 /* plot's default title: the CMDLINE without its trailing blanks, or NULL
  * when that is empty (or on ENOMEM). Caller frees. */
 char *pm_recfile_title(const char *cmdline);

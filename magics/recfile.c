@@ -229,6 +229,38 @@ int pm_recfile_plot_build(pm_recfile_plot_t *p, const pm_dat_t *ds,
         pm_recfile_plot_close(p);
         return -ERANGE;
     }
+    if (p->nspans > 0) { /* the spans under mprof's short labels */
+        const char **names = calloc(p->nspans, sizeof *names);
+        const char **labels = calloc(p->nspans, sizeof *labels);
+
+        size_t u = 0;
+
+        /* the distinct names (a long run repeats a few functions) */
+        for (size_t i = 0; names != NULL && labels != NULL && i < p->nspans;
+             i++) {
+            size_t j = 0;
+
+            while (j < u && strcmp(names[j], p->spans[i].name) != 0) {
+                j++;
+            }
+            if (j == u) {
+                names[u++] = p->spans[i].name;
+            }
+        }
+        if (names != NULL && labels != NULL) {
+            pm_recfile_function_labels(names, u, labels);
+            for (size_t i = 0; i < p->nspans; i++) {
+                size_t j = 0;
+
+                while (strcmp(names[j], p->spans[i].name) != 0) {
+                    j++;
+                }
+                p->spans[i].name = labels[j];
+            }
+        }
+        free(names);
+        free(labels);
+    }
     return 0;
 }
 
@@ -293,4 +325,55 @@ int pm_recfile_func_peak(const pm_dat_t *d, const char *func, double *peak)
         }
     }
     return !found ? -ENOENT : !any ? -ENODATA : 0;
+}
+
+/* The last k dot-separated components of name (all of it when it has
+ * fewer), as a pointer into name. */
+static const char *suffix(const char *name, int k)
+{
+    const char *p = name + strlen(name);
+
+    while (p > name) {
+        if (p[-1] == '.' && --k == 0) {
+            return p;
+        }
+        p--;
+    }
+    return name;
+}
+
+static int components(const char *name)
+{
+    int n = 1;
+
+    for (; *name != '\0'; name++) {
+        n += *name == '.';
+    }
+    return n;
+}
+
+void pm_recfile_function_labels(const char *const *names, size_t n,
+                                const char **labels)
+{
+    for (size_t i = 0; i < n; i++) {
+        int parts = components(names[i]), k;
+
+        for (k = 1; k < parts; k++) {
+            const char *mine = suffix(names[i], k);
+            int shared = 0;
+
+            for (size_t j = 0; j < n && !shared; j++) {
+                const char *theirs = suffix(names[j], k);
+
+                /* the same k last components: equal text, and theirs
+                 * starts at a component boundary */
+                shared = j != i && strcmp(names[j], names[i]) != 0 &&
+                         strcmp(theirs, mine) == 0;
+            }
+            if (!shared) {
+                break;
+            }
+        }
+        labels[i] = suffix(names[i], k);
+    }
 }

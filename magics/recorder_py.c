@@ -519,3 +519,46 @@ error:
     Py_XDECREF(cmd_b);
     return NULL;
 }
+
+PyObject *pm_recorder_function_labels(PyObject *module, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "names must be a sequence of str");
+    PyObject *res = NULL;
+    const char **names = NULL, **labels = NULL;
+    Py_ssize_t n;
+
+    (void)module;
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    names = PyMem_Calloc((size_t)n + 1, sizeof *names);
+    labels = PyMem_Calloc((size_t)n + 1, sizeof *labels);
+    if (names == NULL || labels == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* borrowed UTF-8, alive as long as seq holds the str */
+        names[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
+        if (names[i] == NULL) {
+            goto done;
+        }
+    }
+    pm_recfile_function_labels(names, (size_t)n, labels);
+    res = PyDict_New();
+    for (Py_ssize_t i = 0; res != NULL && i < n; i++) {
+        PyObject *v = PyUnicode_FromString(labels[i]);
+
+        if (v == NULL ||
+            PyDict_SetItem(res, PySequence_Fast_GET_ITEM(seq, i), v) < 0) {
+            Py_CLEAR(res);
+        }
+        Py_XDECREF(v);
+    }
+done:
+    PyMem_Free(names);
+    PyMem_Free(labels);
+    Py_DECREF(seq);
+    return res;
+}

@@ -904,6 +904,34 @@ START_TEST(test_svg_draws_spans_limit_and_legend)
 }
 END_TEST
 
+/* --flame: one bar per call, stacked by level (level 1 above level 0),
+ * the name inside and as the tooltip; no bands. */
+START_TEST(test_svg_flame_stacks_calls_by_level)
+{
+    pm_svg_series_t se = {.label = "main", .points = ramp5, .n = 5};
+    pm_svg_span_t spans[] = {
+        {.name = "m.outer", .start_t = 0.5, .end_t = 3.5, .level = 0},
+        {.name = "m.inner<&>", .start_t = 1.0, .end_t = 2.0, .level = 1}};
+    pm_svg_opts_t o = {.series = &se, .nseries = 1, .spans = spans,
+                       .nspans = 2, .flame = 1};
+    doc_t d;
+    char *svg = render(&o, &d);
+    const char *outer = strstr(svg, "<title>m.outer</title><rect");
+    const char *inner = strstr(svg, "<title>m.inner&lt;&amp;&gt;</title>");
+    double y_outer, y_inner;
+
+    ck_assert_ptr_nonnull(outer);
+    ck_assert_ptr_nonnull(inner);
+    ck_assert_ptr_null(strstr(svg, "class=\"span\""));
+    ck_assert_int_eq(sscanf(strstr(outer, " y=\"") + 4, "%lf", &y_outer), 1);
+    ck_assert_int_eq(
+        sscanf(strstr(strstr(inner, "<rect"), " y=\"") + 4, "%lf", &y_inner),
+        1);
+    ck_assert_double_lt(y_inner, y_outer);
+    free(svg);
+}
+END_TEST
+
 /* The hostile ranges a crafted .dat gives `peakmem plot`: whatever range
  * finite numbers make, the axes get a handful of ticks and the document
  * comes back. (A tick loop stepping by k++ stood still once k * step
@@ -1010,6 +1038,7 @@ int main(void)
         {"svg", test_svg_is_well_formed_with_axes_and_title},
         {"svg", test_svg_marks_peak_with_value_and_time},
         {"svg", test_svg_draws_spans_limit_and_legend},
+        {"svg", test_svg_flame_stacks_calls_by_level},
         {"hostile ranges", test_svg_timeline_draws_any_finite_range},
     };
 
