@@ -150,6 +150,14 @@ int pm_smaps_read(pid_t pid, pm_smaps_t *out);
  * a negative errno (-EINVAL for an unknown kind). Thread-safe. */
 int pm_mem_read(pid_t pid, pm_mem_kind_t kind, uint64_t *bytes);
 
+/* Most descendants pm_mem_children reads for PSS or USS. */
+#define PM_MEM_MAX_CHILDREN 1024
+
+/* Sum of kind over every descendant of root (pm_rss_children for RSS;
+ * for PSS and USS the first PM_MEM_MAX_CHILDREN descendants, those that
+ * vanish while read skipped). Returns 0 or a negative errno. */
+int pm_mem_children(pid_t root, pm_mem_kind_t kind, uint64_t *bytes);
+
 /* ---- high-water mark ---------------------------------------------------*/
 
 /* Reset this process's VmHWM to its current RSS by writing "5" to
@@ -282,8 +290,8 @@ typedef struct {
     int record;
     size_t max_samples;
     /* What "own" memory is (PM_MEM_RSS, 0, the default): PSS and USS
-     * read smaps_rollup at each sample (tens of us instead of one).
-     * Descendants are summed as RSS whatever the kind. */
+     * read smaps_rollup at each sample (tens of us instead of one),
+     * and the descendants' sum is of the same kind (pm_mem_children). */
     pm_mem_kind_t kind;
 } pm_sampler_opts_t;
 

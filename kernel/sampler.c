@@ -76,7 +76,7 @@ static void store_max(_Atomic uint64_t *slot, uint64_t v)
 static int sample_children(pm_sampler_t *s)
 {
     uint64_t bytes;
-    int rc = pm_rss_children(s->root, &bytes, NULL);
+    int rc = pm_mem_children(s->root, s->kind, &bytes);
 
     if (rc < 0) {
         return rc;

@@ -125,3 +125,27 @@ int pm_mem_read(pid_t pid, pm_mem_kind_t kind, uint64_t *bytes)
     *bytes = (kind == PM_MEM_PSS ? s.pss_kb : s.uss_kb) * 1024;
     return 0;
 }
+
+int pm_mem_children(pid_t root, pm_mem_kind_t kind, uint64_t *bytes)
+{
+    pid_t pids[PM_MEM_MAX_CHILDREN];
+    uint64_t sum = 0;
+    int n;
+
+    if (kind == PM_MEM_RSS) {
+        return pm_rss_children(root, bytes, NULL);
+    }
+    n = pm_proc_descendants(root, pids, PM_MEM_MAX_CHILDREN);
+    if (n < 0) {
+        return n;
+    }
+    for (int i = 0; i < n && i < PM_MEM_MAX_CHILDREN; i++) {
+        uint64_t b;
+
+        if (pm_mem_read(pids[i], kind, &b) == 0) { /* gone: skipped */
+            sum += b;
+        }
+    }
+    *bytes = sum;
+    return 0;
+}

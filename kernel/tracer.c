@@ -188,7 +188,7 @@ static int read_rss(pm_tracer_t *tr, int64_t now)
     if (tr->include_children &&
         now - tr->children_read_ns >= tr->children_ns) {
         /* A failed scan keeps the cached sum; retry after a period. */
-        if (pm_rss_children(getpid(), &kids, NULL) == 0) {
+        if (pm_mem_children(getpid(), tr->kind, &kids) == 0) {
             tr->children_bytes = kids;
         }
         tr->children_read_ns = now;

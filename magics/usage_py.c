@@ -185,7 +185,8 @@ static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
         double kid_mib[256];
         for (int i = 0; i < nk; i++) {
             b = 0;
-            (void)pm_rss_pid(kids[i], &b); /* a child gone meanwhile: 0 */
+            /* a child gone meanwhile: 0 */
+            (void)pm_mem_read(kids[i], pm_backend_kind(a->backend), &b);
             kid_mib[i] = (double)b / PM_MIB;
             kids_sum += b;
         }

@@ -552,6 +552,17 @@ START_TEST(test_mem_read_forked_child_shares_pages_in_pss_not_uss)
     ck_assert_int_eq(pm_mem_read(pid, PM_MEM_RSS, &rss), 0);
     ck_assert_int_eq(pm_mem_read(pid, PM_MEM_PSS, &pss), 0);
     ck_assert_int_eq(pm_mem_read(pid, PM_MEM_USS, &uss), 0);
+    {
+        uint64_t kids_rss, kids_uss;
+
+        ck_assert_int_eq(pm_mem_children(getpid(), PM_MEM_RSS, &kids_rss),
+                         0);
+        ck_assert_int_eq(pm_mem_children(getpid(), PM_MEM_USS, &kids_uss),
+                         0);
+        ck_assert_msg(kids_rss >= n && kids_uss + n * 0.97 <= kids_rss,
+                      "children RSS %.2f, USS %.2f MiB",
+                      pm_check_mib(kids_rss), pm_check_mib(kids_uss));
+    }
     ck_assert_int_eq(write(go[1], "g", 1), 1);
     ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
     ck_assert_msg(rss >= n, "child RSS %.2f MiB", pm_check_mib(rss));

@@ -41,3 +41,7 @@ if __name__ == "__main__":
                           multiprocess=True)
     print("children", rss, uss, pss)
     assert rss > 64 and uss > 60 and pss > 60
+    # the children share the parent's 64 MiB: counted again in RSS, once
+    # in PSS (divided), not at all in USS
+    assert uss <= pss <= rss
+    assert rss - uss > 2 * 50
