@@ -351,6 +351,12 @@ def record_parser(cmd):
                    help="stop recording after S seconds (attach: 3600)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="default mprofile_<YYYYMMDDhhmmss>.dat")
+    p.add_argument("--backend", metavar="NAME", default="psutil",
+                   help="what is recorded, as mprof: psutil and posix the "
+                   "resident set size (RSS, default), psutil_pss the "
+                   "proportional and psutil_uss the unique set size "
+                   "(/proc/PID/smaps_rollup); tracemalloc is refused: it "
+                   "measures a Python process from inside")
     if cmd == "run":
         p.add_argument("-a", "--attach", action="store_true",
                        help="attach to an existing process (as peakmem "
@@ -425,6 +431,12 @@ def child_command(a, program, output):
 def cmd_record(cmd, argv):
     a = record_parser(cmd).parse(argv)
     interval = seconds("--interval", a.interval)
+    if a.backend not in ("psutil", "psutil_pss", "psutil_uss", "posix"):
+        raise Failure("--backend %s: %s" % (
+            a.backend, "tracemalloc measures a Python process from inside "
+            "and cannot record another (use psutil, psutil_pss, "
+            "psutil_uss or posix)" if a.backend == "tracemalloc" else
+            "unknown (one of psutil, psutil_pss, psutil_uss, posix)"), 2)
     timeout = (seconds("--timeout", a.timeout)
                if a.timeout is not None else 0.0)
     if a.output == "":
@@ -480,7 +492,7 @@ def record(cmd, args, pid, output, cmdline, interval, timeout, a, banner):
     -E."""
     stop, sig, pid, code, nmem = _peakmem._record(
         cmd, args, pid, output, cmdline, interval, timeout,
-        a.include_children, a.multiprocess, os.fsencode(banner))
+        a.include_children, a.multiprocess, os.fsencode(banner), a.backend)
     if stop == "failed":
         return 1
     if nmem == 0 and stop != "signal":

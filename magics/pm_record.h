@@ -24,6 +24,8 @@ typedef struct {
     double timeout_s;     /* stop recording after this long; 0: never */
     int include_children; /* MEM holds the descendants' RSS too (-C) */
     int multiprocess;     /* CHLD lines per descendant (-M) */
+    pm_mem_kind_t kind;   /* what MEM and CHLD hold (--backend): RSS,
+                             PSS or USS */
 } pm_record_opts_t;
 
 /* How a recording ended (pm_record_result_t.stop). */

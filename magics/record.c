@@ -38,6 +38,7 @@ typedef struct {
     int64_t last_t_ns;      /* newest sample already written */
     int64_t unix_offset_ns; /* unix time = pm_now_ns() + offset */
     int include_children;
+    pm_mem_kind_t kind; /* of the CHLD values */
     int err; /* first write errno, reported at the end */
     size_t nmem;
 } dat_writer_t;
@@ -149,7 +150,7 @@ static void writer_sample_children(dat_writer_t *w, pid_t root)
         uint64_t bytes;
         char line[128];
 
-        if (pm_rss_pid(pids[i], &bytes) < 0 || bytes == 0) {
+        if (pm_mem_read(pids[i], w->kind, &bytes) < 0 || bytes == 0) {
             continue;
         }
         writer_append(w, line,
@@ -426,6 +427,7 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     sopts.self_interval_s = o->interval_s;
     sopts.children_interval_s = o->interval_s;
     sopts.include_children = o->include_children;
+    sopts.kind = o->kind;
     sopts.pid = r->pid;
     sopts.record = 1;
     r->interval_ns = (int64_t)(o->interval_s * 1e9);
@@ -487,6 +489,7 @@ int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
         return rc;
     }
     r.w.include_children = o->include_children;
+    r.w.kind = o->kind;
     r.w.unix_offset_ns = unix_offset_ns();
     if (ready != NULL) {
         ready(ctx);

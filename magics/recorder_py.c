@@ -450,7 +450,7 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"cmd",     "argv",     "pid",
                              "output",  "cmdline",  "interval",
                              "timeout", "include_children",
-                             "multiprocess", "banner", NULL};
+                             "multiprocess", "banner", "backend", NULL};
     const char *cmd, *banner;
     PyObject *argv_obj, *cmdline, *out_b = NULL, *cmd_b = NULL;
     PyObject *seq = NULL;
@@ -458,15 +458,25 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     pm_record_opts_t o = {0};
     pm_record_result_t res;
     PyObject *result;
-    int pid = 0, rc;
+    PyObject *backend = Py_None;
+    int pid = 0, rc, b;
 
     (void)module;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "sOiO&Oddppy", kwlist, &cmd, &argv_obj, &pid,
+            args, kw, "sOiO&Oddppy|O", kwlist, &cmd, &argv_obj, &pid,
             PyUnicode_FSConverter, &out_b, &cmdline, &o.interval_s,
-            &o.timeout_s, &o.include_children, &o.multiprocess, &banner)) {
+            &o.timeout_s, &o.include_children, &o.multiprocess, &banner,
+            &backend) ||
+        pm_backend_parse(backend, "_record", &b) < 0) {
         goto error;
     }
+    if (b == PM_BACKEND_TRACEMALLOC) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_record: tracemalloc cannot measure another "
+                        "process");
+        goto error;
+    }
+    o.kind = pm_backend_kind(b);
     if (argv_obj != Py_None) {
         seq = PySequence_Fast(argv_obj, "argv must be a list of str");
         if (seq == NULL || PySequence_Fast_GET_SIZE(seq) == 0 ||

@@ -406,6 +406,13 @@ BAD_INPUT = [
     (["run", "--timeout", "0", "true"], 2,
      "peakmem: run: --timeout expects a positive number of seconds, got "
      "'0'"),
+    (["run", "--backend", "tracemalloc", "true"], 2,
+     "peakmem: run: --backend tracemalloc: tracemalloc measures a Python "
+     "process from inside and cannot record another (use psutil, "
+     "psutil_pss, psutil_uss or posix)"),
+    (["run", "--backend", "rss", "true"], 2,
+     "peakmem: run: --backend rss: unknown (one of psutil, psutil_pss, "
+     "psutil_uss, posix)"),
     (["attach", "1", "2"], 2,
      "peakmem: attach: attach takes one process id, got 2 arguments"),
     (["attach", "-E", "1"], 2,
@@ -684,3 +691,19 @@ def test_attach_and_run_attach_by_process_name(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_run_backend_uss_records_private_memory(tmp_path):
+    """--backend psutil_uss: MEM holds the unique set size, below the RSS
+    by the shared libraries, and still the 100 MiB the program touches."""
+    (tmp_path / "alloc.py").write_text(ALLOC_SCRIPT)
+    for backend in ("psutil", "psutil_uss"):
+        r = peakmem(["run", "--nopython", "--backend", backend, "-T",
+                     "0.02", "-o", backend + ".dat", "alloc.py"], tmp_path)
+        assert r.returncode == 0, r.stderr
+    rss = mem_values(tmp_path / "psutil.dat")
+    uss = mem_values(tmp_path / "psutil_uss.dat")
+    assert max(rss) > 100 and max(uss) > 100
+    # the interpreter's pages, shared with this test's own Python, are in
+    # RSS and not in USS
+    assert max(uss) < max(rss) - 1
