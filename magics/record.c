@@ -509,6 +509,7 @@ int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
         pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
         close(r.w.fd);
         free(r.w.buf);
+        unlink(o->output); /* nothing was recorded */
         res->failed = PM_RECORD_FAIL_OPEN;
         return rc;
     }
