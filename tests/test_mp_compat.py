@@ -186,9 +186,8 @@ def test_mprofile(tmp_path):
     assert ">make<" in svg and ">double<" in svg  # mprof's short labels
 
 
-@pytest.mark.skipif(not hasattr(peakmem.profile, "enable_by_count"),
-                    reason="needs profile.enable_by_count (issue 12.3, "
-                    "branch i12a)")
+@pytest.mark.skipif(not HAS_LINEPROFILER, reason="needs the builtin "
+                    "profile's enable_by_count (issue 12.3, branch i12a)")
 def test_nested(tmp_path):
     out = main_run("nested", tmp_path)
     assert 150 < float(row(out, "b = [2]")[2]) < 156

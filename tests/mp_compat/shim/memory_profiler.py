@@ -9,7 +9,6 @@ from peakmem import *  # noqa: F401,F403
 from peakmem import memory_usage, profile  # noqa: F401
 
 __version__ = peakmem.__version__
-_backend = "psutil"  # memory_profiler's module default (tests set it)
 
 
 def __getattr__(name):
