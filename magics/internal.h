@@ -29,6 +29,9 @@ typedef struct {
     PyObject *no_such_process;   /* peakmem.NoSuchProcess (ProcessLookupError) */
     PyObject *no_such_psutil;    /* its subclass that is also psutil's
                                     NoSuchProcess; NULL until first raised */
+    PyObject *traced_fn;         /* tracemalloc.get_traced_memory, the
+                                    tracemalloc backend's reader; NULL
+                                    until first used */
     /* Display state: the publisher is made on the first result shown
      * inside an ipykernel; display_mode says which route is in use. */
     pm_publisher_t *publisher;

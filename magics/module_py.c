@@ -156,6 +156,7 @@ static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
     Py_CLEAR(st->shell);
     Py_CLEAR(st->no_such_process);
     Py_CLEAR(st->no_such_psutil);
+    Py_CLEAR(st->traced_fn);
     Py_RETURN_NONE;
 }
 
@@ -354,6 +355,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->shell);
     Py_VISIT(st->no_such_process);
     Py_VISIT(st->no_such_psutil);
+    Py_VISIT(st->traced_fn);
     return 0;
 }
 

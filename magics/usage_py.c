@@ -272,6 +272,10 @@ static PyObject *watch_traced(const usage_args_t *a, pid_t pid)
                 (long)((a->interval - (double)(time_t)a->interval) * 1e9)};
             nanosleep(&ts, NULL);
             Py_END_ALLOW_THREADS
+            if (PyErr_CheckSignals() < 0) { /* Ctrl-C stops the watch */
+                Py_CLEAR(list);
+                break;
+            }
             s.t_ns = pm_now_ns();
         }
         if (pm_backend_traced(&cur, NULL) < 0) {
