@@ -2,10 +2,9 @@
 of memory_usage (issue 12.7): psutil_pss and psutil_uss read
 /proc/self/smaps_rollup, tracemalloc the memory Python traces; a Popen
 gets its returncode; a missing pid raises what memory_profiler raises."""
-import os
 import subprocess
 import sys
-import textwrap
+import time
 import tracemalloc
 
 import pytest
@@ -53,8 +52,7 @@ def test_memory_usage_callable_uss_sees_touched_block():
     def grow():
         block = bytearray(64 * MIB)
         block[::4096] = b"x" * (64 * MIB // 4096)
-        for _ in range(40):  # keep it while a few samples are taken
-            peakmem.memory_usage(-1, backend="psutil_uss")
+        time.sleep(0.3)  # held for ~300 samples of 1 ms
         return len(block)
 
     base = peakmem.memory_usage(-1, backend="psutil_uss")[0]
