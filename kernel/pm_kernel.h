@@ -116,6 +116,48 @@ int pm_rss_children(pid_t root, uint64_t *bytes, int *count);
  * (-EINVAL for root <= 0). */
 int pm_proc_descendants(pid_t root, pid_t *out, size_t max);
 
+/* ---- proportional and unique set sizes (smaps.c) ------------------------*/
+
+/* What memory_profiler's backends measure: psutil and posix read RSS,
+ * psutil_pss the proportional set size, psutil_uss the unique set size. */
+typedef enum {
+    PM_MEM_RSS = 0, /* statm resident pages (pm_rss_self, pm_rss_pid) */
+    PM_MEM_PSS,     /* smaps_rollup Pss */
+    PM_MEM_USS,     /* smaps_rollup Private_Clean + _Dirty + _Hugetlb */
+} pm_mem_kind_t;
+
+/* The lines of /proc/<pid>/smaps_rollup this project reads, in kB. */
+typedef struct {
+    uint64_t rss_kb;  /* Rss: resident */
+    uint64_t pss_kb;  /* Pss: resident, shared pages divided by sharers */
+    uint64_t uss_kb;  /* Private_Clean + Private_Dirty + Private_Hugetlb */
+    uint64_t swap_kb; /* Swap: swapped out */
+    int has_rss, has_pss, has_private; /* 1 when the lines were present */
+} pm_smaps_t;
+
+/* Parse smaps_rollup text. Returns 0, or PM_EPARSE when a value is
+ * malformed or Rss, Pss or every Private_* line is missing. */
+int pm_smaps_parse(const char *text, pm_smaps_t *out);
+
+/* Read /proc/<pid>/smaps_rollup (pid 0: this process) and parse it.
+ * Returns 0, -ESRCH for no such process, -ENODATA for a process without
+ * mappings (a zombie, a kernel thread), or a negative errno / PM_EPARSE.
+ * Thread-safe, no allocation. */
+int pm_smaps_read(pid_t pid, pm_smaps_t *out);
+
+/* The memory of pid (0: this process) as kind, in bytes: RSS from statm
+ * (pm_rss_self / pm_rss_pid), PSS or USS from smaps_rollup. Returns 0 or
+ * a negative errno (-EINVAL for an unknown kind). Thread-safe. */
+int pm_mem_read(pid_t pid, pm_mem_kind_t kind, uint64_t *bytes);
+
+/* Most descendants pm_mem_children reads for PSS or USS. */
+#define PM_MEM_MAX_CHILDREN 1024
+
+/* Sum of kind over every descendant of root (pm_rss_children for RSS;
+ * for PSS and USS the first PM_MEM_MAX_CHILDREN descendants, those that
+ * vanish while read skipped). Returns 0 or a negative errno. */
+int pm_mem_children(pid_t root, pm_mem_kind_t kind, uint64_t *bytes);
+
 /* ---- high-water mark ---------------------------------------------------*/
 
 /* Reset this process's VmHWM to its current RSS by writing "5" to
@@ -185,6 +227,14 @@ typedef struct {
     int include_children; /* add descendants' RSS (read at most every
                              children_interval_ns; 0: 100 ms) */
     int64_t children_interval_ns;
+    /* What the tracer reads (PM_MEM_RSS, 0, the default; PSS and USS
+     * read smaps_rollup: tens of us per read, under the same gate). */
+    pm_mem_kind_t kind;
+    /* When set, read through this instead (e.g. tracemalloc's traced
+     * memory, read by the Python boundary with the GIL the trace
+     * callback holds); returns 0 or a negative errno, never raises. */
+    int (*read)(void *arg, uint64_t *bytes);
+    void *read_arg;
 } pm_tracer_opts_t;
 
 /* Returns 0 or a negative code. The tracer is used by one thread. */
@@ -247,6 +297,10 @@ typedef struct {
      * run keeps its whole span at a coarser resolution. */
     int record;
     size_t max_samples;
+    /* What "own" memory is (PM_MEM_RSS, 0, the default): PSS and USS
+     * read smaps_rollup at each sample (tens of us instead of one),
+     * and the descendants' sum is of the same kind (pm_mem_children). */
+    pm_mem_kind_t kind;
 } pm_sampler_opts_t;
 
 /* One kept sample. */

@@ -154,6 +154,9 @@ static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
     pm_state_t *st = get_state(module);
     pm_display_close(st);
     Py_CLEAR(st->shell);
+    Py_CLEAR(st->no_such_process);
+    Py_CLEAR(st->no_such_psutil);
+    Py_CLEAR(st->traced_fn);
     Py_RETURN_NONE;
 }
 
@@ -276,11 +279,15 @@ static PyMethodDef module_methods[] = {
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
      "interval, timeout, include_children, multiprocess, exit_code, "
      "banner) -> exit code."},
-    {"_peak", pm_recorder_peak, METH_O,
-     "peakmem peak: print the peak of one .dat file -> exit code."},
+    {"_peak", (PyCFunction)(void (*)(void))pm_recorder_peak,
+     METH_VARARGS | METH_KEYWORDS,
+     "peakmem peak: _peak(path, func=None): print the peak of one .dat "
+     "file (func: during that function's calls) -> exit code."},
     {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem plot: _plot(path, out, title) -> exit code."},
+    {"_function_labels", pm_recorder_function_labels, METH_O,
+     "mprof's function_labels: {dotted name: shortest unique suffix}."},
     {"_shown", pm_recorder_shown, METH_O,
      "text with control characters and broken UTF-8 as \\xNN."},
     {"_diagnose", diagnose, METH_NOARGS,
@@ -315,6 +322,18 @@ static int module_exec(PyObject *module)
             0) {
         return -1;
     }
+    st->no_such_process = PyErr_NewExceptionWithDoc(
+        "peakmem.NoSuchProcess",
+        "memory_usage(pid): no such process. A ProcessLookupError; when\n"
+        "psutil is installed the raised error also is a\n"
+        "psutil.NoSuchProcess, what memory_profiler raises (attributes\n"
+        "pid, name, msg).",
+        PyExc_ProcessLookupError, NULL);
+    if (st->no_such_process == NULL ||
+        PyModule_AddObjectRef(module, "NoSuchProcess", st->no_such_process) <
+            0) {
+        return -1;
+    }
     if (pm_result_type_init(module, st) < 0 ||
         pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
@@ -338,6 +357,9 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->lineprofiler_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
+    Py_VISIT(st->no_such_process);
+    Py_VISIT(st->no_such_psutil);
+    Py_VISIT(st->traced_fn);
     return 0;
 }
 

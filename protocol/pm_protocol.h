@@ -258,6 +258,7 @@ double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
 typedef struct {
     const char *name;
     double start_t, end_t; /* seconds from the start */
+    int level;             /* call depth (FUNC's level); used by flame */
 } pm_svg_span_t;
 
 typedef struct {
@@ -286,6 +287,9 @@ typedef struct {
     /* > 0: the time axis runs at least to here (seconds), e.g. the
      * statement's own time when no sample came near its end */
     double t_end;
+    /* spans as a flame graph (mprof plot --flame): one bar per call,
+     * stacked by level from the bottom of the plot, instead of bands */
+    int flame;
 } pm_svg_opts_t;
 
 /* A self-contained SVG document (no scripts, no external resources):

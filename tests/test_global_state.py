@@ -70,9 +70,6 @@ ALLOWED = {
     ("magics/monitor_py.c", "monitor"): "the callbacks' self; GIL",
     ("magics/monitor_py.c", "jump_from"): "last backward jump seen; GIL",
     ("magics/monitor_py.c", "jump_line"): "last backward jump seen; GIL",
-    # Signal handler flags: a handler can reach nothing else.
-    ("magics/record.c", "stop_signal"): "sig_atomic_t, signal handler",
-    ("magics/record.c", "stop_from_tty"): "sig_atomic_t, signal handler",
 }
 
 DECL = re.compile(
