@@ -217,12 +217,15 @@ static int collect_names(PyObject *shell, const char *statement,
 /* One measured run of code. Returns 0, or -1 with the statement's own
  * exception (or a probe error) set; the probe is ended either way. */
 static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
-                        uint64_t *peak, double *wall, pm_method_t *method)
+                        pm_children_t *kids, uint64_t *peak,
+                        uint64_t *self_peak, double *wall,
+                        pm_method_t *method)
 {
     pm_probe_t probe;
     pm_probe_opts_t popts = {
         .interval_s = a->interval_s,
         .include_children = a->include_children,
+        .children = kids,
     };
     pm_timeout_t timeout;
     PyObject *old_handler = NULL, *res = NULL;
@@ -262,6 +265,7 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         return -1;
     }
     *peak = probe.peak_bytes;
+    *self_peak = probe.self_peak_bytes;
     *wall = (double)(probe.end_ns - probe.begin_ns) / 1e9;
     *method = probe.method;
     if (res == NULL) {
@@ -328,6 +332,31 @@ static int collect_timeline(pm_sampler_t *s, int64_t start_ns,
     return 0;
 }
 
+/* The watcher's table as the result's children (commands borrowed from
+ * kids, which must outlive *out). Returns 0 or -1 with MemoryError. */
+static int children_table(const pm_children_t *kids, pm_memit_child_t **out,
+                          size_t *n)
+{
+    *n = pm_children_count(kids);
+    *out = PyMem_Calloc(*n + 1, sizeof **out);
+    if (*out == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        const pm_child_t *c = pm_children_get(kids, i);
+
+        (*out)[i] = (pm_memit_child_t){
+            .pid = (int)c->pid,
+            .ppid = (int)c->ppid,
+            .command = c->cmd,
+            .peak_bytes = c->peak_bytes,
+            .exited = c->exited,
+        };
+    }
+    return 0;
+}
+
 /* --limit passed: a warning on stderr; with --strict, MemoryLimitError. */
 static int report_limit(pm_state_t *st, const memit_args_t *a,
                         const pm_memit_t *m)
@@ -371,6 +400,10 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     size_t ntimeline = 0;
     char display_id[37] = "";
     memit_names_t names = {.n = 0};
+    pm_children_t *best_kids = NULL;
+    pm_memit_child_t *children = NULL;
+    size_t nchildren = 0;
+    uint64_t sum_of_peaks = 0;
     int shown_live = 0, failed = 1;
     int rc;
 
@@ -412,9 +445,31 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     }
     int64_t run_start_ns = pm_now_ns();
     for (long i = 0; i < a->repeat; i++) {
-        if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) < 0) {
+        pm_children_t *kids = NULL;
+        uint64_t self_peak = 0;
+
+        if (a->include_children && (rc = pm_children_new(NULL, &kids)) < 0) {
+            pm_py_raise(rc);
             goto fail;
         }
+        if (measure_once(shell, code, a, kids, &peaks[i], &self_peak,
+                         &walls[i], &method) < 0) {
+            pm_children_free(kids);
+            goto fail;
+        }
+        /* Keep the descendants of the repeat with the highest sum. */
+        uint64_t sum = self_peak + pm_children_sum_peaks(kids);
+        if (kids != NULL && (best_kids == NULL || sum > sum_of_peaks)) {
+            pm_children_free(best_kids);
+            best_kids = kids;
+            sum_of_peaks = sum;
+        } else {
+            pm_children_free(kids);
+        }
+    }
+    if (best_kids != NULL &&
+        children_table(best_kids, &children, &nchildren) < 0) {
+        goto fail;
     }
     int64_t run_end_ns = pm_now_ns();
     if (sampler != NULL) {
@@ -464,6 +519,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .display_id = shown_live ? display_id : NULL,
         .names = names.items,
         .nnames = names.n,
+        .children = children,
+        .nchildren = nchildren,
+        .sum_of_peaks_bytes = best_kids != NULL ? sum_of_peaks : 0,
     };
     uint64_t cgroup_max = 0;
     if (pm_cgroup_memory_max(&cgroup_max) == 0) {
@@ -499,6 +557,8 @@ fail:
     pm_display_live_stop(&disp, failed, display_id);
     pm_display_end(&disp);
     names_clear(&names);
+    PyMem_Free(children);
+    pm_children_free(best_kids);
     pm_sampler_free(sampler);
     PyMem_Free(timeline);
     json_decref(bundle);

@@ -97,6 +97,39 @@ static json_t *names_to_json(const pm_memit_t *m)
     return names;
 }
 
+/* {"pid", "ppid", "command", "peak_bytes", "exited"} of child i. */
+static json_t *child_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_child_t *c = &((const pm_memit_t *)ctx)->children[i];
+
+    return json_pack("{s:i, s:i, s:s, s:I, s:b}", "pid", c->pid, "ppid",
+                     c->ppid, "command",
+                     c->command != NULL ? c->command : "", "peak_bytes",
+                     (json_int_t)c->peak_bytes, "exited", c->exited != 0);
+}
+
+/* -c's two totals and each descendant, or null without the exact path. */
+static json_t *children_to_json(const pm_memit_t *m)
+{
+    if (!m->include_children || m->sum_of_peaks_bytes == 0) {
+        return json_null();
+    }
+    json_t *kids = json_object();
+    if (kids == NULL ||
+        pm_json_set(kids, "sum_of_peaks_bytes",
+                    json_integer((json_int_t)m->sum_of_peaks_bytes)) ||
+        pm_json_set(kids, "peak_of_sum_bytes",
+                    json_integer((json_int_t)pm_memit_peak(m))) ||
+        pm_json_set(kids, "peak_of_sum_interval",
+                    real_or_null(m->interval_s)) ||
+        pm_json_set(kids, "processes",
+                    pm_json_array_map(m->nchildren, child_to_json, m))) {
+        json_decref(kids);
+        return NULL;
+    }
+    return kids;
+}
+
 json_t *pm_memit_to_json(const pm_memit_t *m)
 {
     json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
@@ -135,7 +168,8 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
             m->cgroup_limit_bytes > 0
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
                 : json_null()) ||
-        pm_json_set(doc, "names", names_to_json(m))) {
+        pm_json_set(doc, "names", names_to_json(m)) ||
+        pm_json_set(doc, "children", children_to_json(m))) {
         goto fail;
     }
     free(text);

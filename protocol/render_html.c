@@ -324,6 +324,44 @@ static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
     return 0;
 }
 
+/* -c's exact path: both totals, labelled, and one row per descendant
+ * (pid, command, peak). */
+static int render_children(pm_strbuf_t *out, const pm_memit_t *m)
+{
+    if (!m->include_children || m->sum_of_peaks_bytes == 0) {
+        return 0;
+    }
+    pm_strbuf_printf(
+        out,
+        "<table class=\"peakmem-children\"><caption>"
+        "child processes: sum of per-process peaks %.2f MiB "
+        "(exact upper bound) &middot; peak of the sum %.2f MiB "
+        "(sampled every %.2f s)</caption>"
+        "<thead><tr><th>pid</th><th style=\"text-align:left\">command"
+        "</th><th style=\"text-align:right\">peak</th></tr></thead>"
+        "<tbody>",
+        (double)m->sum_of_peaks_bytes / PM_MIB,
+        (double)pm_memit_peak(m) / PM_MIB, m->interval_s);
+    for (size_t i = 0; i < m->nchildren; i++) {
+        const pm_memit_child_t *c = &m->children[i];
+        char *cmd = pm_html_escape(c->command != NULL ? c->command : "");
+
+        if (cmd == NULL) {
+            return -1;
+        }
+        pm_strbuf_printf(out,
+                         "<tr><td>%d</td><td style=\"text-align:left\">"
+                         "<code>%s</code></td>"
+                         "<td style=\"text-align:right\">%.2f MiB%s</td>"
+                         "</tr>",
+                         c->pid, cmd, (double)c->peak_bytes / PM_MIB,
+                         c->exited ? " (exited)" : "");
+        free(cmd);
+    }
+    pm_strbuf_puts(out, "</tbody></table>");
+    return 0;
+}
+
 char *pm_memit_render_html(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
@@ -348,6 +386,9 @@ char *pm_memit_render_html(const pm_memit_t *m)
         if (render_table(out, m, &mib, stmt, method, wall) < 0) {
             goto fail;
         }
+    }
+    if (render_children(out, m) < 0) {
+        goto fail;
     }
     if (chart_wanted(m, &mib)) {
         pm_svg_series_t series = {
