@@ -382,6 +382,7 @@ typedef struct pm_probe {
     uint64_t peak_bytes;          /* highest RSS between begin and end */
     uint64_t end_bytes;           /* RSS at end */
     uint64_t children_peak_bytes; /* with include_children: sampled */
+    uint64_t self_peak_bytes;     /* own process only (exact with hwm) */
     int64_t begin_ns, end_ns;     /* pm_now_ns() at begin and end */
     pm_method_t method;
     /* private; the set's lock guards these while the probe is active */

@@ -251,6 +251,7 @@ int pm_probe_end(pm_probe_t *p)
         p->peak_bytes = max_u64(own, pm_sampler_peak(p->sampler));
         p->children_peak_bytes = pm_sampler_children_peak(p->sampler);
     }
+    p->self_peak_bytes = own;
 
     if (newest == p) {
         newest = p->older;
