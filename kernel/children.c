@@ -44,8 +44,10 @@ typedef struct {
 struct pm_children {
     /* read-only after new */
     pid_t root;
+    int with_root; /* the root has an entry too (pm_children_root) */
     int64_t tick_ns;
     int use_task_files; /* /proc/<pid>/task/<tid>/children exists */
+    int force_scan;
 
     pthread_t thread;
     int running;  /* owner thread only */
@@ -148,7 +150,8 @@ static void add_unlocked(pm_children_t *c, pid_t pid, pid_t ppid,
     char path[64];
     entry_t *e;
 
-    if (pid == c->root || find_unlocked(c, pid) != NULL) {
+    if ((pid == c->root && !(c->with_root && c->n == 0)) ||
+        find_unlocked(c, pid) != NULL) {
         return;
     }
     if (c->n == c->cap) {
@@ -255,6 +258,9 @@ static void discover_unlocked(pm_children_t *c, int first_scan)
 /* One round: new descendants, then every live one's mark. lock held. */
 static void round_unlocked(pm_children_t *c, int first_scan)
 {
+    if (first_scan && c->with_root) {
+        add_unlocked(c, c->root, 0, first_scan);
+    }
     discover_unlocked(c, first_scan);
     for (size_t i = 0; i < c->n; i++) {
         read_mark(&c->e[i]);
@@ -296,7 +302,6 @@ static void *run(void *arg)
 int pm_children_new(const pm_children_opts_t *opts, pm_children_t **out)
 {
     static const pm_children_opts_t defaults;
-    char path[64];
     pm_children_t *c;
     double tick;
 
@@ -320,9 +325,7 @@ int pm_children_new(const pm_children_opts_t *opts, pm_children_t **out)
     if (c->tick_ns < MIN_TICK_NS) {
         c->tick_ns = MIN_TICK_NS;
     }
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)c->root,
-             (int)c->root);
-    c->use_task_files = access(path, R_OK) == 0 && !opts->force_scan;
+    c->force_scan = opts->force_scan;
     c->wake_fd = -1;
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
@@ -332,14 +335,31 @@ int pm_children_new(const pm_children_opts_t *opts, pm_children_t **out)
     return 0;
 }
 
+int pm_children_root(pm_children_t *c, pid_t pid)
+{
+    if (c == NULL || pid <= 0) {
+        return -EINVAL;
+    }
+    if (c->running || c->n > 0) {
+        return -EBUSY;
+    }
+    c->root = pid;
+    c->with_root = 1;
+    return 0;
+}
+
 int pm_children_start(pm_children_t *c)
 {
+    char path[64];
     sigset_t all, old;
     int rc;
 
     if (c == NULL || c->running) {
         return c == NULL ? -EINVAL : -EBUSY;
     }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)c->root,
+             (int)c->root);
+    c->use_task_files = !c->force_scan && access(path, R_OK) == 0;
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd < 0) {
         return -errno;

@@ -327,6 +327,11 @@ typedef struct {
  * Caller-owned heap object. Returns 0, -EINVAL, PM_ERANGE or -ENOMEM. */
 int pm_children_new(const pm_children_opts_t *opts, pm_children_t **out);
 
+/* Watch pid's descendants instead, and give pid an entry of its own
+ * (the first); before start. For a program the caller runs and records
+ * (peakmem run -C). Returns 0, -EINVAL or -EBUSY (started already). */
+int pm_children_root(pm_children_t *c, pid_t pid);
+
 /* First round (resets the marks of the descendants alive now), then the
  * watcher thread. Returns 0, -EBUSY (running), PM_ETHREAD or -errno. */
 int pm_children_start(pm_children_t *c);

@@ -263,9 +263,13 @@ static PyMethodDef module_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "memory_usage(proc=-1, interval=.1, timeout=None, timestamps=False, "
      "include_children=False, multiprocess=False, max_usage=False, "
-     "retval=False, stream=None, backend=None, max_iterations=None)\n--\n"
+     "retval=False, stream=None, backend=None, max_iterations=None, "
+     "children_peaks=None)\n--\n"
      "\nMemory (MiB) of a process or while a function runs, with "
-     "memory_profiler's arguments and return shapes."},
+     "memory_profiler's arguments and return shapes. With "
+     "include_children, a list given as children_peaks gets one dict per "
+     "descendant: pid, ppid, command, peak_mib (exact: its own high-water "
+     "mark), exited."},
     {"_run_main", pm_run_main, METH_VARARGS,
      "_run_main(target, is_module, argv, precision, outfile, "
      "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
@@ -275,7 +279,7 @@ static PyMethodDef module_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
      "interval, timeout, include_children, multiprocess, exit_code, "
-     "banner) -> exit code."},
+     "banner) -> (stop, signal, pid, code, nmem, children)."},
     {"_peak", pm_recorder_peak, METH_O,
      "peakmem peak: print the peak of one .dat file -> exit code."},
     {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,

@@ -24,6 +24,10 @@ typedef struct {
     double timeout_s;     /* stop recording after this long; 0: never */
     int include_children; /* MEM holds the descendants' RSS too (-C) */
     int multiprocess;     /* CHLD lines per descendant (-M) */
+    /* With include_children: a watcher (caller-owned, pm_children_new
+     * with pid 0) rooted at the program and stopped at the end, for each
+     * descendant's exact peak; NULL: none. */
+    pm_children_t *children;
 } pm_record_opts_t;
 
 /* How a recording ended (pm_record_result_t.stop). */

@@ -144,3 +144,61 @@ def test_json_document_round_trips(kernel):
     assert any(p["command"] == "sleep 0.1" for p in procs), procs
     assert set(procs[0]) == {"pid", "ppid", "command", "peak_bytes",
                              "exited"}
+
+
+SPIKE_CHILD = ("import time; b = b'x' * (80 << 20); time.sleep(0.05); "
+               "del b; time.sleep(0.3)")
+
+
+def test_memory_usage_children_peaks():
+    """memory_usage(include_children=True, children_peaks=[...]) fills the
+    list with each descendant's exact peak: an 80 MiB, 50 ms spike at the
+    default 0.1 s interval."""
+    import subprocess
+    import sys
+    code = (
+        "import subprocess, sys, json, peakmem\n"
+        "kids = []\n"
+        "peakmem.memory_usage((subprocess.run, ([sys.executable, '-c', %r],)),"
+        " include_children=True, children_peaks=kids)\n"
+        "print(json.dumps(kids))\n" % SPIKE_CHILD)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    kids = json.loads(out.stdout)
+    spiker = [k for k in kids if "80 << 20" in k["command"]]
+    assert len(spiker) == 1, kids
+    assert 80 <= spiker[0]["peak_mib"] <= 80 + 64, spiker
+    assert spiker[0]["exited"] is True
+    bad = subprocess.run(
+        [sys.executable, "-c", "import peakmem; peakmem.memory_usage("
+         "(len, ('x',)), include_children=True, children_peaks=3)"],
+        capture_output=True, text=True, timeout=120)
+    assert "children_peaks must be a list" in bad.stderr
+
+
+def test_peakmem_run_C_prints_exact_peaks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    peakmem = os.path.join(os.path.dirname(sys.executable), "peakmem")
+    (tmp_path / "kids.py").write_text(
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', %r])\n" % SPIKE_CHILD)
+    r = subprocess.run([peakmem, "run", "-C", "-o", "c.dat", "kids.py"],
+                       cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    i = lines.index("Exact peaks (VmHWM) of the program and its "
+                    "descendants:")
+    rows = lines[i + 1:-1]
+    assert "kids.py" in rows[0], rows
+    spiker = [l for l in rows if "80 << 20" in l]
+    assert len(spiker) == 1, rows
+    peak = float(spiker[0].split()[1])
+    assert 80 <= peak <= 80 + 64, spiker
+    assert "(exited)" in spiker[0]
+    assert lines[-1].startswith("sum of per-process peaks: ")
+    assert "(exact upper bound); the peak of the sum is the .dat's, " \
+        "sampled every 0.1s" in lines[-1]
