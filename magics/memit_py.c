@@ -11,8 +11,11 @@
 static const pm_optdef_t memit_optdefs[] = {
     {'r', NULL, 1},    {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
     {'o', NULL, 0},    {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {0, "no-live", 0}, {0, NULL, 0},
+    {0, "no-live", 0}, {0, "dask", PM_OPT_OPTIONAL}, {0, NULL, 0},
 };
+
+/* How long each call to the Dask cluster may take (begin and end). */
+#define DASK_TIMEOUT_S 10.0
 
 /* The timeline sampler's period and the most samples it keeps (longer
  * runs keep their whole span at a coarser step). */
@@ -30,6 +33,8 @@ typedef struct {
                              PEAKMEM_LIVE=0) */
     const char *setup;    /* NULL in line mode */
     const char *statement;
+    const char *dask;     /* --dask: "" (the current Client) or an
+                             address; NULL without --dask */
 } memit_args_t;
 
 static int is_blank(const char *s)
@@ -74,6 +79,7 @@ static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
         pm_parse_size(v, "--limit", &a->limit_bytes, err, sizeof err) < 0) {
         goto usage;
     }
+    a->dask = pm_opts_get(opts, 0, "dask");
     a->strict = pm_opts_get(opts, 0, "strict") != NULL;
     if (a->strict && a->limit_bytes == 0) {
         snprintf(err, sizeof err,
@@ -332,6 +338,91 @@ static int collect_timeline(pm_sampler_t *s, int64_t start_ns,
     return 0;
 }
 
+/* --dask: reset the mark of every worker and of the scheduler through
+ * peakmem._dask.begin. Returns the session (new reference) or NULL with
+ * an exception. GIL. */
+static PyObject *dask_begin(const memit_args_t *a)
+{
+    PyObject *mod = PyImport_ImportModule("peakmem._dask");
+    PyObject *res = NULL;
+
+    if (mod != NULL) {
+        res = PyObject_CallMethod(mod, "begin", "zd",
+                                  a->dask[0] != '\0' ? a->dask : NULL,
+                                  DASK_TIMEOUT_S);
+    }
+    Py_XDECREF(mod);
+    return res;
+}
+
+/* --dask: each worker's peak since dask_begin. *rows gets the list of
+ * per-worker dicts (new reference), *doc the same as JSON (new
+ * reference), *over the number of workers above --limit; warnings go to
+ * stderr. Returns 0 or -1 with an exception. GIL. */
+static int dask_end(PyObject *session, const memit_args_t *a,
+                    PyObject **rows, json_t **doc, int *over)
+{
+    PyObject *mod = PyImport_ImportModule("peakmem._dask");
+    PyObject *res = mod != NULL ? PyObject_CallMethod(
+                                      mod, "end", "OK", session,
+                                      (unsigned long long)a->limit_bytes)
+                                : NULL;
+    PyObject *json = res != NULL ? PyImport_ImportModule("json") : NULL;
+    PyObject *text = NULL;
+    int rc = -1;
+
+    *rows = NULL;
+    *doc = NULL;
+    *over = 0;
+    if (json == NULL || !PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2) {
+        if (res != NULL && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "--dask: bad answer");
+        }
+        goto done;
+    }
+    *rows = Py_NewRef(PyTuple_GET_ITEM(res, 0));
+    PyObject *warnings = PyTuple_GET_ITEM(res, 1); /* borrowed */
+    PyObject *err = PySys_GetObject("stderr");     /* borrowed */
+    for (Py_ssize_t i = 0; PyList_Check(warnings) &&
+                           i < PyList_GET_SIZE(warnings);
+         i++) {
+        PyObject *w = PyList_GET_ITEM(warnings, i);
+        PyObject *msg = PyUnicode_FromFormat("peakmem: warning: %S\n", w);
+        if (msg != NULL && err != NULL && err != Py_None) {
+            PyObject *r = PyObject_CallMethod(err, "write", "O", msg);
+            Py_XDECREF(r);
+        }
+        Py_XDECREF(msg);
+        PyErr_Clear(); /* a warning that cannot be written is dropped */
+    }
+    for (Py_ssize_t i = 0; PyList_Check(*rows) && i < PyList_GET_SIZE(*rows);
+         i++) {
+        PyObject *o = PyDict_GetItemString(PyList_GET_ITEM(*rows, i),
+                                           "over_limit");
+        *over += o != NULL && PyObject_IsTrue(o) == 1;
+    }
+    text = PyObject_CallMethod(json, "dumps", "O", *rows);
+    const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    if (utf8 == NULL) {
+        goto done;
+    }
+    *doc = json_loads(utf8, 0, NULL);
+    if (*doc == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc < 0) {
+        Py_CLEAR(*rows);
+    }
+    Py_XDECREF(text);
+    Py_XDECREF(json);
+    Py_XDECREF(res);
+    Py_XDECREF(mod);
+    return rc;
+}
+
 /* The watcher's table as the result's children (commands borrowed from
  * kids, which must outlive *out). Returns 0 or -1 with MemoryError. */
 static int children_table(const pm_children_t *kids, pm_memit_child_t **out,
@@ -404,6 +495,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     pm_memit_child_t *children = NULL;
     size_t nchildren = 0;
     uint64_t sum_of_peaks = 0;
+    PyObject *dask_session = NULL, *workers = NULL;
+    json_t *workers_doc = NULL;
+    int workers_over = 0;
     int shown_live = 0, failed = 1;
     int rc;
 
@@ -443,6 +537,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
+    if (a->dask != NULL && (dask_session = dask_begin(a)) == NULL) {
+        goto fail;
+    }
     int64_t run_start_ns = pm_now_ns();
     for (long i = 0; i < a->repeat; i++) {
         pm_children_t *kids = NULL;
@@ -470,6 +567,14 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (best_kids != NULL &&
         children_table(best_kids, &children, &nchildren) < 0) {
         goto fail;
+    }
+    if (dask_session != NULL) {
+        int rc_end = dask_end(dask_session, a, &workers, &workers_doc,
+                              &workers_over);
+        Py_CLEAR(dask_session);
+        if (rc_end < 0) {
+            goto fail;
+        }
     }
     int64_t run_end_ns = pm_now_ns();
     if (sampler != NULL) {
@@ -522,12 +627,13 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .children = children,
         .nchildren = nchildren,
         .sum_of_peaks_bytes = best_kids != NULL ? sum_of_peaks : 0,
+        .workers = workers_doc,
     };
     uint64_t cgroup_max = 0;
     if (pm_cgroup_memory_max(&cgroup_max) == 0) {
         m.cgroup_limit_bytes = cgroup_max;
     }
-    result = pm_memit_result_new(st, &m);
+    result = pm_memit_result_new(st, &m, workers);
     if (result == NULL) {
         goto fail;
     }
@@ -544,7 +650,17 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             goto fail;
         }
     }
-    if (pm_memit_over_limit(&m) && report_limit(st, a, &m) < 0) {
+    if (a->dask != NULL) {
+        /* --limit is per worker: the warnings came from dask_end. */
+        if (a->strict && workers_over > 0) {
+            PyErr_Format(st->limit_error,
+                         "%d Dask worker(s) peaked above the --limit of "
+                         "%.2f MiB",
+                         workers_over, (double)a->limit_bytes / PM_MIB);
+            Py_CLEAR(result);
+            goto fail;
+        }
+    } else if (pm_memit_over_limit(&m) && report_limit(st, a, &m) < 0) {
         Py_CLEAR(result);
         goto fail;
     }
@@ -557,6 +673,23 @@ fail:
     pm_display_live_stop(&disp, failed, display_id);
     pm_display_end(&disp);
     names_clear(&names);
+    if (dask_session != NULL) {
+        /* The statement failed: end the workers' measurement anyway (its
+         * result is dropped), keeping the statement's exception. */
+        PyObject *et, *ev, *tb, *r = NULL;
+        json_t *d = NULL;
+        int o;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (dask_end(dask_session, a, &r, &d, &o) < 0) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(r);
+        json_decref(d);
+        PyErr_Restore(et, ev, tb);
+        Py_CLEAR(dask_session);
+    }
+    Py_XDECREF(workers);
+    json_decref(workers_doc);
     PyMem_Free(children);
     pm_children_free(best_kids);
     pm_sampler_free(sampler);

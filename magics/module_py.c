@@ -275,6 +275,12 @@ static PyMethodDef module_methods[] = {
      "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
      "python -m peakmem (parsed by peakmem._main_args): run a script or "
      "module with `profile` as a builtin."},
+    {"_remote_begin", pm_remote_begin, METH_NOARGS,
+     "%memit --dask, in a worker: reset this process's high-water mark -> "
+     "(baseline bytes, method)."},
+    {"_remote_end", pm_remote_end, METH_NOARGS,
+     "%memit --dask, in a worker: -> (peak bytes, RSS bytes, method, "
+     "began)."},
     {"_record", (PyCFunction)(void (*)(void))pm_recorder_record,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "

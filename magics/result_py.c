@@ -38,6 +38,7 @@ typedef struct {
     PyObject *statement;      /* str */
     PyObject *children;       /* list of dict, or None: -c's exact path */
     PyObject *sum_of_peaks;   /* int bytes, or None: -c's exact path */
+    PyObject *workers;        /* list of dict, or None: --dask */
 } MemitResultObject;
 
 typedef struct {
@@ -189,6 +190,11 @@ static PyMemberDef memit_result_members[] = {
     MEMBER(sum_of_peaks,
            "With -c: own peak plus every descendant's peak, bytes (an exact "
            "upper bound; peak is the sampled peak of the sum), or None."),
+    MEMBER(workers,
+           "With --dask: one dict per Dask worker, then the scheduler "
+           "(address, role, host, pid, baseline_bytes, peak_bytes, "
+           "increment_bytes, memory_limit_bytes, share_of_limit, "
+           "pause_crossed, kill_crossed, over_limit, status), or None."),
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -370,7 +376,8 @@ static PyObject *children_list(const pm_memit_t *m)
     return list;
 }
 
-PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m,
+                              PyObject *workers)
 {
     MemitResultObject *self =
         (MemitResultObject *)result_alloc(st->memit_result_type);
@@ -394,6 +401,7 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     self->wall_times = float_list(m->wall_s, m->n, 1.0);
     self->statement = PyUnicode_FromString(m->statement);
     self->children = children_list(m);
+    self->workers = Py_NewRef(workers != NULL ? workers : Py_None);
     self->sum_of_peaks =
         m->include_children && m->sum_of_peaks_bytes > 0
             ? PyLong_FromUnsignedLongLong(m->sum_of_peaks_bytes)

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* json_real refuses NaN and infinities; those become null. */
 static json_t *real_or_null(double v)
@@ -130,6 +131,44 @@ static json_t *children_to_json(const pm_memit_t *m)
     return kids;
 }
 
+/* --dask's totals over the workers (not the scheduler), or null. */
+static json_t *cluster_to_json(const pm_memit_t *m)
+{
+    uint64_t peak = 0, limit = 0;
+    int64_t inc = 0;
+    int n = 0, down = 0, paused = 0, killed = 0;
+    size_t i;
+    json_t *w;
+
+    if (m->workers == NULL) {
+        return json_null();
+    }
+    json_array_foreach(m->workers, i, w)
+    {
+        const char *role = json_string_value(json_object_get(w, "role"));
+        if (role == NULL || strcmp(role, "worker") != 0) {
+            continue;
+        }
+        n++;
+        json_t *p = json_object_get(w, "peak_bytes");
+        if (!json_is_integer(p)) {
+            down++;
+            continue;
+        }
+        peak += (uint64_t)json_integer_value(p);
+        inc += json_integer_value(json_object_get(w, "increment_bytes"));
+        limit += (uint64_t)json_integer_value(
+            json_object_get(w, "memory_limit_bytes"));
+        paused += json_is_true(json_object_get(w, "pause_crossed"));
+        killed += json_is_true(json_object_get(w, "kill_crossed"));
+    }
+    return json_pack("{s:i, s:i, s:I, s:I, s:I, s:i, s:i}", "workers", n,
+                     "not_measured", down, "peak_sum_bytes",
+                     (json_int_t)peak, "increment_sum_bytes", (json_int_t)inc,
+                     "memory_limit_sum_bytes", (json_int_t)limit,
+                     "pause_crossed", paused, "kill_crossed", killed);
+}
+
 json_t *pm_memit_to_json(const pm_memit_t *m)
 {
     json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
@@ -169,7 +208,11 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
                 : json_null()) ||
         pm_json_set(doc, "names", names_to_json(m)) ||
-        pm_json_set(doc, "children", children_to_json(m))) {
+        pm_json_set(doc, "children", children_to_json(m)) ||
+        pm_json_set(doc, "workers",
+                    m->workers != NULL ? json_deep_copy(m->workers)
+                                       : json_null()) ||
+        pm_json_set(doc, "cluster", cluster_to_json(m))) {
         goto fail;
     }
     free(text);

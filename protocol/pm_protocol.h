@@ -87,6 +87,9 @@ typedef struct {
     const pm_memit_child_t *children;
     size_t nchildren;
     uint64_t sum_of_peaks_bytes; /* 0: no exact children path */
+    /* --dask: one object per worker, then the scheduler (keys in
+     * protocol/SCHEMA.md, "workers"), borrowed; NULL without --dask. */
+    const json_t *workers;
 } pm_memit_t;
 
 /* 1 when a --limit was given and the peak is above it. */

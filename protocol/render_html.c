@@ -362,6 +362,110 @@ static int render_children(pm_strbuf_t *out, const pm_memit_t *m)
     return 0;
 }
 
+static const char *str_or_empty(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL ? s : "";
+}
+
+/* A byte count of a worker row as "12.34 MiB", or "" when null. */
+static void worker_mib(const json_t *row, const char *key, char *buf,
+                       size_t len)
+{
+    const json_t *v = json_object_get(row, key);
+
+    if (json_is_integer(v)) {
+        pm_fmt(buf, len, "%.2f MiB", (double)json_integer_value(v) / PM_MIB);
+    } else {
+        buf[0] = '\0';
+    }
+}
+
+/* --dask: one row per worker, then the scheduler: address, host, peak,
+ * increment, memory limit, share of it, thresholds crossed, status. */
+static int render_workers(pm_strbuf_t *out, const pm_memit_t *m)
+{
+    size_t i;
+    const json_t *w;
+    uint64_t peak_sum = 0;
+    int n = 0;
+
+    if (m->workers == NULL) {
+        return 0;
+    }
+    json_array_foreach(m->workers, i, w)
+    {
+        const char *role = json_string_value(json_object_get(w, "role"));
+        const json_t *p = json_object_get(w, "peak_bytes");
+        if (role != NULL && strcmp(role, "worker") == 0) {
+            n++;
+            peak_sum += json_is_integer(p) ? (uint64_t)json_integer_value(p)
+                                           : 0;
+        }
+    }
+    pm_strbuf_printf(out,
+                     "<table class=\"peakmem-workers\"><caption>Dask "
+                     "cluster: %d worker(s), peaks summed %.2f MiB"
+                     "</caption><thead><tr><th>address</th><th>host</th>"
+                     "<th>peak</th><th>increment</th><th>memory limit</th>"
+                     "<th>share</th><th>thresholds</th><th>status</th>"
+                     "</tr></thead><tbody>",
+                     n, (double)peak_sum / PM_MIB);
+    json_array_foreach(m->workers, i, w)
+    {
+        char peak[48], inc[48], limit[48], share[32] = "";
+        const json_t *sh = json_object_get(w, "share_of_limit");
+        const char *role = json_string_value(json_object_get(w, "role"));
+        const char *thr = json_is_true(json_object_get(w, "kill_crossed"))
+                              ? "kill (95%) crossed"
+                          : json_is_true(json_object_get(w, "pause_crossed"))
+                              ? "pause (80%) crossed"
+                              : "";
+        int warn = thr[0] != '\0' ||
+                   json_is_true(json_object_get(w, "over_limit"));
+        char *addr = pm_html_escape(
+            str_or_empty(json_object_get(w, "address")));
+        char *host = pm_html_escape(
+            str_or_empty(json_object_get(w, "host")));
+        char *status = pm_html_escape(
+            str_or_empty(json_object_get(w, "status")));
+
+        if (addr == NULL || host == NULL || status == NULL) {
+            free(addr);
+            free(host);
+            free(status);
+            return -1;
+        }
+        worker_mib(w, "peak_bytes", peak, sizeof peak);
+        worker_mib(w, "increment_bytes", inc, sizeof inc);
+        worker_mib(w, "memory_limit_bytes", limit, sizeof limit);
+        if (json_is_number(sh)) {
+            pm_fmt(share, sizeof share, "%.1f%%", 100.0 * json_number_value(sh));
+        }
+        pm_strbuf_printf(
+            out,
+            "<tr%s><td><code>%s</code>%s</td><td>%s</td>"
+            "<td style=\"text-align:right\">%s</td>"
+            "<td style=\"text-align:right\">%s</td>"
+            "<td style=\"text-align:right\">%s</td>"
+            "<td style=\"text-align:right\">%s</td><td>%s</td>"
+            "<td>%s</td></tr>",
+            warn ? " class=\"peakmem-over-limit\" "
+                   "style=\"background:#fdd;color:#a00\""
+                 : "",
+            addr,
+            role != NULL && strcmp(role, "scheduler") == 0 ? " (scheduler)"
+                                                           : "",
+            host, peak, inc, limit, share, thr, status);
+        free(addr);
+        free(host);
+        free(status);
+    }
+    pm_strbuf_puts(out, "</tbody></table>");
+    return 0;
+}
+
 char *pm_memit_render_html(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
@@ -387,7 +491,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
             goto fail;
         }
     }
-    if (render_children(out, m) < 0) {
+    if (render_children(out, m) < 0 || render_workers(out, m) < 0) {
         goto fail;
     }
     if (chart_wanted(m, &mib)) {

@@ -209,7 +209,9 @@ START_TEST(test_json_keys_in_documented_order)
                                  "cgroup_limit_bytes",
                                  "peak_share_of_cgroup_limit",
                                  "names",
-                                 "children"};
+                                 "children",
+                                 "workers",
+                                 "cluster"};
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
     const char *key;
