@@ -4,7 +4,8 @@ from ._peakmem import (Error, MemitResult, MemoryLimitError, MprunResult,
                        load_ipython_extension, memory_usage, profile,
                        unload_ipython_extension)
 from ._diagnose import diagnose
+from ._dask import dask_usage
 
 __all__ = ["Error", "MemitResult", "MemoryLimitError", "MprunResult",
-           "Result", "diagnose", "load_ipython_extension",
+           "Result", "dask_usage", "diagnose", "load_ipython_extension",
            "memory_usage", "profile", "unload_ipython_extension"]

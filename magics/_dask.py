@@ -1,6 +1,7 @@
 """%memit --dask: the exact peak of every process of a Dask cluster.
 
-Python glue only: the distributed Client's own run-on-every-worker calls
+Python glue only (imported by `import peakmem`, so it imports nothing
+heavy at the top): the distributed Client's own run-on-every-worker calls
 (Client.run, Client.run_on_scheduler) carry peakmem's C measurement into
 each worker and the scheduler, where peakmem must be importable. Before
 the statement, begin() resets each process's high-water mark
@@ -9,15 +10,18 @@ one's VmHWM there, so nothing assumes one machine: each worker reads its
 own /proc. Every call has a timeout: a worker that died or hangs is
 reported, never waited for.
 """
-import concurrent.futures
 import os
-import socket
 
 PAUSE, TERMINATE = 0.80, 0.95  # distributed's defaults
 
 
+class _SchedErr(Exception):
+    """The scheduler's answer was an error (its text)."""
+
+
 def _begin(dask_worker=None, dask_scheduler=None):
     """Runs in a worker (or the scheduler): reset its mark."""
+    import socket
     from peakmem import _peakmem
     baseline, method = _peakmem._remote_begin()
     info = {"pid": os.getpid(), "host": socket.gethostname(),
@@ -39,6 +43,7 @@ def _begin(dask_worker=None, dask_scheduler=None):
 
 def _end(dask_worker=None, dask_scheduler=None):
     """Runs in a worker (or the scheduler): its peak since _begin."""
+    import socket
     from peakmem import _peakmem
     peak, rss, method, began = _peakmem._remote_end()
     out = {"pid": os.getpid(), "host": socket.gethostname(), "peak": peak,
@@ -52,18 +57,28 @@ def _end(dask_worker=None, dask_scheduler=None):
     return out
 
 
-def _call(fn, timeout):
-    """fn() in a thread, at most timeout seconds: (value, error)."""
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-    fut = pool.submit(fn)
+def _everywhere(client, fn, timeout):
+    """fn on every worker and on the scheduler at once (one round trip
+    each, in parallel), at most timeout seconds. Returns (workers: {addr:
+    value or exception}, or an error string; scheduler: value or
+    exception)."""
+    import asyncio
+
+    async def both():
+        return await asyncio.gather(
+            client._run(fn, on_error="return"),
+            client._run_on_scheduler(fn), return_exceptions=True)
     try:
-        return fut.result(timeout=timeout), None
-    except concurrent.futures.TimeoutError:
-        return None, "no answer within %gs" % timeout
-    except Exception as e:  # the cluster's error, reported per worker
-        return None, "%s: %s" % (type(e).__name__, e)
-    finally:
-        pool.shutdown(wait=False)
+        workers, sched = client.sync(both, callback_timeout=timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        err = "no answer within %gs" % timeout
+        return err, _SchedErr(err)
+    except Exception as e:
+        err = "%s: %s" % (type(e).__name__, e)
+        return err, _SchedErr(err)
+    if isinstance(workers, BaseException):
+        workers = "%s: %s" % (type(workers).__name__, workers)
+    return workers, sched
 
 
 def _client(address):
@@ -99,20 +114,15 @@ def begin(address=None, timeout=10.0):
     client, own = _client(address)
     s = {"client": client, "own": own, "timeout": timeout, "workers": {},
          "scheduler": None}
-    res, err = _call(lambda: client.run(_begin, on_error="return"), timeout)
-    if err is not None:
+    res, sch = _everywhere(client, _begin, timeout)
+    if isinstance(res, str):
         if own:
             client.close()
-        raise RuntimeError("--dask: the workers did not answer: " + err)
-    for addr, info in res.items():
-        s["workers"][addr] = info
-    sch, err = _call(lambda: client.run_on_scheduler(_begin), timeout)
-    s["scheduler"] = sch if err is None else _SchedErr(err)
+        raise RuntimeError("--dask: the workers did not answer: " + res)
+    s["workers"] = dict(res)
+    s["scheduler"] = sch if not isinstance(sch, BaseException) else \
+        _SchedErr("%s: %s" % (type(sch).__name__, sch))
     return s
-
-
-class _SchedErr(Exception):
-    pass
 
 
 def _row(addr, role, before, after):
@@ -161,20 +171,17 @@ def end(s, limit_bytes=0):
     are lines for stderr (pause/kill thresholds, --limit, deaths)."""
     client, timeout = s["client"], s["timeout"]
     try:
-        res, err = _call(lambda: client.run(_end, on_error="return"),
-                         timeout)
-        if err is not None:
-            res = {a: RuntimeError(err) for a in s["workers"]}
+        res, sch_after = _everywhere(client, _end, timeout)
+        if isinstance(res, str):
+            res = {a: RuntimeError(res) for a in s["workers"]}
         rows = [_row(a, "worker", s["workers"].get(a), res.get(a))
                 for a in sorted(set(s["workers"]) | set(res))]
         sch_before = s["scheduler"]
         if isinstance(sch_before, _SchedErr):
             sch_after = sch_before
-        else:
-            sch_after, err = _call(lambda: client.run_on_scheduler(_end),
-                                   timeout)
-            if err is not None:
-                sch_after = _SchedErr(err)
+        elif isinstance(sch_after, BaseException):
+            sch_after = _SchedErr("%s: %s" % (type(sch_after).__name__,
+                                              sch_after))
         try:
             addr = client.scheduler.address
         except Exception:
@@ -206,3 +213,26 @@ def end(s, limit_bytes=0):
         else:
             r["over_limit"] = False
     return rows, warnings
+
+
+def dask_usage(proc, address=None, timeout=10.0, retval=False):
+    """memory_usage() for a Dask cluster: run proc (f, (f, args) or
+    (f, args, kw)) here while every worker's and the scheduler's exact
+    peak is measured in that process. Returns the rows of %memit --dask
+    (dicts: address, role, host, pid, baseline_bytes, peak_bytes,
+    increment_bytes, memory_limit_bytes, share_of_limit, pause_crossed,
+    kill_crossed, over_limit, status), or (rows, proc's return value) with
+    retval. Uses the current distributed Client, or address."""
+    if callable(proc):
+        f, args, kw = proc, (), {}
+    else:
+        f, args, kw = (tuple(proc) + ((), {}))[:3]
+        if not callable(f):
+            raise ValueError("dask_usage(): proc must be a callable or "
+                             "(f, args, kw)")
+    s = begin(address, timeout)
+    try:
+        ret = f(*args, **(kw or {}))
+    finally:
+        rows, _ = end(s)
+    return (rows, ret) if retval else rows

@@ -115,6 +115,20 @@ def test_pause_threshold_crossed_warns_and_limit_per_worker(kernel):
     html = displays(msgs)[-1]["data"]["text/html"]
     assert "pause (80%) crossed" in html
 
+def test_dask_usage_api(kernel):
+    reply, _ = kernel.execute(
+        "import peakmem\n"
+        "_rows, _ret = peakmem.dask_usage((lambda n: client.submit(\n"
+        "    lambda m: float(np.ones(m // 8).sum()), n, pure=False).result(),"
+        " (64 * 2**20,)), retval=True)\n", timeout=120)
+    assert reply["status"] == "ok", reply
+    rows = kernel.value("_rows")
+    assert kernel.value("_ret") == 64 * 2 ** 20 / 8
+    workers = [r for r in rows if r["role"] == "worker"]
+    assert len(workers) == 2 and all(r["status"] == "ok" for r in workers)
+    assert max(r["increment_bytes"] for r in workers) >= 60 * MIB
+
+
 
 def test_worker_killed_by_its_nanny_is_reported(kernel):
     t0 = time.monotonic()
@@ -164,3 +178,4 @@ def test_no_client_is_one_clear_error():
         assert reply["status"] == "ok"
     finally:
         k.close()
+
