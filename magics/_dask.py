@@ -129,7 +129,8 @@ def _row(addr, role, before, after):
     row = {"address": addr, "role": role, "host": None, "pid": None,
            "baseline_bytes": None, "peak_bytes": None,
            "increment_bytes": None, "memory_limit_bytes": None,
-           "share_of_limit": None, "pause_crossed": False,
+           "share_of_limit": None, "pause_fraction": None,
+           "terminate_fraction": None, "pause_crossed": False,
            "kill_crossed": False, "status": "ok"}
     err = _error_text(before) or _error_text(after)
     if isinstance(before, dict):
@@ -154,6 +155,7 @@ def _row(addr, role, before, after):
         row["status"] = "restarted during the statement (pid %d, was %d)" % (
             after["pid"], before["pid"])
         row["baseline_bytes"] = 0
+    row["pause_fraction"], row["terminate_fraction"] = pause, term
     row["peak_bytes"] = after["peak"]
     row["increment_bytes"] = after["peak"] - (row["baseline_bytes"] or 0)
     lim = row["memory_limit_bytes"]
@@ -198,12 +200,14 @@ def end(s, limit_bytes=0):
             warnings.append("%s: %s" % (who, r["status"]))
         if r["kill_crossed"]:
             warnings.append("%s peaked at %.0f%% of its memory limit "
-                            "(its nanny kills it at 95%%)"
-                            % (who, 100 * r["share_of_limit"]))
+                            "(its nanny kills it at %.0f%%)"
+                            % (who, 100 * r["share_of_limit"],
+                               100 * r["terminate_fraction"]))
         elif r["pause_crossed"]:
             warnings.append("%s peaked at %.0f%% of its memory limit "
-                            "(Dask pauses a worker at 80%%)"
-                            % (who, 100 * r["share_of_limit"]))
+                            "(Dask pauses a worker at %.0f%%)"
+                            % (who, 100 * r["share_of_limit"],
+                               100 * r["pause_fraction"]))
         if limit_bytes and r["role"] == "worker" and \
                 r["peak_bytes"] is not None and r["peak_bytes"] > limit_bytes:
             r["over_limit"] = True

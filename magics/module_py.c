@@ -191,7 +191,8 @@ PyDoc_STRVAR(
     "the\n"
     "    fallback sampler where the high-water mark cannot be reset.\n"
     "    Default: 0.1\n"
-    "-c: add the memory of child processes (sampled) to the report.\n"
+    "-c: add the memory of child processes (sampled) to the report, and\n"
+    "    list each child's exact peak with their sum.\n"
     "-o: return a MemitResult object.\n"
     "-q: be quiet: show nothing (and no live line).\n"
     "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
@@ -200,6 +201,8 @@ PyDoc_STRVAR(
     "    (after showing the result).\n"
     "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
     "    in the environment turns it off by default).\n"
+    "--dask[=ADDRESS]: also each Dask worker's and the scheduler's exact\n"
+    "    peak (the current distributed Client, or the one at ADDRESS).\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 

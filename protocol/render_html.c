@@ -417,11 +417,16 @@ static int render_workers(pm_strbuf_t *out, const pm_memit_t *m)
         char peak[48], inc[48], limit[48], share[32] = "";
         const json_t *sh = json_object_get(w, "share_of_limit");
         const char *role = json_string_value(json_object_get(w, "role"));
-        const char *thr = json_is_true(json_object_get(w, "kill_crossed"))
-                              ? "kill (95%) crossed"
-                          : json_is_true(json_object_get(w, "pause_crossed"))
-                              ? "pause (80%) crossed"
-                              : "";
+        char thr[48] = "";
+        const json_t *pf = json_object_get(w, "pause_fraction");
+        const json_t *tf = json_object_get(w, "terminate_fraction");
+        if (json_is_true(json_object_get(w, "kill_crossed"))) {
+            pm_fmt(thr, sizeof thr, "kill (%.0f%%) crossed",
+                   json_is_number(tf) ? 100.0 * json_number_value(tf) : 95.0);
+        } else if (json_is_true(json_object_get(w, "pause_crossed"))) {
+            pm_fmt(thr, sizeof thr, "pause (%.0f%%) crossed",
+                   json_is_number(pf) ? 100.0 * json_number_value(pf) : 80.0);
+        }
         int warn = thr[0] != '\0' ||
                    json_is_true(json_object_get(w, "over_limit"));
         char *addr = pm_html_escape(

@@ -419,6 +419,68 @@ START_TEST(test_json_and_html_list_each_child_with_both_totals)
 }
 END_TEST
 
+START_TEST(test_json_and_html_workers_with_cluster_totals)
+{
+    json_t *rows = json_loads(
+        "[{\"address\": \"tcp://10.0.0.1:1<x>\", \"role\": \"worker\","
+        "  \"host\": \"a\", \"pid\": 7, \"baseline_bytes\": 104857600,"
+        "  \"peak_bytes\": 943718400, \"increment_bytes\": 838860800,"
+        "  \"memory_limit_bytes\": 1073741824, \"share_of_limit\": 0.8789,"
+        "  \"pause_fraction\": 0.8, \"terminate_fraction\": 0.95,"
+        "  \"pause_crossed\": true, \"kill_crossed\": false,"
+        "  \"over_limit\": false, \"status\": \"ok\"},"
+        " {\"address\": \"tcp://10.0.0.2:1\", \"role\": \"worker\","
+        "  \"host\": \"b\", \"pid\": 8, \"baseline_bytes\": 1,"
+        "  \"peak_bytes\": null, \"increment_bytes\": null,"
+        "  \"memory_limit_bytes\": 1073741824, \"share_of_limit\": null,"
+        "  \"pause_fraction\": null, \"terminate_fraction\": null,"
+        "  \"pause_crossed\": false, \"kill_crossed\": false,"
+        "  \"over_limit\": false,"
+        "  \"status\": \"died during the statement\"},"
+        " {\"address\": \"tcp://10.0.0.1:2\", \"role\": \"scheduler\","
+        "  \"host\": \"a\", \"pid\": 9, \"baseline_bytes\": 10,"
+        "  \"peak_bytes\": 20971520, \"increment_bytes\": 10,"
+        "  \"memory_limit_bytes\": null, \"share_of_limit\": null,"
+        "  \"pause_fraction\": null, \"terminate_fraction\": null,"
+        "  \"pause_crossed\": false, \"kill_crossed\": false,"
+        "  \"over_limit\": false, \"status\": \"ok\"}]",
+        0, NULL);
+    pm_memit_t m = sample();
+    json_t *doc, *cl;
+    char *html;
+
+    ck_assert_ptr_nonnull(rows);
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "workers")));
+    ck_assert(json_is_null(json_object_get(doc, "cluster")));
+    json_decref(doc);
+    m.workers = rows;
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_equal(json_object_get(doc, "workers"), rows));
+    cl = json_object_get(doc, "cluster");
+    ck_assert_int_eq(int_at(cl, "workers"), 2);
+    ck_assert_int_eq(int_at(cl, "not_measured"), 1);
+    ck_assert_int_eq(int_at(cl, "peak_sum_bytes"), 943718400);
+    ck_assert_int_eq(int_at(cl, "increment_sum_bytes"), 838860800);
+    ck_assert_int_eq(int_at(cl, "memory_limit_sum_bytes"), 1073741824);
+    ck_assert_int_eq(int_at(cl, "pause_crossed"), 1);
+    ck_assert_int_eq(int_at(cl, "kill_crossed"), 0);
+    json_decref(doc);
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-workers\""));
+    ck_assert_ptr_nonnull(
+        strstr(html, "Dask cluster: 2 worker(s), peaks summed 900.00 MiB"));
+    ck_assert_ptr_nonnull(strstr(html, "tcp://10.0.0.1:1&lt;x&gt;"));
+    ck_assert_ptr_nonnull(strstr(html, "900.00 MiB"));
+    ck_assert_ptr_nonnull(strstr(html, "87.9%"));
+    ck_assert_ptr_nonnull(strstr(html, "pause (80%) crossed"));
+    ck_assert_ptr_nonnull(strstr(html, "died during the statement"));
+    ck_assert_ptr_nonnull(strstr(html, "(scheduler)"));
+    free(html);
+    json_decref(rows);
+}
+END_TEST
+
 int main(void)
 {
     const pm_check_test_t tests[] = {
@@ -433,6 +495,7 @@ int main(void)
         {"document", test_json_non_finite_wall_time_is_null},
         {"document", test_json_limit_timeline_and_cgroup},
         {"document", test_json_and_html_list_each_child_with_both_totals},
+        {"document", test_json_and_html_workers_with_cluster_totals},
         {"bundle", test_bundle_carries_three_mime_types},
         {"bundle", test_mime_type_is_json_for_nbformat},
         {"bundle", test_bundle_display_id_and_svg},
