@@ -130,6 +130,36 @@ def test_dask_usage_api(kernel):
 
 
 
+def test_worker_without_peakmem_is_named(kernel):
+    reply, msgs = kernel.execute(
+        "_a = sorted(client.scheduler_info()['workers'])[0]\n"
+        "def _hide():\n"
+        "    import sys; sys.modules['peakmem._dask'] = None\n"
+        "def _unhide():\n"
+        "    import sys; del sys.modules['peakmem._dask']\n"
+        "client.run(_hide, workers=[_a])\n"
+        "try:\n"
+        "    _r = get_ipython().run_line_magic('memit', '-o --dask x = 1')\n"
+        "finally:\n"
+        "    client.run(_unhide, workers=[_a])\n", timeout=120)
+    assert reply["status"] == "ok", reply
+    rows = {r["address"]: r for r in kernel.value("_r.workers")}
+    a = kernel.value("_a")
+    assert rows[a]["status"].startswith(
+        "peakmem is not importable on this worker (install peakmem in the "
+        "workers' environment)"), rows[a]
+    assert rows[a]["peak_bytes"] is None
+    others = [r for addr, r in rows.items() if addr != a]
+    assert all(r["status"] == "ok" for r in others), others
+    errs = "".join(m["content"]["text"] for m in msgs
+                   if m["msg_type"] == "stream"
+                   and m["content"]["name"] == "stderr")
+    assert "peakmem: warning: worker %s: peakmem is not importable" % a \
+        in errs
+    doc = displays(msgs)[-1]["data"][MIME]
+    assert doc["cluster"]["not_measured"] == 1
+
+
 def test_worker_killed_by_its_nanny_is_reported(kernel):
     t0 = time.monotonic()
     reply, msgs = kernel.execute(
