@@ -428,6 +428,21 @@ def child_command(a, program, output):
     return args, cmdline, script, python_mode
 
 
+def print_children(kids, interval):
+    """-C: each process's exact peak (its VmHWM), the recorded program
+    first, and their sum beside the sampled peak of the sum (the MEM
+    lines)."""
+    mib = 2.0 ** 20
+    print("Exact peaks (VmHWM) of the program and its descendants:")
+    for pid, ppid, command, peak, exited in kids:
+        print("%8d %10.2f MiB%s  %s" % (pid, peak / mib,
+                                        " (exited)" if exited else "",
+                                        command))
+    print("sum of per-process peaks: %.2f MiB (exact upper bound); the "
+          "peak of the sum is the .dat's, sampled every %gs"
+          % (sum(k[3] for k in kids) / mib, interval))
+
+
 def cmd_record(cmd, argv):
     a = record_parser(cmd).parse(argv)
     interval = seconds("--interval", a.interval)
@@ -490,9 +505,11 @@ def record(cmd, args, pid, output, cmdline, interval, timeout, a, banner):
     """Record (C, without the GIL) and turn how it ended into the exit
     code: 128 + the signal after Ctrl-C or SIGTERM, the program's own with
     -E."""
-    stop, sig, pid, code, nmem = _peakmem._record(
+    stop, sig, pid, code, nmem, kids = _peakmem._record(
         cmd, args, pid, output, cmdline, interval, timeout,
         a.include_children, a.multiprocess, os.fsencode(banner), a.backend)
+    if kids:
+        print_children(kids, interval)
     if stop == "failed":
         return 1
     if nmem == 0 and stop != "signal":

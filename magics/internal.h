@@ -160,7 +160,8 @@ int pm_result_type_init(PyObject *module, pm_state_t *st);
 int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 
 /* A new MemitResult for m. New reference or NULL with an exception. */
-PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m,
+                              PyObject *workers);
 
 /* Create the MprunResult type into st. */
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
@@ -464,6 +465,13 @@ PyObject *pm_run_main(PyObject *module, PyObject *args);
  * _plot return the exit code; _record returns (stop, signal, pid, the
  * program's exit code or -1, MEM lines), stop "failed" after an error,
  * and releases the GIL while recording. */
+/* %memit --dask inside a worker (remote_py.c): begin resets this
+ * process's mark -> (baseline bytes, method); end -> (peak bytes, RSS
+ * bytes, method, began: False when no begin preceded, the peak then
+ * since the process started). GIL. */
+PyObject *pm_remote_begin(PyObject *module, PyObject *unused);
+PyObject *pm_remote_end(PyObject *module, PyObject *unused);
+
 PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_peak(PyObject *module, PyObject *args, PyObject *kw);
 /* _function_labels(names) -> {name: label}: mprof's short plot labels. */

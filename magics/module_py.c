@@ -194,7 +194,8 @@ PyDoc_STRVAR(
     "the\n"
     "    fallback sampler where the high-water mark cannot be reset.\n"
     "    Default: 0.1\n"
-    "-c: add the memory of child processes (sampled) to the report.\n"
+    "-c: add the memory of child processes (sampled) to the report, and\n"
+    "    list each child's exact peak with their sum.\n"
     "-o: return a MemitResult object.\n"
     "-q: be quiet: show nothing (and no live line).\n"
     "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
@@ -203,6 +204,8 @@ PyDoc_STRVAR(
     "    (after showing the result).\n"
     "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
     "    in the environment turns it off by default).\n"
+    "--dask[=ADDRESS]: also each Dask worker's and the scheduler's exact\n"
+    "    peak (the current distributed Client, or the one at ADDRESS).\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 
@@ -266,19 +269,29 @@ static PyMethodDef module_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "memory_usage(proc=-1, interval=.1, timeout=None, timestamps=False, "
      "include_children=False, multiprocess=False, max_usage=False, "
-     "retval=False, stream=None, backend=None, max_iterations=None)\n--\n"
+     "retval=False, stream=None, backend=None, max_iterations=None, "
+     "children_peaks=None)\n--\n"
      "\nMemory (MiB) of a process or while a function runs, with "
-     "memory_profiler's arguments and return shapes."},
+     "memory_profiler's arguments and return shapes. With "
+     "include_children, a list given as children_peaks gets one dict per "
+     "descendant: pid, ppid, command, peak_mib (exact: its own high-water "
+     "mark), exited."},
     {"_run_main", pm_run_main, METH_VARARGS,
      "_run_main(target, is_module, argv, precision, outfile, "
      "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
      "python -m peakmem (parsed by peakmem._main_args): run a script or "
      "module with `profile` as a builtin."},
+    {"_remote_begin", pm_remote_begin, METH_NOARGS,
+     "%memit --dask, in a worker: reset this process's high-water mark -> "
+     "(baseline bytes, method)."},
+    {"_remote_end", pm_remote_end, METH_NOARGS,
+     "%memit --dask, in a worker: -> (peak bytes, RSS bytes, method, "
+     "began)."},
     {"_record", (PyCFunction)(void (*)(void))pm_recorder_record,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
      "interval, timeout, include_children, multiprocess, exit_code, "
-     "banner) -> exit code."},
+     "banner) -> (stop, signal, pid, code, nmem, children)."},
     {"_peak", (PyCFunction)(void (*)(void))pm_recorder_peak,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem peak: _peak(path, func=None): print the peak of one .dat "

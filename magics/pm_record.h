@@ -26,6 +26,10 @@ typedef struct {
     int multiprocess;     /* CHLD lines per descendant (-M) */
     pm_mem_kind_t kind;   /* what MEM and CHLD hold (--backend): RSS,
                              PSS or USS */
+    /* With include_children: a watcher (caller-owned, pm_children_new
+     * with pid 0) rooted at the program and stopped at the end, for each
+     * descendant's exact peak; NULL: none. */
+    pm_children_t *children;
 } pm_record_opts_t;
 
 /* How a recording ended (pm_record_result_t.stop). */

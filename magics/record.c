@@ -435,6 +435,12 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     r->deadline_ns =
         o->timeout_s > 0 ? pm_now_ns() + (int64_t)(o->timeout_s * 1e9) : 0;
     rc = pm_sampler_new(&sopts, &r->sampler);
+    if (rc == 0 && o->include_children && o->children != NULL) {
+        /* Best effort: the -C samples go on without exact peaks. */
+        if (pm_children_root(o->children, r->pid) == 0) {
+            (void)pm_children_start(o->children);
+        }
+    }
     if (rc < 0) {
         /* the program may already be gone (it ran for less than a
          * sample): nothing to record, but still reap it */
@@ -458,6 +464,9 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     if (r->sampler != NULL) {
         pm_sampler_stop(r->sampler);
         writer_take_samples(&r->w, r->sampler);
+    }
+    if (o->children != NULL) {
+        (void)pm_children_stop(o->children);
     }
     if (r->multiprocess && stop != PM_RECORD_EXITED) {
         writer_sample_children(&r->w, r->pid);

@@ -386,6 +386,27 @@ error:
 
 /* ---- run and attach ----------------------------------------------------*/
 
+/* The watcher's table as [(pid, ppid, command, peak bytes, exited)], the
+ * recorded program first; None without -C's watcher. GIL. */
+static PyObject *children_list(const pm_children_t *c)
+{
+    if (c == NULL) {
+        return Py_NewRef(Py_None);
+    }
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list != NULL && i < pm_children_count(c); i++) {
+        const pm_child_t *e = pm_children_get(c, i);
+        PyObject *t = Py_BuildValue("(iisKO)", (int)e->pid, (int)e->ppid,
+                                    e->cmd, (unsigned long long)e->peak_bytes,
+                                    e->exited ? Py_True : Py_False);
+        if (t == NULL || PyList_Append(list, t) < 0) {
+            Py_CLEAR(list);
+        }
+        Py_XDECREF(t);
+    }
+    return list;
+}
+
 /* pm_record's ready callback: print the banner (no GIL held). */
 static void print_banner(void *ctx)
 {
@@ -498,13 +519,20 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     }
     o.pid = (pid_t)pid;
     o.output = PyBytes_AS_STRING(out_b);
+    if (o.include_children && pm_children_new(NULL, &o.children) < 0) {
+        o.children = NULL; /* -C goes on, sampled only */
+    }
     Py_BEGIN_ALLOW_THREADS
     rc = pm_record(&o, print_banner, (void *)banner, &res);
     Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    PyObject *kids = children_list(o.children);
+    pm_children_free(o.children);
+    if (kids == NULL) {
+        result = NULL;
+    } else if (rc < 0) {
         report_failure(cmd, &o, &res, rc);
-        result = Py_BuildValue("(siiin)", "failed", 0, (int)o.pid, -1,
-                               (Py_ssize_t)0);
+        result = Py_BuildValue("(siiinO)", "failed", 0, (int)o.pid, -1,
+                               (Py_ssize_t)0, kids);
     } else {
         static const char *stops[] = {"", "exited", "signal", "timeout"};
         int code = !res.reaped                ? -1
@@ -512,9 +540,11 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
                    : WIFSIGNALED(res.wstatus) ? 128 + WTERMSIG(res.wstatus)
                                               : EXIT_FAIL;
 
-        result = Py_BuildValue("(siiin)", stops[res.stop], res.signal,
-                               (int)res.pid, code, (Py_ssize_t)res.nmem);
+        result = Py_BuildValue("(siiinO)", stops[res.stop], res.signal,
+                               (int)res.pid, code, (Py_ssize_t)res.nmem,
+                               kids);
     }
+    Py_XDECREF(kids);
     fflush(stdout);
     PyMem_Free((void *)o.argv);
     Py_XDECREF(keep);

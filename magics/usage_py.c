@@ -17,7 +17,48 @@ typedef struct {
     PyObject *stream;    /* None or a file-like object */
     int backend;         /* PM_BACKEND_* */
     PyObject *module;    /* borrowed: the extension module */
+    PyObject *children_peaks; /* None or a list to extend (borrowed) */
 } usage_args_t;
+
+/* With include_children and a children_peaks list: a watcher of root's
+ * descendants for exact per-process peaks (kernel/children.c); else
+ * NULL. Returns 0 or -1 with an exception. */
+static int kids_new(const usage_args_t *a, pid_t root, pm_children_t **out)
+{
+    *out = NULL;
+    if (!a->include_children || a->children_peaks == Py_None) {
+        return 0;
+    }
+    pm_children_opts_t o = {.pid = root};
+    int rc = pm_children_new(&o, out);
+    if (rc < 0) {
+        pm_py_raise(rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Append one dict per descendant of a stopped watcher to children_peaks:
+ * pid, ppid, command, peak_mib (exact: its VmHWM), exited. Returns 0 or
+ * -1 with an exception. */
+static int kids_report(const usage_args_t *a, const pm_children_t *kids)
+{
+    for (size_t i = 0; kids != NULL && i < pm_children_count(kids); i++) {
+        const pm_child_t *c = pm_children_get(kids, i);
+        PyObject *d = Py_BuildValue(
+            "{s:i, s:i, s:s, s:d, s:O}", "pid", (int)c->pid, "ppid",
+            (int)c->ppid, "command", c->cmd, "peak_mib",
+            (double)c->peak_bytes / PM_MIB, "exited",
+            c->exited ? Py_True : Py_False);
+        int rc = d != NULL ? PyList_Append(a->children_peaks, d) : -1;
+        Py_XDECREF(d);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 
 /* Raise peakmem.NoSuchProcess for pid: a ProcessLookupError and, when
  * psutil imports, also psutil.NoSuchProcess (what memory_profiler
@@ -327,8 +368,16 @@ static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
         .kind = pm_backend_kind(a->backend),
     };
     pm_sampler_t *s = NULL;
+    pm_children_t *kids = NULL;
+    if (kids_new(a, pid, &kids) < 0) {
+        return NULL;
+    }
     int rc = pm_sampler_new(&so, &s);
+    if (rc == 0 && kids != NULL && (rc = pm_children_start(kids)) < 0) {
+        pm_sampler_free(s);
+    }
     if (rc < 0) {
+        pm_children_free(kids);
         if (rc == -ESRCH || rc == -ENOENT) {
             return no_process(a, pid);
         }
@@ -341,6 +390,13 @@ static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
     }
     /* A pid without timeout: the first reading only (memory_profiler). */
     pm_sampler_stop(s);
+    pm_children_stop(kids);
+    if (kids_report(a, kids) < 0) {
+        pm_children_free(kids);
+        pm_sampler_free(s);
+        return NULL;
+    }
+    pm_children_free(kids);
     PyObject *res;
     if (a->max_usage) {
         res = PyFloat_FromDouble((double)pm_sampler_peak(s) / PM_MIB);
@@ -439,8 +495,13 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
         return run_traced(a, f, args, kw);
     }
     pm_probe_t probe;
+    pm_children_t *kids = NULL;
+    if (kids_new(a, 0, &kids) < 0) {
+        return NULL;
+    }
     pm_probe_opts_t popts = {.interval_s = a->interval,
-                             .include_children = a->include_children};
+                             .include_children = a->include_children,
+                             .children = kids};
     pm_sampler_opts_t so = {
         .self_interval_s = a->interval,
         .include_children = a->include_children,
@@ -451,15 +512,21 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
     pm_sampler_t *s = NULL;
     int rc = pm_sampler_new(&so, &s);
     if (rc < 0) {
+        pm_children_free(kids);
         return pm_py_raise(rc);
     }
     if ((rc = pm_probe_begin(&probe, &popts)) < 0) {
         pm_sampler_free(s);
+        pm_children_free(kids);
         return pm_py_raise(rc);
     }
     PyObject *returned = PyObject_Call(f, args, kw);
     pm_probe_end(&probe);
     pm_sampler_stop(s);
+    if (returned != NULL && kids_report(a, kids) < 0) {
+        Py_CLEAR(returned);
+    }
+    pm_children_free(kids);
     PyObject *mem = NULL;
     if (returned != NULL) {
         /* PSS/USS: the highest sample (the probe's mark is RSS) */
@@ -488,14 +555,25 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"proc",       "interval",         "timeout",
                              "timestamps", "include_children", "multiprocess",
                              "max_usage",  "retval",           "stream",
-                             "backend",    "max_iterations",   NULL};
+                             "backend",    "max_iterations",
+                             "children_peaks", NULL};
     PyObject *proc = NULL, *timeout = Py_None, *backend = Py_None;
     PyObject *max_iter = Py_None;
-    usage_args_t a = {.interval = 0.1, .stream = Py_None, .module = module};
+    usage_args_t a = {.interval = 0.1,
+                      .stream = Py_None,
+                      .module = module,
+                      .children_peaks = Py_None};
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "|OdOppppOOOO:memory_usage", kwlist, &proc, &a.interval,
-            &timeout, &a.timestamps, &a.include_children, &a.multiprocess,
-            &a.max_usage, &a.retval, &a.stream, &backend, &max_iter)) {
+            args, kw, "|OdOppppOOOOO:memory_usage", kwlist, &proc,
+            &a.interval, &timeout, &a.timestamps, &a.include_children,
+            &a.multiprocess, &a.max_usage, &a.retval, &a.stream, &backend,
+            &max_iter, &a.children_peaks)) {
+        return NULL;
+    }
+    if (a.children_peaks != Py_None && !PyList_Check(a.children_peaks)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "memory_usage(): children_peaks must be a list "
+                        "(filled with each child's exact peak)");
         return NULL;
     }
     if (!(a.interval > 0) || !isfinite(a.interval)) {

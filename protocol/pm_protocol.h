@@ -48,6 +48,16 @@ typedef struct {
     const char *value;
 } pm_memit_name_t;
 
+/* One descendant process of a -c measurement and its exact peak (its
+ * VmHWM, reset at the start or counted from its birth). */
+typedef struct {
+    int pid;
+    int ppid;            /* its parent when first seen; 0: unknown */
+    const char *command; /* command line, cut */
+    uint64_t peak_bytes;
+    int exited; /* gone before the end: its mark at the last read */
+} pm_memit_child_t;
+
 /* A %memit result as plain C. Strings are borrowed, UTF-8. */
 typedef struct {
     const char *statement;   /* the measured code (cell body in cell mode) */
@@ -70,6 +80,16 @@ typedef struct {
     const char *display_id; /* transient.display_id of the bundle, or NULL */
     const pm_memit_name_t *names; /* nnames of them, in statement order */
     size_t nnames;
+    /* -c with the exact path: the descendants of the repeat whose sum of
+     * peaks was highest, and that sum (own exact peak + each child's
+     * peak: an exact upper bound of the total); peak_bytes then holds
+     * the peak of the sum, sampled every interval_s. */
+    const pm_memit_child_t *children;
+    size_t nchildren;
+    uint64_t sum_of_peaks_bytes; /* 0: no exact children path */
+    /* --dask: one object per worker, then the scheduler (keys in
+     * protocol/SCHEMA.md, "workers"), borrowed; NULL without --dask. */
+    const json_t *workers;
 } pm_memit_t;
 
 /* 1 when a --limit was given and the peak is above it. */
