@@ -112,13 +112,51 @@ typedef int (*pm_name_fn)(const char *name, size_t len, void *ctx);
  * passed again. Returns 0 or fn's first nonzero return. */
 int pm_names_scan(const char *statement, pm_name_fn fn, void *ctx);
 
+/* ---- one updating line on a terminal (ttyline.c) ---------------------*/
+
+/* A line that is drawn again and again in place on a terminal (fd; the
+ * caller checks isatty), for the live line of terminal IPython. Shared by
+ * reference count between the live thread and the stand-ins of
+ * sys.stdout/sys.stderr; every call is thread-safe (an internal lock
+ * that also orders the writes). */
+typedef struct pm_ttyline pm_ttyline_t;
+
+/* A line on fd, width columns (0: the terminal's width at each draw, 80
+ * when unknown). Reference count 1. 0 or -ENOMEM. */
+int pm_ttyline_new(int fd, int width, pm_ttyline_t **out);
+pm_ttyline_t *pm_ttyline_ref(pm_ttyline_t *t);
+/* Drop a reference; the last frees (without touching the terminal). */
+void pm_ttyline_unref(pm_ttyline_t *t);
+
+/* Show text (its first line, cut to width - 1 columns; a UTF-8 character
+ * counts one) in place of the line shown: "\r", text, spaces over the rest
+ * of the previous one. Nothing while paused, while other output left the
+ * cursor in the middle of a line, or after close. 1 when drawn, else 0. */
+int pm_ttyline_draw(pm_ttyline_t *t, const char *text);
+
+/* Before other output to the terminal: wipe the line if shown ("\r",
+ * spaces, "\r") and draw nothing until the matching resume. Nests. */
+void pm_ttyline_pause(pm_ttyline_t *t);
+
+/* After that output: at_line_start is 1 when it ended with a newline, 0
+ * when it left the cursor mid-line (no drawing until a later output ends
+ * the line), -1 when it wrote nothing (unchanged). */
+void pm_ttyline_resume(pm_ttyline_t *t, int at_line_start);
+
+/* Wipe the line if shown and draw nothing more. 1 when a line was on the
+ * screen, else 0. */
+int pm_ttyline_close(pm_ttyline_t *t);
+
 /* ---- the live line of a running %memit (live.c) ----------------------*/
 
 typedef struct pm_liveview pm_liveview_t;
 
 typedef struct {
     pm_publisher_t *pub;     /* where to publish; the view takes its own
-                                reference (pm_publisher_ref) */
+                                reference (pm_publisher_ref); NULL with
+                                tty */
+    pm_ttyline_t *tty;       /* or draw the text line here (terminal
+                                IPython); the view takes a reference */
     const char *parent_json; /* the cell's execute_request header (copied) */
     const char *statement;   /* copied */
     pm_sampler_t *sampler;   /* a recording sampler (borrowed: stop the view
@@ -127,15 +165,17 @@ typedef struct {
     double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
 } pm_liveview_opts_t;
 
-/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub or sampler),
- * -ENOMEM or PM_ETHREAD. */
+/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub nor tty, or
+ * no sampler), -ENOMEM or PM_ETHREAD. */
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
 
 /* Stop and join the thread; safe to call again and from two threads at
  * once (the magic's own stop, and unload's). Returns 1 and copies the
  * display_id (display_id may be NULL) when a live line was shown (the
  * final result must then update it), else 0. With stopped (the statement
- * failed), a shown line is updated once more to say "stopped after ...". */
+ * failed), a shown line is updated once more to say "stopped after ...".
+ * A terminal line (tty) is wiped instead, and 0 returned: the result is
+ * printed after it as usual. */
 int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37]);
 
 /* Stop (if still running), drop the view's publisher reference and free.
