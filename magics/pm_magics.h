@@ -36,13 +36,17 @@ int pm_is_errno(int rc);
 
 /* ---- options and values of a magic's line (options.c) ---------------*/
 
-/* One option a magic accepts: -x (short_name), --name (long_name), or
- * both. takes_value: the option needs a value ("-r3", "-r 3",
- * "--limit=2GB", "--limit 2GB"); values may be quoted with ' or ". */
+/* One option a magic accepts: -x (short_name) or --name (long_name).
+ * takes_value: the option needs a value ("-r3", "-r 3", "--limit=2GB",
+ * "--limit 2GB"); values may be quoted with ' or ". The help fields feed
+ * the docstring and README (help.c); the parser reads the first three. */
 typedef struct {
     char short_name;       /* 0 when the option is long only */
     const char *long_name; /* NULL when the option is short only */
     int takes_value;
+    const char *metavar; /* the value's name ("R", "SIZE"); NULL: a flag */
+    const char *help;    /* what it does, one paragraph, plain text */
+    const char *example; /* one line of IPython input that uses it */
 } pm_optdef_t;
 
 #define PM_OPTS_MAX 32
@@ -111,6 +115,46 @@ typedef int (*pm_name_fn)(const char *name, size_t len, void *ctx);
  * comments, and the letters inside numbers (1e5, 0x1f). Repeats are
  * passed again. Returns 0 or fn's first nonzero return. */
 int pm_names_scan(const char *statement, pm_name_fn fn, void *ctx);
+
+/* ---- the magics' options and help (help.c) ---------------------------*/
+
+/* The options of %memit/%%memit and %mprun/%%mprun: the tables the parser
+ * uses, ending with an all-zero entry. */
+extern const pm_optdef_t pm_memit_options[];
+extern const pm_optdef_t pm_mprun_options[];
+
+/* Everything the help of one magic says; options is one of the tables. */
+typedef struct {
+    const char *name;       /* "memit" */
+    const char *summary;    /* one sentence */
+    const char *usage_line; /* "%memit [-r R] ... statement" */
+    const char *usage_cell; /* "%%memit ...\n<cell body: ...>" */
+    const char *details;    /* a paragraph after the usage */
+    const char *output;     /* what it shows */
+    const pm_optdef_t *options;
+} pm_magic_help_t;
+
+extern const pm_magic_help_t pm_memit_help;
+extern const pm_magic_help_t pm_mprun_help;
+
+/* The help of the magic called name ("memit", "mprun"), or NULL. */
+const pm_magic_help_t *pm_help_find(const char *name);
+
+/* "-r R", "-c", "--limit SIZE": the option as help shows it. */
+void pm_help_label(const pm_optdef_t *def, char *buf, size_t len);
+
+/* The magic's docstring (what %memit? shows): summary, usage in line and
+ * cell mode, details, each option with its meaning (filled to 76
+ * columns) and example, output. Caller frees; NULL on ENOMEM. */
+char *pm_help_docstring(const pm_magic_help_t *h);
+
+/* README's usage block: a fenced code block of usage_line and
+ * usage_cell. Caller frees; NULL on ENOMEM. */
+char *pm_help_markdown_usage(const pm_magic_help_t *h);
+
+/* README's option table: "| option | meaning | example |", one row per
+ * option ('|' in a cell escaped). Caller frees; NULL on ENOMEM. */
+char *pm_help_markdown_options(const pm_magic_help_t *h);
 
 /* ---- one updating line on a terminal (ttyline.c) ---------------------*/
 
