@@ -2,7 +2,9 @@
  * (pm_opts_parse), the magics' docstrings (%memit?, %mprun?) are made from
  * it, and so are README's usage blocks and option tables
  * (scripts/readme_help.py writes them; tests/test_help.py fails when
- * README is stale). Each option has its meaning and an example. */
+ * README is stale). Each option has its meaning (plain text; `code` in
+ * backticks, shown as code in README and without them in the docstring)
+ * and an example. */
 #include "pm_magics.h"
 
 #include <string.h>
@@ -16,37 +18,37 @@ const pm_optdef_t pm_memit_options[] = {
      "and report the highest peak (default 1)",
      "%memit -r 3 np.ones(2**24).sum()"},
     {'t', NULL, 1, "T",
-     "stop the statement with TimeoutError after T seconds (floats "
+     "stop the statement with `TimeoutError` after T seconds (floats "
      "allowed, at most 1e9); in the main thread blocking calls such as "
-     "time.sleep are interrupted too; in another thread the error is "
+     "`time.sleep` are interrupted too; in another thread the error is "
      "raised at its next bytecode, after a blocking call returns",
      "%memit -t 2.5 train(model)"},
     {'i', NULL, 1, "I",
-     "sampling interval in seconds for child processes (-c) and for the "
+     "sampling interval in seconds for child processes (`-c`) and for the "
      "fallback sampler where the high-water mark cannot be reset "
      "(default 0.1)",
      "%memit -c -i 0.01 run_tool()"},
     {'c', NULL, 0, NULL,
      "include the memory of the kernel's child processes (the process "
-     "tree, from /proc, sampled every -i seconds)",
+     "tree, from /proc, sampled every `-i` seconds)",
      "%memit -c subprocess.run([\"sort\", \"big.txt\"])"},
     {'o', NULL, 0, NULL,
-     "return a MemitResult object (memory_profiler's attributes, and the "
+     "return a `MemitResult` object (memory_profiler's attributes, and the "
      "exact peak in bytes)",
      "r = %memit -o x = load()"},
     {'q', NULL, 0, NULL,
-     "quiet: show nothing, and no live line (use with -o)",
+     "quiet: show nothing, and no live line (use with `-o`)",
      "r = %memit -o -q x = load()"},
     {0, "limit", 1, "SIZE",
-     "warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB; KiB/MiB/GiB "
+     "warn when the peak passes SIZE (`500MiB`, `2GB`, `1.5GiB`; KiB/MiB/GiB "
      "and K/M/G are powers of 1024, KB/MB/GB of 1000)",
      "%memit --limit 4GiB df = load()"},
     {0, "strict", 0, NULL,
-     "with --limit: fail the cell with peakmem.MemoryLimitError (after "
+     "with `--limit`: fail the cell with `peakmem.MemoryLimitError` (after "
      "showing the result)",
      "%memit --limit 4GiB --strict df = load()"},
     {0, "no-live", 0, NULL,
-     "no live line while the statement runs (PEAKMEM_LIVE=0 in the "
+     "no live line while the statement runs (`PEAKMEM_LIVE=0` in the "
      "environment turns it off by default)",
      "%memit --no-live train()"},
     {0, NULL, 0, NULL, NULL, NULL},
@@ -60,12 +62,12 @@ const pm_optdef_t pm_mprun_options[] = {
      "defined in notebook cells work. Repeatable.",
      "%mprun -f model.fit -f prep fit_all()"},
     {'T', NULL, 1, "FILE",
-     "also write the table to FILE and print \"*** Profile printout saved "
-     "to text file FILE.\"",
+     "also write the table to FILE and print `*** Profile printout saved "
+     "to text file FILE.`",
      "%mprun -T prof.txt -f f f()"},
     {'r', NULL, 0, NULL,
-     "return an MprunResult (str() is the table; _repr_html_(), "
-     "to_json(), to_dict(), .statement, .message)",
+     "return an `MprunResult` (`str()` is the table; `_repr_html_()`, "
+     "`to_json()`, `to_dict()`, `.statement`, `.message`)",
      "res = %mprun -r -f f f()"},
     {'c', NULL, 0, NULL,
      "include child processes' memory (read at most every 100 ms)",
@@ -145,7 +147,8 @@ void pm_help_label(const pm_optdef_t *def, char *buf, size_t len)
 
 /* text as words filled into lines of at most DOC_WIDTH columns (a longer
  * word gets a line of its own): the first starts at column first, the
- * others are indented by indent. */
+ * others are indented by indent. The backticks that mark code for
+ * Markdown are left out. */
 static void fill(pm_strbuf_t *out, const char *text, size_t first,
                  size_t indent)
 {
@@ -154,8 +157,12 @@ static void fill(pm_strbuf_t *out, const char *text, size_t first,
 
     while (*text != '\0') {
         size_t n = strcspn(text, " ");
-        if (n > 0) {
-            if (!line_empty && col + 1 + n > DOC_WIDTH) {
+        size_t ticks = 0;
+        for (size_t i = 0; i < n; i++) {
+            ticks += text[i] == '`';
+        }
+        if (n > ticks) {
+            if (!line_empty && col + 1 + n - ticks > DOC_WIDTH) {
                 pm_strbuf_putc(out, '\n');
                 for (size_t i = 0; i < indent; i++) {
                     pm_strbuf_putc(out, ' ');
@@ -167,8 +174,12 @@ static void fill(pm_strbuf_t *out, const char *text, size_t first,
                 pm_strbuf_putc(out, ' ');
                 col++;
             }
-            pm_strbuf_append(out, text, n);
-            col += n;
+            for (size_t i = 0; i < n; i++) {
+                if (text[i] != '`') {
+                    pm_strbuf_putc(out, text[i]);
+                }
+            }
+            col += n - ticks;
             line_empty = 0;
         }
         text += n;

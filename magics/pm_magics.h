@@ -45,7 +45,8 @@ typedef struct {
     const char *long_name; /* NULL when the option is short only */
     int takes_value;
     const char *metavar; /* the value's name ("R", "SIZE"); NULL: a flag */
-    const char *help;    /* what it does, one paragraph, plain text */
+    const char *help;    /* what it does, one paragraph, plain text with
+                            `code` in backticks (Markdown) */
     const char *example; /* one line of IPython input that uses it */
 } pm_optdef_t;
 

@@ -119,7 +119,7 @@ static const pm_optdef_t demo_options[] = {
      "how many times: a long meaning that has to be filled over more than "
      "one line of the docstring | with a bar",
      "%demo -n 2 x"},
-    {0, "fast", 0, NULL, "go fast", "%demo --fast x"},
+    {0, "fast", 0, NULL, "go `fast` (`-O`)", "%demo --fast x"},
     {0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -154,7 +154,7 @@ START_TEST(test_help_docstring_is_filled_with_examples)
         "more than\n"
         "    one line of the docstring | with a bar\n"
         "    Example: %demo -n 2 x\n"
-        "--fast: go fast\n"
+        "--fast: go fast (-O)\n"
         "    Example: %demo --fast x\n"
         "\n"
         "Output: a line.\n");
@@ -190,7 +190,7 @@ START_TEST(test_help_markdown_usage_and_table)
                      "| `-n N` | how many times: a long meaning that has to "
                      "be filled over more than one line of the docstring "
                      "\\| with a bar | `%demo -n 2 x` |\n"
-                     "| `--fast` | go fast | `%demo --fast x` |\n");
+                     "| `--fast` | go `fast` (`-O`) | `%demo --fast x` |\n");
     free(usage);
     free(table);
     ck_assert_ptr_eq(pm_help_find("memit"), &pm_memit_help);
