@@ -405,8 +405,9 @@ int pm_display_live_blank(pm_display_ctx_t *ctx, const char *display_id)
     return rc;
 }
 
-/* One terminal live line at a time in the process: a %memit nested in a
- * measured statement (or one in another thread) draws none. */
+/* One terminal live line at a time in the process (the terminal is the
+ * process's): a %memit nested in a measured statement, or one in another
+ * thread, draws none. Atomic: set by exchange, cleared by its owner. */
 static atomic_int tty_busy;
 
 static const char *const std_names[2] = {"stdout", "stderr"};
