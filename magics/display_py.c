@@ -450,6 +450,8 @@ static void tty_restore(pm_display_ctx_t *ctx)
         Py_CLEAR(ctx->stand_ins[i]);
         Py_CLEAR(ctx->real_streams[i]);
     }
+    /* a stand-in kept by the statement only passes its writes on now */
+    (void)pm_ttyline_close(ctx->tty);
     pm_ttyline_unref(ctx->tty);
     ctx->tty = NULL;
     atomic_store(&tty_busy, 0);
