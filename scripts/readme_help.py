@@ -1,7 +1,9 @@
-"""Write README's usage blocks and option tables of the magics from their
-one source, the option tables of magics/help.c (read through the built
-module), or with --check only say which are stale (exit 1). After
-changing an option:
+"""Write README's usage blocks and option tables from their one source,
+or with --check only say which are stale (exit 1): the magics' from the
+option tables of magics/help.c (read through the built module), python -m
+peakmem's and peakmem run/attach's from the option lists their argparse
+parsers are made from (magics/_main_args.py OPTIONS, magics/_cli.py
+RECORD_OPTIONS). After changing an option:
 
     bash scripts/build.sh && .venv/bin/python scripts/readme_help.py
 
@@ -9,32 +11,51 @@ tests/test_help.py fails while README differs."""
 import pathlib
 import sys
 
-from peakmem import _peakmem
+from peakmem import _cli, _main_args, _optable, _peakmem
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-SECTIONS = [(magic, form) for magic in ("memit", "mprun")
-            for form in ("usage", "options")]
-BEGIN = ("<!-- begin help {magic} {form}: made from magics/help.c by "
+SECTIONS = {
+    ("memit", "usage"): lambda: _peakmem._help("memit", "usage"),
+    ("memit", "options"): lambda: _peakmem._help("memit", "options"),
+    ("mprun", "usage"): lambda: _peakmem._help("mprun", "usage"),
+    ("mprun", "options"): lambda: _peakmem._help("mprun", "options"),
+    ("python-m", "options"): lambda: _optable.markdown(_main_args.OPTIONS),
+    ("run", "options"): lambda: _optable.markdown(_cli.RECORD_OPTIONS),
+}
+SOURCE = {"python-m": "magics/_main_args.py", "run": "magics/_cli.py"}
+BEGIN = ("<!-- begin help {name} {form}: made from {source} by "
          "scripts/readme_help.py -->\n")
-END = "<!-- end help {magic} {form} -->\n"
+END = "<!-- end help {name} {form} -->\n"
+
+
+def markers(name, form):
+    source = SOURCE.get(name, "magics/help.c")
+    return (BEGIN.format(name=name, form=form, source=source),
+            END.format(name=name, form=form))
 
 
 def regenerate(text):
-    """text with every marked section made anew, and the list of sections
-    that changed ((magic, form) pairs). A missing or broken marker pair
-    raises ValueError."""
+    """text with every marked section made anew (indented as its begin
+    marker is, e.g. inside a list item), and the list of sections that
+    changed ((name, form) pairs). A missing or doubled marker raises
+    ValueError."""
     changed = []
-    for magic, form in SECTIONS:
-        begin = BEGIN.format(magic=magic, form=form)
-        end = END.format(magic=magic, form=form)
+    for (name, form), make in SECTIONS.items():
+        begin, end = markers(name, form)
         if text.count(begin) != 1 or text.count(end) != 1:
             raise ValueError("README.md needs one pair of markers %r ... %r"
                              % (begin.strip(), end.strip()))
         head, rest = text.split(begin)
         old, tail = rest.split(end)
-        new = _peakmem._help(magic, form)
+        indent = head[head.rfind("\n") + 1:]
+        if indent.strip():
+            raise ValueError("README.md: %r must start its line"
+                             % begin.strip())
+        new = "".join(indent + line if line.strip() else line
+                      for line in make().splitlines(True))
+        new += indent
         if old != new:
-            changed.append((magic, form))
+            changed.append((name, form))
         text = head + begin + new + end + tail
     return text, changed
 
@@ -51,14 +72,14 @@ def main(argv):
         print("readme_help.py: %s" % e, file=sys.stderr)
         return 1
     if check:
-        for magic, form in changed:
+        for name, form in changed:
             print("README.md: the %s %s section is stale: run "
-                  "scripts/readme_help.py" % (magic, form), file=sys.stderr)
+                  "scripts/readme_help.py" % (name, form), file=sys.stderr)
         return 1 if changed else 0
     if changed:
         README.write_text(new, encoding="utf-8")
-    for magic, form in changed:
-        print("README.md: %s %s written" % (magic, form))
+    for name, form in changed:
+        print("README.md: %s %s written" % (name, form))
     return 0
 
 

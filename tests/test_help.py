@@ -1,8 +1,11 @@
 """The magics' help (issue 11.10): %memit?, %%memit?, %mprun? and %%mprun?
 name every option with its meaning and an example, as README's tables do,
 and both come from one source, the option tables of magics/help.c that
-the parser also reads. README's usage blocks and tables sit between
-markers and must be exactly what scripts/readme_help.py makes."""
+the parser also reads; so do `python -m peakmem -h` and `peakmem run -h`
+with README's tables of theirs (the option lists their argparse parsers
+are made from). README's usage blocks and tables sit between markers and
+must be exactly what scripts/readme_help.py makes."""
+import os
 import importlib.util
 import pathlib
 import re
@@ -31,15 +34,21 @@ def readme_section(title):
     return text[start:end if end >= 0 else len(text)]
 
 
-def readme_options(title):
+def readme_options(title, marker=None):
     """(label, meaning, example) of each row of the option table in the
-    README section `title`, as a reader sees them (no backticks)."""
+    README section `title` (the one after `marker` when given), as a
+    reader sees them (no backticks)."""
     rows = []
-    for line in readme_section(title).splitlines():
-        m = re.match(r"^\| `([^`]+)` \| (.*) \| `(.*)` \|$", line)
+    text = readme_section(title)
+    if marker is not None:
+        text = text[text.index(marker):]
+        text = text[:text.index("<!-- end help")]
+    for line in text.splitlines():
+        m = re.match(r"^ *\| (`[^|]+`) \| (.*) \| `(.*)` \|$", line)
         if m:
             meaning = m.group(2).replace("\\|", "|").replace("`", "")
-            rows.append((m.group(1), meaning, m.group(3).replace("\\|", "|")))
+            rows.append((m.group(1).replace("`", ""), meaning,
+                         m.group(3).replace("\\|", "|")))
     return rows
 
 
@@ -116,3 +125,31 @@ def test_readme_help_check_fails_on_a_stale_table(tmp_path, monkeypatch):
     stale_readme.write_text(no_markers, encoding="utf-8")
     assert mod.main([]) == 1
     assert stale_readme.read_text(encoding="utf-8") == no_markers
+
+
+def test_script_help_shows_every_readme_option_with_its_meaning():
+    title = "Scripts: `@profile`, `memory_usage()`, `python -m peakmem`"
+    options = readme_options(title, "begin help python-m options")
+    assert [l for l, _, _ in options] == [
+        "--version", "--precision N", "-o FILE, --outfile FILE",
+        "--include-children", "--pdb-mmem MAXMEM", "--timestamp, -t",
+        "--backend NAME", "-m"]
+    out = subprocess.run([sys.executable, "-m", "peakmem", "-h"],
+                         capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    for label, meaning, example in options:
+        assert flat(meaning) in flat(out.stdout), (label, out.stdout)
+        assert "\n  %s\n" % example in out.stdout, (label, out.stdout)
+    options = readme_options("The peakmem command", "begin help run options")
+    assert [l for l, _, _ in options] == [
+        "--python", "--nopython", "-T S, --interval S",
+        "-C, --include-children", "-M, --multiprocess", "-E, --exit-code",
+        "-t S, --timeout S", "-o FILE, --output FILE"]
+    peakmem = os.path.join(os.path.dirname(sys.executable), "peakmem")
+    for cmd in ("run", "attach"):
+        out = subprocess.run([peakmem, cmd, "-h"], capture_output=True,
+                             text=True, timeout=60, cwd="/")
+        assert out.returncode == 0, out.stderr
+        for label, meaning, _ in options:
+            assert label in out.stdout, (label, out.stdout)
+            assert flat(meaning) in flat(out.stdout), (label, out.stdout)
