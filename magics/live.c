@@ -62,6 +62,16 @@ static int wait_until(pm_liveview_t *lv, int64_t deadline_ns)
     return stop;
 }
 
+/* Terminal columns of UTF-8 text: one per character. 0 for NULL. */
+static size_t columns(const char *text)
+{
+    size_t n = 0;
+    for (; text != NULL && *text != '\0'; text++) {
+        n += ((unsigned char)*text & 0xc0) != 0x80;
+    }
+    return n;
+}
+
 static void publish(pm_liveview_t *lv, int stopped)
 {
     pm_sample_t last[RECENT];
@@ -92,6 +102,17 @@ static void publish(pm_liveview_t *lv, int stopped)
     };
     if (lv->tty != NULL) {
         char *text = stopped ? NULL : pm_live_render_text(&live);
+        size_t room = pm_ttyline_room(lv->tty), cols = columns(text);
+        if (cols > room && live.nrecent > 0) {
+            /* the sparkline loses its oldest points, so that the newest
+             * (at its right end) stay on a narrow terminal */
+            size_t drop = cols - room < live.nrecent ? cols - room
+                                                     : live.nrecent;
+            live.recent += drop;
+            live.nrecent -= drop;
+            free(text);
+            text = pm_live_render_text(&live);
+        }
         if (text != NULL && pm_ttyline_draw(lv->tty, text)) {
             atomic_store(&lv->shown, 1);
         }

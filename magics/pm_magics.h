@@ -173,6 +173,10 @@ pm_ttyline_t *pm_ttyline_ref(pm_ttyline_t *t);
 /* Drop a reference; the last frees (without touching the terminal). */
 void pm_ttyline_unref(pm_ttyline_t *t);
 
+/* The columns a drawn text may take: the width less one (some terminals
+ * wrap on writing the last column). */
+size_t pm_ttyline_room(pm_ttyline_t *t);
+
 /* Show text (its first line, cut to width - 1 columns; a UTF-8 character
  * counts one) in place of the line shown: "\r", text, spaces over the rest
  * of the previous one. Nothing while paused, while other output left the

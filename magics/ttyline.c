@@ -80,7 +80,7 @@ static size_t width_unlocked(const pm_ttyline_t *t)
     if (t->fixed_width > 0) {
         return (size_t)t->fixed_width;
     }
-    if (ioctl(t->fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    if (ioctl(t->fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) {
         return ws.ws_col;
     }
     return 80;
@@ -104,6 +104,14 @@ static void wipe_unlocked(pm_ttyline_t *t)
     }
     write_all(t->fd, "\r", 1);
     t->shown = 0;
+}
+
+size_t pm_ttyline_room(pm_ttyline_t *t)
+{
+    pthread_mutex_lock(&t->lock);
+    size_t room = width_unlocked(t) - 1;
+    pthread_mutex_unlock(&t->lock);
+    return room;
 }
 
 int pm_ttyline_draw(pm_ttyline_t *t, const char *text)
