@@ -153,3 +153,23 @@ def test_script_help_shows_every_readme_option_with_its_meaning():
         for label, meaning, _ in options:
             assert label in out.stdout, (label, out.stdout)
             assert flat(meaning) in flat(out.stdout), (label, out.stdout)
+
+
+def test_script_examples_parse():
+    """Each example in the scripts' tables is a command line their parsers
+    accept (the option given, a program left to run)."""
+    import shlex
+
+    from peakmem import _cli, _main_args
+    for *_, example in _main_args.OPTIONS:
+        argv = shlex.split(example)
+        assert argv[:3] == ["python", "-m", "peakmem"], example
+        if argv[3:] == ["--version"]:
+            continue
+        args = _main_args.parse(argv[3:])
+        assert args.target, example
+    for *_, example in _cli.RECORD_OPTIONS:
+        argv = shlex.split(example)
+        assert argv[0] == "peakmem" and argv[1] in ("run", "attach")
+        args = _cli.record_parser(argv[1]).parse(argv[2:])
+        assert args.program, example
