@@ -68,6 +68,17 @@ START_TEST(test_help_every_option_has_meaning_and_example_that_uses_it)
                      label);
             ck_assert_msg(strstr(d->example, name) != NULL, "%s: %s", label,
                           d->example);
+            /* and the magic's parser takes it, a statement left to run */
+            static pm_opts_t opts;
+            char err[256];
+            snprintf(name, sizeof name, "%%%s ", h->name);
+            const char *line = strstr(d->example, name) + strlen(name);
+            ck_assert_msg(pm_opts_parse(line, h->options, &opts, err,
+                                        sizeof err) == 0,
+                          "%s: %s", d->example, err);
+            ck_assert_ptr_nonnull(
+                pm_opts_get(&opts, d->short_name, d->long_name));
+            ck_assert_str_ne(opts.rest, "");
         }
         ck_assert_uint_gt(n, 4);
         /* the terminator is all zero: help stops where the parser does */
