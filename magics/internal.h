@@ -264,9 +264,9 @@ void pm_display_close(pm_state_t *st);
 /* ---- stand-ins for sys.stdout/sys.stderr (ttystream_py.c) -----------*/
 
 /* A stand-in for stream while a terminal live line shows: write() wipes
- * line first, then writes to stream and flushes it, and tells line where
- * the cursor is; other attributes are stream's. New reference, or NULL
- * with an exception. GIL. */
+ * line first, then writes to stream (flushed when the text ends a line)
+ * and tells line where the cursor is; other attributes are stream's. New
+ * reference, or NULL with an exception. GIL. */
 PyObject *pm_ttystream_new(PyObject *stream, pm_ttyline_t *line);
 
 /* 1 when obj is such a stand-in. */

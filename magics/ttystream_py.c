@@ -1,6 +1,6 @@
 /* The stand-ins for sys.stdout and sys.stderr while a %memit live line
  * shows on a terminal (terminal IPython): each write wipes the line
- * first, goes to the real stream and is flushed at once, so the
+ * first and goes to the real stream, flushed when it ends a line, so the
  * statement's own output lands on clean lines and the live line is drawn
  * again below it (ttyline.c). Every other attribute is the real
  * stream's. */
@@ -58,11 +58,17 @@ static PyObject *ttystream_write(PyObject *op, PyObject *text)
     pm_ttyline_pause(self->line);
     Py_END_ALLOW_THREADS
     PyObject *res = PyObject_CallMethod(self->stream, "write", "O", text);
+    int at_start = res != NULL ? ends_line(text) : -1;
+    /* Text that ends a line reaches the terminal before the line may be
+     * drawn again; text that does not keeps the line off until one does
+     * (print() writes its text, then "\n"), so it needs no flush. */
     PyObject *flushed =
-        res != NULL ? PyObject_CallMethod(self->stream, "flush", NULL) : NULL;
-    pm_ttyline_resume(self->line, res != NULL ? ends_line(text) : -1);
-    if (flushed == NULL) {
+        at_start == 1 ? PyObject_CallMethod(self->stream, "flush", NULL)
+                      : Py_NewRef(Py_None);
+    pm_ttyline_resume(self->line, at_start);
+    if (res == NULL || flushed == NULL) {
         Py_XDECREF(res);
+        Py_XDECREF(flushed);
         return NULL;
     }
     Py_DECREF(flushed);
