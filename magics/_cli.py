@@ -15,6 +15,7 @@ import time
 
 from . import __version__
 from . import _peakmem
+from ._optable import add_options
 
 PROFILE_GLOB = "mprofile_??????????????.dat"
 COMMANDS = ("run", "attach", "peak", "list", "clean", "rm", "plot")
@@ -327,6 +328,54 @@ def draw_png(out, title, series, spans, flame=False, backend=None):
 
 # ---- run and attach ------------------------------------------------------
 
+# The options of run and attach: flags, argparse keywords, meaning,
+# example. The one source of -h and of README's table
+# (scripts/readme_help.py).
+RECORD_OPTIONS = [
+    (("--python",), dict(action="store_true"),
+     "force Python mode: the program runs under this Python through "
+     "`python -m peakmem --timestamp`, so each call of a `@profile` "
+     "function is marked (FUNC lines); the default for a .py script",
+     "peakmem run --python ./tool args"),
+    (("--nopython",), dict(action="store_true"),
+     "turn Python mode off: a .py script runs plainly (no function marks)",
+     "peakmem run --nopython script.py"),
+    (("-T", "--interval"), dict(default="0.1", metavar="S"),
+     "sampling period in seconds (default 0.1)",
+     "peakmem run -T 0.02 example.py"),
+    (("-C", "--include-children"), dict(action="store_true"),
+     "each MEM sample is the program plus all its descendants; after the "
+     "recording, each descendant's exact peak (its VmHWM) is printed with "
+     "their sum",
+     "peakmem run -C make -j4"),
+    (("-M", "--multiprocess"), dict(action="store_true"),
+     "also one CHLD series per descendant (pid, RSS), scanned every `-T`",
+     "peakmem run -M python pool.py"),
+    (("-E", "--exit-code"), dict(action="store_true"),
+     "exit with the program's exit code (128+N when killed by signal N)",
+     "peakmem run -E ./tests.sh"),
+    (("-t", "--timeout"), dict(metavar="S"),
+     "stop recording after S seconds (the program keeps running); "
+     "`attach` defaults to 3600",
+     "peakmem attach -t 60 4242"),
+    (("-o", "--output"), dict(metavar="FILE"),
+     "where to write; default `mprofile_<YYYYMMDDhhmmss>.dat` in the "
+     "current directory (overwritten if it exists)",
+     "peakmem run -o train.dat train.py"),
+    (("--backend",), dict(metavar="NAME", default="psutil"),
+     "what is recorded, as mprof: `psutil` and `posix` the resident set "
+     "size (RSS, default), `psutil_pss` the proportional and `psutil_uss` "
+     "the unique set size (/proc/PID/smaps_rollup); `tracemalloc` is "
+     "refused: it measures a Python process from inside",
+     "peakmem run --backend psutil_uss train.py"),
+    (("-a", "--attach"), dict(action="store_true"),
+     "`run -a X` is `attach X` (as mprof): X is a pid or a name, the "
+     "lowest pid whose process name contains it (this command excluded); "
+     "`attach` always attaches",
+     "peakmem run -a jupyter-lab"),
+]
+
+
 def record_parser(cmd):
     p = Parser(cmd, usage="peakmem run [options] program [args...]\n"
                "       peakmem attach [options] PID",
@@ -334,34 +383,8 @@ def record_parser(cmd):
                "over time into an mprof .dat file. A .py script runs under "
                "this Python; unless --nopython, through 'python -m peakmem "
                "--timestamp' so @profile functions are marked (FUNC).")
-    p.add_argument("--python", action="store_true",
-                   help="run program as Python (python, a module or a "
-                   "script)")
-    p.add_argument("--nopython", action="store_true",
-                   help="no function marks for a .py script")
-    p.add_argument("-T", "--interval", default="0.1", metavar="S",
-                   help="sampling period in seconds (default 0.1)")
-    p.add_argument("-C", "--include-children", action="store_true",
-                   help="add the descendants' RSS to each sample")
-    p.add_argument("-M", "--multiprocess", action="store_true",
-                   help="also record each descendant (CHLD lines)")
-    p.add_argument("-E", "--exit-code", action="store_true",
-                   help="exit with the program's exit code")
-    p.add_argument("-t", "--timeout", metavar="S",
-                   help="stop recording after S seconds (attach: 3600)")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="default mprofile_<YYYYMMDDhhmmss>.dat")
-    p.add_argument("--backend", metavar="NAME", default="psutil",
-                   help="what is recorded, as mprof: psutil and posix the "
-                   "resident set size (RSS, default), psutil_pss the "
-                   "proportional and psutil_uss the unique set size "
-                   "(/proc/PID/smaps_rollup); tracemalloc is refused: it "
-                   "measures a Python process from inside")
-    if cmd == "run":
-        p.add_argument("-a", "--attach", action="store_true",
-                       help="attach to an existing process (as peakmem "
-                       "attach): program is its pid or a name")
-    else:
+    add_options(p, RECORD_OPTIONS)
+    if cmd == "attach":
         p.set_defaults(attach=True)
     p.add_argument("program", nargs=argparse.REMAINDER,
                    help="run: the program and its arguments; attach: a "

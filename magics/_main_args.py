@@ -7,6 +7,7 @@ report stay in C (``_peakmem._run_main``, magics/runner_py.c).
 import argparse
 import sys
 
+from ._optable import add_options, examples
 from ._peakmem import __version__, _run_main
 
 PROG = "python -m peakmem"
@@ -23,13 +24,6 @@ as python -m memory_profiler does, and print the line-by-line memory
 table of every @profile'd function at exit (also when the script fails:
 its traceback and exit code are kept). Everything after the script or
 module name is the script's own command line."""
-
-EPILOG = """\
-examples:
-  python -m peakmem script.py --its-own-flag
-  python -m peakmem --precision=1 -o report.txt -m package.module
-  python -m peakmem --pdb-mmem=100 script.py
-  python -m peakmem --timestamp -o run.dat script.py"""
 
 
 def _precision(text):
@@ -54,45 +48,57 @@ def _mib(text):
     return value
 
 
+# Each option: flags, argparse keywords, meaning (as memory_profiler's,
+# unless it says otherwise), example. The one source of -h and of
+# README's table (scripts/readme_help.py).
+OPTIONS = [
+    (("--version",), dict(action="version", version="peakmem " + __version__),
+     "print peakmem's version and exit",
+     "python -m peakmem --version"),
+    (("--precision",), dict(type=_precision, default=3, metavar="N"),
+     "decimals of the MiB columns (0 to 20; default 3 and the same column "
+     "widths, as python -m memory_profiler; `@profile` in a script keeps "
+     "its own default of 1, as there)",
+     "python -m peakmem --precision=1 script.py"),
+    (("-o", "--outfile"), dict(metavar="FILE"),
+     "append the report to FILE instead of printing it (as "
+     "memory_profiler: `open(FILE, 'a')`); symlinks followed, the file's "
+     "mode kept; a FIFO nobody reads is an error line, not a hang",
+     "python -m peakmem -o report.txt script.py"),
+    (("--include-children",), dict(action="store_true"),
+     "also count the memory of child processes",
+     "python -m peakmem --include-children build.py"),
+    (("--pdb-mmem",), dict(type=_mib, metavar="MAXMEM"),
+     "stop in pdb when memory passes MAXMEM MiB, on the profiled line "
+     "after the one that passed it; `q` ends the script with BdbQuit",
+     "python -m peakmem --pdb-mmem=100 script.py"),
+    (("--timestamp", "-t"), dict(action="store_true"),
+     "record each call of a `@profile` function as mprof's FUNC lines "
+     "(start and end time and memory), appended to `-o FILE`, instead of "
+     "the table (what `peakmem run` uses for Python scripts)",
+     "python -m peakmem --timestamp -o run.dat script.py"),
+    (("--backend",), dict(choices=BACKENDS, default="psutil",
+                          metavar="NAME"),
+     "what the table measures, as memory_profiler: `psutil` and `posix` "
+     "the resident set size (RSS), `psutil_pss` the proportional and "
+     "`psutil_uss` the unique set size (/proc/self/smaps_rollup; each read "
+     "costs tens of microseconds instead of one), `tracemalloc` the memory "
+     "Python's tracemalloc traces (started for the run). Choices: "
+     + ", ".join(BACKENDS),
+     "python -m peakmem --backend psutil_uss script.py"),
+    (("-m",), dict(dest="module", action="store_true"),
+     "run the library module named next as a script (as `python -m`); "
+     "memory_profiler runs any target not ending in .py as a module",
+     "python -m peakmem -m package.module --its-own-flag"),
+]
+
+
 def build_parser():
     """The argparse parser of python -m peakmem (also for tests)."""
     p = argparse.ArgumentParser(
-        prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+        prog=PROG, description=DESCRIPTION, epilog=examples(OPTIONS),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version",
-                   version="peakmem " + __version__)
-    p.add_argument("--precision", type=_precision, default=3, metavar="N",
-                   help="decimals of the MiB columns (0 to 20; default 3, "
-                        "as python -m memory_profiler; @profile's own "
-                        "default stays 1, as memory_profiler's)")
-    p.add_argument("-o", "--outfile", metavar="FILE",
-                   help="append the report to FILE instead of printing it "
-                        "(as memory_profiler: open(FILE, 'a'); symlinks "
-                        "followed, the file's mode kept)")
-    p.add_argument("--include-children", action="store_true",
-                   help="also count the memory of child processes")
-    p.add_argument("--pdb-mmem", type=_mib, metavar="MAXMEM",
-                   help="stop in pdb when memory passes MAXMEM MiB, on the "
-                        "profiled line after the one that passed it (as "
-                        "memory_profiler)")
-    p.add_argument("--timestamp", "-t", action="store_true",
-                   help="record each call of a @profile'd function as "
-                        "mprof's FUNC lines (start and end time and "
-                        "memory), appended to -o FILE, instead of the "
-                        "table (what `peakmem run` uses)")
-    p.add_argument("--backend", choices=BACKENDS, default="psutil",
-                   metavar="NAME",
-                   help="what the table measures, as memory_profiler: "
-                        "psutil and posix the resident set size (RSS), "
-                        "psutil_pss the proportional and psutil_uss the "
-                        "unique set size (/proc/self/smaps_rollup; each "
-                        "read costs tens of us instead of one), "
-                        "tracemalloc the memory Python's tracemalloc "
-                        "traces (started for the run). "
-                        "Choices: " + ", ".join(BACKENDS))
-    p.add_argument("-m", dest="module", action="store_true",
-                   help="run the library module named next as a script "
-                        "(as python -m)")
+    add_options(p, OPTIONS)
     p.add_argument("program", nargs=argparse.REMAINDER,
                    metavar="script.py | module",
                    help="the script (or, with -m, the module) and its "

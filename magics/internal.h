@@ -209,21 +209,31 @@ typedef struct pm_display_ctx {
                                     registry, guarded by its lock) */
     long long sent_mark; /* the kernel session's message count when the
                             live line began (streams flushed), or -1 */
+    /* A live line on the terminal (print route): the line, and the real
+     * sys.stdout/sys.stderr with the stand-ins put in their place while
+     * it shows (own references, or NULL). */
+    pm_ttyline_t *tty;
+    PyObject *real_streams[2], *stand_ins[2];
 } pm_display_ctx_t;
 
 /* Capture the display route and parent for a measurement starting now.
  * Never fails (the fallbacks are the Python route and print). GIL. */
 void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx);
 
-/* Start the live line of ctx (pipe route only; a no-op elsewhere or when
- * the thread cannot start: the result still comes). The sampler is
- * borrowed: call pm_display_live_stop before freeing it. GIL. */
+/* Start the live line of ctx (a no-op when the thread cannot start: the
+ * result still comes). Pipe route: a display in the notebook. Print route
+ * (terminal IPython), when sys.stderr is a terminal and no other terminal
+ * live line runs: the text drawn in place on it, with sys.stdout and
+ * sys.stderr (those that are terminals) replaced meanwhile by stand-ins
+ * that keep the statement's output off the line. Else nothing. The
+ * sampler is borrowed: call pm_display_live_stop before freeing it. GIL. */
 void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
                            const char *statement);
 
 /* Stop and free ctx's live line (if any); 1 and its display_id when a
  * live line was shown (the result must update it), else 0 (also once it
- * is gone). With stopped, a shown line says "stopped after ...". GIL. */
+ * is gone). With stopped, a shown line says "stopped after ...". A
+ * terminal line is wiped and the real streams put back (0). GIL. */
 int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
                          char display_id[37]);
 
@@ -264,6 +274,17 @@ const char *pm_display_route(pm_state_t *st);
  * its own publisher reference for its result) and release st's display
  * state (publisher, kernel references). */
 void pm_display_close(pm_state_t *st);
+
+/* ---- stand-ins for sys.stdout/sys.stderr (ttystream_py.c) -----------*/
+
+/* A stand-in for stream while a terminal live line shows: write() wipes
+ * line first, then writes to stream (flushed when the text ends a line)
+ * and tells line where the cursor is; other attributes are stream's. New
+ * reference, or NULL with an exception. GIL. */
+PyObject *pm_ttystream_new(PyObject *stream, pm_ttyline_t *line);
+
+/* 1 when obj is such a stand-in. */
+int pm_ttystream_check(PyObject *obj);
 
 /* ---- the line profiler (lineprof_py.c; collect_py.c: its targets) -----*/
 

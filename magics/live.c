@@ -3,7 +3,9 @@
  * and publishes the line through the publisher: display_data the first
  * time, update_display_data after, all under one display_id, so the
  * notebook shows one line that changes. The magic replaces it with the
- * final result (update_display_data with the same display_id). */
+ * final result (update_display_data with the same display_id). In
+ * terminal IPython the same text is drawn in place on the terminal
+ * (ttyline.c) and wiped before the result is printed. */
 #include "pm_magics.h"
 
 #include <errno.h>
@@ -24,7 +26,8 @@ struct pm_liveview {
     pthread_mutex_t join_lock; /* guards joined: stop may come from two
                                   threads (the magic, and unload) */
     int joined;            /* join_lock */
-    pm_publisher_t *pub;   /* own reference (pm_publisher_ref) */
+    pm_publisher_t *pub;   /* own reference (pm_publisher_ref), or NULL */
+    pm_ttyline_t *tty;     /* own reference (pm_ttyline_ref), or NULL */
     pm_sampler_t *sampler; /* borrowed; thread-safe readers; the owner
                               stops the view before freeing it */
     char *parent_json;     /* owned, read-only after start */
@@ -59,6 +62,16 @@ static int wait_until(pm_liveview_t *lv, int64_t deadline_ns)
     return stop;
 }
 
+/* Terminal columns of UTF-8 text: one per character. 0 for NULL. */
+static size_t columns(const char *text)
+{
+    size_t n = 0;
+    for (; text != NULL && *text != '\0'; text++) {
+        n += ((unsigned char)*text & 0xc0) != 0x80;
+    }
+    return n;
+}
+
 static void publish(pm_liveview_t *lv, int stopped)
 {
     pm_sample_t last[RECENT];
@@ -87,6 +100,25 @@ static void publish(pm_liveview_t *lv, int stopped)
         .nrecent = n,
         .stopped = stopped,
     };
+    if (lv->tty != NULL) {
+        char *text = stopped ? NULL : pm_live_render_text(&live);
+        size_t room = pm_ttyline_room(lv->tty), cols = columns(text);
+        if (cols > room && live.nrecent > 0) {
+            /* the sparkline loses its oldest points, so that the newest
+             * (at its right end) stay on a narrow terminal */
+            size_t drop = cols - room < live.nrecent ? cols - room
+                                                     : live.nrecent;
+            live.recent += drop;
+            live.nrecent -= drop;
+            free(text);
+            text = pm_live_render_text(&live);
+        }
+        if (text != NULL && pm_ttyline_draw(lv->tty, text)) {
+            atomic_store(&lv->shown, 1);
+        }
+        free(text);
+        return;
+    }
     json_t *content = pm_live_bundle(&live, lv->display_id);
     if (content == NULL) {
         return;
@@ -116,7 +148,7 @@ static void *run(void *arg)
 
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
 {
-    if (opts->pub == NULL || opts->sampler == NULL) {
+    if ((opts->pub == NULL && opts->tty == NULL) || opts->sampler == NULL) {
         return -EINVAL;
     }
     pm_liveview_t *lv = calloc(1, sizeof *lv);
@@ -140,7 +172,8 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
     pthread_cond_init(&lv->cond, NULL);
     /* The view's own reference: whoever else drops theirs (unload frees
      * the module's publisher), the thread's sends stay valid. */
-    lv->pub = pm_publisher_ref(opts->pub);
+    lv->pub = opts->pub != NULL ? pm_publisher_ref(opts->pub) : NULL;
+    lv->tty = pm_ttyline_ref(opts->tty);
     /* The thread starts with every signal blocked, so SIGINT and the -t
      * SIGALRM reach the interpreter's thread. */
     sigset_t all, old;
@@ -174,6 +207,11 @@ int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37])
         lv->joined = 1;
     }
     pthread_mutex_unlock(&lv->join_lock);
+    if (lv->tty != NULL) {
+        /* the line goes away; the result or the traceback prints there */
+        (void)pm_ttyline_close(lv->tty);
+        return 0;
+    }
     if (atomic_load(&lv->shown) && stopped) {
         publish(lv, 1);
     }
@@ -196,6 +234,7 @@ void pm_liveview_free(pm_liveview_t *lv)
     pthread_mutex_destroy(&lv->join_lock);
     pthread_cond_destroy(&lv->cond);
     pm_publisher_unref(lv->pub);
+    pm_ttyline_unref(lv->tty);
     free(lv->parent_json);
     free(lv->statement);
     free(lv);

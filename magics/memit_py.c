@@ -8,12 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const pm_optdef_t memit_optdefs[] = {
-    {'r', NULL, 1},    {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
-    {'o', NULL, 0},    {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {0, "no-live", 0}, {0, "dask", PM_OPT_OPTIONAL}, {0, NULL, 0},
-};
-
 /* How long each call to the Dask cluster may take (begin and end). */
 #define DASK_TIMEOUT_S 10.0
 
@@ -714,6 +708,6 @@ static PyObject *memit(pm_state_t *st, const pm_opts_t *opts, const char *cell)
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    return pm_magic_call(get_state(module), "memit", memit_optdefs, memit,
-                         args, nargs, kwnames);
+    return pm_magic_call(get_state(module), "memit", pm_memit_options,
+                         memit, args, nargs, kwnames);
 }

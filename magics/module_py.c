@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 pm_state_t *get_state(PyObject *module)
@@ -168,68 +170,37 @@ static PyObject *probe_depth(PyObject *module, PyObject *unused)
     return PyLong_FromLong(pm_probe_depth());
 }
 
-PyDoc_STRVAR(
-    memit_doc,
-    "Measure the peak memory and the increment of a statement.\n"
-    "\n"
-    "Usage, in line mode:\n"
-    "  %memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
-    "         [--no-live] statement\n"
-    "\n"
-    "Usage, in cell mode:\n"
-    "  %%memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
-    "          [--no-live] setup_code\n"
-    "  code...\n"
-    "\n"
-    "In cell mode the magic's line is setup code (run, not measured) and the\n"
-    "cell body is measured. The peak is exact: the kernel's high-water mark\n"
-    "of the process's resident memory, reset before each run.\n"
-    "\n"
-    "Options:\n"
-    "-r<R>: run the statement R times (exactly) and report the highest peak.\n"
-    "    Default: 1\n"
-    "-t<T>: stop the statement with TimeoutError after T seconds. Default:\n"
-    "    none\n"
-    "-i<I>: sampling interval in seconds for child processes (-c) and for "
-    "the\n"
-    "    fallback sampler where the high-water mark cannot be reset.\n"
-    "    Default: 0.1\n"
-    "-c: add the memory of child processes (sampled) to the report, and\n"
-    "    list each child's exact peak with their sum.\n"
-    "-o: return a MemitResult object.\n"
-    "-q: be quiet: show nothing (and no live line).\n"
-    "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
-    "    KiB/MiB/GiB and K/M/G are powers of 1024, KB/MB/GB of 1000).\n"
-    "--strict: with --limit, fail the cell with peakmem.MemoryLimitError\n"
-    "    (after showing the result).\n"
-    "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
-    "    in the environment turns it off by default).\n"
-    "--dask[=ADDRESS]: also each Dask worker's and the scheduler's exact\n"
-    "    peak (the current distributed Client, or the one at ADDRESS).\n"
-    "\n"
-    "Output: peak memory: X MiB, increment: Y MiB\n");
-
-PyDoc_STRVAR(
-    mprun_doc,
-    "Line-by-line memory of chosen functions while a statement runs.\n"
-    "\n"
-    "Usage, in line mode:\n"
-    "  %mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] statement\n"
-    "\n"
-    "Usage, in cell mode:\n"
-    "  %%mprun -f func1 [-f func2 ...] [-T file] [-r] [-c] [--peak] [stmt]\n"
-    "  code...\n"
-    "\n"
-    "-f <expr>: profile this function; any expression giving a function,\n"
-    "    method, class (its methods) or module (its functions). Functions\n"
-    "    defined in notebook cells work. Repeatable.\n"
-    "-T <file>: also write the text table to file.\n"
-    "-r: return an MprunResult (text, HTML and JSON forms).\n"
-    "-c: add the memory of child processes.\n"
-    "--peak: add a Peak column: the highest RSS while each line ran.\n"
-    "\n"
-    "Columns: Mem usage (highest RSS after the line), Increment (the line's\n"
-    "own RSS change summed over its executions), Occurrences.\n");
+/* help.c's text of one magic for scripts/readme_help.py and the tests:
+ * _help(name, form), form "doc" (the docstring), "usage" or "options"
+ * (README's Markdown). GIL. */
+static PyObject *help(PyObject *module, PyObject *args)
+{
+    const char *name, *form;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "ss", &name, &form)) {
+        return NULL;
+    }
+    const pm_magic_help_t *h = pm_help_find(name);
+    if (h == NULL) {
+        return PyErr_Format(PyExc_ValueError, "no magic named '%s'", name);
+    }
+    char *text = strcmp(form, "doc") == 0       ? pm_help_docstring(h)
+                 : strcmp(form, "usage") == 0   ? pm_help_markdown_usage(h)
+                 : strcmp(form, "options") == 0 ? pm_help_markdown_options(h)
+                                                : NULL;
+    if (text == NULL) {
+        return strcmp(form, "doc") == 0 || strcmp(form, "usage") == 0 ||
+                       strcmp(form, "options") == 0
+                   ? PyErr_NoMemory()
+                   : PyErr_Format(PyExc_ValueError,
+                                  "form is 'doc', 'usage' or 'options', "
+                                  "not '%s'",
+                                  form);
+    }
+    PyObject *res = PyUnicode_FromString(text);
+    free(text);
+    return res;
+}
 
 /* What peakmem found in this process, for peakmem.diagnose(): the display
  * route and whether the exact peak method is available. clear_refs is
@@ -307,10 +278,14 @@ static PyMethodDef module_methods[] = {
      "The display route, peak method and line tracer peakmem uses here."},
     {"_probe_depth", probe_depth, METH_NOARGS,
      "Number of measurements in progress (for tests)."},
+    {"_help", help, METH_VARARGS,
+     "_help(magic, form): the help of a magic, form 'doc', 'usage' or "
+     "'options' (README's Markdown)."},
+    /* docstrings made from help.c's tables by set_magic_docs */
     {"_memit_magic", (PyCFunction)(void (*)(void))pm_memit_magic,
-     METH_FASTCALL | METH_KEYWORDS, memit_doc},
+     METH_FASTCALL | METH_KEYWORDS, NULL},
     {"_mprun_magic", (PyCFunction)(void (*)(void))pm_mprun_magic,
-     METH_FASTCALL | METH_KEYWORDS, mprun_doc},
+     METH_FASTCALL | METH_KEYWORDS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -415,7 +390,31 @@ static struct PyModuleDef peakmem_module = {
     .m_free = module_free,
 };
 
+/* The magics' docstrings (what %memit? and %mprun? show), made from
+ * help.c's option tables before any function object exists; made once
+ * and kept for the life of the process, as the method table. GIL. */
+static void set_magic_docs(void)
+{
+    static const struct {
+        const char *method;
+        const pm_magic_help_t *help;
+    } magics[] = {
+        {"_memit_magic", &pm_memit_help},
+        {"_mprun_magic", &pm_mprun_help},
+    };
+    for (PyMethodDef *m = module_methods; m->ml_name != NULL; m++) {
+        for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
+            if (m->ml_doc == NULL &&
+                strcmp(m->ml_name, magics[i].method) == 0) {
+                char *doc = pm_help_docstring(magics[i].help);
+                m->ml_doc = doc != NULL ? doc : magics[i].help->summary;
+            }
+        }
+    }
+}
+
 PyMODINIT_FUNC PyInit__peakmem(void)
 {
+    set_magic_docs();
     return PyModuleDef_Init(&peakmem_module);
 }

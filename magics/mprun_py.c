@@ -8,11 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const pm_optdef_t mprun_optdefs[] = {
-    {'f', NULL, 1}, {'T', NULL, 1}, {'r', NULL, 0},
-    {'c', NULL, 0}, {0, "peak", 0}, {0, NULL, 0},
-};
-
 /* Evaluate one -f expression and add its code objects to list. On a user
  * mistake raises UsageError("Could not find function ..."). */
 static int resolve_one(pm_state_t *st, PyObject *shell, const char *expr,
@@ -320,6 +315,6 @@ static PyObject *mprun(pm_state_t *st, const pm_opts_t *opts, const char *cell)
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames)
 {
-    return pm_magic_call(get_state(module), "mprun", mprun_optdefs, mprun,
-                         args, nargs, kwnames);
+    return pm_magic_call(get_state(module), "mprun", pm_mprun_options,
+                         mprun, args, nargs, kwnames);
 }

@@ -36,14 +36,19 @@ int pm_is_errno(int rc);
 
 /* ---- options and values of a magic's line (options.c) ---------------*/
 
-/* One option a magic accepts: -x (short_name), --name (long_name), or
- * both. takes_value: the option needs a value ("-r3", "-r 3",
- * "--limit=2GB", "--limit 2GB"); values may be quoted with ' or ". */
+/* One option a magic accepts: -x (short_name) or --name (long_name).
+ * takes_value: the option needs a value ("-r3", "-r 3", "--limit=2GB",
+ * "--limit 2GB"); values may be quoted with ' or ". The help fields feed
+ * the docstring and README (help.c); the parser reads the first three. */
 typedef struct {
     char short_name;       /* 0 when the option is long only */
     const char *long_name; /* NULL when the option is short only */
     int takes_value; /* 0, 1, or PM_OPT_OPTIONAL (long options only: a
                         value with "=", or a next word holding "://") */
+    const char *metavar; /* the value's name ("R", "SIZE"); NULL: a flag */
+    const char *help;    /* what it does, one paragraph, plain text with
+                            `code` in backticks (Markdown) */
+    const char *example; /* one line of IPython input that uses it */
 } pm_optdef_t;
 
 #define PM_OPT_OPTIONAL 2
@@ -115,13 +120,95 @@ typedef int (*pm_name_fn)(const char *name, size_t len, void *ctx);
  * passed again. Returns 0 or fn's first nonzero return. */
 int pm_names_scan(const char *statement, pm_name_fn fn, void *ctx);
 
+/* ---- the magics' options and help (help.c) ---------------------------*/
+
+/* The options of %memit/%%memit and %mprun/%%mprun: the tables the parser
+ * uses, ending with an all-zero entry. */
+extern const pm_optdef_t pm_memit_options[];
+extern const pm_optdef_t pm_mprun_options[];
+
+/* Everything the help of one magic says; options is one of the tables. */
+typedef struct {
+    const char *name;       /* "memit" */
+    const char *summary;    /* one sentence */
+    const char *usage_line; /* "%memit [-r R] ... statement" */
+    const char *usage_cell; /* "%%memit ...\n<cell body: ...>" */
+    const char *details;    /* a paragraph after the usage */
+    const char *output;     /* what it shows */
+    const pm_optdef_t *options;
+} pm_magic_help_t;
+
+extern const pm_magic_help_t pm_memit_help;
+extern const pm_magic_help_t pm_mprun_help;
+
+/* The help of the magic called name ("memit", "mprun"), or NULL. */
+const pm_magic_help_t *pm_help_find(const char *name);
+
+/* "-r R", "-c", "--limit SIZE": the option as help shows it. */
+void pm_help_label(const pm_optdef_t *def, char *buf, size_t len);
+
+/* The magic's docstring (what %memit? shows): summary, usage in line and
+ * cell mode, details, each option with its meaning (filled to 76
+ * columns) and example, output. Caller frees; NULL on ENOMEM. */
+char *pm_help_docstring(const pm_magic_help_t *h);
+
+/* README's usage block: a fenced code block of usage_line and
+ * usage_cell. Caller frees; NULL on ENOMEM. */
+char *pm_help_markdown_usage(const pm_magic_help_t *h);
+
+/* README's option table: "| option | meaning | example |", one row per
+ * option ('|' in a cell escaped). Caller frees; NULL on ENOMEM. */
+char *pm_help_markdown_options(const pm_magic_help_t *h);
+
+/* ---- one updating line on a terminal (ttyline.c) ---------------------*/
+
+/* A line that is drawn again and again in place on a terminal (fd; the
+ * caller checks isatty), for the live line of terminal IPython. Shared by
+ * reference count between the live thread and the stand-ins of
+ * sys.stdout/sys.stderr; every call is thread-safe (an internal lock
+ * that also orders the writes). */
+typedef struct pm_ttyline pm_ttyline_t;
+
+/* A line on fd, width columns (0: the terminal's width at each draw, 80
+ * when unknown). Reference count 1. 0 or -ENOMEM. */
+int pm_ttyline_new(int fd, int width, pm_ttyline_t **out);
+pm_ttyline_t *pm_ttyline_ref(pm_ttyline_t *t);
+/* Drop a reference; the last frees (without touching the terminal). */
+void pm_ttyline_unref(pm_ttyline_t *t);
+
+/* The columns a drawn text may take: the width less one (some terminals
+ * wrap on writing the last column). */
+size_t pm_ttyline_room(pm_ttyline_t *t);
+
+/* Show text (its first line, cut to width - 1 columns; a UTF-8 character
+ * counts one) in place of the line shown: "\r", text, spaces over the rest
+ * of the previous one. Nothing while paused, while other output left the
+ * cursor in the middle of a line, or after close. 1 when drawn, else 0. */
+int pm_ttyline_draw(pm_ttyline_t *t, const char *text);
+
+/* Before other output to the terminal: wipe the line if shown ("\r",
+ * spaces, "\r") and draw nothing until the matching resume. Nests. */
+void pm_ttyline_pause(pm_ttyline_t *t);
+
+/* After that output: at_line_start is 1 when it ended with a newline, 0
+ * when it left the cursor mid-line (no drawing until a later output ends
+ * the line), -1 when it wrote nothing (unchanged). */
+void pm_ttyline_resume(pm_ttyline_t *t, int at_line_start);
+
+/* Wipe the line if shown and draw nothing more. 1 when a line was on the
+ * screen, else 0. */
+int pm_ttyline_close(pm_ttyline_t *t);
+
 /* ---- the live line of a running %memit (live.c) ----------------------*/
 
 typedef struct pm_liveview pm_liveview_t;
 
 typedef struct {
     pm_publisher_t *pub;     /* where to publish; the view takes its own
-                                reference (pm_publisher_ref) */
+                                reference (pm_publisher_ref); NULL with
+                                tty */
+    pm_ttyline_t *tty;       /* or draw the text line here (terminal
+                                IPython); the view takes a reference */
     const char *parent_json; /* the cell's execute_request header (copied) */
     const char *statement;   /* copied */
     pm_sampler_t *sampler;   /* a recording sampler (borrowed: stop the view
@@ -130,15 +217,17 @@ typedef struct {
     double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
 } pm_liveview_opts_t;
 
-/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub or sampler),
- * -ENOMEM or PM_ETHREAD. */
+/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub nor tty, or
+ * no sampler), -ENOMEM or PM_ETHREAD. */
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
 
 /* Stop and join the thread; safe to call again and from two threads at
  * once (the magic's own stop, and unload's). Returns 1 and copies the
  * display_id (display_id may be NULL) when a live line was shown (the
  * final result must then update it), else 0. With stopped (the statement
- * failed), a shown line is updated once more to say "stopped after ...". */
+ * failed), a shown line is updated once more to say "stopped after ...".
+ * A terminal line (tty) is wiped instead, and 0 returned: the result is
+ * printed after it as usual. */
 int pm_liveview_stop(pm_liveview_t *lv, int stopped, char display_id[37]);
 
 /* Stop (if still running), drop the view's publisher reference and free.

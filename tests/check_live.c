@@ -2,7 +2,8 @@
  * its own reference to the publisher, so the publisher's creator (the
  * module, on %unload_ext) may let go while the thread publishes; and it
  * reads a timeline that grows under it within its own buffer. A PULL
- * socket stands in for ipykernel's IOPub pipe. Run under ASan too. */
+ * socket stands in for ipykernel's IOPub pipe, a pipe for a terminal.
+ * Run under ASan too. */
 #include "check_util.h"
 #include "pm_magics.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static const unsigned char UUID[16] = "0123456789abcdef";
@@ -186,6 +188,96 @@ START_TEST(test_live_view_reads_a_growing_timeline_within_bounds)
 }
 END_TEST
 
+/* Columns of UTF-8 text (one per character). */
+static size_t text_columns(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    }
+    return n;
+}
+
+START_TEST(test_live_view_on_a_terminal_keeps_the_newest_of_the_sparkline)
+{
+    /* A 60-column terminal (a pipe stands in): the line with a full
+     * 40-point sparkline is ~87 columns; the view drops the sparkline's
+     * oldest points so the line fits, its newest point at the right end,
+     * and the stop wipes it. RSS rises all along, so the newest point is
+     * the highest: a full block. (Cut at the right instead, the line
+     * ended with an older, lower point.) */
+    int fds[2];
+    pm_sampler_opts_t so = {.self_interval_s = 0.01, .record = 1};
+    pm_sampler_t *sampler = NULL;
+    pm_ttyline_t *tty = NULL;
+    pm_liveview_t *lv = NULL;
+    static char out[65536];
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    const size_t step = 1 << 20, steps = 40;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(pm_ttyline_new(fds[1], 60, &tty), 0);
+    ck_assert_int_eq(pm_sampler_new(&so, &sampler), 0);
+    pm_liveview_opts_t lo = {
+        .tty = tty,
+        .statement = "x",
+        .sampler = sampler,
+        .delay_s = 0.01,
+        .period_s = 0.11,
+    };
+    ck_assert_int_eq(pm_liveview_start(&lo, &lv), 0);
+    pm_ttyline_unref(tty); /* the view holds its own reference */
+    unsigned char *mem = mmap(NULL, step * steps, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+#ifdef MADV_NOHUGEPAGE
+    (void)madvise(mem, step * steps, MADV_NOHUGEPAGE);
+#endif
+    for (size_t i = 0; i < steps; i++) { /* 1 MiB more every 20 ms */
+        pm_check_touch(mem + i * step, step, 1);
+        nanosleep(&ts, NULL);
+    }
+    /* a terminal line: nothing for the result to update */
+    ck_assert_int_eq(pm_liveview_stop(lv, 0, NULL), 0);
+    pm_liveview_free(lv);
+    pm_sampler_free(sampler);
+    munmap(mem, step * steps);
+    close(fds[1]);
+    ssize_t n, len = 0;
+    while ((n = read(fds[0], out + len, sizeof out - 1 - (size_t)len)) > 0) {
+        len += n;
+    }
+    close(fds[0]);
+    out[len] = '\0';
+    ck_assert_msg(strncmp(out, "\rrunning ", 9) == 0, "%s", out);
+    /* the end: "\r", spaces over the last line, "\r" */
+    ck_assert_int_eq(out[len - 1], '\r');
+    const char *wipe = out + len - 2;
+    while (*wipe == ' ') {
+        wipe--;
+    }
+    ck_assert_int_eq(*wipe, '\r');
+    size_t full = 0, lines = 0;
+    for (const char *s = out; s < wipe; lines++) {
+        const char *e = strchr(s + 1, '\r');
+        size_t cols = text_columns(s + 1, (size_t)(e - s - 1));
+        /* a line at most 59 columns, ending with the newest point */
+        ck_assert_msg(cols <= 59, "%.*s", (int)(e - s), s);
+        ck_assert_msg(e - s > 3 && (unsigned char)e[-3] == 0xe2 &&
+                          (unsigned char)e[-2] == 0x96,
+                      "%.*s", (int)(e - s), s);
+        if (cols == 59) { /* the sparkline was fitted: newest is highest */
+            full++;
+            ck_assert_msg((unsigned char)e[-1] == 0x88, "%.*s",
+                          (int)(e - s), s);
+        }
+        s = e;
+    }
+    ck_assert_uint_ge(lines, 3);
+    ck_assert_uint_ge(full, 1);
+}
+END_TEST
+
 START_TEST(test_live_view_rejects_missing_publisher)
 {
     pm_liveview_t *lv = NULL;
@@ -205,6 +297,8 @@ int main(void)
     const pm_check_test_t tests[] = {
         {"live", test_live_view_outlives_the_creators_publisher_reference},
         {"live", test_live_view_reads_a_growing_timeline_within_bounds},
+        {"live",
+         test_live_view_on_a_terminal_keeps_the_newest_of_the_sparkline},
         {"live", test_live_view_rejects_missing_publisher},
     };
 

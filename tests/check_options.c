@@ -6,11 +6,16 @@
 
 #include <string.h>
 
+/* an option without help: the parser reads only these fields */
+#define OPT(s, l, v)                                                       \
+    {.short_name = (s), .long_name = (l), .takes_value = (v)}
+
 static const pm_optdef_t memit_defs[] = {
-    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
-    {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {'f', NULL, 1}, {'T', NULL, 1}, {0, "dask", PM_OPT_OPTIONAL},
-    {0, NULL, 0},
+    OPT('r', NULL, 1),   OPT('t', NULL, 1),   OPT('i', NULL, 1),
+    OPT('c', NULL, 0),   OPT('o', NULL, 0),   OPT('q', NULL, 0),
+    OPT(0, "limit", 1),  OPT(0, "strict", 0),
+    OPT('f', NULL, 1),   OPT('T', NULL, 1),   OPT(0, "dask", PM_OPT_OPTIONAL),
+    OPT(0, NULL, 0),
 };
 
 static pm_opts_t opts;

@@ -45,6 +45,8 @@ ALLOWED = {
     # here by owner, under live_lock.
     ("magics/display_py.c", "live_lock"): "lock of the live-line registry",
     ("magics/display_py.c", "live_head"): "outlives module state; live_lock",
+    # The terminal is the process's: one live line drawn on it at a time.
+    ("magics/display_py.c", "tty_busy"): "one terminal line; atomic",
     # SIGALRM and its Python handler are process-wide: whichever module
     # instance installed the handler must find every armed timeout of the
     # main thread. GIL (shared by every interpreter importing _peakmem:
@@ -59,6 +61,7 @@ ALLOWED = {
     ("magics/lineprof_py.c", "chain"): "_Thread_local: this thread's only",
     # A static type: filled once by PyType_Ready under the GIL.
     ("magics/lineprof_py.c", "trace_arg_type"): "static type; GIL",
+    ("magics/ttystream_py.c", "ttystream_type"): "static type; GIL",
     # sys.monitoring's tool ids, callbacks and local events belong to the
     # interpreter, not to a module instance: the claimed id, its users
     # (threads with a profiler on), the events looked up once, the watched

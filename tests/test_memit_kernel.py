@@ -557,11 +557,11 @@ def test_magic_docstrings_name_every_option():
     # what %memit? and help(peakmem.load_ipython_extension) show
     import peakmem
     doc = peakmem._peakmem._memit_magic.__doc__
-    for opt in ("-r<R>", "-t<T>", "-i<I>", "-c:", "-o:", "-q:",
+    for opt in ("-r R:", "-t T:", "-i I:", "-c:", "-o:", "-q:",
                 "--limit SIZE:", "--strict:", "--no-live:"):
         assert "\n" + opt in doc, opt
     mprun = peakmem._peakmem._mprun_magic.__doc__
-    for opt in ("-f <expr>:", "-T <file>:", "-r:", "-c:", "--peak:"):
+    for opt in ("-f FUNC:", "-T FILE:", "-r:", "-c:", "--peak:"):
         assert "\n" + opt in mprun, opt
     assert "%mprun" in peakmem.load_ipython_extension.__doc__
 

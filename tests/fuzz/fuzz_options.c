@@ -11,10 +11,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* an option without help: the parser reads only these fields */
+#define OPT(s, l, v)                                                       \
+    {.short_name = (s), .long_name = (l), .takes_value = (v)}
+
 static const pm_optdef_t defs[] = {
-    {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
-    {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {'f', NULL, 1}, {'T', NULL, 1}, {0, "no-live", 0}, {0, NULL, 0},
+    OPT('r', NULL, 1),   OPT('t', NULL, 1),   OPT('i', NULL, 1),
+    OPT('c', NULL, 0),   OPT('o', NULL, 0),   OPT('q', NULL, 0),
+    OPT(0, "limit", 1),  OPT(0, "strict", 0),
+    OPT('f', NULL, 1),   OPT('T', NULL, 1),   OPT(0, "no-live", 0),
+    OPT(0, NULL, 0),
 };
 
 static void check_message(const char *msg, size_t cap)
