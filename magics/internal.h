@@ -194,16 +194,22 @@ typedef struct pm_display_ctx {
     struct pm_display_ctx *next; /* running live views (display_py.c's
                                     registry, guarded by its lock) */
     long long sent_mark; /* the kernel session's message count when the
-                            live line began (streams flushed), or -1 */
+                            live line began (streams flushed) or, on the
+                            fallback route, after its last update; or -1
+                            (GIL) */
+    PyObject *context;   /* fallback route's live line: a copy of the
+                            contextvars context it began in (the kernel's
+                            parent on ipykernel 7), or NULL; own (GIL) */
 } pm_display_ctx_t;
 
 /* Capture the display route and parent for a measurement starting now.
  * Never fails (the fallbacks are the Python route and print). GIL. */
 void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx);
 
-/* Start the live line of ctx (pipe route only; a no-op elsewhere or when
- * the thread cannot start: the result still comes). The sampler is
- * borrowed: call pm_display_live_stop before freeing it. GIL. */
+/* Start the live line of ctx (a kernel's pipe or display_pub route; a
+ * no-op when printing or when the thread cannot start: the result still
+ * comes). The sampler is borrowed: call pm_display_live_stop before
+ * freeing it. GIL. */
 void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
                            const char *statement);
 
