@@ -420,6 +420,10 @@ static int send_python(void *arg, const char *msg_type, json_t *content)
     pm_display_ctx_t *ctx = arg;
     int rc = -1;
     PyGILState_STATE g = PyGILState_Ensure();
+    /* The stopping thread may come with the statement's exception set
+     * (the "stopped after" line): kept aside, and put back. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
     if (PyContext_Enter(ctx->context) == 0) {
         /* Prints before go out before the line, as show_python's callers
          * do. sent_mark moves past the line when it was the one message
@@ -441,6 +445,7 @@ static int send_python(void *arg, const char *msg_type, json_t *content)
         (void)PyContext_Exit(ctx->context);
     }
     PyErr_Clear();
+    PyErr_Restore(type, value, tb);
     PyGILState_Release(g);
     return rc < 0 ? -1 : 0;
 }

@@ -115,6 +115,14 @@ def test_live_line_on_the_display_pub_route():
         assert kinds[-1] == ("display_data", None)
         assert middle < len(kinds) - 1
         assert MIME in display_msgs(msgs)[-1]["content"]["data"]
+
+        # a failing statement: the line says it stopped
+        reply, msgs = kern.execute("%memit import time; time.sleep(1.2); 1/0")
+        assert reply["ename"] == "ZeroDivisionError"
+        shown = display_msgs(msgs)
+        assert shown and LIVE in shown[-1]["content"]["data"]
+        assert shown[-1]["content"]["data"]["text/plain"].startswith(
+            "stopped after ")
         assert kern.value("__import__('peakmem')._peakmem._probe_depth()") \
             == 0
         assert kern.raw.bad == []
