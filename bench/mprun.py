@@ -23,7 +23,8 @@ in one IPython process. Prints figures, asserts nothing.
    (/sys/devices/system/clocksource/clocksource0/current_clocksource).
 2. memory_profiler's %mprun on the same loop (on fewer iterations, --mp-n:
    it is ~1000x slower; the slowdown is per iteration).
-3. The same loop in an unprofiled function called from a profiled one.
+3. The same loop in an unprofiled function called from a profiled one
+   (on 3.12+ also with %mprun forced onto the legacy hook).
 
 Times are the process's CPU time (time.process_time: the tracer has no
 thread of its own), so that other processes on a shared host do not
@@ -207,8 +208,12 @@ def main():
     except ImportError:
         mp_mprun = None
     else:
-        sh.run_cell("%load_ext memory_profiler")
-        mp_mprun = sh.find_line_magic("mprun")
+        # 0.61 imports distutils (gone in 3.12): then it cannot load, and
+        # "mprun" would still be peakmem's
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            loaded = sh.run_cell("%load_ext memory_profiler").success
+        mp_mprun = sh.find_line_magic("mprun") if loaded else None
     base = best(lambda: ns["loop"](n))
     ours = best(lambda: quiet(lambda: peak_mprun(f"-f loop loop({n})")))
     print()
@@ -222,7 +227,8 @@ def main():
         print(f"  ratio memory_profiler/peakmem (slowdowns)      "
               f"{(theirs / base_mp) / (ours / base):6.0f}x")
     else:
-        print("  memory_profiler is not installed: its column is left out")
+        print("  memory_profiler is not installed or does not load here: "
+              "its column is left out")
 
     base_o = best(lambda: ns["outer"](n))
     ours_o = best(lambda: quiet(lambda: peak_mprun(f"-f outer outer({n})")))
@@ -231,6 +237,11 @@ def main():
     print(f"  untraced                  {n:>10}   {base_o * 1e3:8.1f} ms     1.0x")
     print(f"  peakmem %mprun -f outer   {n:>10}   {ours_o * 1e3:8.1f} ms "
           f"{ours_o / base_o:6.1f}x")
+    if sys.version_info >= (3, 12):
+        leg_o = best(lambda: legacy(
+            lambda: quiet(lambda: peak_mprun(f"-f outer outer({n})"))))
+        print(f"  same, settrace            {n:>10}   {leg_o * 1e3:8.1f} ms "
+              f"{leg_o / base_o:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ _PACKAGES = ("IPython", "ipykernel", "jupyter_client", "zmq", "numpy")
 _ROUTES = {
     "pipe": "C publisher into ipykernel's IOPub pipe (live line; result "
             "fenced before idle)",
-    "display_pub": "the shell's display publisher (no live line)",
+    "display_pub": "the shell's display publisher (live line from its "
+                   "thread under the GIL; result before idle)",
     "print": "text on stdout (no Jupyter kernel)",
     "none": "undecided (%load_ext peakmem first)",
 }

@@ -495,6 +495,52 @@ static void tty_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
     }
 }
 
+/* The live line's sender on the display_pub route, called by the live
+ * thread (and by pm_liveview_stop's caller) without the GIL: it takes the
+ * GIL and publishes through the shell's display publisher in a copy of
+ * the context the measurement began in, so that ipykernel 7 (parent
+ * headers in context variables) gives it the cell's parent. ipykernel's
+ * IOPub socket takes sends from any thread (its IOPub thread queues them
+ * in order), so the line goes out before the result, which the magic
+ * publishes after joining the thread. Every caller has released the GIL
+ * before joining the thread (pm_display_live_stop, pm_display_end,
+ * pm_display_close), or this would wait for it forever. Errors are
+ * dropped: the line is only not shown. */
+static int send_python(void *arg, const char *msg_type, json_t *content)
+{
+    pm_display_ctx_t *ctx = arg;
+    int rc = -1;
+    PyGILState_STATE g = PyGILState_Ensure();
+    /* The stopping thread may come with the statement's exception set
+     * (the "stopped after" line): kept aside, and put back. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyContext_Enter(ctx->context) == 0) {
+        /* Prints before go out before the line, as show_python's callers
+         * do. sent_mark moves past the line when it was the one message
+         * publish made and nothing came out since the last update (the
+         * first may follow prints: they stay above it): other output
+         * below the line keeps the result from replacing it
+         * (pm_display_output_since_live). */
+        long long before = flush_std_streams() == 0
+                               ? session_count(ctx->shell)
+                               : -1;
+        rc = show_python(ctx->shell, content,
+                         strcmp(msg_type, "update_display_data") == 0);
+        long long after = session_count(ctx->shell);
+        int first = strcmp(msg_type, "display_data") == 0;
+        if (rc == 0 && before >= 0 && after == before + 1 &&
+            (first || ctx->sent_mark == before)) {
+            ctx->sent_mark = after;
+        }
+        (void)PyContext_Exit(ctx->context);
+    }
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    PyGILState_Release(g);
+    return rc < 0 ? -1 : 0;
+}
+
 void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
                            const char *statement)
 {
@@ -505,15 +551,32 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
         tty_live_start(ctx, sampler, statement);
         return;
     }
-    if (ctx->mode != DISPLAY_PIPE) {
+    if ((ctx->mode != DISPLAY_PIPE && ctx->mode != DISPLAY_PYTHON) ||
+        ctx->shell == NULL) {
         return;
     }
     pm_liveview_opts_t lo = {
-        .pub = ctx->pub,
-        .parent_json = ctx->parent_json,
         .statement = statement,
         .sampler = sampler,
     };
+    if (ctx->mode == DISPLAY_PIPE) {
+        lo.pub = ctx->pub;
+        lo.parent_json = ctx->parent_json;
+    } else {
+        Py_CLEAR(ctx->context);
+        ctx->context = PyContext_CopyCurrent();
+        if (ctx->context == NULL) {
+            PyErr_Clear();
+            return; /* no live line; the result still comes */
+        }
+        lo.send = send_python;
+        lo.send_arg = ctx;
+    }
+    /* what the cell printed so far goes out before the live line can */
+    if (flush_std_streams() < 0) {
+        PyErr_Clear();
+    }
+    ctx->sent_mark = session_count(ctx->shell);
     if (pm_liveview_start(&lo, &ctx->live) < 0) {
         ctx->live = NULL; /* no live line; the result still comes */
         return;
@@ -522,11 +585,21 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
     ctx->next = live_head;
     live_head = ctx;
     pthread_mutex_unlock(&live_lock);
-    /* what the cell printed so far goes out before the live line can */
-    if (flush_std_streams() < 0) {
-        PyErr_Clear();
+}
+
+/* Stop (join) and free a live view with the GIL released: the fallback
+ * route's sender takes the GIL in the live thread. GIL held on entry. */
+static int live_stop_nogil(pm_liveview_t *lv, int stopped,
+                           char display_id[37], int and_free)
+{
+    int shown;
+    Py_BEGIN_ALLOW_THREADS
+    shown = pm_liveview_stop(lv, stopped, display_id);
+    if (and_free) {
+        pm_liveview_free(lv);
     }
-    ctx->sent_mark = session_count(ctx->shell);
+    Py_END_ALLOW_THREADS
+    return shown;
 }
 
 int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
@@ -536,8 +609,7 @@ int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
         return 0;
     }
     live_unlink(ctx);
-    int shown = pm_liveview_stop(ctx->live, stopped, display_id);
-    pm_liveview_free(ctx->live);
+    int shown = live_stop_nogil(ctx->live, stopped, display_id, 1);
     ctx->live = NULL;
     tty_restore(ctx);
     return shown;
@@ -563,10 +635,11 @@ void pm_display_end(pm_display_ctx_t *ctx)
 {
     if (ctx->live != NULL) {
         live_unlink(ctx);
-        pm_liveview_free(ctx->live);
+        (void)live_stop_nogil(ctx->live, 0, NULL, 1);
         ctx->live = NULL;
     }
     tty_restore(ctx);
+    Py_CLEAR(ctx->context);
     pm_publisher_unref(ctx->pub);
     ctx->pub = NULL;
     free(ctx->parent_json);
@@ -597,13 +670,24 @@ void pm_display_close(pm_state_t *st)
     /* Unload: no live thread of this module publishes after it returns.
      * Each measurement still frees its own view, and shows its result
      * through its own publisher reference. */
+    int running = 0;
     pthread_mutex_lock(&live_lock);
     for (pm_display_ctx_t *c = live_head; c != NULL; c = c->next) {
-        if (c->owner == st) {
-            (void)pm_liveview_stop(c->live, 0, NULL);
-        }
+        running |= c->owner == st;
     }
     pthread_mutex_unlock(&live_lock);
+    if (running) {
+        /* without the GIL: a fallback route's live thread takes it */
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&live_lock);
+        for (pm_display_ctx_t *c = live_head; c != NULL; c = c->next) {
+            if (c->owner == st) {
+                (void)pm_liveview_stop(c->live, 0, NULL);
+            }
+        }
+        pthread_mutex_unlock(&live_lock);
+        Py_END_ALLOW_THREADS
+    }
     release_publisher(st);
 }
 

@@ -208,7 +208,12 @@ typedef struct pm_display_ctx {
     struct pm_display_ctx *next; /* running live views (display_py.c's
                                     registry, guarded by its lock) */
     long long sent_mark; /* the kernel session's message count when the
-                            live line began (streams flushed), or -1 */
+                            live line began (streams flushed) or, on the
+                            fallback route, after its last update; or -1
+                            (GIL) */
+    PyObject *context;   /* fallback route's live line: a copy of the
+                            contextvars context it began in (the kernel's
+                            parent on ipykernel 7), or NULL; own (GIL) */
     /* A live line on the terminal (print route): the line, and the real
      * sys.stdout/sys.stderr with the stand-ins put in their place while
      * it shows (own references, or NULL). */
@@ -221,12 +226,13 @@ typedef struct pm_display_ctx {
 void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx);
 
 /* Start the live line of ctx (a no-op when the thread cannot start: the
- * result still comes). Pipe route: a display in the notebook. Print route
- * (terminal IPython), when sys.stderr is a terminal and no other terminal
- * live line runs: the text drawn in place on it, with sys.stdout and
- * sys.stderr (those that are terminals) replaced meanwhile by stand-ins
- * that keep the statement's output off the line. Else nothing. The
- * sampler is borrowed: call pm_display_live_stop before freeing it. GIL. */
+ * result still comes). Pipe and display_pub routes: a display in the
+ * notebook. Print route (terminal IPython), when sys.stderr is a terminal
+ * and no other terminal live line runs: the text drawn in place on it,
+ * with sys.stdout and sys.stderr (those that are terminals) replaced
+ * meanwhile by stand-ins that keep the statement's output off the line.
+ * Else nothing. The sampler is borrowed: call pm_display_live_stop before
+ * freeing it. GIL. */
 void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
                            const char *statement);
 

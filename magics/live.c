@@ -1,11 +1,11 @@
 /* The live line of a running %memit: a pure-C thread (no GIL, no Python)
  * that waits delay_s, then every period_s reads the sampler's timeline
- * and publishes the line through the publisher: display_data the first
- * time, update_display_data after, all under one display_id, so the
- * notebook shows one line that changes. The magic replaces it with the
- * final result (update_display_data with the same display_id). In
- * terminal IPython the same text is drawn in place on the terminal
- * (ttyline.c) and wiped before the result is printed. */
+ * and publishes the line through the publisher (or the caller's sender):
+ * display_data the first time, update_display_data after, all under one
+ * display_id, so the notebook shows one line that changes. The magic
+ * replaces it with the final result (update_display_data with the same
+ * display_id). In terminal IPython the same text is drawn in place on the
+ * terminal (ttyline.c) and wiped before the result is printed. */
 #include "pm_magics.h"
 
 #include <errno.h>
@@ -28,6 +28,8 @@ struct pm_liveview {
     int joined;            /* join_lock */
     pm_publisher_t *pub;   /* own reference (pm_publisher_ref), or NULL */
     pm_ttyline_t *tty;     /* own reference (pm_ttyline_ref), or NULL */
+    pm_live_send_fn send;  /* with pub NULL; read-only after start */
+    void *send_arg;
     pm_sampler_t *sampler; /* borrowed; thread-safe readers; the owner
                               stops the view before freeing it */
     char *parent_json;     /* owned, read-only after start */
@@ -124,9 +126,11 @@ static void publish(pm_liveview_t *lv, int stopped)
         return;
     }
     int first_time = !atomic_load(&lv->shown);
-    if (pm_publisher_send(lv->pub,
-                          first_time ? "display_data" : "update_display_data",
-                          lv->parent_json, content) == 0) {
+    const char *type = first_time ? "display_data" : "update_display_data";
+    int rc = lv->send != NULL
+                 ? lv->send(lv->send_arg, type, content)
+                 : pm_publisher_send(lv->pub, type, lv->parent_json, content);
+    if (rc == 0) {
         atomic_store(&lv->shown, 1);
     }
     json_decref(content);
@@ -148,7 +152,8 @@ static void *run(void *arg)
 
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
 {
-    if ((opts->pub == NULL && opts->tty == NULL) || opts->sampler == NULL) {
+    if ((opts->pub == NULL && opts->tty == NULL && opts->send == NULL) ||
+        opts->sampler == NULL) {
         return -EINVAL;
     }
     pm_liveview_t *lv = calloc(1, sizeof *lv);
@@ -156,6 +161,8 @@ int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out)
         return -ENOMEM;
     }
     lv->sampler = opts->sampler;
+    lv->send = opts->pub == NULL ? opts->send : NULL;
+    lv->send_arg = opts->send_arg;
     lv->parent_json =
         strdup(opts->parent_json != NULL ? opts->parent_json : "{}");
     lv->statement = strdup(opts->statement != NULL ? opts->statement : "");

@@ -203,12 +203,21 @@ int pm_ttyline_close(pm_ttyline_t *t);
 
 typedef struct pm_liveview pm_liveview_t;
 
+/* A live view's sender in place of a publisher: called by the live thread
+ * (and by pm_liveview_stop's caller) with each message; returns 0 when it
+ * went out. It is never called after pm_liveview_stop returns. */
+typedef int (*pm_live_send_fn)(void *arg, const char *msg_type,
+                               json_t *content);
+
 typedef struct {
     pm_publisher_t *pub;     /* where to publish; the view takes its own
                                 reference (pm_publisher_ref); NULL with
-                                tty */
+                                tty or send */
     pm_ttyline_t *tty;       /* or draw the text line here (terminal
                                 IPython); the view takes a reference */
+    pm_live_send_fn send;    /* or (pub and tty NULL) the sender, with
+                                send_arg */
+    void *send_arg;          /* borrowed: outlives the view's stop */
     const char *parent_json; /* the cell's execute_request header (copied) */
     const char *statement;   /* copied */
     pm_sampler_t *sampler;   /* a recording sampler (borrowed: stop the view
@@ -217,8 +226,9 @@ typedef struct {
     double period_s;         /* between updates, >= 0.1; 0: 0.3 s */
 } pm_liveview_opts_t;
 
-/* Start the live thread (pure C, no GIL). 0, -EINVAL (no pub nor tty, or
- * no sampler), -ENOMEM or PM_ETHREAD. */
+/* Start the live thread (pure C, no GIL of its own: a sender may take
+ * it). 0, -EINVAL (no pub, tty nor send, or no sampler), -ENOMEM or
+ * PM_ETHREAD. */
 int pm_liveview_start(const pm_liveview_opts_t *opts, pm_liveview_t **out);
 
 /* Stop and join the thread; safe to call again and from two threads at

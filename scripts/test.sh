@@ -58,6 +58,13 @@ for leg in current ipykernel6; do
   step "leg $leg" bash scripts/leg.sh "$leg" "$results/pytest-$leg.xml"
 done
 
+# Python 3.12 (the first with sys.monitoring) with the current PyPI stack:
+# the kernel-level tests only. Without a 3.12 interpreter on the host the
+# leg is one skip with its reason (scripts/leg.sh).
+step "leg py312" bash scripts/leg.sh py312 "$results/pytest-py312.xml" \
+  tests/test_memit_kernel.py tests/test_mprun_kernel.py \
+  tests/test_live_kernel.py tests/test_locale_kernel.py
+
 # Python 3.13 with Debian 13's own stack: the build, the Check programs and
 # the Python tests in a Debian 13 root (cached; natively on Debian 13).
 step "debian 13" bash scripts/debian13.sh "$results" "${werror[@]}"

@@ -8,6 +8,7 @@
 #include "pm_magics.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -188,6 +189,78 @@ START_TEST(test_live_view_reads_a_growing_timeline_within_bounds)
 }
 END_TEST
 
+/* A sender in place of a publisher: the messages it got (the live
+ * thread, then the stopping thread). */
+typedef struct {
+    pthread_mutex_t lock;
+    int calls;
+    char first[32], last[32];
+    int stopped_seen; /* a "stopped after" line came */
+} sent_t;
+
+static int record_send(void *arg, const char *msg_type, json_t *content)
+{
+    sent_t *s = arg;
+    const char *text = NULL;
+    (void)json_unpack(content, "{s:{s:s}}", "data", "text/plain", &text);
+    pthread_mutex_lock(&s->lock);
+    if (s->calls++ == 0) {
+        snprintf(s->first, sizeof s->first, "%s", msg_type);
+    }
+    snprintf(s->last, sizeof s->last, "%s", msg_type);
+    if (text != NULL && strncmp(text, "stopped after ", 14) == 0) {
+        s->stopped_seen = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+START_TEST(test_live_view_sends_through_a_sender_without_publisher)
+{
+    /* The display_pub route: no publisher, every message through the
+     * sender: display_data first, update_display_data after, and the
+     * stopped line from pm_liveview_stop; none after it returns. */
+    sent_t s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    pm_sampler_opts_t so = {.self_interval_s = 0.01, .record = 1};
+    pm_sampler_t *sampler = NULL;
+    pm_liveview_t *lv = NULL;
+    char id[37];
+
+    ck_assert_int_eq(pm_sampler_new(&so, &sampler), 0);
+    pm_liveview_opts_t lo = {
+        .send = record_send,
+        .send_arg = &s,
+        .statement = "x",
+        .sampler = sampler,
+        .delay_s = 0.01,
+        .period_s = 0.11,
+    };
+    ck_assert_int_eq(pm_liveview_start(&lo, &lv), 0);
+    for (int i = 0; i < 400; i++) {
+        pthread_mutex_lock(&s.lock);
+        int n = s.calls;
+        pthread_mutex_unlock(&s.lock);
+        if (n >= 3) {
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(pm_liveview_stop(lv, 1, id), 1);
+    ck_assert_int_eq((int)strlen(id), 36);
+    pthread_mutex_lock(&s.lock);
+    int calls = s.calls;
+    ck_assert_int_ge(calls, 4);
+    ck_assert_str_eq(s.first, "display_data");
+    ck_assert_str_eq(s.last, "update_display_data");
+    ck_assert_int_eq(s.stopped_seen, 1);
+    pthread_mutex_unlock(&s.lock);
+    pm_liveview_free(lv);
+    ck_assert_int_eq(s.calls, calls);
+    pm_sampler_free(sampler);
+}
+END_TEST
+
 /* Columns of UTF-8 text (one per character). */
 static size_t text_columns(const char *s, size_t len)
 {
@@ -299,6 +372,7 @@ int main(void)
         {"live", test_live_view_reads_a_growing_timeline_within_bounds},
         {"live",
          test_live_view_on_a_terminal_keeps_the_newest_of_the_sparkline},
+        {"live", test_live_view_sends_through_a_sender_without_publisher},
         {"live", test_live_view_rejects_missing_publisher},
     };
 

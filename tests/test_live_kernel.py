@@ -67,6 +67,70 @@ def test_live_updates_then_final_result_before_idle(k):
     assert len(updates) <= 10 * live_seconds + 2
 
 
+def test_live_line_on_the_display_pub_route():
+    """Where ipykernel's IOPub pipe is missing (forced here), results go
+    through the shell's display publisher, and the live line too: it
+    arrives with the cell's parent (ipykernel 7 keeps it in a context
+    variable), updates under one display_id, and the result replaces it,
+    all before status idle; a print between updates keeps the result
+    from replacing the line, so it comes below the print."""
+    kern = Kernel()
+    try:
+        kern.execute("get_ipython().kernel.iopub_thread._pipe_port = None\n"
+                     "%load_ext peakmem", allow_error=False)
+        assert kern.value("__import__('peakmem').diagnose()"
+                          "['display_route']") == "display_pub"
+        reply, msgs = kern.execute(SLOW)
+        assert reply["status"] == "ok"
+        shown = display_msgs(msgs)
+        first, updates, final = shown[0], shown[1:-1], shown[-1]
+        assert first["msg_type"] == "display_data"
+        assert LIVE in first["content"]["data"]
+        display_id = first["content"]["transient"]["display_id"]
+        assert len(updates) >= 5
+        for u in updates:
+            assert u["msg_type"] == "update_display_data"
+            assert u["content"]["transient"]["display_id"] == display_id
+            assert u["content"]["data"]["text/plain"].startswith("running ")
+        elapsed = [u["content"]["data"][LIVE]["elapsed_s"] for u in updates]
+        assert elapsed == sorted(elapsed) and elapsed[0] < elapsed[-1]
+        assert final["msg_type"] == "update_display_data"
+        assert final["content"]["transient"]["display_id"] == display_id
+        assert MIME in final["content"]["data"]
+        assert msgs.index(final) < len(msgs) - 1
+        assert msgs[-1]["content"]["execution_state"] == "idle"
+        _, inc = memit_numbers(final["content"]["data"]["text/plain"])
+        assert inc >= 55
+
+        # printed while the line runs: the result is a new display below
+        reply, msgs = kern.execute(
+            "%%memit\nimport time\ntime.sleep(1.2)\nprint('middle')\n"
+            "time.sleep(1.2)")
+        assert reply["status"] == "ok"
+        kinds = [(m["msg_type"], m["content"].get("name"))
+                 for m in msgs if m["msg_type"] in (
+                     "stream", "display_data", "update_display_data")]
+        assert kinds[0] == ("display_data", None)
+        assert ("stream", "stdout") in kinds
+        middle = kinds.index(("stream", "stdout"))
+        assert kinds[-1] == ("display_data", None)
+        assert middle < len(kinds) - 1
+        assert MIME in display_msgs(msgs)[-1]["content"]["data"]
+
+        # a failing statement: the line says it stopped
+        reply, msgs = kern.execute("%memit import time; time.sleep(1.2); 1/0")
+        assert reply["ename"] == "ZeroDivisionError"
+        shown = display_msgs(msgs)
+        assert shown and LIVE in shown[-1]["content"]["data"]
+        assert shown[-1]["content"]["data"]["text/plain"].startswith(
+            "stopped after ")
+        assert kern.value("__import__('peakmem')._peakmem._probe_depth()") \
+            == 0
+        assert kern.raw.bad == []
+    finally:
+        kern.close()
+
+
 def test_final_html_has_svg_timeline_image(k):
     _, msgs = k.execute(SLOW)
     final = display_msgs(msgs)[-1]["content"]["data"]
