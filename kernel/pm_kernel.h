@@ -191,6 +191,12 @@ typedef struct pm_linetable pm_linetable_t;
 
 /* Returns 0 or -ENOMEM/-EINVAL (nlines < 1 or first_line < 1). */
 int pm_linetable_new(int first_line, int nlines, pm_linetable_t **out);
+/* A table for code nested in outer's block (a function defined inside
+ * it, a comprehension on 3.11): its lines are outer's, shared, as
+ * memory_profiler shows them, but its frames are its own, so a nested
+ * function running inside outer's frame is no recursion of outer.
+ * Free it before outer. Returns 0, -EINVAL or -ENOMEM. */
+int pm_linetable_new_nested(pm_linetable_t *outer, pm_linetable_t **out);
 void pm_linetable_free(pm_linetable_t *t);
 int pm_linetable_first_line(const pm_linetable_t *t);
 int pm_linetable_nlines(const pm_linetable_t *t);

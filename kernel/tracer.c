@@ -36,7 +36,9 @@ struct pm_linetable {
                                not yet returned): more than one in a
                                recursion */
     line_gate_t *gates;     /* gates[i]: line first_line + i (same block) */
-    pm_line_stat_t lines[]; /* lines[i]: line first_line + i */
+    pm_line_stat_t *lines;  /* lines[i]: line first_line + i: own[], or
+                               the enclosing block's (nested code) */
+    pm_line_stat_t own[];
 };
 
 /* Used by one thread (the traced one): no lock. */
@@ -102,15 +104,35 @@ int pm_linetable_new(int first_line, int nlines, pm_linetable_t **out)
                              (sizeof t->lines[0] + sizeof t->gates[0])) {
         return -ENOMEM;
     }
-    size = sizeof *t + (size_t)nlines * sizeof t->lines[0];
+    size = sizeof *t + (size_t)nlines * sizeof t->own[0];
     t = calloc(1, size + (size_t)nlines * sizeof t->gates[0]);
     if (t == NULL) {
         return -ENOMEM;
     }
+    t->lines = t->own;
     /* pm_line_stat_t is 8-byte aligned, line_gate_t needs 4. */
-    t->gates = (line_gate_t *)(void *)&t->lines[nlines];
+    t->gates = (line_gate_t *)(void *)&t->own[nlines];
     t->first_line = first_line;
     t->nlines = nlines;
+    *out = t;
+    return 0;
+}
+
+int pm_linetable_new_nested(pm_linetable_t *outer, pm_linetable_t **out)
+{
+    pm_linetable_t *t;
+
+    if (outer == NULL || out == NULL) {
+        return -EINVAL;
+    }
+    t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        return -ENOMEM;
+    }
+    t->first_line = outer->first_line;
+    t->nlines = outer->nlines;
+    t->lines = outer->lines;
+    t->gates = outer->gates;
     *out = t;
     return 0;
 }

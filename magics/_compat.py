@@ -50,10 +50,14 @@ class CodeMap(dict):
 
 def _code_map(rows, include_children, backend):
     """CodeMap of the C profiler's rows (code, filename, first_line,
-    nlines, {line: entry})."""
+    nlines, {line: entry}, top): code nested in top shares top's lines,
+    as memory_profiler's CodeMap.add does."""
     cm = CodeMap(include_children,
                  backend if backend is not None else BACKENDS[0])
-    for code, filename, first, nlines, lines in rows:
+    for code, filename, first, nlines, lines, top in rows:
+        if top is not code:
+            cm[code] = cm[top]
+            continue
         cm[code] = lines
         cm._toplevel.append((filename, code, range(first, first + nlines)))
     return cm

@@ -145,3 +145,18 @@ int pm_code_line_range(PyObject *code, int *first, int *nlines)
     *nlines = last - *first + 1;
     return 0;
 }
+
+int pm_code_nested(PyObject *code, PyObject *list)
+{
+    PyObject *consts = PyObject_GetAttrString(code, "co_consts");
+    int rc = consts != NULL && PyTuple_Check(consts) ? 0 : -1;
+
+    for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(consts); i++) {
+        PyObject *c = PyTuple_GET_ITEM(consts, i);
+        if (PyCode_Check(c)) {
+            rc = PyList_Append(list, c) < 0 ? -1 : pm_code_nested(c, list);
+        }
+    }
+    Py_XDECREF(consts);
+    return rc;
+}

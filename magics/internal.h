@@ -306,6 +306,10 @@ void pm_lineprof_free(pm_lineprof_t *lp);
  * the number added (0: obj holds no Python function) or -1. */
 int pm_lineprof_collect(PyObject *obj, PyObject *list);
 
+/* Append the code objects nested in code (functions, classes and
+ * comprehensions defined in it, at any depth) to list. 0 or -1. */
+int pm_code_nested(PyObject *code, PyObject *list);
+
 /* The displayed line range of code (a code object): from
  * inspect.getsourcelines (from the decorators to the end of the def, like
  * memory_profiler), else the code's own line numbers. Returns 0. */
@@ -352,11 +356,13 @@ int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
 char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
 
 /* The targets of lp, in the order added (i < ntargets): the i-th's code
- * object, co_filename and table, all borrowed from lp. GIL held. */
+ * object, co_filename, table and top (the code whose table holds its
+ * lines: itself, or the function it is nested in, added before it), all
+ * borrowed from lp. GIL held. */
 size_t pm_lineprof_ntargets(const pm_lineprof_t *lp);
 PyObject *pm_lineprof_target(const pm_lineprof_t *lp, size_t i,
                              PyObject **filename,
-                             const pm_linetable_t **table);
+                             const pm_linetable_t **table, PyObject **top);
 
 /* --pdb-mmem / max_mem (lineprofiler_py.c): RSS rss passed limit at a
  * line event of frame: print memory_profiler's message and stop in pdb

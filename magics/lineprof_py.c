@@ -23,7 +23,8 @@ typedef struct {
     PyObject *qualname; /* str */
     PyObject *filename; /* str */
     PyObject *lines;    /* list of source lines (linecache), or NULL */
-    pm_linetable_t *table;
+    pm_linetable_t *table; /* nested code: a pm_linetable_new_nested */
+    size_t top; /* the target whose block holds it (its own index) */
 } target_t;
 
 /* A traced frame in flight; frame is compared, never dereferenced: the
@@ -224,7 +225,7 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
-static int make_target(target_t *t, PyObject *code)
+static int make_target(target_t *t, PyObject *code, const target_t *top)
 {
     PyObject *linecache = PyImport_ImportModule("linecache");
     int first = 1, nlines = 1, rc;
@@ -235,6 +236,12 @@ static int make_target(target_t *t, PyObject *code)
     if (linecache == NULL || t->qualname == NULL || t->filename == NULL) {
         Py_XDECREF(linecache);
         return -1;
+    }
+    if (top != NULL) { /* its lines are top's */
+        Py_DECREF(linecache);
+        t->lines = Py_XNewRef(top->lines);
+        rc = pm_linetable_new_nested(top->table, &t->table);
+        return rc < 0 ? (pm_py_raise(rc), -1) : 0;
     }
     PyObject *raw =
         PyObject_CallMethod(linecache, "getlines", "O", t->filename);
@@ -301,10 +308,11 @@ size_t pm_lineprof_ntargets(const pm_lineprof_t *s)
 
 PyObject *pm_lineprof_target(const pm_lineprof_t *s, size_t i,
                              PyObject **filename,
-                             const pm_linetable_t **table)
+                             const pm_linetable_t **table, PyObject **top)
 {
     *filename = s->targets[i].filename;
     *table = s->targets[i].table;
+    *top = s->targets[s->targets[i].top].code;
     return s->targets[i].code;
 }
 
@@ -329,7 +337,16 @@ int pm_lineprof_blocks(const pm_lineprof_t *s, pm_mprun_block_t **blocks_out,
     size_t nb = 0, nl = 0;
     for (size_t i = 0; i < s->ntargets; i++) {
         const target_t *t = &s->targets[i];
-        if (pm_linetable_calls(t->table) == 0) {
+        if (t->top != i) {
+            continue; /* nested: its lines are in its top's table */
+        }
+        uint64_t calls = 0; /* frames of the block: its own and nested */
+        for (size_t j = i; j < s->ntargets; j++) {
+            calls += s->targets[j].top == i
+                         ? pm_linetable_calls(s->targets[j].table)
+                         : 0;
+        }
+        if (calls == 0) {
             continue;
         }
         int first = pm_linetable_first_line(t->table);
@@ -390,15 +407,10 @@ pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
     return s;
 }
 
-int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
+/* Add code as a target; top: the index of the target whose block holds
+ * it, or -1 for a block of its own. 0 or -1. */
+static int add_target(pm_lineprof_t *s, PyObject *code, long top)
 {
-    if (!PyCode_Check(code)) {
-        PyErr_SetString(PyExc_TypeError, "not a code object");
-        return -1;
-    }
-    if (find_target(s, code) != NULL) {
-        return 0;
-    }
     if (s->ntargets == s->targets_cap) {
         size_t cap = s->targets_cap ? s->targets_cap * 2 : 8;
         target_t *grown = PyMem_Realloc(s->targets, cap * sizeof *grown);
@@ -409,14 +421,15 @@ int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
         s->targets = grown;
         s->targets_cap = cap;
     }
-    if (make_target(&s->targets[s->ntargets], code) < 0) {
-        target_t *t = &s->targets[s->ntargets];
+    target_t *t = &s->targets[s->ntargets];
+    if (make_target(t, code, top >= 0 ? &s->targets[top] : NULL) < 0) {
         Py_XDECREF(t->code);
         Py_XDECREF(t->qualname);
         Py_XDECREF(t->filename);
         Py_XDECREF(t->lines);
         return -1;
     }
+    t->top = top >= 0 ? (size_t)top : s->ntargets;
     s->ntargets++;
     if (index_targets(s) < 0) {
         return -1;
@@ -428,6 +441,31 @@ int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
         }
     }
     return 0;
+}
+
+/* code and, as memory_profiler, the code nested in it (its lines shown
+ * in code's table). */
+int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "not a code object");
+        return -1;
+    }
+    if (find_target(s, code) != NULL) {
+        return 0;
+    }
+    long top = (long)s->ntargets;
+    PyObject *nested = PyList_New(0);
+    int rc = nested != NULL && add_target(s, code, -1) == 0 &&
+                     pm_code_nested(code, nested) == 0
+                 ? 0
+                 : -1;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(nested); i++) {
+        PyObject *c = PyList_GET_ITEM(nested, i);
+        rc = find_target(s, c) != NULL ? 0 : add_target(s, c, top);
+    }
+    Py_XDECREF(nested);
+    return rc;
 }
 
 /* ---- the sys.monitoring backend's hooks (monitor_py.c) ----------------*/

@@ -314,6 +314,46 @@ START_TEST(test_tracer_recursion_counts_growth_once)
 }
 END_TEST
 
+START_TEST(test_tracer_nested_code_shares_lines_not_frames)
+{
+    /* def outer():          line 1
+     *     def inner():      line 2
+     *         x = alloc(16) line 3
+     *     inner()           line 4
+     * inner's frame runs inside outer's: its own frames, outer's lines.
+     * Its line keeps its 16 MiB (no recursion of outer), and outer's
+     * calling line holds them too, as memory_profiler shows them. */
+    pm_tracer_t *tr = new_tracer(NULL);
+    pm_linetable_t *outer = new_table(1, 4), *inner = NULL;
+    pm_frame_state_t fo, fi;
+
+    ck_assert_int_eq(pm_linetable_new_nested(outer, &inner), 0);
+    ck_assert_int_eq(pm_linetable_new_nested(NULL, &inner), -EINVAL);
+    ck_assert_int_eq(pm_linetable_first_line(inner), 1);
+    ck_assert_int_eq(pm_linetable_nlines(inner), 4);
+    pm_tracer_call(tr, &fo, outer, 1);
+    pm_tracer_line(tr, &fo, 2);
+    pm_tracer_line(tr, &fo, 4);
+    pm_tracer_call(tr, &fi, inner, 2);
+    ck_assert_int_eq(fi.nested, 0);
+    pm_tracer_line(tr, &fi, 3);
+    char *kept = map_touch(16);
+    pm_tracer_return(tr, &fi);
+    pm_tracer_return(tr, &fo);
+
+    ck_assert_uint_eq(pm_linetable_calls(outer), 1);
+    ck_assert_uint_eq(pm_linetable_calls(inner), 1);
+    ck_assert_uint_eq(line(outer, 2)->occurrences, 2); /* def, and call */
+    ck_assert_ptr_eq(pm_linetable_get(inner, 3), line(outer, 3));
+    assert_increment(outer, 3, 16, 1);
+    assert_increment(outer, 4, 16, 1);
+    unmap(kept, 16);
+    pm_tracer_free(tr);
+    pm_linetable_free(inner);
+    pm_linetable_free(outer);
+}
+END_TEST
+
 START_TEST(test_tracer_repeated_calls_accumulate)
 {
     pm_tracer_t *tr = new_tracer(NULL);
@@ -765,6 +805,7 @@ int main(void)
         {"lines", test_tracer_first_line_starts_at_call},
         {"lines", test_tracer_loop_flat_memory_has_no_negatives},
         {"lines", test_tracer_recursion_counts_growth_once},
+        {"lines", test_tracer_nested_code_shares_lines_not_frames},
         {"lines", test_tracer_repeated_calls_accumulate},
         {"lines", test_tracer_lines_outside_table_are_not_recorded},
         {"lines", test_tracer_include_children_adds_descendants},
