@@ -344,6 +344,22 @@ int pm_lineprof_enabled(const pm_lineprof_t *lp, int *threads);
  * memory_profiler's message and start pdb at that frame (once). */
 void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
 
+/* One target of a line profiler, every field borrowed from it. */
+typedef struct {
+    PyObject *code, *qualname, *filename;
+    PyObject *lines; /* list of its file's source lines, or NULL */
+    const pm_linetable_t *table;
+    size_t top; /* the target whose table holds its lines: its own index,
+                   or the function it is nested in (added before it) */
+} pm_lineprof_view_t;
+
+/* The targets of lp, in the order added (i < ntargets). GIL held. */
+size_t pm_lineprof_ntargets(const pm_lineprof_t *lp);
+void pm_lineprof_target(const pm_lineprof_t *lp, size_t i,
+                        pm_lineprof_view_t *view);
+
+/* ---- the line profiler's report (linereport_py.c) ----------------------*/
+
 /* The tables of the code that ran, as protocol blocks; blocks and lines
  * are PyMem-allocated (free both with PyMem_Free) and borrow strings
  * from lp. 0 or -1. */
@@ -354,15 +370,6 @@ int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
  * stripped; "" when nothing ran), with precision decimals. Caller frees
  * with free(). NULL with an exception. */
 char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
-
-/* The targets of lp, in the order added (i < ntargets): the i-th's code
- * object, co_filename, table and top (the code whose table holds its
- * lines: itself, or the function it is nested in, added before it), all
- * borrowed from lp. GIL held. */
-size_t pm_lineprof_ntargets(const pm_lineprof_t *lp);
-PyObject *pm_lineprof_target(const pm_lineprof_t *lp, size_t i,
-                             PyObject **filename,
-                             const pm_linetable_t **table, PyObject **top);
 
 /* --pdb-mmem / max_mem (lineprofiler_py.c): RSS rss passed limit at a
  * line event of frame: print memory_profiler's message and stop in pdb

@@ -306,87 +306,19 @@ size_t pm_lineprof_ntargets(const pm_lineprof_t *s)
     return s->ntargets;
 }
 
-PyObject *pm_lineprof_target(const pm_lineprof_t *s, size_t i,
-                             PyObject **filename,
-                             const pm_linetable_t **table, PyObject **top)
+void pm_lineprof_target(const pm_lineprof_t *s, size_t i,
+                        pm_lineprof_view_t *v)
 {
-    *filename = s->targets[i].filename;
-    *table = s->targets[i].table;
-    *top = s->targets[s->targets[i].top].code;
-    return s->targets[i].code;
+    const target_t *t = &s->targets[i];
+    *v = (pm_lineprof_view_t){
+        .code = t->code,
+        .qualname = t->qualname,
+        .filename = t->filename,
+        .lines = t->lines,
+        .table = t->table,
+        .top = t->top,
+    };
 }
-
-/* Copy the tables into the protocol's plain structs; blocks whose code
- * never ran are left out (memory_profiler prints one block per function
- * that ran). lines_out holds all lines of all blocks. */
-int pm_lineprof_blocks(const pm_lineprof_t *s, pm_mprun_block_t **blocks_out,
-                       size_t *nblocks, pm_mprun_line_t **lines_out)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < s->ntargets; i++) {
-        total += (size_t)pm_linetable_nlines(s->targets[i].table);
-    }
-    pm_mprun_block_t *blocks = PyMem_Calloc(s->ntargets + 1, sizeof *blocks);
-    pm_mprun_line_t *lines = PyMem_Calloc(total + 1, sizeof *lines);
-    if (blocks == NULL || lines == NULL) {
-        PyMem_Free(blocks);
-        PyMem_Free(lines);
-        PyErr_NoMemory();
-        return -1;
-    }
-    size_t nb = 0, nl = 0;
-    for (size_t i = 0; i < s->ntargets; i++) {
-        const target_t *t = &s->targets[i];
-        if (t->top != i) {
-            continue; /* nested: its lines are in its top's table */
-        }
-        uint64_t calls = 0; /* frames of the block: its own and nested */
-        for (size_t j = i; j < s->ntargets; j++) {
-            calls += s->targets[j].top == i
-                         ? pm_linetable_calls(s->targets[j].table)
-                         : 0;
-        }
-        if (calls == 0) {
-            continue;
-        }
-        int first = pm_linetable_first_line(t->table);
-        int n = pm_linetable_nlines(t->table);
-        pm_mprun_block_t *b = &blocks[nb++];
-        b->filename = PyUnicode_AsUTF8(t->filename);
-        b->function = PyUnicode_AsUTF8(t->qualname);
-        b->first_line = first;
-        b->nlines = (size_t)n;
-        b->lines = &lines[nl];
-        for (int k = 0; k < n; k++) {
-            const pm_line_stat_t *ls = pm_linetable_get(t->table, first + k);
-            pm_mprun_line_t *l = &lines[nl++];
-            l->lineno = first + k;
-            l->source = "";
-            if (t->lines != NULL &&
-                first + k - 1 < PyList_GET_SIZE(t->lines)) {
-                PyObject *src = PyList_GET_ITEM(t->lines, first + k - 1);
-                const char *u =
-                    PyUnicode_Check(src) ? PyUnicode_AsUTF8(src) : NULL;
-                l->source = u != NULL ? u : "";
-            }
-            l->occurrences = ls->occurrences;
-            l->mem_bytes = ls->mem_max_bytes;
-            l->increment_bytes = ls->increment_bytes;
-            l->peak_bytes = ls->peak_bytes;
-        }
-        if (b->filename == NULL || b->function == NULL) {
-            PyMem_Free(blocks);
-            PyMem_Free(lines);
-            return -1;
-        }
-    }
-    *blocks_out = blocks;
-    *nblocks = nb;
-    *lines_out = lines;
-    return 0;
-}
-
-/* ---- life cycle ----------------------------------------------------------*/
 
 pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
 {
@@ -704,27 +636,4 @@ int pm_lineprof_owner_enabled(const void *owner)
         }
     }
     return 0;
-}
-
-char *pm_lineprof_text(const pm_lineprof_t *lp, int precision)
-{
-    pm_mprun_block_t *blocks = NULL;
-    pm_mprun_line_t *lines = NULL;
-    size_t nblocks = 0;
-    if (pm_lineprof_blocks(lp, &blocks, &nblocks, &lines) < 0) {
-        return NULL;
-    }
-    pm_mprun_t m = {
-        .statement = "",
-        .precision = precision,
-        .nblocks = nblocks,
-        .blocks = blocks,
-    };
-    char *text = pm_mprun_render_text(&m);
-    PyMem_Free(blocks);
-    PyMem_Free(lines);
-    if (text == NULL) {
-        PyErr_NoMemory();
-    }
-    return text;
 }

@@ -90,14 +90,15 @@ PyObject *pm_lineprof_code_map(const pm_lineprof_t *lp, int include_children,
 {
     PyObject *rows = PyList_New(0);
     for (size_t i = 0; rows != NULL && i < pm_lineprof_ntargets(lp); i++) {
-        PyObject *filename, *top;
-        const pm_linetable_t *table;
-        PyObject *code = pm_lineprof_target(lp, i, &filename, &table, &top);
-        PyObject *d = table_dict(table);
+        pm_lineprof_view_t v, top;
+        pm_lineprof_target(lp, i, &v);
+        pm_lineprof_target(lp, v.top, &top);
+        PyObject *d = table_dict(v.table);
         PyObject *row =
-            d != NULL ? Py_BuildValue("(OOiiNO)", code, filename,
-                                      pm_linetable_first_line(table),
-                                      pm_linetable_nlines(table), d, top)
+            d != NULL ? Py_BuildValue("(OOiiNO)", v.code, v.filename,
+                                      pm_linetable_first_line(v.table),
+                                      pm_linetable_nlines(v.table), d,
+                                      top.code)
                       : NULL;
         if (row == NULL || PyList_Append(rows, row) < 0) {
             Py_CLEAR(rows);
