@@ -86,4 +86,8 @@ json_t *pm_json_array_map(size_t n, pm_json_item_fn item, const void *ctx);
  * failed (ENOMEM); callers then keep the current locale. Thread-safe. */
 locale_t pm_c_locale(void);
 
+/* The --sites block of the HTML result (render_sites.c): nothing when
+ * m->sites_on is 0. Appends to out. */
+void pm_memit_render_sites_html(pm_strbuf_t *out, const pm_memit_t *m);
+
 #endif

@@ -378,6 +378,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
         pm_strbuf_append(out, start, len);
         free(svg);
     }
+    pm_memit_render_sites_html(out, m);
     pm_strbuf_printf(out, "</div>");
     text = pm_strbuf_steal(&b);
 
