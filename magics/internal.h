@@ -17,6 +17,7 @@
 
 /* Per-module state (one module object per interpreter). */
 typedef struct {
+    PyObject *result_type;       /* Result, the base of the two below */
     PyObject *memit_result_type; /* MemitResult, a heap type */
     PyObject *mprun_result_type; /* MprunResult, a heap type */
     PyObject *error;             /* peakmem.Error (a RuntimeError) */
@@ -174,6 +175,10 @@ PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
 
 /* ---- result objects (result_py.c) --------------------------------------*/
+
+/* Create the base type peakmem.Result into st, before its subtypes.
+ * Returns 0 or -1 with an exception. */
+int pm_result_type_init(PyObject *module, pm_state_t *st);
 
 /* Create the MemitResult type into st. Returns 0 or -1 with an exception. */
 int pm_memit_result_type_init(PyObject *module, pm_state_t *st);

@@ -315,7 +315,8 @@ static int module_exec(PyObject *module)
             0) {
         return -1;
     }
-    if (pm_memit_result_type_init(module, st) < 0 ||
+    if (pm_result_type_init(module, st) < 0 ||
+        pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
         pm_profile_type_init(module, st) < 0) {
         return -1;
@@ -326,6 +327,7 @@ static int module_exec(PyObject *module)
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     pm_state_t *st = get_state(module);
+    Py_VISIT(st->result_type);
     Py_VISIT(st->memit_result_type);
     Py_VISIT(st->mprun_result_type);
     Py_VISIT(st->error);
@@ -340,6 +342,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 static int module_clear(PyObject *module)
 {
     pm_state_t *st = get_state(module);
+    Py_CLEAR(st->result_type);
     Py_CLEAR(st->memit_result_type);
     Py_CLEAR(st->mprun_result_type);
     Py_CLEAR(st->error);

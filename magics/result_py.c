@@ -1,6 +1,7 @@
-/* The result objects the magics return: MemitResult (%memit -o) and
- * MprunResult (%mprun -r). Both are immutable and share a prefix holding
- * their text, HTML and JSON forms, with the methods that serve them.
+/* The result objects the magics return: peakmem.Result, the base type
+ * holding the text, HTML and JSON forms with the methods that serve them,
+ * and its two thin subtypes MemitResult (%memit -o) and MprunResult
+ * (%mprun -r), which add their own attributes and repr. All immutable.
  * MemitResult has memory_profiler 0.61's attributes (mem_usage, baseline,
  * repeat, timeout, interval, include_children) and its text, plus exact
  * figures in bytes, the method and wall times. */
@@ -8,13 +9,15 @@
 
 #include <structmember.h>
 
-/* The shared prefix: every result type starts with these. Every field
- * of a result after PyObject_HEAD is a PyObject * (the slot helpers below
- * visit and clear them all by position). */
+/* peakmem.Result: every result starts with these. Every field of a
+ * result after PyObject_HEAD is a PyObject * (the base type's slots visit
+ * and clear them all by position, so subtypes need none of their own). */
 typedef struct {
     PyObject_HEAD PyObject *text; /* str: the printed form */
     PyObject *html;               /* str */
     PyObject *json_text;          /* str: the JSON document */
+    PyObject *mime;               /* str: the document's vendor mime type */
+    PyObject *pretty;             /* str: what Out[] prints */
 } ReportObject;
 
 typedef struct {
@@ -101,15 +104,7 @@ static PyObject *report_repr_pretty(ReportObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:_repr_pretty_", &printer, &cycle)) {
         return NULL;
     }
-    PyObject *text = Py_TYPE(self)->tp_repr == (reprfunc)memit_result_repr
-                         ? PyObject_Repr((PyObject *)self)
-                         : Py_NewRef(self->text);
-    if (text == NULL) {
-        return NULL;
-    }
-    PyObject *res = PyObject_CallMethod(printer, "text", "O", text);
-    Py_DECREF(text);
-    return res;
+    return PyObject_CallMethod(printer, "text", "O", self->pretty);
 }
 
 static PyObject *report_repr_html(ReportObject *self, PyObject *unused)
@@ -146,14 +141,16 @@ static PyObject *report_repr_mimebundle(ReportObject *self, PyObject *args,
 {
     (void)args;   /* include / exclude: IPython filters the bundle itself */
     (void)kwargs;
-    const char *mime = Py_TYPE(self)->tp_repr == (reprfunc)memit_result_repr
-                           ? PM_MIME_MEMIT
-                           : PM_MIME_MPRUN;
     PyObject *doc = report_to_dict(self, NULL);
     if (doc == NULL) {
         return NULL;
     }
-    return Py_BuildValue("{sN}", mime, doc);
+    PyObject *bundle = PyDict_New();
+    if (bundle == NULL || PyDict_SetItem(bundle, self->mime, doc) < 0) {
+        Py_CLEAR(bundle);
+    }
+    Py_DECREF(doc);
+    return bundle;
 }
 
 static PyMethodDef report_methods[] = {
@@ -187,37 +184,67 @@ static PyMemberDef memit_result_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-/* The slots of a result type: the shared ones, with its repr, members
- * and docstring. */
+static PyMemberDef report_members[] = {
+    {"text", T_OBJECT_EX, offsetof(ReportObject, text), READONLY,
+     "The result exactly as printed (also str())."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot report_slots[] = {
+    {Py_tp_dealloc, result_dealloc},
+    {Py_tp_traverse, result_traverse},
+    {Py_tp_clear, result_clear},
+    {Py_tp_str, report_str},
+    {Py_tp_methods, report_methods},
+    {Py_tp_members, report_members},
+    {Py_tp_doc, "Base class of peakmem's results: str() is the text, "
+                "_repr_html_() the HTML,\nto_json() / to_dict() the "
+                "document of protocol/SCHEMA.md."},
+    {0, NULL},
+};
+
+/* The subtypes inherit Py_TPFLAGS_HAVE_GC with the GC slots. */
+#define RESULT_FLAGS                                                          \
+    (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION |                 \
+     Py_TPFLAGS_IMMUTABLETYPE)
+
+static PyType_Spec report_spec = {
+    .name = "peakmem.Result",
+    .basicsize = sizeof(ReportObject),
+    .flags = RESULT_FLAGS | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .slots = report_slots,
+};
+
+/* The slots of a subtype: its repr, members and docstring; everything
+ * else comes from peakmem.Result. */
 #define RESULT_SLOTS(repr, members, doc)                                      \
     {                                                                         \
-        {Py_tp_dealloc, result_dealloc},                                      \
-        {Py_tp_traverse, result_traverse},                                    \
-        {Py_tp_clear, result_clear},                                          \
-        {Py_tp_str, report_str},                                              \
-        {Py_tp_repr, (repr)},                                                 \
-        {Py_tp_methods, report_methods},                                      \
-        {Py_tp_members, (members)},                                           \
-        {Py_tp_doc, (doc)},                                                   \
-        {0, NULL},                                                            \
+        {Py_tp_repr, (repr)}, {Py_tp_members, (members)},                     \
+            {Py_tp_doc, (doc)}, {0, NULL},                                    \
     }
 
 #define RESULT_SPEC(qualname, type, slot_array)                               \
     {                                                                         \
-        .name = (qualname),                                                   \
-        .basicsize = sizeof(type),                                            \
-        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |                    \
-                 Py_TPFLAGS_DISALLOW_INSTANTIATION |                          \
-                 Py_TPFLAGS_IMMUTABLETYPE,                                    \
+        .name = (qualname), .basicsize = sizeof(type), .flags = RESULT_FLAGS, \
         .slots = (slot_array),                                                \
     }
 
-/* Create a result type from spec into *type and add it to the module as
- * name. Returns 0 or -1 with an exception. */
-static int result_type_init(PyObject *module, PyType_Spec *spec,
-                            const char *name, PyObject **type)
+int pm_result_type_init(PyObject *module, pm_state_t *st)
 {
-    *type = PyType_FromModuleAndSpec(module, spec, NULL);
+    st->result_type = PyType_FromModuleAndSpec(module, &report_spec, NULL);
+    if (st->result_type == NULL) {
+        return -1;
+    }
+    return PyModule_AddObjectRef(module, "Result", st->result_type);
+}
+
+/* Create the subtype of peakmem.Result from spec into *type and add it to
+ * the module as name. Returns 0 or -1 with an exception. */
+static int result_type_init(PyObject *module, pm_state_t *st,
+                            PyType_Spec *spec, const char *name,
+                            PyObject **type)
+{
+    *type = PyType_FromModuleAndSpec(module, spec, st->result_type);
     if (*type == NULL) {
         return -1;
     }
@@ -280,7 +307,7 @@ static PyType_Spec memit_result_spec =
 
 int pm_memit_result_type_init(PyObject *module, pm_state_t *st)
 {
-    return result_type_init(module, &memit_result_spec, "MemitResult",
+    return result_type_init(module, st, &memit_result_spec, "MemitResult",
                             &st->memit_result_type);
 }
 
@@ -338,6 +365,9 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     self->base.text = str_from_malloced(pm_memit_render_text(m));
     self->base.html = str_from_malloced(pm_memit_render_html(m));
     self->base.json_text = json_str(pm_memit_to_json(m));
+    self->base.mime = PyUnicode_FromString(PM_MIME_MEMIT);
+    self->base.pretty =
+        PyErr_Occurred() ? NULL : PyObject_Repr((PyObject *)self);
     return result_finish((PyObject *)self);
 }
 
@@ -354,8 +384,6 @@ static PyMemberDef mprun_result_members[] = {
     {"message", T_OBJECT_EX, offsetof(MprunResultObject, message), READONLY,
      "memory_profiler's note when KeyboardInterrupt or SystemExit stopped "
      "the run, else None."},
-    {"text", T_OBJECT_EX, offsetof(ReportObject, text), READONLY,
-     "The table, exactly as printed."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -368,7 +396,7 @@ static PyType_Spec mprun_result_spec =
 
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st)
 {
-    return result_type_init(module, &mprun_result_spec, "MprunResult",
+    return result_type_init(module, st, &mprun_result_spec, "MprunResult",
                             &st->mprun_result_type);
 }
 
@@ -386,5 +414,7 @@ PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
     self->base.text = PyUnicode_FromString(text);
     self->base.html = str_from_malloced(pm_mprun_render_html(m));
     self->base.json_text = json_str(pm_mprun_to_json(m));
+    self->base.mime = PyUnicode_FromString(PM_MIME_MPRUN);
+    self->base.pretty = Py_XNewRef(self->base.text);
     return result_finish((PyObject *)self);
 }

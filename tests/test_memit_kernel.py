@@ -119,7 +119,9 @@ def test_memit_o_returns_result_with_attributes(kernel):
         " include_children=r.include_children, peak=r.peak,"
         " increment=r.increment, method=r.method, wall=r.wall_times,"
         " text=str(r), rep=repr(r), html=r._repr_html_(),"
-        " doc=r.to_dict())")
+        " doc=r.to_dict(), attr=r.text,"
+        " base=isinstance(r, __import__('peakmem').Result),"
+        " mime=list(r._repr_mimebundle_()))")
     assert len(attrs["mem_usage"]) == 2
     assert attrs["repeat"] == 2 and attrs["timeout"] is None
     assert attrs["interval"] == 0.05 and attrs["include_children"] is False
@@ -130,6 +132,8 @@ def test_memit_o_returns_result_with_attributes(kernel):
     assert attrs["text"] == "peak memory: %.02f MiB, increment: %.02f MiB" % (
         peak, peak - attrs["baseline"])
     assert attrs["rep"] == "<MemitResult : %s>" % attrs["text"]
+    assert attrs["attr"] == attrs["text"] and attrs["base"] is True
+    assert attrs["mime"] == ["application/vnd.peakmem.memit+json"]
     assert "peak %.2f MiB" % peak in attrs["html"]
     assert attrs["doc"]["peak_bytes"] == attrs["peak"]
 

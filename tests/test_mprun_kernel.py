@@ -255,11 +255,16 @@ def test_mprun_T_writes_through_symlink(k, tmp_path):
 
 
 def test_mprun_r_returns_result(k):
+    k.execute("import peakmem", allow_error=False)
     k.execute("res = %mprun -r -f work work(10)", allow_error=False)
     got = k.value("dict(text=str(res), doc=res.to_dict(), "
                   "html=res._repr_html_(), stmt=res.statement, "
-                  "msg=res.message)")
+                  "msg=res.message, attr=res.text, "
+                  "base=isinstance(res, peakmem.Result), "
+                  "mime=list(res._repr_mimebundle_()))")
     assert got["text"].startswith("Filename: ")
+    assert got["attr"] == got["text"] and got["base"] is True
+    assert got["mime"] == ["application/vnd.peakmem.mprun+json"]
     assert got["doc"]["schema"] == "peakmem.mprun"
     assert got["doc"]["text"] == got["text"]
     assert got["stmt"] == "work(10)" and got["msg"] is None
