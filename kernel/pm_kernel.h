@@ -377,9 +377,11 @@ int64_t pm_probe_deadline_ns(double seconds);
  * finds its high-water mark offline instead, replaying a recorded file
  * to the peak's record index; in-process copying needs no file. */
 
-/* Frames kept per site: [0] where the allocation was asked for, [1] the
- * frame of the user's code that led there (code 0: none). */
-#define PM_SITE_FRAMES 2
+/* Frames kept per site: [0] where the allocation was asked for; [1] for
+ * a site in a library, the innermost frame of the user's own code that
+ * led there; [2] the measured statement's line, when not one of those
+ * (code 0: none). */
+#define PM_SITE_FRAMES 3
 
 /* One frame: code is the caller's opaque id of a code object (its
  * address), line its line number. */

@@ -70,12 +70,12 @@ static int is_library(PyCodeObject *co)
            (stdlib_len > 0 && strncmp(fn, stdlib_dir, stdlib_len) == 0);
 }
 
-/* The site of the allocation being made on this thread: frames[0] the
- * innermost Python frame; frames[1] for a library frame the innermost
- * frame outside libraries, else the measured statement's own frame when
- * it is further out. Without the GIL (raw allocations of threads that
- * run no Python) both stay 0. Called with tl_capturing set, so what the
- * frame API allocates is not tracked. */
+/* The site of the allocation being made on this thread (see
+ * PM_SITE_FRAMES): the innermost Python frame; for a library frame the
+ * innermost frame outside libraries; the measured statement's own frame
+ * when it is further out. Without the GIL (raw allocations of threads
+ * that run no Python) all stay 0. Called with tl_capturing set, so what
+ * the frame API allocates is not tracked. */
 static void capture(pm_site_frame_t *frames)
 {
     memset(frames, 0, sizeof(pm_site_frame_t) * PM_SITE_FRAMES);
@@ -86,23 +86,26 @@ static void capture(pm_site_frame_t *frames)
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     PyFrameObject *f = PyThreadState_GetFrame(PyThreadState_Get());
-    int site_in_library = 0;
+    int want_user = 0; /* still looking for a frame outside libraries */
     for (int depth = 0; f != NULL && depth < WALK_MAX; depth++) {
         PyCodeObject *co = PyFrame_GetCode(f);
         int is_root = (PyObject *)co == root_code;
-        int stop = 0;
+        int slot = -1;
         if (depth == 0) {
-            frames[0].code = (uintptr_t)co;
-            frames[0].line = PyFrame_GetLineNumber(f);
-            site_in_library = is_library(co);
-            stop = is_root && !site_in_library;
-        } else if (site_in_library ? !is_library(co) : is_root) {
-            frames[1].code = (uintptr_t)co;
-            frames[1].line = PyFrame_GetLineNumber(f);
-            stop = 1;
+            slot = 0;
+            want_user = is_library(co);
+        } else if (want_user && !is_library(co)) {
+            slot = 1;
+            want_user = 0;
+        } else if (is_root) {
+            slot = 2;
+        }
+        if (slot >= 0) {
+            frames[slot].code = (uintptr_t)co;
+            frames[slot].line = PyFrame_GetLineNumber(f);
         }
         Py_DECREF(co);
-        if (stop) {
+        if (is_root) {
             break;
         }
         PyFrameObject *back = PyFrame_GetBack(f);
@@ -567,6 +570,18 @@ static int describe(PyObject *shell, PyCodeObject *co, int line,
         pm_fmt(buf, sizeof buf, "In [%ld] line %d", PyLong_AsLong(count),
                shown);
     } else {
+        /* a library file from its package on: "numpy/core/numeric.py" */
+        static const char *dirs[] = {"/site-packages/", "/dist-packages/"};
+        for (size_t k = 0; k < 2; k++) {
+            const char *at = strstr(name, dirs[k]);
+            if (at != NULL) {
+                name = at + strlen(dirs[k]);
+                break;
+            }
+        }
+        if (stdlib_len > 0 && strncmp(name, stdlib_dir, stdlib_len) == 0) {
+            name += stdlib_len;
+        }
         pm_fmt(buf, sizeof buf, "%s:%d", name, line);
     }
     Py_XDECREF(map);
@@ -598,6 +613,8 @@ void pm_sites_report_clear(pm_sites_report_t *r)
         free((char *)r->items[i].source);
         free((char *)r->items[i].via_where);
         free((char *)r->items[i].via_source);
+        free((char *)r->items[i].stmt_where);
+        free((char *)r->items[i].stmt_source);
     }
     free(r->items);
     free(r->note);
@@ -632,40 +649,36 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     for (size_t i = 0; i < n; i++) {
         const pm_site_t *s = top[i];
         pm_memit_site_t *o = &out->items[out->n++];
-        char *w = NULL, *src = NULL;
+        char *w[PM_SITE_FRAMES] = {NULL}, *src[PM_SITE_FRAMES] = {NULL};
         o->bytes = (uint64_t)s->peak_bytes;
-        if (s->frames[0].code == 0) {
-            o->where = strdup("(no Python frame: a thread without the GIL)");
-            o->source = strdup("");
-        } else if (describe(shell, (PyCodeObject *)s->frames[0].code,
-                            s->frames[0].line, linecache, &w, &src) < 0) {
-            free(w);
-            free(src);
-            rc = -1;
-            goto done;
-        } else {
-            o->where = w;
-            o->source = src;
-        }
-        if (s->frames[1].code != 0) {
-            if (describe(shell, (PyCodeObject *)s->frames[1].code,
-                         s->frames[1].line, linecache, &w, &src) < 0) {
-                free(w);
-                free(src);
-                rc = -1;
-                goto done;
-            }
-            if (o->where != NULL && strcmp(w, o->where) == 0) {
-                free(w);
-                free(src);
-            } else {
-                o->via_where = w;
-                o->via_source = src;
+        for (int k = 0; k < PM_SITE_FRAMES && rc == 0; k++) {
+            if (s->frames[k].code != 0) {
+                rc = describe(shell, (PyCodeObject *)s->frames[k].code,
+                              s->frames[k].line, linecache, &w[k], &src[k]);
+            } else if (k == 0) {
+                w[0] = strdup("(no Python frame: a thread without the GIL)");
+                src[0] = strdup("");
+                rc = w[0] != NULL && src[0] != NULL ? 0 : -1;
             }
         }
-        if (o->where == NULL || o->source == NULL) {
-            PyErr_NoMemory();
-            rc = -1;
+        /* a comprehension's frame shows the statement's own line */
+        if (w[2] != NULL &&
+            ((w[0] != NULL && strcmp(w[2], w[0]) == 0) ||
+             (w[1] != NULL && strcmp(w[2], w[1]) == 0))) {
+            free(w[2]);
+            free(src[2]);
+            w[2] = src[2] = NULL;
+        }
+        o->where = w[0];
+        o->source = src[0];
+        o->via_where = w[1];
+        o->via_source = src[1];
+        o->stmt_where = w[2];
+        o->stmt_source = src[2];
+        if (rc < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_NoMemory();
+            }
             goto done;
         }
     }

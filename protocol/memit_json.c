@@ -97,17 +97,21 @@ static json_t *names_to_json(const pm_memit_t *m)
     return names;
 }
 
-/* {"where", "source", "via_where", "via_source", "bytes", "share"} */
+/* {"where", "source", "via_where", "via_source", "statement_where",
+ * "statement_source", "bytes", "share"} */
 static json_t *site_to_json(const void *ctx, size_t i)
 {
     const pm_memit_t *m = ctx;
     const pm_memit_site_t *s = &m->sites[i];
 
     return json_pack(
-        "{s:s, s:s, s:o, s:o, s:I, s:o}", "where", s->where, "source",
-        s->source != NULL ? s->source : "", "via_where",
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "where", s->where,
+        "source", s->source != NULL ? s->source : "", "via_where",
         pm_json_string_or_null(s->via_where), "via_source",
         pm_json_string_or_null(s->via_where != NULL ? s->via_source : NULL),
+        "statement_where", pm_json_string_or_null(s->stmt_where),
+        "statement_source",
+        pm_json_string_or_null(s->stmt_where != NULL ? s->stmt_source : NULL),
         "bytes", (json_int_t)s->bytes, "share",
         m->allocated_peak_bytes > 0
             ? json_real((double)s->bytes / (double)m->allocated_peak_bytes)

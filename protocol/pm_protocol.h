@@ -57,11 +57,14 @@ typedef struct {
 typedef struct {
     const char *where;  /* "In [12] line 3" or "path/file.py:40" */
     const char *source; /* that line's text, stripped ("" unknown) */
-    /* the frame of the user's own code that led there (the measured
-     * statement's line, or for a site in a library the innermost frame
-     * outside libraries); NULL when none or the same as where */
+    /* for a site in a library, the innermost frame of the user's own code
+     * that led there; NULL when none */
     const char *via_where;
     const char *via_source;
+    /* the measured statement's line that led there, when neither of the
+     * above; NULL when none */
+    const char *stmt_where;
+    const char *stmt_source;
     uint64_t bytes; /* held at the allocation peak (sampled estimate) */
 } pm_memit_site_t;
 

@@ -82,6 +82,10 @@ char *pm_memit_render_text_full(const pm_memit_t *m)
             pm_strbuf_puts(&b, "\n                        from ");
             put_where(&b, s->via_where, s->via_source);
         }
+        if (s->stmt_where != NULL) {
+            pm_strbuf_puts(&b, "\n                        from ");
+            put_where(&b, s->stmt_where, s->stmt_source);
+        }
     }
     return pm_strbuf_steal(&b);
 }
@@ -147,6 +151,10 @@ void pm_memit_render_sites_html(pm_strbuf_t *out, const pm_memit_t *m)
         if (s->via_where != NULL) {
             pm_strbuf_puts(out, "<br>from ");
             put_html_where(out, s->via_where, s->via_source);
+        }
+        if (s->stmt_where != NULL) {
+            pm_strbuf_puts(out, "<br>from ");
+            put_html_where(out, s->stmt_where, s->stmt_source);
         }
         pm_strbuf_puts(out, "</td></tr>");
     }

@@ -370,10 +370,11 @@ START_TEST(test_live_text_and_bundle)
 END_TEST
 
 static const pm_memit_site_t sites[] = {
-    {"In [6] line 3", "a = np.ones(2**25)", "In [7] line 2", "f()",
-     48 * PM_MIB},
+    {"In [6] line 3", "a = np.ones(2**25)", NULL, NULL, "In [7] line 2",
+     "f()", 48 * PM_MIB},
     {"/x/site-packages/pandas/core/merge.py:120", "out = take(left)",
-     "In [7] line 4", "m = l.merge(r, on=\"k\")", 12 * PM_MIB},
+     "In [7] line 4", "m = l.merge(r, on=\"k\")", NULL, NULL,
+     12 * PM_MIB},
 };
 
 static pm_memit_t with_sites(void)
@@ -402,8 +403,10 @@ START_TEST(test_json_sites_fields)
     json_t *s0 = json_array_get(list, 0), *s1 = json_array_get(list, 1);
     ck_assert_str_eq(str_at(s0, "where"), "In [6] line 3");
     ck_assert_str_eq(str_at(s0, "source"), "a = np.ones(2**25)");
-    ck_assert_str_eq(str_at(s0, "via_where"), "In [7] line 2");
-    ck_assert_str_eq(str_at(s0, "via_source"), "f()");
+    ck_assert(json_is_null(json_object_get(s0, "via_where")));
+    ck_assert_str_eq(str_at(s0, "statement_where"), "In [7] line 2");
+    ck_assert_str_eq(str_at(s0, "statement_source"), "f()");
+    ck_assert(json_is_null(json_object_get(s1, "statement_where")));
     ck_assert_int_eq(int_at(s0, "bytes"), 48 * PM_MIB);
     ck_assert_double_eq_tol(real_at(s0, "share"), 0.8, 1e-12);
     ck_assert_str_eq(str_at(s1, "via_source"), "m = l.merge(r, on=\"k\")");

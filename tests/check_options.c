@@ -9,7 +9,8 @@
 static const pm_optdef_t memit_defs[] = {
     {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
     {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {'f', NULL, 1}, {'T', NULL, 1}, {0, NULL, 0},
+    {'f', NULL, 1}, {'T', NULL, 1}, {0, "sites", PM_OPT_OPTIONAL_NUMBER},
+    {0, NULL, 0},
 };
 
 static pm_opts_t opts;
@@ -324,10 +325,33 @@ START_TEST(test_parse_interval_names_its_limits)
 }
 END_TEST
 
+/* --sites [N]: the number only when attached or a whole digit word. */
+START_TEST(test_options_optional_number)
+{
+    ck_assert_int_eq(parse("--sites x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--sites 3 x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "3");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--sites=12 -r 2 f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "12");
+    ck_assert_str_eq(pm_opts_get(&opts, 'r', NULL), "2");
+    ck_assert_int_eq(parse("--sites 2**20"), 0); /* a statement */
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_str_eq(opts.rest, "2**20");
+    ck_assert_int_eq(parse("--sites"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_int_eq(parse("--sites=5"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "5");
+}
+END_TEST
+
 int main(void)
 {
     const pm_check_test_t tests[] = {
         {"parse", test_options_attached_and_separate_values},
+        {"parse", test_options_optional_number},
         {"parse", test_options_flags_cluster},
         {"parse", test_options_cluster_ending_with_value},
         {"parse", test_options_statement_spacing_kept},
