@@ -29,26 +29,36 @@ typedef struct {
     PyMemAllocatorDomain domain;
 } hook_ctx_t;
 
-static hook_ctx_t hooks[3]; /* written under the GIL while not installed */
-static int installed;       /* GIL */
-static atomic_int active;   /* 1 while the statement runs */
-static atomic_int inflight; /* hooks inside the engine right now */
-static atomic_uint generation; /* a new measurement reseeds samplers */
-static pm_alloc_t engine;      /* its own lock; valid while installed */
-static PyObject *root_code;    /* the statement's code (strong) */
-static double sample_bytes;    /* GIL-written before active */
-static uint64_t sample_seed;
-static atomic_uint threads_seen; /* samplers seeded this generation */
-static int cell_shift; /* added to lines of the statement's own file */
+/* The tracking state. Allocator hooks are process-wide, so this is one
+ * per process: its plain fields are written under the GIL while the hooks
+ * are not tracking (active 0); the hooks read them, and use the atomics,
+ * from any thread. */
+static struct {
+    hook_ctx_t hooks[3];  /* the allocators ours wrap */
+    int installed;        /* GIL */
+    atomic_int active;    /* 1 while the statement runs */
+    atomic_int inflight;  /* hooks inside the engine right now */
+    atomic_uint generation;   /* a new measurement reseeds samplers */
+    atomic_uint threads_seen; /* samplers seeded this generation */
+    pm_alloc_t engine;    /* its own lock; valid while installed */
+    PyObject *root_code;  /* the statement's code (strong) */
+    double sample_bytes;
+    uint64_t sample_seed;
+    int cell_shift; /* added to lines of the statement's own file */
+    /* stdlib directory ("/usr/lib/python3.11/"), to tell libraries */
+    char stdlib_dir[1024];
+    size_t stdlib_len;
+    PyObject *np_old_handler; /* to restore in pm_allocs_stop */
+    int np_installed;
+} trk;
 
-static _Thread_local int tl_in_orig;   /* inside an original allocator */
-static _Thread_local int tl_capturing; /* walking frames */
-static _Thread_local pm_alloc_sampler_t tl_sampler;
-static _Thread_local unsigned tl_generation;
-
-/* stdlib directory ("/usr/lib/python3.11/"), for telling libraries apart */
-static char stdlib_dir[1024];
-static size_t stdlib_len;
+/* This thread's hook state. */
+static _Thread_local struct {
+    int in_orig;   /* inside an original allocator: pass through */
+    int capturing; /* walking frames: allocations pass through */
+    unsigned generation;
+    pm_alloc_sampler_t sampler;
+} tl;
 
 /* ---- where an allocation came from ----------------------------------*/
 
@@ -67,14 +77,14 @@ static int is_library(PyCodeObject *co)
     return strstr(fn, "/site-packages/") != NULL ||
            strstr(fn, "/dist-packages/") != NULL ||
            strncmp(fn, "<frozen ", 8) == 0 ||
-           (stdlib_len > 0 && strncmp(fn, stdlib_dir, stdlib_len) == 0);
+           (trk.stdlib_len > 0 && strncmp(fn, trk.stdlib_dir, trk.stdlib_len) == 0);
 }
 
 /* The site of the allocation being made on this thread (see
  * PM_SITE_FRAMES): the innermost Python frame; for a library frame the
  * innermost frame outside libraries; the measured statement's own frame
  * when it is further out. Without the GIL (raw allocations of threads
- * that run no Python) all stay 0. Called with tl_capturing set, so what
+ * that run no Python) all stay 0. Called with tl.capturing set, so what
  * the frame API allocates is not tracked. */
 static void capture(pm_site_frame_t *frames)
 {
@@ -89,7 +99,7 @@ static void capture(pm_site_frame_t *frames)
     int want_user = 0; /* still looking for a frame outside libraries */
     for (int depth = 0; f != NULL && depth < WALK_MAX; depth++) {
         PyCodeObject *co = PyFrame_GetCode(f);
-        int is_root = (PyObject *)co == root_code;
+        int is_root = (PyObject *)co == trk.root_code;
         int slot = -1;
         if (depth == 0) {
             slot = 0;
@@ -121,49 +131,49 @@ static void capture(pm_site_frame_t *frames)
  * pm_allocs_stop) so their names can be read at the end. */
 static void track(void *p, size_t size)
 {
-    atomic_fetch_add(&inflight, 1);
-    if (atomic_load(&active)) {
-        unsigned gen = atomic_load(&generation);
-        if (tl_generation != gen) {
+    atomic_fetch_add(&trk.inflight, 1);
+    if (atomic_load(&trk.active)) {
+        unsigned gen = atomic_load(&trk.generation);
+        if (tl.generation != gen) {
             /* deterministic: the n-th thread to allocate in the n-th
              * measurement gets the same seed in every run */
-            uint64_t k = atomic_fetch_add(&threads_seen, 1) + 1;
-            pm_alloc_sampler_init(&tl_sampler, sample_bytes, EXACT_BYTES,
-                                  sample_seed ^ ((uint64_t)gen << 32) ^
+            uint64_t k = atomic_fetch_add(&trk.threads_seen, 1) + 1;
+            pm_alloc_sampler_init(&tl.sampler, trk.sample_bytes, EXACT_BYTES,
+                                  trk.sample_seed ^ ((uint64_t)gen << 32) ^
                                       (k * 0x9e3779b97f4a7c15ULL));
-            tl_generation = gen;
+            tl.generation = gen;
         }
-        uint64_t w = pm_alloc_sampler_weight(&tl_sampler, size);
+        uint64_t w = pm_alloc_sampler_weight(&tl.sampler, size);
         if (w > 0) {
             pm_site_frame_t frames[PM_SITE_FRAMES];
             unsigned fresh = 0;
-            tl_capturing = 1;
+            tl.capturing = 1;
             capture(frames);
-            pm_alloc_add(&engine, (uintptr_t)p, w, frames, &fresh);
+            pm_alloc_add(&trk.engine, (uintptr_t)p, w, frames, &fresh);
             for (unsigned i = 0; i < PM_SITE_FRAMES; i++) {
                 if (fresh & (1u << i)) { /* only captured under the GIL */
                     Py_INCREF((PyObject *)frames[i].code);
                 }
             }
-            tl_capturing = 0;
+            tl.capturing = 0;
         }
     }
-    atomic_fetch_sub(&inflight, 1);
+    atomic_fetch_sub(&trk.inflight, 1);
 }
 
 static void untrack(void *p)
 {
-    atomic_fetch_add(&inflight, 1);
-    if (atomic_load(&active)) {
-        pm_alloc_remove(&engine, (uintptr_t)p);
+    atomic_fetch_add(&trk.inflight, 1);
+    if (atomic_load(&trk.active)) {
+        pm_alloc_remove(&trk.engine, (uintptr_t)p);
     }
-    atomic_fetch_sub(&inflight, 1);
+    atomic_fetch_sub(&trk.inflight, 1);
 }
 
 static int tracking_here(void)
 {
-    return !tl_in_orig && !tl_capturing &&
-           atomic_load_explicit(&active, memory_order_relaxed);
+    return !tl.in_orig && !tl.capturing &&
+           atomic_load_explicit(&trk.active, memory_order_relaxed);
 }
 
 /* ---- PyMem hooks ------------------------------------------------------*/
@@ -174,9 +184,9 @@ static void *hook_malloc(void *ctx, size_t size)
     if (!tracking_here()) {
         return h->orig.malloc(h->orig.ctx, size);
     }
-    tl_in_orig = 1;
+    tl.in_orig = 1;
     void *p = h->orig.malloc(h->orig.ctx, size);
-    tl_in_orig = 0;
+    tl.in_orig = 0;
     if (p != NULL) {
         track(p, size == 0 ? 1 : size);
     }
@@ -189,9 +199,9 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     if (!tracking_here()) {
         return h->orig.calloc(h->orig.ctx, nelem, elsize);
     }
-    tl_in_orig = 1;
+    tl.in_orig = 1;
     void *p = h->orig.calloc(h->orig.ctx, nelem, elsize);
-    tl_in_orig = 0;
+    tl.in_orig = 0;
     if (p != NULL) {
         size_t size = nelem * elsize; /* no overflow: calloc succeeded */
         track(p, size == 0 ? 1 : size);
@@ -202,17 +212,17 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *hook_realloc(void *ctx, void *ptr, size_t size)
 {
     hook_ctx_t *h = ctx;
-    if (tl_in_orig || !atomic_load_explicit(&active, memory_order_relaxed)) {
+    if (tl.in_orig || !atomic_load_explicit(&trk.active, memory_order_relaxed)) {
         return h->orig.realloc(h->orig.ctx, ptr, size);
     }
     /* forget the old block before it can be handed to another thread */
     if (ptr != NULL) {
         untrack(ptr);
     }
-    tl_in_orig = 1;
+    tl.in_orig = 1;
     void *p = h->orig.realloc(h->orig.ctx, ptr, size);
-    tl_in_orig = 0;
-    if (p != NULL && !tl_capturing) {
+    tl.in_orig = 0;
+    if (p != NULL && !tl.capturing) {
         track(p, size == 0 ? 1 : size);
     }
     return p;
@@ -223,13 +233,13 @@ static void hook_free(void *ctx, void *ptr)
     hook_ctx_t *h = ctx;
     /* frees made while capturing are still untracked: a frame object
      * that was itself a tracked allocation may die there */
-    if (ptr != NULL && !tl_in_orig &&
-        atomic_load_explicit(&active, memory_order_relaxed)) {
+    if (ptr != NULL && !tl.in_orig &&
+        atomic_load_explicit(&trk.active, memory_order_relaxed)) {
         untrack(ptr);
     }
-    tl_in_orig = 1;
+    tl.in_orig = 1;
     h->orig.free(h->orig.ctx, ptr);
-    tl_in_orig = 0;
+    tl.in_orig = 0;
 }
 
 static const PyMemAllocatorDomain domains[3] = {
@@ -238,31 +248,31 @@ static const PyMemAllocatorDomain domains[3] = {
 static void hooks_install(void)
 {
     for (int i = 0; i < 3; i++) {
-        hooks[i].domain = domains[i];
-        PyMem_GetAllocator(domains[i], &hooks[i].orig);
-        PyMemAllocatorEx ours = {&hooks[i], hook_malloc, hook_calloc,
+        trk.hooks[i].domain = domains[i];
+        PyMem_GetAllocator(domains[i], &trk.hooks[i].orig);
+        PyMemAllocatorEx ours = {&trk.hooks[i], hook_malloc, hook_calloc,
                                  hook_realloc, hook_free};
         PyMem_SetAllocator(domains[i], &ours);
     }
-    installed = 1;
+    trk.installed = 1;
 }
 
 /* Put the original allocators back where ours are still the ones in
  * place. Where another hook wrapped ours since (tracemalloc started
  * inside the statement), ours stay under it, passing everything through
- * (active is 0), and *left is set. GIL. */
+ * (trk.active is 0), and *left is set. GIL. */
 static void hooks_uninstall(int *left)
 {
     for (int i = 0; i < 3; i++) {
         PyMemAllocatorEx cur;
         PyMem_GetAllocator(domains[i], &cur);
-        if (cur.malloc == hook_malloc && cur.ctx == &hooks[i]) {
-            PyMem_SetAllocator(domains[i], &hooks[i].orig);
+        if (cur.malloc == hook_malloc && cur.ctx == &trk.hooks[i]) {
+            PyMem_SetAllocator(domains[i], &trk.hooks[i].orig);
         } else {
             *left = 1;
         }
     }
-    installed = 0;
+    trk.installed = 0;
 }
 
 /* ---- NumPy's data buffers (NEP 49) --------------------------------------
@@ -342,8 +352,8 @@ static void *np_realloc(void *ctx, void *ptr, size_t size)
 static void np_free(void *ctx, void *ptr, size_t size)
 {
     np_hook_t *h = ctx;
-    if (ptr != NULL && !tl_in_orig &&
-        atomic_load_explicit(&active, memory_order_relaxed)) {
+    if (ptr != NULL && !tl.in_orig &&
+        atomic_load_explicit(&trk.active, memory_order_relaxed)) {
         untrack(ptr);
     }
     h->prev.free(h->prev.ctx, ptr, size);
@@ -402,7 +412,6 @@ static int np_api(np_set_handler_fn *set, np_get_handler_fn *get)
     return *set != NULL && *get != NULL ? 0 : -1;
 }
 
-static PyObject *np_old_handler; /* to restore in pm_allocs_stop; GIL */
 
 /* Install our handler in the current context (where the statement
  * runs). Returns 1 when installed, 0 when numpy is not in use (or too
@@ -444,7 +453,7 @@ static int np_install(void)
     if (old == NULL) {
         return -1;
     }
-    np_old_handler = old;
+    trk.np_old_handler = old;
     return 1;
 }
 
@@ -452,84 +461,83 @@ static void np_uninstall(void)
 {
     np_set_handler_fn set;
     np_get_handler_fn get;
-    if (np_old_handler == NULL) {
+    if (trk.np_old_handler == NULL) {
         return;
     }
     if (np_api(&set, &get) == 0) {
-        PyObject *ours = set(np_old_handler);
+        PyObject *ours = set(trk.np_old_handler);
         if (ours == NULL) {
             PyErr_WriteUnraisable(NULL);
         }
         Py_XDECREF(ours);
     }
-    Py_CLEAR(np_old_handler);
+    Py_CLEAR(trk.np_old_handler);
 }
 
 /* ---- start, pause, stop ----------------------------------------------*/
 
-static int np_installed;
 
 int pm_allocs_start(PyObject *root, int shift)
 {
-    if (installed) {
+    if (trk.installed) {
         PyErr_SetString(PyExc_RuntimeError,
                         "--sites is already tracking an outer %memit");
         return -1;
     }
     const char *env = getenv("PEAKMEM_SITES_SAMPLE");
-    sample_bytes = SAMPLE_BYTES_DEFAULT;
+    trk.sample_bytes = SAMPLE_BYTES_DEFAULT;
     if (env != NULL && env[0] != '\0') {
         char *end;
         double v = strtod(env, &end);
-        sample_bytes = (*end == '\0' && v >= 0) ? v : SAMPLE_BYTES_DEFAULT;
+        trk.sample_bytes = (*end == '\0' && v >= 0) ? v : SAMPLE_BYTES_DEFAULT;
     }
     env = getenv("PEAKMEM_SITES_SEED");
-    sample_seed = env != NULL ? strtoull(env, NULL, 10) : 0x5eed;
-    if (stdlib_len == 0) {
+    trk.sample_seed = env != NULL ? strtoull(env, NULL, 10) : 0x5eed;
+    if (trk.stdlib_len == 0) {
         PyObject *sysconfig = PyImport_ImportModule("sysconfig");
         PyObject *path = sysconfig != NULL
                              ? PyObject_CallMethod(sysconfig, "get_path",
                                                    "s", "stdlib")
                              : NULL;
         const char *s = path != NULL ? PyUnicode_AsUTF8(path) : NULL;
-        if (s != NULL && strlen(s) + 2 < sizeof stdlib_dir) {
-            snprintf(stdlib_dir, sizeof stdlib_dir, "%s/", s);
-            stdlib_len = strlen(stdlib_dir);
+        if (s != NULL && strlen(s) + 2 < sizeof trk.stdlib_dir) {
+            snprintf(trk.stdlib_dir, sizeof trk.stdlib_dir, "%s/", s);
+            trk.stdlib_len = strlen(trk.stdlib_dir);
         }
         Py_XDECREF(path);
         Py_XDECREF(sysconfig);
         PyErr_Clear(); /* without it, only the stdlib is not told apart */
     }
-    int rc = pm_alloc_init(&engine);
+    int rc = pm_alloc_init(&trk.engine);
     if (rc < 0) {
         pm_py_raise(rc);
         return -1;
     }
-    np_installed = np_install();
-    if (np_installed < 0) {
-        pm_alloc_close(&engine);
+    trk.np_installed = np_install();
+    if (trk.np_installed < 0) {
+        pm_alloc_close(&trk.engine);
         return -1;
     }
-    root_code = Py_NewRef(root);
-    cell_shift = shift;
-    atomic_store(&threads_seen, 0);
-    atomic_fetch_add(&generation, 1);
+    trk.root_code = Py_NewRef(root);
+    trk.cell_shift = shift;
+    atomic_store(&trk.threads_seen, 0);
+    atomic_fetch_add(&trk.generation, 1);
     hooks_install();
     return 0;
 }
 
 void pm_allocs_resume(void)
 {
-    if (installed) {
-        atomic_store(&active, 1);
+    if (trk.installed) {
+        atomic_store(&trk.active, 1);
     }
 }
 
 void pm_allocs_pause(void)
 {
-    atomic_store(&active, 0);
-    /* a hook that saw active set may still be inside the engine */
-    while (atomic_load(&inflight) != 0) {
+    atomic_store(&trk.active, 0);
+    /* a hook that saw trk.active set may still be inside the engine */
+    while (atomic_load(&trk.inflight) != 0) {
         sched_yield();
     }
 }
@@ -560,10 +568,10 @@ static int describe(PyObject *shell, PyCodeObject *co, int line,
         name = "?";
     }
     int shown = line;
-    if (root_code != NULL &&
-        PyUnicode_Compare(fn, ((PyCodeObject *)root_code)->co_filename) ==
+    if (trk.root_code != NULL &&
+        PyUnicode_Compare(fn, ((PyCodeObject *)trk.root_code)->co_filename) ==
             0) {
-        shown += cell_shift;
+        shown += trk.cell_shift;
     }
     PyErr_Clear();
     if (count != NULL && PyLong_Check(count)) {
@@ -579,8 +587,8 @@ static int describe(PyObject *shell, PyCodeObject *co, int line,
                 break;
             }
         }
-        if (stdlib_len > 0 && strncmp(name, stdlib_dir, stdlib_len) == 0) {
-            name += stdlib_len;
+        if (trk.stdlib_len > 0 && strncmp(name, trk.stdlib_dir, trk.stdlib_len) == 0) {
+            name += trk.stdlib_len;
         }
         pm_fmt(buf, sizeof buf, "%s:%d", name, line);
     }
@@ -626,16 +634,16 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     int left = 0, rc = 0;
 
     memset(out, 0, sizeof *out);
-    if (!installed) {
+    if (!trk.installed) {
         return 0;
     }
     pm_allocs_pause();
     hooks_uninstall(&left);
     /* while the restored allocators run: what follows allocates freely */
     np_uninstall();
-    pm_alloc_finish(&engine);
-    out->allocated_peak_bytes = pm_alloc_peak(&engine);
-    out->sample_bytes = (uint64_t)sample_bytes;
+    pm_alloc_finish(&trk.engine);
+    out->allocated_peak_bytes = pm_alloc_peak(&trk.engine);
+    out->sample_bytes = (uint64_t)trk.sample_bytes;
     const pm_site_t **top = calloc(nsites > 0 ? nsites : 1, sizeof *top);
     out->items = calloc(nsites > 0 ? nsites : 1, sizeof *out->items);
     PyObject *linecache = PyImport_ImportModule("linecache");
@@ -645,7 +653,7 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
         rc = -1;
         goto done;
     }
-    size_t n = pm_sites_top(&engine.sites, top, nsites);
+    size_t n = pm_sites_top(&trk.engine.sites, top, nsites);
     for (size_t i = 0; i < n; i++) {
         const pm_site_t *s = top[i];
         pm_memit_site_t *o = &out->items[out->n++];
@@ -683,7 +691,7 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
         }
     }
     char note[300] = "";
-    if (np_installed == 0) {
+    if (trk.np_installed == 0) {
         PyObject *modules = PyImport_GetModuleDict();
         if (PyDict_GetItemString(modules, "numpy") != NULL) {
             pm_fmt(note, sizeof note,
@@ -694,7 +702,7 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     if (left) {
         size_t k = strlen(note);
         pm_fmt(note + k, sizeof note - k, "%sanother allocator hook was "
-               "installed during the statement",
+               "trk.installed during the statement",
                k > 0 ? "; " : "");
     }
     if (note[0] != '\0' && (out->note = strdup(note)) == NULL) {
@@ -705,13 +713,13 @@ done:
     free(top);
     Py_XDECREF(linecache);
     /* the code objects kept since they were first seen */
-    for (size_t i = 0; i < engine.sites.codes_cap; i++) {
-        if (engine.sites.codes[i] != 0) {
-            Py_DECREF((PyObject *)engine.sites.codes[i]);
+    for (size_t i = 0; i < trk.engine.sites.codes_cap; i++) {
+        if (trk.engine.sites.codes[i] != 0) {
+            Py_DECREF((PyObject *)trk.engine.sites.codes[i]);
         }
     }
-    pm_alloc_close(&engine);
-    Py_CLEAR(root_code);
+    pm_alloc_close(&trk.engine);
+    Py_CLEAR(trk.root_code);
     if (rc < 0) {
         pm_sites_report_clear(out);
     }
