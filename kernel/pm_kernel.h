@@ -463,10 +463,23 @@ typedef struct {
     int64_t peak_bytes; /* highest cur_bytes */
     int snapshot_due;   /* a new peak not yet copied into the sites */
     uint64_t dropped;   /* allocations not tracked for lack of memory */
+    /* one bit per address hash, set when an address is added and never
+     * cleared: a free whose bit is clear was never tracked and skips the
+     * lock (most frees). Bits set under the lock, read with atomics. */
+    uint64_t *filter;
 } pm_alloc_t;
 
 int pm_alloc_init(pm_alloc_t *a);
 void pm_alloc_close(pm_alloc_t *a);
+
+/* Empty a for a new measurement, keeping its lock and filter storage (so
+ * a hook on another thread may still read the filter: it then sees only
+ * clear bits). Not while another thread adds or removes. */
+void pm_alloc_reset(pm_alloc_t *a);
+
+/* 0 when addr was certainly never added since the last reset (no lock:
+ * one atomic read), 1 when it may have been. */
+int pm_alloc_may_hold(const pm_alloc_t *a, uintptr_t addr);
 
 /* Record a tracked allocation at addr of weight bytes from the site with
  * frames (PM_SITE_FRAMES of them). An entry already at addr (its free was
@@ -477,7 +490,8 @@ int pm_alloc_add(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
                  const pm_site_frame_t *frames, unsigned *new_codes);
 
 /* Forget the allocation at addr: 1 when it was tracked (the total drops;
- * the first drop after a new peak copies the sites first), 0 when not. */
+ * the first drop after a new peak copies the sites first), 0 when not.
+ * An address never added costs one atomic read, no lock (the filter). */
 int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr);
 
 /* End of a measurement: take the snapshot still due. The sites then hold

@@ -40,7 +40,8 @@ static struct {
     atomic_int inflight;  /* hooks inside the engine right now */
     atomic_uint generation;   /* a new measurement reseeds samplers */
     atomic_uint threads_seen; /* samplers seeded this generation */
-    pm_alloc_t engine;    /* its own lock; valid while installed */
+    pm_alloc_t engine;    /* its own lock; made once (engine_ready) */
+    int engine_ready;
     PyObject *root_code;  /* the statement's code (strong) */
     double sample_bytes;
     uint64_t sample_seed;
@@ -52,8 +53,10 @@ static struct {
     int np_installed;
 } trk;
 
-/* This thread's hook state. */
-static _Thread_local struct {
+/* This thread's hook state. initial-exec: a fixed offset from the thread
+ * pointer, no __tls_get_addr call on every allocation (glibc keeps spare
+ * static TLS for modules loaded later; this is a few dozen bytes). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
     int in_orig;   /* inside an original allocator: pass through */
     int capturing; /* walking frames: allocations pass through */
     unsigned generation;
@@ -131,38 +134,46 @@ static void capture(pm_site_frame_t *frames)
  * pm_allocs_stop) so their names can be read at the end. */
 static void track(void *p, size_t size)
 {
+    /* the sampler first: thread-local, so the allocations it skips (most
+     * of them) cost no atomic read-modify-write */
+    unsigned gen = atomic_load_explicit(&trk.generation, memory_order_acquire);
+    if (tl.generation != gen) {
+        /* deterministic: the n-th thread to allocate in the n-th
+         * measurement gets the same seed in every run */
+        uint64_t k = atomic_fetch_add(&trk.threads_seen, 1) + 1;
+        pm_alloc_sampler_init(&tl.sampler, trk.sample_bytes, EXACT_BYTES,
+                              trk.sample_seed ^ ((uint64_t)gen << 32) ^
+                                  (k * 0x9e3779b97f4a7c15ULL));
+        tl.generation = gen;
+    }
+    uint64_t w = pm_alloc_sampler_weight(&tl.sampler, size);
+    if (w == 0) {
+        return;
+    }
     atomic_fetch_add(&trk.inflight, 1);
     if (atomic_load(&trk.active)) {
-        unsigned gen = atomic_load(&trk.generation);
-        if (tl.generation != gen) {
-            /* deterministic: the n-th thread to allocate in the n-th
-             * measurement gets the same seed in every run */
-            uint64_t k = atomic_fetch_add(&trk.threads_seen, 1) + 1;
-            pm_alloc_sampler_init(&tl.sampler, trk.sample_bytes, EXACT_BYTES,
-                                  trk.sample_seed ^ ((uint64_t)gen << 32) ^
-                                      (k * 0x9e3779b97f4a7c15ULL));
-            tl.generation = gen;
-        }
-        uint64_t w = pm_alloc_sampler_weight(&tl.sampler, size);
-        if (w > 0) {
-            pm_site_frame_t frames[PM_SITE_FRAMES];
-            unsigned fresh = 0;
-            tl.capturing = 1;
-            capture(frames);
-            pm_alloc_add(&trk.engine, (uintptr_t)p, w, frames, &fresh);
-            for (unsigned i = 0; i < PM_SITE_FRAMES; i++) {
-                if (fresh & (1u << i)) { /* only captured under the GIL */
-                    Py_INCREF((PyObject *)frames[i].code);
-                }
+        pm_site_frame_t frames[PM_SITE_FRAMES];
+        unsigned fresh = 0;
+        tl.capturing = 1;
+        capture(frames);
+        pm_alloc_add(&trk.engine, (uintptr_t)p, w, frames, &fresh);
+        for (unsigned i = 0; i < PM_SITE_FRAMES; i++) {
+            if (fresh & (1u << i)) { /* only captured under the GIL */
+                Py_INCREF((PyObject *)frames[i].code);
             }
-            tl.capturing = 0;
         }
+        tl.capturing = 0;
     }
     atomic_fetch_sub(&trk.inflight, 1);
 }
 
+/* A block going away. Most were never tracked: the engine's filter says
+ * so without a lock (its storage lives as long as the process). */
 static void untrack(void *p)
 {
+    if (!pm_alloc_may_hold(&trk.engine, (uintptr_t)p)) {
+        return;
+    }
     atomic_fetch_add(&trk.inflight, 1);
     if (atomic_load(&trk.active)) {
         pm_alloc_remove(&trk.engine, (uintptr_t)p);
@@ -508,14 +519,20 @@ int pm_allocs_start(PyObject *root, int shift)
         Py_XDECREF(sysconfig);
         PyErr_Clear(); /* without it, only the stdlib is not told apart */
     }
-    int rc = pm_alloc_init(&trk.engine);
-    if (rc < 0) {
-        pm_py_raise(rc);
-        return -1;
+    /* made once and kept: hooks left on other threads may still read its
+     * filter; reset between measurements */
+    if (!trk.engine_ready) {
+        int rc = pm_alloc_init(&trk.engine);
+        if (rc < 0) {
+            pm_py_raise(rc);
+            return -1;
+        }
+        trk.engine_ready = 1;
+    } else {
+        pm_alloc_reset(&trk.engine);
     }
     trk.np_installed = np_install();
     if (trk.np_installed < 0) {
-        pm_alloc_close(&trk.engine);
         return -1;
     }
     trk.root_code = Py_NewRef(root);
@@ -718,7 +735,7 @@ done:
             Py_DECREF((PyObject *)trk.engine.sites.codes[i]);
         }
     }
-    pm_alloc_close(&trk.engine);
+    pm_alloc_reset(&trk.engine); /* frees the sites and the map */
     Py_CLEAR(trk.root_code);
     if (rc < 0) {
         pm_sites_report_clear(out);

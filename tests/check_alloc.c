@@ -220,6 +220,28 @@ START_TEST(test_alloc_map_survives_growth_and_deletes)
 }
 END_TEST
 
+/* reset: a new measurement starts empty; the filter forgets too */
+START_TEST(test_alloc_reset_starts_empty)
+{
+    pm_alloc_t a;
+    ck_assert_int_eq(pm_alloc_init(&a), 0);
+    ck_assert_int_eq(pm_alloc_may_hold(&a, 0x100), 0);
+    pm_alloc_add(&a, 0x100, 10, SITE_A, NULL);
+    ck_assert_int_eq(pm_alloc_may_hold(&a, 0x100), 1);
+    pm_alloc_reset(&a);
+    ck_assert_int_eq(pm_alloc_may_hold(&a, 0x100), 0);
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x100), 0);
+    ck_assert_uint_eq(pm_alloc_peak(&a), 0);
+    ck_assert_uint_eq(a.sites.n, 0);
+    unsigned fresh = 0;
+    pm_alloc_add(&a, 0x200, 7, SITE_A, &fresh);
+    ck_assert_uint_eq(fresh, 3); /* codes are new again */
+    pm_alloc_finish(&a);
+    ck_assert_int_eq(site_peak(&a, SITE_A), 7);
+    pm_alloc_close(&a);
+}
+END_TEST
+
 typedef struct {
     pm_alloc_t *a;
     uintptr_t base;
@@ -279,6 +301,7 @@ int main(void)
         {"peak", test_alloc_add_replaces_unfreed_address},
         {"map", test_alloc_map_survives_growth_and_deletes},
         {"map", test_alloc_threads_keep_totals},
+        {"map", test_alloc_reset_starts_empty},
     };
 
     return pm_check_main("alloc", tests, PM_CHECK_COUNT(tests));
