@@ -62,17 +62,19 @@ def memit(opts):
     sh.run_cell(cleanup)
     return r
 plain, sites, res, peak_rss = [], [], None, []
-for _ in range(runs):
-    r = memit("")
+for i in range(runs):
+    # alternate the order: page reuse favours whichever runs second
+    if i % 2:
+        r2 = memit("--sites 1")
+        r = memit("")
+    else:
+        r = memit("")
+        r2 = memit("--sites 1")
     plain.append(r.wall_times[0])
-    r2 = memit("--sites 1")
     sites.append(r2.wall_times[0])
     res = r2
     peak_rss.append((r.increment, r2.increment))
 top = res.sites[0] if res.sites else {}
-line = top.get("via_source") or top.get("source", "")
-if top.get("statement_source") and top.get("source") != line:
-    pass
 print(json.dumps({"peak": res.allocated_peak_bytes,
                   "line": top.get("via_source") if top.get("via_where")
                   else top.get("source"),
@@ -103,9 +105,13 @@ def once(trace):
     exec(cleanup, ns)
     return dt, peak
 plain, traced, peak = [], [], None
-for _ in range(runs):
-    plain.append(once(False)[0])
-    dt, peak = once(True)
+for i in range(runs):
+    if i % 2:
+        dt, peak = once(True)
+        plain.append(once(False)[0])
+    else:
+        plain.append(once(False)[0])
+        dt, peak = once(True)
     traced.append(dt)
 print(json.dumps({"peak": peak, "line": None, "where": None,
                   "untraced": statistics.median(plain),
@@ -137,9 +143,13 @@ def once(path):
     return dt
 plain, traced = [], []
 for i in range(runs):
-    plain.append(once(None))
     path = fn + ".%d.bin" % i
-    traced.append(once(path))
+    if i % 2:
+        traced.append(once(path))
+        plain.append(once(None))
+    else:
+        plain.append(once(None))
+        traced.append(once(path))
 reader = memray.FileReader(path)
 peak = reader.metadata.peak_memory
 best = None
