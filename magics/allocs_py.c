@@ -681,7 +681,7 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
                 rc = describe(shell, (PyCodeObject *)s->frames[k].code,
                               s->frames[k].line, linecache, &w[k], &src[k]);
             } else if (k == 0) {
-                w[0] = strdup("(no Python frame: a thread without the GIL)");
+                w[0] = strdup("(no Python frame)");
                 src[0] = strdup("");
                 rc = w[0] != NULL && src[0] != NULL ? 0 : -1;
             }
