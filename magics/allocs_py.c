@@ -195,9 +195,10 @@ static void *hook_malloc(void *ctx, size_t size)
     if (!tracking_here()) {
         return h->orig.malloc(h->orig.ctx, size);
     }
+    int nested = tl.in_orig;
     tl.in_orig = 1;
     void *p = h->orig.malloc(h->orig.ctx, size);
-    tl.in_orig = 0;
+    tl.in_orig = nested;
     if (p != NULL) {
         track(p, size == 0 ? 1 : size);
     }
@@ -210,9 +211,10 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     if (!tracking_here()) {
         return h->orig.calloc(h->orig.ctx, nelem, elsize);
     }
+    int nested = tl.in_orig;
     tl.in_orig = 1;
     void *p = h->orig.calloc(h->orig.ctx, nelem, elsize);
-    tl.in_orig = 0;
+    tl.in_orig = nested;
     if (p != NULL) {
         size_t size = nelem * elsize; /* no overflow: calloc succeeded */
         track(p, size == 0 ? 1 : size);
@@ -230,9 +232,10 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
     if (ptr != NULL) {
         untrack(ptr);
     }
+    int nested = tl.in_orig;
     tl.in_orig = 1;
     void *p = h->orig.realloc(h->orig.ctx, ptr, size);
-    tl.in_orig = 0;
+    tl.in_orig = nested;
     if (p != NULL && !tl.capturing) {
         track(p, size == 0 ? 1 : size);
     }
@@ -248,9 +251,10 @@ static void hook_free(void *ctx, void *ptr)
         atomic_load_explicit(&trk.active, memory_order_relaxed)) {
         untrack(ptr);
     }
+    int nested = tl.in_orig; /* a free inside an original allocator */
     tl.in_orig = 1;
     h->orig.free(h->orig.ctx, ptr);
-    tl.in_orig = 0;
+    tl.in_orig = nested;
 }
 
 static const PyMemAllocatorDomain domains[3] = {
