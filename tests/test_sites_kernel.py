@@ -132,3 +132,20 @@ def test_sites_bad_count_is_one_line_usage_error(kernel):
     _, data = result(kernel, "%memit pass")
     assert data[MIME]["sites"] is None
     assert data[MIME]["allocated_peak_bytes"] is None
+
+
+def test_sites_native_malloc_shows_as_untracked(kernel):
+    # memory a native library takes with malloc directly is not tracked:
+    # it shows as the untracked part of the RSS increment, not as a site
+    kernel.execute("import ctypes\n_pm_libc = ctypes.CDLL(None)\n"
+                   "_pm_libc.malloc.restype = ctypes.c_void_p\n"
+                   "_pm_libc.free.argtypes = [ctypes.c_void_p]",
+                   allow_error=False)
+    _, data = result(kernel, "%%memit --sites\n"
+                     "p = _pm_libc.malloc(64 * 2**20)\n"
+                     "ctypes.memset(p, 1, 64 * 2**20)")
+    doc = data[MIME]
+    assert doc["allocated_peak_bytes"] < 1 * MIB, doc
+    assert abs(doc["untracked_bytes"] - 64 * MIB) <= 0.05 * 64 * MIB, doc
+    assert "untracked: 6" in data["text/plain"].splitlines()[1]
+    kernel.execute("_pm_libc.free(p)", allow_error=False)
