@@ -167,6 +167,10 @@ typedef struct {
                                 it is outside the table */
     void *gate;              /* the tracer's: line's read gate, or NULL */
     uint64_t line_start_rss; /* RSS when that line started */
+    int nested; /* another frame of the same table was in flight at the
+                   call (recursion): this frame's lines count occurrences
+                   and mem, their increments stay in the outermost
+                   frame's line that led here */
 } pm_frame_state_t;
 
 typedef struct pm_tracer pm_tracer_t;
@@ -189,7 +193,11 @@ void pm_tracer_free(pm_tracer_t *tr);
 
 /* A frame of a profiled block starts (or a generator resumes): counts
  * def_line once (occurrences, mem = RSS now, increment 0) when it is in
- * the table, and makes fs ready. Fast path: no allocation. */
+ * the table, and makes fs ready. A frame entered while another frame of
+ * the same table is in flight (recursion) is nested: its lines' increments
+ * are not added (the outermost frame's calling line holds them), so a
+ * table's increments add up to its outermost calls' changes. Every call
+ * must be paired with a pm_tracer_return. Fast path: no allocation. */
 void pm_tracer_call(pm_tracer_t *tr, pm_frame_state_t *fs,
                     pm_linetable_t *table, int def_line);
 
@@ -200,8 +208,8 @@ void pm_tracer_call(pm_tracer_t *tr, pm_frame_state_t *fs,
 void pm_tracer_line(pm_tracer_t *tr, pm_frame_state_t *fs, int lineno);
 
 /* The frame returns (or yields, or unwinds on an exception): closes its
- * current line with a fresh RSS read. fs->line is 0 after, and
- * fs->line_start_rss holds that read (RSS at return). */
+ * current line with a fresh RSS read. fs->line is 0 after, fs->table
+ * NULL, and fs->line_start_rss holds that read (RSS at return). */
 void pm_tracer_return(pm_tracer_t *tr, pm_frame_state_t *fs);
 
 /* Reads done and lines seen, for benchmarks. */

@@ -32,6 +32,9 @@ struct pm_linetable {
     int first_line;
     int nlines;
     uint64_t calls;         /* frames entered */
+    uint64_t active;        /* frames of the block in flight (entered,
+                               not yet returned): more than one in a
+                               recursion */
     line_gate_t *gates;     /* gates[i]: line first_line + i (same block) */
     pm_line_stat_t lines[]; /* lines[i]: line first_line + i */
 };
@@ -282,7 +285,14 @@ static inline void close_line(pm_tracer_t *tr, pm_frame_state_t *fs,
     pm_line_stat_t *st = fs->stat;
 
     if (st != NULL) {
-        st->increment_bytes += (int64_t)rss - (int64_t)fs->line_start_rss;
+        /* A recursive frame's growth is already in the line of the
+         * outermost frame of its block that led to it (as cProfile's
+         * cumulative time): counted once, the block adds up to the
+         * outermost call's change. */
+        if (!fs->nested) {
+            st->increment_bytes +=
+                (int64_t)rss - (int64_t)fs->line_start_rss;
+        }
         st->mem_max_bytes = max_u64(st->mem_max_bytes, rss);
     }
 }
@@ -359,6 +369,7 @@ void pm_tracer_call(pm_tracer_t *tr, pm_frame_state_t *fs,
     if (table != NULL) {
         table->calls++;
     }
+    fs->nested = table != NULL && table->active++ > 0;
     st = slot(table, def_line);
     if (st != NULL) {
         st->occurrences++;
@@ -422,6 +433,10 @@ void pm_tracer_return(pm_tracer_t *tr, pm_frame_state_t *fs)
     fs->stat = NULL;
     fs->gate = NULL;
     fs->line_start_rss = rss;
+    if (fs->table != NULL && fs->table->active > 0) {
+        fs->table->active--;
+    }
+    fs->table = NULL; /* returned: a second return changes nothing */
 }
 
 uint64_t pm_tracer_reads(const pm_tracer_t *tr)

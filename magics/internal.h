@@ -24,6 +24,7 @@ typedef struct {
     PyObject *limit_error;       /* peakmem.MemoryLimitError (an Error) */
     PyObject *profiled_type;     /* what @profile returns */
     PyObject *profiled_run_type; /* a profiled generator or coroutine */
+    PyObject *lineprofiler_type; /* peakmem.LineProfiler */
     PyObject *usage_error;       /* IPython's UsageError or ValueError; NULL
                                     until the first usage error */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
@@ -190,9 +191,10 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
 
 /* A new MprunResult (what %mprun -r returns) for m, whose text form is
- * text. New reference or NULL with an exception. */
+ * text and code_map (borrowed) memory_profiler's code_map of the run.
+ * New reference or NULL with an exception. */
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
-                              const char *text);
+                              const char *text, PyObject *code_map);
 
 /* ---- showing results (display_py.c) ------------------------------------*/
 
@@ -327,6 +329,10 @@ void pm_lineprof_disable(pm_lineprof_t *lp);
 void pm_lineprof_set_owner(pm_lineprof_t *lp, const void *owner);
 int pm_lineprof_owner_enabled(const void *owner);
 
+/* The nested enables of lp in the calling thread (0: not enabled here);
+ * *threads: the threads that have lp enabled. GIL held. */
+int pm_lineprof_enabled(const pm_lineprof_t *lp, int *threads);
+
 /* --pdb-mmem: once RSS at a profiled line passes bytes, print
  * memory_profiler's message and start pdb at that frame (once). */
 void pm_lineprof_set_break(pm_lineprof_t *lp, uint64_t bytes);
@@ -342,7 +348,35 @@ int pm_lineprof_blocks(const pm_lineprof_t *lp, pm_mprun_block_t **blocks,
  * with free(). NULL with an exception. */
 char *pm_lineprof_text(const pm_lineprof_t *lp, int precision);
 
-/* Benchmarks: call callable() under a no-op C trace function. */
+/* The targets of lp, in the order added (i < ntargets): the i-th's code
+ * object, co_filename and table, all borrowed from lp. GIL held. */
+size_t pm_lineprof_ntargets(const pm_lineprof_t *lp);
+PyObject *pm_lineprof_target(const pm_lineprof_t *lp, size_t i,
+                             PyObject **filename,
+                             const pm_linetable_t **table);
+
+/* --pdb-mmem / max_mem (lineprofiler_py.c): RSS rss passed limit at a
+ * line event of frame: print memory_profiler's message and stop in pdb
+ * on the line about to run. 0, or -1 with the debugger's exception
+ * (BdbQuit after `q`) for the frame to raise. GIL held. */
+int pm_lineprof_break(PyFrameObject *frame, uint64_t rss, uint64_t limit);
+
+/* ---- peakmem.LineProfiler (lineprofiler_py.c) -------------------------*/
+
+/* Create the LineProfiler type into st and the module. 0 or -1. */
+int pm_lineprofiler_type_init(PyObject *module, pm_state_t *st);
+
+/* The profiler of a LineProfiler (borrowed), or NULL with an exception
+ * when its __init__ did not run. GIL held. */
+pm_lineprof_t *pm_lineprofiler_lp(PyObject *prof);
+
+/* memory_profiler's code_map of lp: a peakmem._compat.CodeMap, code
+ * object -> {line: (increment, mem, occurrences)} (MiB floats; lines
+ * that ran). New reference or NULL. GIL held. */
+PyObject *pm_lineprof_code_map(const pm_lineprof_t *lp, int include_children,
+                               PyObject *backend);
+
+/* Benchmarks: call callable() under a no-op C trace function (bench_py.c). */
 PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable);
 
 /* ---- the sys.monitoring backend (monitor_py.c), Python 3.12+ ----------*/
@@ -388,6 +422,22 @@ int pm_stream_write(PyObject *stream, const char *text);
 
 /* profile(func=None, *, stream=None, precision=1, backend=None) */
 PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs);
+
+/* What a pm_profiled_wrap wrapper does on a call: run func(*args) (a
+ * vectorcall) as owner wants it. New reference or NULL. GIL held. */
+typedef PyObject *(*pm_profiled_hook)(PyObject *owner, PyObject *func,
+                                      PyObject *const *args, size_t nargsf,
+                                      PyObject *kwnames);
+
+/* The wrapper @profile makes (binds as a method, carries func's
+ * __name__, __doc__, __qualname__, __module__, __wrapped__ as
+ * functools.wraps), routing each call of func through hook(owner, ...).
+ * With lp (owner's profiler, borrowed: owner keeps it alive), the steps
+ * of a generator or coroutine func returns run under lp. New reference
+ * or NULL with an exception. GIL held. */
+PyObject *pm_profiled_wrap(PyObject *module, PyObject *func,
+                           pm_profiled_hook hook, PyObject *owner,
+                           pm_lineprof_t *lp);
 int pm_profile_type_init(PyObject *module, pm_state_t *st);
 
 /* ---- memory_usage() (usage_py.c) ---------------------------------------*/

@@ -187,54 +187,6 @@ static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
     pm_tracer_call(s->tracer, &slot->fs, t->table, first);
 }
 
-/* --pdb-mmem: memory passed the limit; say so as memory_profiler does
- * and stop in pdb on the line about to run, the one this line event is
- * for (as memory_profiler: the line after the one that passed the limit).
- * pdb's set_trace only arms the debugger for the next event, a line late;
- * so the current event is handed to its trace_dispatch too. Returns -1
- * with the debugger's exception set (BdbQuit after `q`), for the frame to
- * raise as memory_profiler's Python trace function would. */
-static int break_into_debugger(pm_lineprof_t *s, PyFrameObject *frame,
-                               uint64_t rss)
-{
-    PyObject *type, *value, *tb;
-    char msg[160];
-    pm_fmt(msg, sizeof msg,
-           "Current memory %.2f MiB exceeded the maximum of %.2f MiB\n"
-           "Stepping into the debugger\n",
-           (double)rss / PM_MIB, (double)s->break_bytes / PM_MIB);
-    s->break_bytes = 0;
-    PyErr_Fetch(&type, &value, &tb);
-    PySys_WriteStdout("%s", msg);
-    PyObject *pdb = PyImport_ImportModule("pdb");
-    PyObject *dbg = pdb != NULL ? PyObject_CallMethod(pdb, "Pdb", NULL) : NULL;
-    PyObject *r = dbg != NULL ? PyObject_CallMethod(dbg, "set_trace", "O",
-                                                    (PyObject *)frame)
-                              : NULL;
-    PyObject *d = r != NULL ? PyObject_CallMethod(dbg, "trace_dispatch",
-                                                  "OsO", (PyObject *)frame,
-                                                  "line", Py_None)
-                            : NULL;
-    int rc = 0;
-    if (d == NULL && r != NULL) {
-        rc = -1; /* the user's answer (BdbQuit): the frame raises it */
-    } else if (d == NULL) {
-        PyErr_WriteUnraisable((PyObject *)frame);
-    }
-    Py_XDECREF(d);
-    Py_XDECREF(r);
-    Py_XDECREF(dbg);
-    Py_XDECREF(pdb);
-    if (rc < 0) {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-    } else {
-        PyErr_Restore(type, value, tb);
-    }
-    return rc;
-}
-
 /* obj is the TraceArgObject of the profiler enabled innermost in this
  * thread (installed by pm_lineprof_enable; the thread state holds a
  * reference), so each thread's callbacks reach their own profiler. Line
@@ -248,7 +200,9 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
             pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
             if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
-                return break_into_debugger(s, frame, fs->line_start_rss);
+                uint64_t limit = s->break_bytes;
+                s->break_bytes = 0; /* once */
+                return pm_lineprof_break(frame, fs->line_start_rss, limit);
             }
         } else {
             stop_line_events(frame);
@@ -268,41 +222,6 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         break;
     }
     return 0;
-}
-
-/* For benchmarks: a trace function that does nothing, the interpreter's
- * floor for any C line tracer. */
-static int trace_noop(PyObject *obj, PyFrameObject *frame, int what,
-                      PyObject *arg)
-{
-    (void)obj;
-    (void)frame;
-    (void)what;
-    (void)arg;
-    return 0;
-}
-
-PyObject *pm_call_with_noop_tracer(PyObject *module, PyObject *callable)
-{
-    (void)module;
-    PyObject *sys = PyImport_ImportModule("sys");
-    PyObject *old =
-        sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL) : NULL;
-    if (old == NULL || old != Py_None) {
-        if (old != NULL) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "a trace function is already installed");
-        }
-        Py_XDECREF(old);
-        Py_XDECREF(sys);
-        return NULL;
-    }
-    PyEval_SetTrace(trace_noop, NULL);
-    PyObject *res = PyObject_CallNoArgs(callable);
-    PyEval_SetTrace(NULL, NULL);
-    Py_DECREF(old);
-    Py_DECREF(sys);
-    return res;
 }
 
 static int make_target(target_t *t, PyObject *code)
@@ -373,6 +292,20 @@ void pm_lineprof_free(pm_lineprof_t *s)
     pm_tracer_free(s->tracer);
     Py_XDECREF(s->trace_arg);
     PyMem_Free(s);
+}
+
+size_t pm_lineprof_ntargets(const pm_lineprof_t *s)
+{
+    return s->ntargets;
+}
+
+PyObject *pm_lineprof_target(const pm_lineprof_t *s, size_t i,
+                             PyObject **filename,
+                             const pm_linetable_t **table)
+{
+    *filename = s->targets[i].filename;
+    *table = s->targets[i].table;
+    return s->targets[i].code;
 }
 
 /* Copy the tables into the protocol's plain structs; blocks whose code
@@ -555,8 +488,10 @@ int pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
         pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
         pm_tracer_line(s->tracer, fs, line);
         if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
-            return break_into_debugger(s, PyEval_GetFrame(),
-                                       fs->line_start_rss);
+            uint64_t limit = s->break_bytes;
+            s->break_bytes = 0; /* once */
+            return pm_lineprof_break(PyEval_GetFrame(), fs->line_start_rss,
+                                     limit);
         }
     }
     return 0;
@@ -570,6 +505,13 @@ static enable_rec_t *find_rec(const pm_lineprof_t *s)
         }
     }
     return NULL;
+}
+
+int pm_lineprof_enabled(const pm_lineprof_t *s, int *threads)
+{
+    const enable_rec_t *r = find_rec(s);
+    *threads = s->threads;
+    return r != NULL ? r->count : 0;
 }
 
 int pm_lineprof_enable(pm_lineprof_t *s)

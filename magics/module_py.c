@@ -318,7 +318,8 @@ static int module_exec(PyObject *module)
     if (pm_result_type_init(module, st) < 0 ||
         pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
-        pm_profile_type_init(module, st) < 0) {
+        pm_profile_type_init(module, st) < 0 ||
+        pm_lineprofiler_type_init(module, st) < 0) {
         return -1;
     }
     return PyModule_AddStringConstant(module, "__version__", PM_VERSION);
@@ -334,6 +335,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->limit_error);
     Py_VISIT(st->profiled_type);
     Py_VISIT(st->profiled_run_type);
+    Py_VISIT(st->lineprofiler_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
     return 0;
@@ -349,6 +351,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->limit_error);
     Py_CLEAR(st->profiled_type);
     Py_CLEAR(st->profiled_run_type);
+    Py_CLEAR(st->lineprofiler_type);
     Py_CLEAR(st->usage_error);
     Py_CLEAR(st->shell);
     return 0;

@@ -186,7 +186,12 @@ static PyObject *report(pm_state_t *st, pm_display_ctx_t *disp,
         }
     }
     if (a->return_result) {
-        result = pm_mprun_result_new(st, &m, text);
+        PyObject *code_map =
+            pm_lineprof_code_map(s, a->include_children, NULL);
+        result = code_map != NULL
+                     ? pm_mprun_result_new(st, &m, text, code_map)
+                     : NULL;
+        Py_XDECREF(code_map);
     } else {
         result = Py_NewRef(Py_None);
     }

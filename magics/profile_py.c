@@ -4,7 +4,9 @@
  * that profiles each step (next/send/throw) and prints once the generator
  * or coroutine has finished. Used bare (@profile) or with options
  * (@profile(stream=f, precision=2)). Methods work through the descriptor
- * protocol. */
+ * protocol. The same wrapper serves profilers that keep their own tables
+ * (LineProfiler.__call__, python -m peakmem's builtin profile): made by
+ * pm_profiled_wrap, its calls go through the profiler's hook. */
 #include "internal.h"
 
 #include <string.h>
@@ -16,6 +18,11 @@ typedef struct {
                                        NULL; ProfiledRun: the real
                                        generator or coroutine */
     PyObject *stream;               /* where tables go; None: sys.stdout */
+    PyObject *owner; /* pm_profiled_wrap's hook_arg (Profiled) or the
+                        object whose profiler a ProfiledRun borrows;
+                        NULL for @profile's own */
+    PyObject *dict;  /* Profiled: its attributes (a function's __dict__:
+                        decorators above it set theirs), or NULL */
     int precision;
 } ProfiledHead;
 
@@ -24,13 +31,17 @@ typedef struct {
 typedef struct {
     ProfiledHead head;
     vectorcallfunc vectorcall;
+    pm_profiled_hook hook; /* NULL: @profile's own (fresh profiler and a
+                              table printed per call) */
+    pm_lineprof_t *lp;     /* with hook: head.owner's profiler, borrowed,
+                              for generator and coroutine steps */
 } ProfiledObject;
 
 /* A running generator or coroutine of a profiled function. */
 typedef struct {
     ProfiledHead head;
-    pm_lineprof_t *lp;
-    int reported;
+    pm_lineprof_t *lp; /* own, or head.owner's when that is set */
+    int reported;      /* printed (never, for a borrowed profiler) */
 } ProfiledRunObject;
 
 int pm_stream_write(PyObject *stream, const char *text)
@@ -46,6 +57,36 @@ int pm_stream_write(PyObject *stream, const char *text)
     return res != NULL ? 0 : -1;
 }
 
+/* Write text (pm_lineprof_text's: blocks apart by two blank lines, no
+ * final line end) to stream in the pieces memory_profiler's show_results
+ * writes: "Filename: F\n\n", the header and rule lines, each row, and
+ * "\n\n" after a block. A stream that looks at each write (LogFile's
+ * reportIncrementFlag reads one row's increment) sees the same calls. */
+static int write_pieces(PyObject *stream, const char *text)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+        if (nl != NULL && nl[1] == '\n' &&
+            (strncmp(p, "Filename: ", 10) == 0 || n == 1)) {
+            n++; /* the blank line after it: one piece */
+        }
+        char *piece = pm_fmt_alloc("%.*s%s", (int)n, p,
+                                   p[n] == '\0' ? "\n" : "");
+        int rc = piece != NULL ? pm_stream_write(stream, piece) : -1;
+        if (piece == NULL) {
+            PyErr_NoMemory();
+        }
+        free(piece);
+        if (rc < 0) {
+            return -1;
+        }
+        p += n;
+    }
+    return pm_stream_write(stream, "\n\n");
+}
+
 /* Print lp's tables as memory_profiler's show_results does (each block
  * followed by a blank line). Keeps a pending exception. */
 static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
@@ -55,10 +96,7 @@ static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
     char *text = pm_lineprof_text(lp, precision);
     int rc = -1;
     if (text != NULL) {
-        rc = text[0] == '\0' ? 0 : pm_stream_write(stream, text);
-        if (rc == 0 && text[0] != '\0') {
-            rc = pm_stream_write(stream, "\n\n\n");
-        }
+        rc = text[0] == '\0' ? 0 : write_pieces(stream, text);
         free(text);
     }
     if (rc < 0) {
@@ -181,6 +219,8 @@ static int head_traverse(ProfiledHead *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->target);
     Py_VISIT(self->stream);
+    Py_VISIT(self->owner);
+    Py_VISIT(self->dict);
     return 0;
 }
 
@@ -188,6 +228,8 @@ static int head_clear(ProfiledHead *self)
 {
     Py_CLEAR(self->target);
     Py_CLEAR(self->stream);
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->dict);
     return 0;
 }
 
@@ -203,7 +245,9 @@ static void head_dealloc(ProfiledHead *self)
 static void run_dealloc(ProfiledRunObject *self)
 {
     PyObject_GC_UnTrack(self); /* before the profiler goes */
-    pm_lineprof_free(self->lp);
+    if (self->head.owner == NULL) {
+        pm_lineprof_free(self->lp);
+    }
     self->lp = NULL;
     head_dealloc(&self->head);
 }
@@ -240,6 +284,47 @@ static PyType_Spec run_spec = {
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
                                   PyObject *stream, int precision);
 
+/* A ProfiledRun stepping inner (a generator or coroutine, stolen) under
+ * lp: owned (owner NULL: the table is printed when it finishes) or
+ * owner's. NULL with an exception (inner released, lp not). */
+static PyObject *run_new(ProfiledObject *self, PyObject *inner,
+                         pm_lineprof_t *lp, PyObject *owner)
+{
+    pm_state_t *st = get_state(PyType_GetModule(Py_TYPE(self)));
+    ProfiledRunObject *run = PyObject_GC_New(
+        ProfiledRunObject, (PyTypeObject *)st->profiled_run_type);
+    if (run == NULL) {
+        Py_DECREF(inner);
+        return NULL;
+    }
+    run->head.target = inner;
+    run->head.stream = Py_NewRef(self->head.stream);
+    run->head.owner = Py_XNewRef(owner);
+    run->head.dict = NULL;
+    run->head.precision = self->head.precision;
+    run->lp = lp;
+    run->reported = owner != NULL;
+    PyObject_GC_Track(run);
+    return (PyObject *)run;
+}
+
+/* A call of a pm_profiled_wrap wrapper: the owner's hook runs it. A
+ * generator or coroutine function's steps run under the owner's
+ * profiler (memory_profiler traced only the call that makes it). */
+static PyObject *hooked_call(ProfiledObject *self, PyObject *const *args,
+                             size_t nargsf, PyObject *kwnames)
+{
+    if (self->lp != NULL && (code_flags(self->head.target) &
+                             (CO_GENERATOR | CO_COROUTINE))) {
+        PyObject *inner =
+            PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
+        return inner != NULL ? run_new(self, inner, self->lp, self->head.owner)
+                             : NULL;
+    }
+    return self->hook(self->head.owner, self->head.target, args, nargsf,
+                      kwnames);
+}
+
 static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
                                      size_t nargsf, PyObject *kwnames)
 {
@@ -255,6 +340,9 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         }
         return profiled_new_for(Py_TYPE(self), args[0], self->head.stream,
                                 self->head.precision);
+    }
+    if (self->hook != NULL) {
+        return hooked_call(self, args, nargsf, kwnames);
     }
     if (pm_lineprof_owner_enabled(self)) {
         /* A recursive call in this thread: the outer call's profiler
@@ -275,21 +363,11 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
             pm_lineprof_free(lp);
             return inner;
         }
-        pm_state_t *st = get_state(PyType_GetModule(Py_TYPE(self)));
-        ProfiledRunObject *run = PyObject_GC_New(
-            ProfiledRunObject, (PyTypeObject *)st->profiled_run_type);
+        PyObject *run = run_new(self, inner, lp, NULL);
         if (run == NULL) {
-            Py_DECREF(inner);
             pm_lineprof_free(lp);
-            return NULL;
         }
-        run->head.target = inner;
-        run->head.stream = Py_NewRef(self->head.stream);
-        run->head.precision = self->head.precision;
-        run->lp = lp;
-        run->reported = 0;
-        PyObject_GC_Track(run);
-        return (PyObject *)run;
+        return run;
     }
     pm_lineprof_set_owner(lp, self);
     PyObject *res = NULL;
@@ -317,7 +395,8 @@ static PyObject *profiled_descr_get(PyObject *self, PyObject *obj,
 }
 
 /* Attributes not of the wrapper (__name__, __doc__, ...) come from the
- * wrapped function, as functools.wraps would copy them. */
+ * wrapped function, as functools.wraps would copy them; attributes set
+ * on the wrapper (its __dict__) come first, then the function's. */
 static PyObject *profiled_getattro(ProfiledObject *self, PyObject *name)
 {
     if (self->head.target != NULL &&
@@ -348,8 +427,16 @@ static PyObject *profiled_repr(ProfiledObject *self)
     return PyUnicode_FromFormat("<profiled %R>", self->head.target);
 }
 
+static PyGetSetDef profiled_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMemberDef profiled_members[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(ProfiledObject, vectorcall),
+     READONLY, NULL},
+    {"__dictoffset__", T_PYSSIZET, offsetof(ProfiledObject, head.dict),
      READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
@@ -363,6 +450,7 @@ static PyType_Slot profiled_slots[] = {
     {Py_tp_getattro, profiled_getattro},
     {Py_tp_repr, profiled_repr},
     {Py_tp_members, profiled_members},
+    {Py_tp_getset, profiled_getset},
     {0, NULL},
 };
 
@@ -384,9 +472,36 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     }
     self->head.target = Py_XNewRef(func);
     self->head.stream = Py_NewRef(stream != NULL ? stream : Py_None);
+    self->head.owner = NULL;
+    self->head.dict = NULL;
     self->head.precision = precision;
+    /* functools.wraps: the function's attributes, copied */
+    PyObject *fd = func != NULL ? PyObject_GetAttrString(func, "__dict__")
+                                : NULL;
+    if (fd != NULL && PyDict_Check(fd)) {
+        self->head.dict = PyDict_Copy(fd);
+    }
+    Py_XDECREF(fd);
+    PyErr_Clear();
     self->vectorcall = profiled_vectorcall;
+    self->hook = NULL;
+    self->lp = NULL;
     PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+PyObject *pm_profiled_wrap(PyObject *module, PyObject *func,
+                           pm_profiled_hook hook, PyObject *owner,
+                           pm_lineprof_t *lp)
+{
+    pm_state_t *st = get_state(module);
+    ProfiledObject *self = (ProfiledObject *)profiled_new_for(
+        (PyTypeObject *)st->profiled_type, func, NULL, 1);
+    if (self != NULL) {
+        self->hook = hook;
+        self->lp = lp;
+        self->head.owner = Py_NewRef(owner);
+    }
     return (PyObject *)self;
 }
 

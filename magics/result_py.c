@@ -44,6 +44,9 @@ typedef struct {
     ReportObject base;
     PyObject *statement; /* str */
     PyObject *message;   /* str or None: KeyboardInterrupt / SystemExit */
+    PyObject *code_map;  /* memory_profiler's LineProfiler.code_map (a
+                            peakmem._compat.CodeMap): what show_results
+                            reads */
 } MprunResultObject;
 
 /* The PyObject * fields of a result: all of it after the header. */
@@ -425,6 +428,11 @@ static PyMemberDef mprun_result_members[] = {
     {"message", T_OBJECT_EX, offsetof(MprunResultObject, message), READONLY,
      "memory_profiler's note when KeyboardInterrupt or SystemExit stopped "
      "the run, else None."},
+    {"code_map", T_OBJECT_EX, offsetof(MprunResultObject, code_map),
+     READONLY,
+     "code object -> {line: (increment, mem, occurrences)} in MiB, as "
+     "memory_profiler's LineProfiler.code_map: peakmem.show_results(r) "
+     "prints it."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -442,7 +450,7 @@ int pm_mprun_result_type_init(PyObject *module, pm_state_t *st)
 }
 
 PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
-                              const char *text)
+                              const char *text, PyObject *code_map)
 {
     MprunResultObject *self =
         (MprunResultObject *)result_alloc(st->mprun_result_type);
@@ -452,6 +460,7 @@ PyObject *pm_mprun_result_new(pm_state_t *st, const pm_mprun_t *m,
     self->statement = PyUnicode_FromString(m->statement);
     self->message = m->message != NULL ? PyUnicode_FromString(m->message)
                                        : Py_NewRef(Py_None);
+    self->code_map = Py_NewRef(code_map);
     self->base.text = PyUnicode_FromString(text);
     self->base.html = str_from_malloced(pm_mprun_render_html(m));
     self->base.json_text = json_str(pm_mprun_to_json(m));

@@ -32,8 +32,9 @@ typedef struct {
     int level;
 } stamp_t;
 
-/* Runner state: the one profiler every @profile'd function shares, or
- * the stamps. Lives for one _run_main call; GIL held throughout. */
+/* Runner state: the one profiler every @profile'd function shares
+ * (borrowed from the builtin profile, a LineProfiler), or the stamps.
+ * Lives for one _run_main call; GIL held throughout. */
 static struct {
     pm_lineprof_t *lp;
     stamp_t *stamps;
@@ -55,108 +56,82 @@ static double rss_mib(void)
     return pm_rss_self(&b) == 0 ? (double)b / PM_MIB : 0.0;
 }
 
-/* The wrapper @profile returns under the runner: (func, *args, **kw). */
-static PyObject *runner_call(PyObject *func, PyObject *args, PyObject *kw)
+/* Record one call: start and end time and memory as mprof's FUNC line. */
+static void add_stamp(stamp_t *st, PyObject *func)
 {
-    if (run.timestamp) {
-        PyObject *name = PyObject_GetAttrString(func, "__qualname__");
-        PyObject *mod = PyObject_GetAttrString(func, "__module__");
-        PyErr_Clear();
-        stamp_t st = {.start_mib = rss_mib(),
-                      .start_t = unix_now(),
-                      .level = run.level++};
-        PyObject *res = PyObject_Call(func, args, kw);
-        run.level--;
-        st.end_mib = rss_mib();
-        st.end_t = unix_now();
-        PyObject *full = PyUnicode_FromFormat(
-            "%S.%S", mod != NULL ? mod : Py_None, name != NULL ? name : func);
-        const char *u = full != NULL ? PyUnicode_AsUTF8(full) : NULL;
-        if (u != NULL && run.nstamps == run.cap) {
-            size_t cap = run.cap ? run.cap * 2 : 64;
-            stamp_t *grown = PyMem_Realloc(run.stamps, cap * sizeof *grown);
-            if (grown != NULL) {
-                run.stamps = grown;
-                run.cap = cap;
-            }
+    PyObject *name = PyObject_GetAttrString(func, "__qualname__");
+    PyObject *mod = name != NULL ? PyObject_GetAttrString(func, "__module__")
+                                 : NULL;
+    PyObject *full =
+        mod != NULL ? PyUnicode_FromFormat("%S.%S", mod, name) : NULL;
+    const char *u = full != NULL ? PyUnicode_AsUTF8(full) : NULL;
+    if (u != NULL && run.nstamps == run.cap) {
+        size_t cap = run.cap ? run.cap * 2 : 64;
+        stamp_t *grown = PyMem_Realloc(run.stamps, cap * sizeof *grown);
+        if (grown != NULL) {
+            run.stamps = grown;
+            run.cap = cap;
         }
-        if (u != NULL && run.nstamps < run.cap) {
-            st.name = strdup(u);
-            run.stamps[run.nstamps++] = st;
-        }
-        if (res == NULL || u == NULL) {
-            PyErr_Clear();
-        }
-        Py_XDECREF(full);
-        Py_XDECREF(name);
-        Py_XDECREF(mod);
-        return res;
     }
-    if (pm_lineprof_enable(run.lp) < 0) {
-        return NULL;
+    if (u != NULL && run.nstamps < run.cap &&
+        (st->name = strdup(u)) != NULL) {
+        run.stamps[run.nstamps++] = *st;
     }
-    PyObject *res = PyObject_Call(func, args, kw);
-    pm_lineprof_disable(run.lp);
+    Py_XDECREF(full);
+    Py_XDECREF(name);
+    Py_XDECREF(mod);
+}
+
+/* --timestamp: a call of a function the builtin profile wrapped. The
+ * call's own exception goes on, with its traceback (a stamp that could
+ * not be kept is dropped, never raised instead). */
+static PyObject *stamp_call(PyObject *owner, PyObject *func,
+                            PyObject *const *args, size_t nargsf,
+                            PyObject *kwnames)
+{
+    (void)owner;
+    stamp_t st = {.start_mib = rss_mib(),
+                  .start_t = unix_now(),
+                  .level = run.level++};
+    PyObject *res = PyObject_Vectorcall(func, args, nargsf, kwnames);
+    run.level--;
+    st.end_mib = rss_mib();
+    st.end_t = unix_now();
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    add_stamp(&st, func);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
     return res;
 }
 
-static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kw)
+/* builtins.profile under --timestamp (memory_profiler's TimeStamper):
+ * profile(func) wraps func; profile() or profile(precision=N) is profile
+ * itself, to be applied next. */
+static PyObject *stamp_profile(PyObject *module, PyObject *args,
+                               PyObject *kw)
 {
-    return runner_call(self, args, kw);
-}
-
-static PyMethodDef wrapper_def = {"profiled",
-                                  (PyCFunction)(void (*)(void))wrapper_call,
-                                  METH_VARARGS | METH_KEYWORDS, NULL};
-
-/* builtins.profile under the runner: registers func and returns a
- * wrapper bound to it (functools.wraps copies its name and doc). */
-static PyObject *runner_profile(PyObject *self, PyObject *args, PyObject *kw)
-{
-    (void)self;
-    PyObject *func = NULL;
-    if (kw != NULL && PyDict_GET_SIZE(kw) > 0) {
-        /* profile(precision=...) under the runner: options are the
-         * runner's; give back the decorator itself. */
-        if (PyTuple_GET_SIZE(args) == 0) {
-            PyObject *builtins = PyEval_GetBuiltins();
-            return Py_XNewRef(PyDict_GetItemString(builtins, "profile"));
-        }
-    }
-    if (!PyArg_ParseTuple(args, "O:profile", &func)) {
+    static char *kwlist[] = {"func", "precision", NULL};
+    PyObject *func = Py_None, *precision = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:profile", kwlist, &func,
+                                     &precision)) {
         return NULL;
     }
-    if (!run.timestamp) {
-        PyObject *codes = PyList_New(0);
-        int rc = codes != NULL ? pm_lineprof_collect(func, codes) : -1;
-        for (Py_ssize_t i = 0; rc >= 0 && i < PyList_GET_SIZE(codes); i++) {
-            rc = pm_lineprof_add(run.lp, PyList_GET_ITEM(codes, i));
-        }
-        Py_XDECREF(codes);
-        if (rc < 0) {
-            return NULL;
-        }
+    if (func == Py_None) {
+        PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+        return Py_XNewRef(PyDict_GetItemString(builtins, "profile"));
     }
-    PyObject *wrapper = PyCFunction_New(&wrapper_def, func);
-    PyObject *functools = PyImport_ImportModule("functools");
-    PyObject *wrapped = wrapper != NULL && functools != NULL
-                            ? PyObject_CallMethod(functools, "update_wrapper",
-                                                  "OO", wrapper, func)
-                            : NULL;
-    Py_XDECREF(functools);
-    if (wrapped == NULL) {
-        /* builtin functions take no attributes: the bare wrapper works */
-        PyErr_Clear();
-        return wrapper;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_ValueError, "Value must be callable");
+        return NULL;
     }
-    Py_DECREF(wrapped);
-    return wrapper;
+    return pm_profiled_wrap(module, func, stamp_call, Py_None, NULL);
 }
 
-static PyMethodDef runner_profile_def = {
-    "profile", (PyCFunction)(void (*)(void))runner_profile,
+static PyMethodDef stamp_profile_def = {
+    "profile", (PyCFunction)(void (*)(void))stamp_profile,
     METH_VARARGS | METH_KEYWORDS,
-    "Mark a function for the report python -m peakmem prints at exit."};
+    "Record each call of func for python -m peakmem --timestamp."};
 
 /* sys.argv and sys.path[0] as the script will see them. */
 static int prepare_sys(const runner_args_t *a)
@@ -327,21 +302,36 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
                 strerror(errno));
         return PyLong_FromLong(1);
     }
-    pm_tracer_opts_t topts = {.include_children = a.include_children};
     memset(&run, 0, sizeof run);
     run.timestamp = a.timestamp;
-    run.lp = pm_lineprof_new(&topts);
-    if (run.lp == NULL) {
+    PyObject *prof = NULL;
+    if (a.timestamp) {
+        prof = PyCFunction_New(&stamp_profile_def, module);
+    } else {
+        /* memory_profiler's builtin profile: a LineProfiler */
+        PyObject *kw = Py_BuildValue(
+            "{sOsd}", "include_children",
+            a.include_children ? Py_True : Py_False, "max_mem", a.pdb_mmem);
+        PyObject *empty = PyTuple_New(0);
+        prof = kw != NULL && empty != NULL
+                   ? PyObject_Call(get_state(module)->lineprofiler_type,
+                                   empty, kw)
+                   : NULL;
+        Py_XDECREF(kw);
+        Py_XDECREF(empty);
+        run.lp = prof != NULL ? pm_lineprofiler_lp(prof) : NULL;
+        if (run.lp == NULL) {
+            Py_XDECREF(prof);
+            return NULL;
+        }
+    }
+    if (prof == NULL) {
         return NULL;
     }
-    if (a.pdb_mmem > 0) {
-        pm_lineprof_set_break(run.lp, (uint64_t)(a.pdb_mmem * PM_MIB));
-    }
     PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
-    PyObject *prof = PyCFunction_New(&runner_profile_def, NULL);
     PyObject *runpy = PyImport_ImportModule("runpy");
     PyObject *res = NULL;
-    if (prof != NULL && runpy != NULL &&
+    if (runpy != NULL &&
         PyDict_SetItemString(builtins, "profile", prof) == 0 &&
         prepare_sys(&a) == 0) {
         PyObject *fn = PyObject_GetAttrString(
@@ -385,6 +375,12 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
         }
     }
     Py_XDECREF(res);
+    if (!a.timestamp) {
+        /* a script that left profile enabled: off before the report */
+        PyObject *off = PyObject_CallMethod(prof, "disable", NULL);
+        Py_XDECREF(off);
+        PyErr_Clear();
+    }
     if (write_report(&a) < 0 && code == 0) {
         code = 1;
     }
@@ -396,7 +392,6 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
         free(run.stamps[i].name);
     }
     PyMem_Free(run.stamps);
-    pm_lineprof_free(run.lp);
     memset(&run, 0, sizeof run);
     if (kbi[0] != NULL) {
         PyErr_Restore(kbi[0], kbi[1], kbi[2]);

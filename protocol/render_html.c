@@ -261,6 +261,16 @@ static int render_compact(pm_strbuf_t *out, const pm_memit_t *m,
     return 0;
 }
 
+/* Table cells aligned without inline style, which sanitizers of
+ * untrusted notebooks strip (classic Notebook all of it): frontends'
+ * style sheets right-align every cell (td, th), and align="right" does it
+ * where there is none; a left-aligned cell holds a <div align="left">,
+ * whose presentational alignment no style sheet overrides (they style the
+ * cell, and the div inherits nothing it sets itself). */
+#define LEFT(text) "<div align=\"left\">" text "</div>"
+#define ROW(label, value)                                                  \
+    "<tr><th>" LEFT(label) "</th><td align=\"right\">" value "</td></tr>"
+
 /* The full result: the statement as a <pre>, then a table of the
  * numbers, the method, the wall time, the limit and memory.max share. */
 static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
@@ -277,35 +287,22 @@ static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
     pm_strbuf_printf(out,
                      "<table>"
                      "<tbody>"
-                     "<tr><th style=\"text-align:left\">peak</th>"
-                     "<td style=\"text-align:right\">%.2f MiB</td></tr>"
-                     "<tr><th style=\"text-align:left\">increment</th>"
-                     "<td style=\"text-align:right\">%.2f MiB</td></tr>"
-                     "<tr><th style=\"text-align:left\">baseline</th>"
-                     "<td style=\"text-align:right\">%.2f MiB</td></tr>",
+                     ROW("peak", "%.2f MiB") ROW("increment", "%.2f MiB")
+                         ROW("baseline", "%.2f MiB"),
                      mib->peak_mib, mib->increment_mib, mib->baseline_mib);
     if (m->n < (size_t)(m->repeat > 0 ? m->repeat : 0)) {
-        pm_strbuf_printf(out,
-                         "<tr><th style=\"text-align:left\">repeats</th>"
-                         "<td style=\"text-align:right\">%zu of %d</td></tr>",
-                         m->n, m->repeat);
+        pm_strbuf_printf(out, ROW("repeats", "%zu of %d"), m->n, m->repeat);
     } else {
-        pm_strbuf_printf(out,
-                         "<tr><th style=\"text-align:left\">repeats</th>"
-                         "<td style=\"text-align:right\">%zu</td></tr>",
-                         m->n);
+        pm_strbuf_printf(out, ROW("repeats", "%zu"), m->n);
     }
-    pm_strbuf_printf(out,
-                     "<tr><th style=\"text-align:left\">method</th>"
-                     "<td style=\"text-align:right\">%s</td></tr>"
-                     "<tr><th style=\"text-align:left\">wall time</th>"
-                     "<td style=\"text-align:right\">%s</td></tr>",
-                     method, wall);
+    pm_strbuf_printf(out, ROW("method", "%s") ROW("wall time", "%s"), method,
+                     wall);
     if (m->limit_bytes > 0) {
         int over = pm_memit_over_limit(m);
+        /* exceeded: the words say it; the colour is only a help */
         pm_strbuf_printf(out,
-                         "<tr%s><th style=\"text-align:left\">limit</th>"
-                         "<td style=\"text-align:right\">%.2f MiB%s</td></tr>",
+                         "<tr%s><th>" LEFT("limit") "</th>"
+                         "<td align=\"right\">%.2f MiB%s</td></tr>",
                          over ? " class=\"peakmem-over-limit\" "
                                 "style=\"background:#fdd;color:#a00\""
                               : "",
@@ -314,13 +311,59 @@ static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
     }
     if (m->cgroup_limit_bytes > 0) {
         pm_strbuf_printf(
-            out,
-            "<tr><th style=\"text-align:left\">of memory.max</th>"
-            "<td style=\"text-align:right\">%.1f%% of %.2f MiB</td></tr>",
+            out, ROW("of memory.max", "%.1f%% of %.2f MiB"),
             100.0 * (double)pm_memit_peak(m) / (double)m->cgroup_limit_bytes,
             (double)m->cgroup_limit_bytes / PM_MIB);
     }
     pm_strbuf_printf(out, "</tbody></table>");
+    return 0;
+}
+
+/* Append the base64 (RFC 4648, padded) of len bytes. */
+static void put_base64(pm_strbuf_t *out, const unsigned char *s, size_t len)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz0123456789+/";
+    char quad[4];
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned long v = (unsigned long)s[i] << 16;
+        size_t n = len - i < 3 ? len - i : 3;
+        if (n > 1) {
+            v |= (unsigned long)s[i + 1] << 8;
+        }
+        if (n > 2) {
+            v |= s[i + 2];
+        }
+        quad[0] = digits[(v >> 18) & 63];
+        quad[1] = digits[(v >> 12) & 63];
+        quad[2] = n > 1 ? digits[(v >> 6) & 63] : '=';
+        quad[3] = n > 2 ? digits[v & 63] : '=';
+        pm_strbuf_append(out, quad, 4);
+    }
+}
+
+/* The chart as <img src="data:image/svg+xml;base64,...">, not inline
+ * <svg>: the sanitizers of untrusted notebooks (JupyterLab 4, Notebook 7,
+ * classic Notebook 6.4) drop <svg> and its drawing, leaving its texts as
+ * a run-on line, but keep <img> and a data: URI in its src. One form for
+ * trusted and untrusted alike, so the chart is never shown twice. */
+static int chart_img(pm_strbuf_t *out, const char *svg, int width,
+                     int height, const char *title)
+{
+    char *alt = pm_html_escape(title);
+
+    if (alt == NULL) {
+        return -1;
+    }
+    pm_strbuf_printf(out,
+                     "<div><img class=\"peakmem-chart\" width=\"%d\" "
+                     "height=\"%d\" alt=\"%s\" "
+                     "src=\"data:image/svg+xml;base64,",
+                     width, height, alt);
+    free(alt);
+    put_base64(out, (const unsigned char *)svg, strlen(svg));
+    pm_strbuf_puts(out, "\"></div>");
     return 0;
 }
 
@@ -365,18 +408,15 @@ char *pm_memit_render_html(const pm_memit_t *m)
             .limit_mib = (double)m->limit_bytes / PM_MIB,
         };
         char *svg = pm_svg_timeline(&so);
+        int rc;
         if (svg == NULL) {
             goto fail;
         }
-        /* the XML declaration, if any, has no place inside HTML */
-        const char *start = strstr(svg, "<svg");
-        start = start != NULL ? start : svg;
-        size_t len = strlen(start);
-        while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == ' ')) {
-            len--;
-        }
-        pm_strbuf_append(out, start, len);
+        rc = chart_img(out, svg, so.width, so.height, so.title);
         free(svg);
+        if (rc < 0) {
+            goto fail;
+        }
     }
     pm_memit_render_sites_html(out, m);
     pm_strbuf_printf(out, "</div>");

@@ -236,14 +236,27 @@ static const struct {
                    "back\">\xe2\x96\xb3</span>"}, /* U+25B3 △ */
 };
 
+/* Cells are aligned without inline style, which the sanitizers of
+ * untrusted notebooks strip (classic Notebook 6.4 all of it): number
+ * cells are plain <td align="right"> (the frontends' style sheets
+ * right-align every cell anyway), and a left-aligned cell holds a
+ * <div align="left">, whose presentational alignment no style sheet
+ * overrides (they style the cells). The source is a <pre>: its
+ * indentation kept by the element itself, not by a style (its
+ * background:none only lets a highlighted row's colour through in
+ * JupyterLab, no <code> inside: classic paints that white). The row
+ * colour (inline style) is only a help: the sign and the marker tell
+ * allocations from frees where it is stripped. */
+#define LEFT(text) "<div align=\"left\">" text "</div>"
+
 /* A right-aligned number cell: "{:.Pf} MiB" of bytes / 2^20, an explicit
  * sign when signed (an increment), then the marker. */
 static void html_mib_cell(pm_strbuf_t *out, double mib, int precision,
                           int signed_, const char *mark)
 {
-    pm_strbuf_printf(out, signed_ ? "<td style=\"text-align:right\">%+.*f"
+    pm_strbuf_printf(out, signed_ ? "<td align=\"right\">%+.*f"
                                     " MiB%s</td>"
-                                  : "<td style=\"text-align:right\">%.*f"
+                                  : "<td align=\"right\">%.*f"
                                     " MiB%s</td>",
                      precision, mib, mark);
 }
@@ -259,7 +272,7 @@ static int html_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
     if (source == NULL) {
         return -1;
     }
-    pm_strbuf_printf(out, "<tr%s><td style=\"text-align:right\">%d</td>",
+    pm_strbuf_printf(out, "<tr%s><td align=\"right\">%d</td>",
                      kinds[kind].row, line->lineno);
     if (line->occurrences > 0) {
         html_mib_cell(out, (double)line->mem_bytes / PM_MIB, precision, 0,
@@ -270,15 +283,15 @@ static int html_line(pm_strbuf_t *out, const pm_mprun_line_t *line,
             html_mib_cell(out, (double)line->peak_bytes / PM_MIB, precision,
                           0, peak_mark);
         }
-        pm_strbuf_printf(out, "<td style=\"text-align:right\">%llu</td>",
+        pm_strbuf_printf(out, "<td align=\"right\">%llu</td>",
                          (unsigned long long)line->occurrences);
     } else {
         pm_strbuf_puts(out, show_peak ? "<td></td><td></td><td></td><td></td>"
                                       : "<td></td><td></td><td></td>");
     }
     pm_strbuf_printf(out,
-                     "<td style=\"text-align:left\">"
-                     "<code style=\"white-space:pre\">%s</code></td></tr>",
+                     "<td>" LEFT("<pre style=\"background:none\">%s</pre>")
+                         "</td></tr>",
                      source);
     free(source);
     return 0;
@@ -301,18 +314,18 @@ static int html_block(pm_strbuf_t *out, const pm_mprun_block_t *b,
     }
     pm_strbuf_printf(out,
                      "<table class=\"peakmem-mprun-block\">"
-                     "<caption style=\"text-align:left\">"
-                     "<code>%s</code> in <code>%s</code></caption>"
+                     "<caption>" LEFT(
+                         "<code>%s</code> in <code>%s</code>") "</caption>"
                      "<thead><tr>"
-                     "<th style=\"text-align:right\">Line #</th>"
-                     "<th style=\"text-align:right\">Mem usage</th>"
-                     "<th style=\"text-align:right\">Increment</th>",
+                     "<th align=\"right\">Line #</th>"
+                     "<th align=\"right\">Mem usage</th>"
+                     "<th align=\"right\">Increment</th>",
                      function, filename);
     if (show_peak) {
-        pm_strbuf_puts(out, "<th style=\"text-align:right\">Peak</th>");
+        pm_strbuf_puts(out, "<th align=\"right\">Peak</th>");
     }
-    pm_strbuf_puts(out, "<th style=\"text-align:right\">Occurrences</th>"
-                        "<th style=\"text-align:left\">Line Contents</th>"
+    pm_strbuf_puts(out, "<th align=\"right\">Occurrences</th>"
+                        "<th>" LEFT("Line Contents") "</th>"
                         "</tr></thead><tbody>");
     for (size_t i = 0; i < b->nlines; i++) {
         if (html_line(out, &b->lines[i], precision, show_peak, largest) < 0) {
@@ -371,8 +384,8 @@ char *pm_mprun_render_html(const pm_mprun_t *m)
             goto fail;
         }
         pm_strbuf_printf(out,
-                         "<pre class=\"peakmem-statement\" "
-                         "style=\"text-align:left\"><code>%s</code></pre>",
+                         "<pre class=\"peakmem-statement\"><code>%s</code>"
+                         "</pre>",
                          escaped);
         free(escaped);
     }

@@ -7,7 +7,8 @@
 # venv's "python3" kernel. Playwright drives Debian's Chromium
 # (/usr/bin/chromium; Playwright's own browser download is never used).
 # Debian's classic Notebook 6.4, when installed, is served from the main
-# .venv (scripts/build.sh must have run). Screenshots: out/screenshots/.
+# .venv (scripts/build.sh must have run). Screenshots: out/screenshots/
+# (before-*.png: an older commit's, from bench/browser_before.sh).
 # Usage: scripts/browser.sh JUNIT_XML
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,10 @@ EOF
 if [ -x .venv/bin/python ]; then
   export PEAKMEM_CLASSIC_PYTHON=$PWD/.venv/bin/python
 fi
-rm -rf out/screenshots
+# this run's screenshots replace the last ones; bench/browser_before.sh's
+# before-*.png stay
+mkdir -p out/screenshots
+find out/screenshots -maxdepth 1 -name '*.png' ! -name 'before-*' -delete
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest \
   tests/browser/browser_tests.py -v -p no:cacheprovider \
   --junitxml="$junit" -o junit_suite_name=browser

@@ -327,8 +327,8 @@ START_TEST(test_bundle_display_id_and_svg)
                      "abc-123");
     const char *html = json_string_value(
         json_object_get(json_object_get(b, "data"), "text/html"));
-    ck_assert_ptr_nonnull(strstr(html, "<svg"));
-    ck_assert_ptr_nonnull(strstr(html, "</svg></div>"));
+    ck_assert_ptr_nonnull(strstr(html, "<img class=\"peakmem-chart\""));
+    ck_assert_ptr_nonnull(strstr(html, "src=\"data:image/svg+xml;base64,"));
     ck_assert_ptr_nonnull(strstr(html, "peakmem-over-limit"));
     ck_assert_ptr_nonnull(strstr(html, "exceeded"));
     ck_assert_ptr_null(strstr(html, "<?xml"));

@@ -280,7 +280,7 @@ START_TEST(test_mprun_html_highlights_heavy_lines)
     ck_assert_ptr_nonnull(strstr(html, "<tr class=\"peakmem-heavy "
                                        "peakmem-free\" style=\""));
     ck_assert_ptr_nonnull(
-        strstr(html, "<tr><td style=\"text-align:right\">2</td>"));
+        strstr(html, "<tr><td align=\"right\">2</td>"));
     ck_assert_ptr_nonnull(strstr(html, ">+0.5 MiB</td>"));
     free(html);
 }
@@ -382,10 +382,10 @@ START_TEST(test_mprun_html_peak_does_not_highlight_every_row)
     ck_assert_uint_eq(count(html, "<tr class=\"peakmem-heavy"), 2);
     ck_assert_ptr_nonnull(strstr(html, "peakmem-alloc\" style=\"background-"
                                        "color:rgba(255,165,0,0.25)\">"
-                                       "<td style=\"text-align:right\">2<"));
+                                       "<td align=\"right\">2<"));
     ck_assert_ptr_nonnull(strstr(html, "peakmem-free\" style=\"background-"
                                        "color:rgba(70,130,180,0.2)\">"
-                                       "<td style=\"text-align:right\">4<"));
+                                       "<td align=\"right\">4<"));
     free(html);
 }
 END_TEST
@@ -412,6 +412,39 @@ START_TEST(test_mprun_html_header_has_no_empty_line)
 }
 END_TEST
 
+/* Untrusted notebooks: classic Notebook 6.4's sanitizer strips every
+ * inline style. Nothing lays out by one: numbers in <td align="right">,
+ * the source and its header left in a <div align="left">, the source a
+ * <pre> (indentation kept by the element); the only styles left are
+ * colours: the heavy rows' (sign and marker stand in for them) and the
+ * source's transparent background. */
+START_TEST(test_mprun_html_layout_without_inline_style)
+{
+    pm_mprun_t m = sample();
+    char *html = pm_mprun_render_html(&m);
+    size_t lines = 0;
+
+    for (size_t i = 0; i < m.nblocks; i++) {
+        lines += m.blocks[i].nlines;
+    }
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_null(strstr(html, "text-align"));
+    ck_assert_ptr_null(strstr(html, "white-space"));
+    ck_assert_uint_eq(count(html, "<tr class=\"peakmem-heavy"),
+                      count(html, "style=\"background-color:"));
+    ck_assert_uint_eq(count(html, "style="),
+                      count(html, "style=\"background-color:") +
+                          count(html, "<pre style=\"background:none\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<caption><div align=\"left\"><code>"));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<th><div align=\"left\">Line Contents</div></th>"));
+    ck_assert_uint_eq(
+        count(html, "<td><div align=\"left\"><pre style=\"background:none\">"),
+        lines);
+    free(html);
+}
+END_TEST
+
 START_TEST(test_mprun_html_blank_cells_for_never_run_line)
 {
     pm_mprun_t m = sample();
@@ -419,15 +452,15 @@ START_TEST(test_mprun_html_blank_cells_for_never_run_line)
 
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_nonnull(
-        strstr(html, "<tr><td style=\"text-align:right\">5</td>"
+        strstr(html, "<tr><td align=\"right\">5</td>"
                      "<td></td><td></td><td></td>"
-                     "<td style=\"text-align:left\"><code "
-                     "style=\"white-space:pre\">        return None</code>"));
+                     "<td><div align=\"left\"><pre style=\"background:none\">"
+                     "        return None</pre></div></td></tr>"));
     free(html);
     m.show_peak = 1;
     html = pm_mprun_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, ">5</td><td></td><td></td><td></td>"
-                                       "<td></td><td style"));
+                                       "<td></td><td><div"));
     free(html);
 }
 END_TEST
@@ -620,6 +653,7 @@ int main(void)
         {"html", test_mprun_html_peak_does_not_highlight_every_row},
         {"html", test_mprun_html_header_has_no_empty_line},
         {"html", test_mprun_html_blank_cells_for_never_run_line},
+        {"html", test_mprun_html_layout_without_inline_style},
         {"html", test_mprun_html_shows_message},
         {"json", test_mprun_json_has_schema_and_options},
         {"json", test_mprun_json_blocks_and_lines},

@@ -331,6 +331,83 @@ START_TEST(test_html_quick_statement_is_one_compact_block)
 }
 END_TEST
 
+#define CHART "<img class=\"peakmem-chart\""
+
+/* The base64 payload after "base64," up to the closing quote, decoded;
+ * NULL when a character is not base64. Caller frees. */
+static char *unbase64(const char *s)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = strcspn(s, "\"");
+    char *out = malloc(len / 4 * 3 + 1), *p = out;
+    unsigned long v = 0;
+    int bits = 0;
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_uint_eq(len % 4, 0);
+    for (size_t i = 0; i < len && s[i] != '='; i++) {
+        const char *d = strchr(digits, s[i]);
+        if (d == NULL || s[i] == '\0') {
+            free(out);
+            return NULL;
+        }
+        v = (v << 6) | (unsigned long)(d - digits);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            *p++ = (char)((v >> bits) & 0xff);
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+/* Untrusted notebooks: their sanitizers (JupyterLab 4, Notebook 7,
+ * classic 6.4) drop <svg> (its texts become a run-on line) and classic
+ * drops every inline style. The chart is an <img> whose data: URI holds
+ * the very SVG of pm_svg_timeline (with its size, for a box before it
+ * loads); nothing lays out by inline style: no text-align, no white-space,
+ * left cells in <div align="left">, numbers in <td align="right">. */
+START_TEST(test_html_readable_without_svg_or_inline_style)
+{
+    uint64_t peaks[] = {80 * PM_MIB};
+    pm_memit_t m = memit_slow(peaks, 1, 50 * PM_MIB);
+    pm_svg_point_t tl[] = {{0.0, 50.0}, {0.01, 80.0}, {0.02, 60.0}};
+    const char *uri = "src=\"data:image/svg+xml;base64,";
+    char *html, *svg;
+
+    m.timeline = tl;
+    m.ntimeline = 3;
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "<svg"));
+    ck_assert_ptr_null(strstr(html, "style="));
+    ck_assert_ptr_nonnull(strstr(html, CHART " width=\"480\" height=\"200\" "
+                                       "alt=\"RSS during the statement\" "));
+    ck_assert_ptr_nonnull(
+        strstr(html, "<tr><th><div align=\"left\">peak</div></th>"
+                     "<td align=\"right\">80.00 MiB</td></tr>"));
+    svg = unbase64(strstr(html, uri) + strlen(uri));
+    ck_assert_ptr_nonnull(svg);
+    ck_assert_ptr_nonnull(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/"
+                                      "svg\" version=\"1.1\" width=\"480\" "
+                                      "height=\"200\""));
+    ck_assert_ptr_nonnull(strstr(svg, ">RSS during the statement</text>"));
+    ck_assert_ptr_nonnull(strstr(svg, "</svg>\n"));
+    free(svg);
+    free(html);
+
+    /* over the limit: the words say so; the row's colour is the only
+     * style left, and only a help */
+    m.limit_bytes = 60 * PM_MIB;
+    html = pm_memit_render_html(&m);
+    ck_assert_int_eq(count_of(html, "style="), 1);
+    ck_assert_ptr_nonnull(strstr(html, "60.00 MiB &mdash; exceeded</td>"));
+    ck_assert_ptr_null(strstr(html, "text-align"));
+    free(html);
+}
+END_TEST
+
 /* The chart comes when it has something to show: a timeline that rises
  * at least max(1 MiB, 1% of the baseline), or a --limit to draw (which
  * also brings the full table); a flat line is left out. */
@@ -345,18 +422,18 @@ START_TEST(test_html_chart_only_when_it_shows_something)
     m.ntimeline = 3;
     html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-compact\""));
-    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    ck_assert_int_eq(count_of(html, CHART), 1);
     free(html);
 
     m.ntimeline = 1; /* one sample: no line to draw */
     html = pm_memit_render_html(&m);
-    ck_assert_ptr_null(strstr(html, "<svg"));
+    ck_assert_ptr_null(strstr(html, CHART));
     free(html);
 
     m.limit_bytes = 100 * PM_MIB; /* the limit: table and chart */
     html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, "<table"));
-    ck_assert_int_eq(count_of(html, "<svg"), 1);
+    ck_assert_int_eq(count_of(html, CHART), 1);
     free(html);
 
     /* a slow statement that stayed flat (0.5 MiB of 50): table only */
@@ -367,7 +444,7 @@ START_TEST(test_html_chart_only_when_it_shows_something)
     m.wall_s = slow_walls;
     html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, "<table"));
-    ck_assert_ptr_null(strstr(html, "<svg"));
+    ck_assert_ptr_null(strstr(html, CHART));
     free(html);
 }
 END_TEST
@@ -579,6 +656,7 @@ int main(void)
         {"html", test_html_statement_cut_with_ellipsis},
         {"html", test_html_quick_statement_is_one_compact_block},
         {"html", test_html_chart_only_when_it_shows_something},
+        {"html", test_html_readable_without_svg_or_inline_style},
         {"html", test_json_timeline_never_exceeds_exact_peak},
         {"html", test_live_sparkline_spans_at_least_one_mib},
         {"html", test_live_html_drops_block_sparkline},

@@ -213,7 +213,10 @@ static void recurse(pm_tracer_t *tr, pm_linetable_t *t, int n, char **keep)
     pm_tracer_return(tr, &fs);
 }
 
-START_TEST(test_tracer_recursion_counts_each_frame)
+/* Issue 12.9: the growth of the recursive frames is counted once, in the
+ * outermost frame's line 4 (as cProfile's cumulative time), not again in
+ * every enclosing frame: the table adds up to the call's 16 MiB. */
+START_TEST(test_tracer_recursion_counts_growth_once)
 {
     pm_tracer_t *tr = new_tracer(NULL);
     pm_linetable_t *t = new_table(1, 4);
@@ -224,23 +227,31 @@ START_TEST(test_tracer_recursion_counts_each_frame)
     recurse(tr, t, 4, &keep);
     ck_assert_int_eq(pm_rss_self(&after), 0);
     ck_assert_ptr_nonnull(keep);
-    unmap(keep, 16);
 
     ck_assert_uint_eq(pm_linetable_calls(t), 5);
     ck_assert_uint_eq(line(t, 1)->occurrences, 5);
     ck_assert_uint_eq(line(t, 2)->occurrences, 5);
     ck_assert_uint_eq(line(t, 3)->occurrences, 1);
     ck_assert_uint_eq(line(t, 4)->occurrences, 4);
+    /* the innermost frame's line still shows the memory it ran at */
+    ck_assert_uint_ge(line(t, 3)->mem_max_bytes, before + 15 * PM_MIB);
     assert_increment(t, 1, 0, 0);
     assert_increment(t, 2, 0, 1);
-    assert_increment(t, 3, 16, 1);
-    /* Four frames each saw the 16 MiB appear during their line 4. */
-    assert_increment(t, 4, 64, 2);
-    ck_assert_msg(pm_check_mib(sum_increments(t)) > 79 &&
-                      pm_check_mib(sum_increments(t)) < 81,
-                  "sum %.2f MiB, want 16 per frame",
+    assert_increment(t, 3, 0, 0);
+    assert_increment(t, 4, 16, 1);
+    ck_assert_msg(pm_check_mib(sum_increments(t)) > 15 &&
+                      pm_check_mib(sum_increments(t)) < 17,
+                  "sum %.2f MiB, want the call's 16",
                   pm_check_mib(sum_increments(t)));
     ck_assert_uint_ge(after, before + 15 * PM_MIB);
+
+    /* A second outermost call counts again: the nesting was unwound. */
+    char *keep2 = NULL;
+    recurse(tr, t, 2, &keep2);
+    ck_assert_ptr_nonnull(keep2);
+    assert_increment(t, 4, 32, 2);
+    unmap(keep, 16);
+    unmap(keep2, 16);
     pm_tracer_free(tr);
     pm_linetable_free(t);
 }
@@ -694,7 +705,7 @@ int main(void)
         {"lines", test_tracer_increments_add_up_to_call_delta},
         {"lines", test_tracer_first_line_starts_at_call},
         {"lines", test_tracer_loop_flat_memory_has_no_negatives},
-        {"lines", test_tracer_recursion_counts_each_frame},
+        {"lines", test_tracer_recursion_counts_growth_once},
         {"lines", test_tracer_repeated_calls_accumulate},
         {"lines", test_tracer_lines_outside_table_are_not_recorded},
         {"lines", test_tracer_include_children_adds_descendants},

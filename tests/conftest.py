@@ -114,6 +114,17 @@ def stdout(msgs):
                    and m["content"]["name"] == "stdout")
 
 
+def chart_svg(html):
+    """The SVG of the chart in a %memit result's HTML (an <img> whose src
+    is a base64 data: URI, issue 11.7), or None when it has no chart."""
+    m = re.search(r'<img class="peakmem-chart"[^>]* '
+                  r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]*)"', html)
+    if m is None:
+        return None
+    import base64
+    return base64.b64decode(m.group(1), validate=True).decode("utf-8")
+
+
 def memit_numbers(text):
     """(peak MiB, increment MiB) from peakmem's text line."""
     m = TEXT_RE.match(text.strip())

@@ -482,7 +482,7 @@ def test_mprun_cell_mode_header_has_no_blank_first_line(k):
     _, msgs = k.execute("%%mprun -f work\nx = work(10)\ny = work(20)")
     data = table(msgs)
     html = data["text/html"]
-    assert ('<pre class="peakmem-statement" style="text-align:left">'
+    assert ('<pre class="peakmem-statement">'
             '<code>x = work(10)\ny = work(20)</code></pre>') in html, html
     doc = [v for m, v in data.items() if m.endswith("+json")][0]
     assert doc["statement"].startswith("x = work(10)\ny = work(20)")

@@ -48,12 +48,14 @@ class Server:
     """One Jupyter server process; stopped through its shutdown API, then
     SIGTERM, then SIGKILL, and its output kept in root/../server.log."""
 
-    def __init__(self, frontend, tmp):
+    def __init__(self, frontend, tmp, source=None):
+        """source: the notebook to serve as NOTEBOOK (default: the one
+        here, without outputs)."""
         self.frontend = frontend
         self.token = secrets.token_hex(16)
         self.root = tmp / "root"
         self.root.mkdir()
-        shutil.copy(HERE / NOTEBOOK, self.root / NOTEBOOK)
+        shutil.copy(source or HERE / NOTEBOOK, self.root / NOTEBOOK)
         env = dict(os.environ)
         for name in ("CONFIG", "DATA", "RUNTIME"):
             d = tmp / name.lower()

@@ -4,13 +4,18 @@ Debian's Chromium. peakmem_browser.ipynb is run from the Run menu; the
 assertions are on the DOM (texts, element sizes, the live line replaced by
 the result, the -o result shown as the HTML table and not as a JSON tree,
 no console errors), on the saved .ipynb, and on the page after a reload.
-Screenshots go to out/screenshots/<frontend>-<step>.png.
+The same notebook run by nbclient (never signed, so untrusted: its HTML is
+sanitized) is opened in each frontend: the chart, the alignment of the
+table cells and the %mprun source must survive (issue 11.7).
+Screenshots go to out/screenshots/<frontend>-<step>.png and
+<frontend>-untrusted.png.
 
 Run by scripts/browser.sh, which names this file: it is not called test_*
 and the folder has no conftest.py, so the matrix legs' `pytest tests`
 (venvs without Playwright) leave it alone and their `from conftest import`
 still finds tests/conftest.py."""
 import json
+import os
 import re
 import time
 import urllib.error
@@ -26,7 +31,37 @@ LIVE_RE = re.compile(
     r"^running \d+\.\d s \u00b7 now \d+\.\d MiB \u00b7 peak \d+\.\d MiB$")
 TEXT_RE = re.compile(
     r"^peak memory: (\d+\.\d\d) MiB, increment: (-?\d+\.\d\d) MiB$")
-NCELLS = 6
+NCELLS = 7
+# texts of the chart that show as a run-on line where a sanitizer drops
+# an inline <svg> and keeps its <text>s
+CHART_TEXTS = ("RSS during the statement", "memory (MiB)", "time (s)")
+
+# Where the text of a table cell sits: px between the cell's content
+# edges and the box of its text (the glyphs, not their elements), and the
+# text-align and white-space of the element holding the text.
+TEXT_IN_CELL = """(cell) => {
+  const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  let left = Infinity, right = -Infinity, holder = cell, text = '';
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!n.data.trim()) continue;
+    const r = document.createRange();  // from the first visible glyph
+    r.setStart(n, n.data.search(/\\S/));
+    r.setEnd(n, n.data.length);
+    for (const b of r.getClientRects()) {
+      left = Math.min(left, b.left);
+      right = Math.max(right, b.right);
+    }
+    holder = n.parentElement;
+    text += n.data;
+  }
+  const c = cell.getBoundingClientRect();
+  const cs = getComputedStyle(cell), hs = getComputedStyle(holder);
+  const px = (v) => parseFloat(v) || 0;
+  return {left: left - c.left - px(cs.paddingLeft) - px(cs.borderLeftWidth),
+          right: c.right - px(cs.paddingRight) - px(cs.borderRightWidth)
+                 - right,
+          align: hs.textAlign, whiteSpace: hs.whiteSpace, text: text};
+}"""
 
 # Every DOM change: the texts the live line took, with its size each time.
 LIVE_OBSERVER = """() => {
@@ -187,9 +222,7 @@ def check_outputs(ui, page, when):
     assert float(m.group(1)) >= float(m.group(2))
     box = block.bounding_box()
     assert box["width"] > 120 and 10 < box["height"] < 400, box
-    for svg in c.locator(".peakmem-memit svg").all():
-        sbox = svg.bounding_box()
-        assert sbox["width"] > 200 and sbox["height"] > 80, sbox
+    check_charts(c)
 
     # 3: the %%memit with the live line: only the result is left
     c = cells.nth(2)
@@ -220,10 +253,131 @@ def check_outputs(ui, page, when):
     assert res.locator(".peakmem-memit table").count() == 0, when
     assert RESULT_RE.search(res.inner_text()), res.inner_text()
 
-    # 6: the error cell: one line, UsageError
+    # 6: a %%memit that prints: its result after the prints (issue 11.6)
     c = cells.nth(5)
+    texts = [o.inner_text() for o in c.locator(ui.output).all()]
+    shown = "\n".join(t for t in texts if t.strip())
+    assert "step 3" in shown and "peak" in shown, texts
+    assert shown.rindex("step") < shown.index("peak"), texts
+
+    # 7: the error cell: one line, UsageError
+    c = cells.nth(6)
     err = c.locator(ui.stderr).inner_text().strip()
     assert err.startswith("UsageError: ") and "\n" not in err, err
+
+
+def check_charts(cell):
+    """Each chart of a cell's %memit results is one loaded image of a
+    useful size; no inline <svg> (a sanitizer drops it), none of its
+    texts loose in the output."""
+    for img in cell.locator(".peakmem-memit img.peakmem-chart").all():
+        natural = img.evaluate("i => i.decode().then(() => i.naturalWidth)")
+        box = img.bounding_box()
+        assert natural > 0 and box["width"] > 200 and box["height"] > 80, \
+            (natural, box)
+    assert cell.locator(".peakmem-memit svg").count() == 0
+    for result in cell.locator(".peakmem-memit").all():
+        text = result.inner_text()
+        assert not any(t in text for t in CHART_TEXTS), text
+
+
+def check_layout(ui, page, when):
+    """What a sanitizer could break (issue 11.7): the 3 s %%memit's table
+    (labels left, numbers right) and its one chart, %mprun's source cells
+    (left, indentation kept by white-space: pre), its numbers right."""
+    cells = page.locator(ui.cell)
+    c = cells.nth(2)
+    assert c.locator(".peakmem-memit img.peakmem-chart").count() == 1, when
+    check_charts(c)
+    table = c.locator(".peakmem-memit table")
+    label = table.locator("tr", has=page.locator(
+        "th", has_text=re.compile(r"^\s*peak\s*$"))).locator("th")
+    at = label.evaluate(TEXT_IN_CELL)
+    assert at["left"] < 2 and at["right"] > 10, (when, at)
+    value = table.locator("tr", has=page.locator(
+        "th", has_text=re.compile(r"^\s*repeats\s*$"))).locator("td")
+    at = value.evaluate(TEXT_IN_CELL)
+    assert at["text"].strip() == "1" and at["right"] < 2 and \
+        at["left"] > 10, (when, at)
+
+    mp = cells.nth(3).locator(".peakmem-mprun")
+    rows = mp.locator("tbody tr")
+    lines = {}
+    for i in range(rows.count()):
+        at = rows.nth(i).locator("td").last.evaluate(TEXT_IN_CELL)
+        lines[at["text"].strip()] = at
+    defn, body = lines["def grow():"], lines["x = np.ones(64 * 2**20 // 8)"]
+    for at in (defn, body):  # spaces kept (pre-wrap: and long lines wrap)
+        assert at["whiteSpace"] in ("pre", "pre-wrap"), (when, at)
+    assert defn["left"] < 2 and defn["right"] > 20, (when, defn)
+    assert body["text"].startswith("    x = "), (when, body)
+    # the indentation is there on the page: four characters further in
+    assert body["left"] > defn["left"] + 10, (when, defn, body)
+    number = rows.nth(0).locator("td").first
+    at = number.evaluate(TEXT_IN_CELL)
+    assert at["right"] < 2 and at["left"] > 5, (when, at)
+
+
+@pytest.fixture(scope="session")
+def untrusted(tmp_path_factory):
+    """peakmem_browser.ipynb run by nbclient and saved without a signature
+    (no server ever trusted it), with a canary output in its first cell:
+    an inline <svg> that only a trusted notebook shows."""
+    import nbclient
+    import nbformat
+    from browser_servers import HERE, NOTEBOOK
+    path = tmp_path_factory.mktemp("untrusted") / NOTEBOOK
+    nb = nbformat.read(str(HERE / NOTEBOOK), as_version=4)
+    env = dict(os.environ, PEAKMEM_LIVE="1")
+    old = os.environ.copy()
+    os.environ.update(env)
+    try:
+        nbclient.NotebookClient(nb, timeout=TIMEOUT // 1000,
+                                kernel_name="python3",
+                                allow_errors=True).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    nb.cells[0].outputs.append(nbformat.v4.new_output(
+        "display_data", data={
+            "text/plain": "canary",
+            "text/html": '<div class="pm-canary"><svg width="8" height="8">'
+                         '<rect width="8" height="8"/></svg></div>'}))
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("frontend", frontends())
+def test_untrusted_notebook_in_browser(frontend, browser, shots, untrusted,
+                                       tmp_path):
+    """A notebook received from someone else: its outputs sanitized by the
+    frontend, peakmem's results still read right (issue 11.7)."""
+    server = Server(frontend, tmp_path, source=untrusted)
+    ui = ClassicUI(frontend) if frontend == "notebook6" \
+        else JupyterLabUI(frontend)
+    context = browser.new_context(viewport={"width": 1280, "height": 2400})
+    try:
+        page = context.new_page()
+        page.goto(server.url(ui.path))
+        ui.wait_loaded(page)
+        page.locator(ui.cell).nth(NCELLS - 1).locator(ui.stderr).wait_for(
+            timeout=TIMEOUT)
+        page.locator(ui.cell).nth(2).locator(".peakmem-memit").wait_for(
+            timeout=TIMEOUT)
+        for img in page.locator("img.peakmem-chart").all():
+            img.evaluate("i => i.decode().catch(() => null)")
+        page.locator(".pm-canary").wait_for(state="attached",
+                                            timeout=TIMEOUT)
+        page.screenshot(path=str(shots / ("%s-untrusted.png" % frontend)))
+        # untrusted indeed: the canary's <svg> was sanitized away
+        assert page.locator(".pm-canary svg").count() == 0
+        check_layout(ui, page, "untrusted")
+    finally:
+        context.close()
+        code = server.stop()
+        print("server log (end):", *server.log_path.read_text(
+            errors="replace").splitlines()[-40:], sep="\n  ")
+    assert code == 0, "server exit status %s" % code
 
 
 @pytest.mark.parametrize("frontend", frontends())
@@ -286,13 +440,14 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
             # one line: the text and a 24 px sparkline
             assert x["width"] > 150 and 10 < x["height"] < 60, x
         check_outputs(ui, page, "after the run")
+        check_layout(ui, page, "trusted")
 
         # saved: the .ipynb holds the outputs (no live line in it)
         outs = save(ui, page, server)
         plain = [o["data"]["text/plain"] for cell in outs for o in cell
                  if "data" in o and "application/vnd.peakmem.memit+json"
                  in o["data"]]
-        assert len(plain) == 3, outs
+        assert len(plain) == 4, outs
         assert TEXT_RE.match("".join(plain[0])), plain
         assert not any("application/vnd.peakmem.live+json" in o.get("data", {})
                        for cell in outs for o in cell), outs
