@@ -1,7 +1,9 @@
 /* The --sites part of a %memit result: what the code held at its
  * allocation peak and the sites that held it, as text (below
- * memory_profiler's unchanged line) and as an HTML table whose bars are
- * <meter> elements (structure, no inline style a sanitizer would strip). */
+ * memory_profiler's unchanged line) and as an HTML table that reads the
+ * same in an untrusted notebook: no inline style (sanitizers strip it),
+ * cells aligned by attributes, bars as <img> of an SVG data: URI (kept
+ * where <svg> and <meter> may not be). */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -121,32 +123,58 @@ static void put_html_where(pm_strbuf_t *b, const char *where,
     }
 }
 
+/* A bar of pct percent as <img src="data:image/svg+xml;base64,...">,
+ * with the percentage as its alt text. */
+static void put_bar(pm_strbuf_t *out, double pct)
+{
+    char svg[320];
+    double w = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+
+    pm_fmt(svg, sizeof svg,
+           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" "
+           "height=\"10\"><rect width=\"100\" height=\"10\" "
+           "fill=\"#e8e8e8\"/><rect width=\"%.1f\" height=\"10\" "
+           "fill=\"#4c72b0\"/></svg>",
+           w);
+    pm_strbuf_printf(out,
+                     "<img class=\"peakmem-bar\" width=\"100\" "
+                     "height=\"10\" alt=\"%.1f%%\" "
+                     "src=\"data:image/svg+xml;base64,",
+                     pct);
+    pm_html_put_base64(out, (const unsigned char *)svg, strlen(svg));
+    pm_strbuf_puts(out, "\">");
+}
+
 void pm_memit_render_sites_html(pm_strbuf_t *out, const pm_memit_t *m)
 {
     if (!m->sites_on) {
         return;
     }
     pm_strbuf_printf(out,
-                     "<table class=\"peakmem-sites\"><caption>Allocated at "
-                     "peak: <b>%.2f MiB</b>; untracked: %.2f MiB (RSS "
-                     "increment not explained by tracked allocations)",
+                     "<table class=\"peakmem-sites\"><caption>"
+                     "<div align=\"left\">Allocated at peak: <b>%.2f "
+                     "MiB</b>; untracked: %.2f MiB (RSS increment not "
+                     "explained by tracked allocations)",
                      (double)m->allocated_peak_bytes / PM_MIB,
                      (double)pm_memit_untracked(m) / PM_MIB);
     if (m->sites_note != NULL) {
         pm_strbuf_puts(out, "<br>");
         put_html(out, m->sites_note);
     }
-    pm_strbuf_puts(out, "</caption><thead><tr><th>Held at peak</th>"
-                        "<th>Share</th><th></th><th>Site</th></tr>"
+    pm_strbuf_puts(out, "</div></caption><thead><tr>"
+                        "<th align=\"right\">Held at peak</th>"
+                        "<th align=\"right\">Share</th><th></th>"
+                        "<th><div align=\"left\">Site</div></th></tr>"
                         "</thead><tbody>");
     for (size_t i = 0; i < m->nsites; i++) {
         const pm_memit_site_t *s = &m->sites[i];
         double pct = share_pct(m, s->bytes);
         pm_strbuf_printf(out,
-                         "<tr><td>%.2f MiB</td><td>%.1f%%</td>"
-                         "<td><meter min=\"0\" max=\"100\" value=\"%.1f\">"
-                         "%.1f%%</meter></td><td>",
-                         (double)s->bytes / PM_MIB, pct, pct, pct);
+                         "<tr><td align=\"right\">%.2f MiB</td>"
+                         "<td align=\"right\">%.1f%%</td><td>",
+                         (double)s->bytes / PM_MIB, pct);
+        put_bar(out, pct);
+        pm_strbuf_puts(out, "</td><td><div align=\"left\">");
         put_html_where(out, s->where, s->source);
         if (s->via_where != NULL) {
             pm_strbuf_puts(out, "<br>from ");
@@ -156,11 +184,12 @@ void pm_memit_render_sites_html(pm_strbuf_t *out, const pm_memit_t *m)
             pm_strbuf_puts(out, "<br>from ");
             put_html_where(out, s->stmt_where, s->stmt_source);
         }
-        pm_strbuf_puts(out, "</td></tr>");
+        pm_strbuf_puts(out, "</div></td></tr>");
     }
     if (m->nsites == 0) {
-        pm_strbuf_puts(out, "<tr><td colspan=\"4\">no tracked allocation "
-                            "was held at the peak</td></tr>");
+        pm_strbuf_puts(out, "<tr><td colspan=\"4\"><div align=\"left\">"
+                            "no tracked allocation was held at the peak"
+                            "</div></td></tr>");
     }
     pm_strbuf_puts(out, "</tbody></table>");
 }

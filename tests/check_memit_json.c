@@ -455,15 +455,22 @@ START_TEST(test_text_sites_block)
 }
 END_TEST
 
-/* The HTML table: escaped sources, <meter> bars (structure, no style). */
+/* The HTML table: escaped sources, bars as <img> data: URIs, cells
+ * aligned by attributes, no inline style (untrusted notebooks). */
 START_TEST(test_html_sites_table)
 {
     pm_memit_t m = with_sites();
     char *html = pm_memit_render_html(&m);
     ck_assert_ptr_nonnull(strstr(html, "<table class=\"peakmem-sites\">"));
     ck_assert_ptr_nonnull(strstr(html, "<b>24.00 MiB</b>"));
-    ck_assert_ptr_nonnull(
-        strstr(html, "<meter min=\"0\" max=\"100\" value=\"50.0\">"));
+    /* the bar: an <img> of an SVG data: URI, its share as alt text */
+    ck_assert_ptr_nonnull(strstr(html, "<img class=\"peakmem-bar\" "
+                                       "width=\"100\" height=\"10\" "
+                                       "alt=\"50.0%\" "
+                                       "src=\"data:image/svg+xml;base64,"));
+    ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "<svg"));
+    ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "<meter"));
+    ck_assert_ptr_nonnull(strstr(html, "<td align=\"right\">12.00 MiB"));
     ck_assert_ptr_nonnull(strstr(html, "on=&quot;k&quot;"));
     ck_assert_ptr_null(strstr(html, "on=\"k\""));
     ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "style="));

@@ -56,10 +56,10 @@ def test_sites_transient_in_function_attributed_to_its_line_and_cell(kernel):
     assert top["statement_where"] == "In [%d] line 2" % n
     assert top["statement_source"] == "f()"
     assert len(doc["sites"]) <= 3
-    # HTML: a table with <meter> bars, no inline style
+    # HTML: a table with <img> bars, no inline style
     html = data["text/html"]
     table = html[html.index('<table class="peakmem-sites">'):]
-    assert "<meter" in table and "style=" not in table
+    assert 'class="peakmem-bar"' in table and "style=" not in table
     assert "a = np.ones(2**25)  # 256 MiB" in table
 
 
