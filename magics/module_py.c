@@ -171,11 +171,11 @@ PyDoc_STRVAR(
     "\n"
     "Usage, in line mode:\n"
     "  %memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
-    "         [--no-live] statement\n"
+    "         [--no-live] [--sites [N]] statement\n"
     "\n"
     "Usage, in cell mode:\n"
     "  %%memit [-r<R> -t<T> -i<I> -c -o -q] [--limit SIZE [--strict]]\n"
-    "          [--no-live] setup_code\n"
+    "          [--no-live] [--sites [N]] setup_code\n"
     "  code...\n"
     "\n"
     "In cell mode the magic's line is setup code (run, not measured) and the\n"
@@ -200,6 +200,8 @@ PyDoc_STRVAR(
     "    (after showing the result).\n"
     "--no-live: no live line while the statement runs (PEAKMEM_LIVE=0\n"
     "    in the environment turns it off by default).\n"
+    "--sites [N]: also track allocations: show the most they held at once\n"
+    "    and the N sites (default 5) holding the most at that moment.\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 
