@@ -149,3 +149,22 @@ def test_sites_native_memory_shows_as_untracked(kernel):
     assert doc["allocated_peak_bytes"] < 1 * MIB, doc
     assert abs(doc["untracked_bytes"] - 64 * MIB) <= 0.05 * 64 * MIB, doc
     kernel.execute("buf.close(); del buf", allow_error=False)
+
+
+def test_sites_threads_of_the_statement_are_tracked(kernel):
+    # hooks run on every thread: four threads each keep 16 MiB
+    n, data = result(kernel, "%%memit --sites\n"
+                     "import threading\n"
+                     "held = []\n"
+                     "def work():\n"
+                     "    held.append([bytearray(2**20) for _ in range(16)])\n"
+                     "ts = [threading.Thread(target=work) for _ in range(4)]\n"
+                     "for t in ts: t.start()\n"
+                     "for t in ts: t.join()")
+    doc = data[MIME]
+    assert abs(doc["allocated_peak_bytes"] - 64 * MIB) <= 0.02 * 64 * MIB
+    top = doc["sites"][0]
+    assert top["where"] == "In [%d] line 5" % n, top
+    assert top["source"].startswith("held.append(")
+    assert top["bytes"] >= 0.99 * 64 * MIB
+    kernel.execute("del held", allow_error=False)
