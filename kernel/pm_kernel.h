@@ -116,6 +116,48 @@ int pm_rss_children(pid_t root, uint64_t *bytes, int *count);
  * (-EINVAL for root <= 0). */
 int pm_proc_descendants(pid_t root, pid_t *out, size_t max);
 
+/* ---- proportional and unique set sizes (smaps.c) ------------------------*/
+
+/* What memory_profiler's backends measure: psutil and posix read RSS,
+ * psutil_pss the proportional set size, psutil_uss the unique set size. */
+typedef enum {
+    PM_MEM_RSS = 0, /* statm resident pages (pm_rss_self, pm_rss_pid) */
+    PM_MEM_PSS,     /* smaps_rollup Pss */
+    PM_MEM_USS,     /* smaps_rollup Private_Clean + _Dirty + _Hugetlb */
+} pm_mem_kind_t;
+
+/* The lines of /proc/<pid>/smaps_rollup this project reads, in kB. */
+typedef struct {
+    uint64_t rss_kb;  /* Rss: resident */
+    uint64_t pss_kb;  /* Pss: resident, shared pages divided by sharers */
+    uint64_t uss_kb;  /* Private_Clean + Private_Dirty + Private_Hugetlb */
+    uint64_t swap_kb; /* Swap: swapped out */
+    int has_rss, has_pss, has_private; /* 1 when the lines were present */
+} pm_smaps_t;
+
+/* Parse smaps_rollup text. Returns 0, or PM_EPARSE when a value is
+ * malformed or Rss, Pss or every Private_* line is missing. */
+int pm_smaps_parse(const char *text, pm_smaps_t *out);
+
+/* Read /proc/<pid>/smaps_rollup (pid 0: this process) and parse it.
+ * Returns 0, -ESRCH for no such process, -ENODATA for a process without
+ * mappings (a zombie, a kernel thread), or a negative errno / PM_EPARSE.
+ * Thread-safe, no allocation. */
+int pm_smaps_read(pid_t pid, pm_smaps_t *out);
+
+/* The memory of pid (0: this process) as kind, in bytes: RSS from statm
+ * (pm_rss_self / pm_rss_pid), PSS or USS from smaps_rollup. Returns 0 or
+ * a negative errno (-EINVAL for an unknown kind). Thread-safe. */
+int pm_mem_read(pid_t pid, pm_mem_kind_t kind, uint64_t *bytes);
+
+/* Most descendants pm_mem_children reads for PSS or USS. */
+#define PM_MEM_MAX_CHILDREN 1024
+
+/* Sum of kind over every descendant of root (pm_rss_children for RSS;
+ * for PSS and USS the first PM_MEM_MAX_CHILDREN descendants, those that
+ * vanish while read skipped). Returns 0 or a negative errno. */
+int pm_mem_children(pid_t root, pm_mem_kind_t kind, uint64_t *bytes);
+
 /* ---- high-water mark ---------------------------------------------------*/
 
 /* Reset this process's VmHWM to its current RSS by writing "5" to
@@ -185,6 +227,14 @@ typedef struct {
     int include_children; /* add descendants' RSS (read at most every
                              children_interval_ns; 0: 100 ms) */
     int64_t children_interval_ns;
+    /* What the tracer reads (PM_MEM_RSS, 0, the default; PSS and USS
+     * read smaps_rollup: tens of us per read, under the same gate). */
+    pm_mem_kind_t kind;
+    /* When set, read through this instead (e.g. tracemalloc's traced
+     * memory, read by the Python boundary with the GIL the trace
+     * callback holds); returns 0 or a negative errno, never raises. */
+    int (*read)(void *arg, uint64_t *bytes);
+    void *read_arg;
 } pm_tracer_opts_t;
 
 /* Returns 0 or a negative code. The tracer is used by one thread. */
@@ -247,6 +297,10 @@ typedef struct {
      * run keeps its whole span at a coarser resolution. */
     int record;
     size_t max_samples;
+    /* What "own" memory is (PM_MEM_RSS, 0, the default): PSS and USS
+     * read smaps_rollup at each sample (tens of us instead of one),
+     * and the descendants' sum is of the same kind (pm_mem_children). */
+    pm_mem_kind_t kind;
 } pm_sampler_opts_t;
 
 /* One kept sample. */
@@ -307,6 +361,58 @@ int pm_sampler_target_gone(const pm_sampler_t *s);
 /* Stops (if needed) and frees. NULL is accepted. */
 void pm_sampler_free(pm_sampler_t *s);
 
+/* ---- exact peaks of descendants (-c) -----------------------------------*/
+
+/* One descendant process, as the watcher saw it. */
+typedef struct {
+    pid_t pid;
+    pid_t ppid;              /* parent when first seen (0: unknown) */
+    char cmd[128];           /* command line, NULs as spaces, cut */
+    uint64_t peak_bytes;     /* VmHWM: highest read, bytes */
+    uint64_t last_rss_bytes; /* VmRSS at the last read, bytes */
+    uint64_t reads;          /* VmHWM reads that succeeded */
+    int reset;       /* alive at the start and its mark reset there */
+    int born_inside; /* first seen after the start: mark since birth */
+    int exited;      /* gone before the end: peak is its last read */
+} pm_child_t;
+
+typedef struct pm_children pm_children_t;
+
+typedef struct {
+    pid_t pid;      /* root whose descendants are watched; 0: this one */
+    double tick_s;  /* period of discovery and VmHWM reads; 0: 0.002 */
+    int force_scan; /* tests: find descendants by a full /proc scan */
+} pm_children_opts_t;
+
+/* A watcher of root's descendants (see kernel/children.c): reset each
+ * one's high-water mark at the start, read it every tick and at the end.
+ * Caller-owned heap object. Returns 0, -EINVAL, PM_ERANGE or -ENOMEM. */
+int pm_children_new(const pm_children_opts_t *opts, pm_children_t **out);
+
+/* Watch pid's descendants instead, and give pid an entry of its own
+ * (the first); before start. For a program the caller runs and records
+ * (peakmem run -C). Returns 0, -EINVAL or -EBUSY (started already). */
+int pm_children_root(pm_children_t *c, pid_t pid);
+
+/* First round (resets the marks of the descendants alive now), then the
+ * watcher thread. Returns 0, -EBUSY (running), PM_ETHREAD or -errno. */
+int pm_children_start(pm_children_t *c);
+
+/* Stop and join the thread, then read every mark one last time. After
+ * it the table below is stable. Idempotent. Returns 0 or -EINVAL. */
+int pm_children_stop(pm_children_t *c);
+
+/* The table, valid after stop (entry i, NULL past the end), in the order
+ * first seen; its sum of peaks (an upper bound of the peak of the sum). */
+size_t pm_children_count(const pm_children_t *c);
+const pm_child_t *pm_children_get(const pm_children_t *c, size_t i);
+uint64_t pm_children_sum_peaks(const pm_children_t *c);
+/* Rounds done, for tests and benches. */
+uint64_t pm_children_ticks(const pm_children_t *c);
+
+/* Stops (if needed) and frees. NULL is accepted. */
+void pm_children_free(pm_children_t *c);
+
 /* ---- the peak probe ----------------------------------------------------*/
 
 typedef enum {
@@ -325,6 +431,10 @@ typedef struct {
     int64_t deadline_ns;  /* passed to the sampler; 0: none */
     void (*on_deadline)(void *arg);
     void *arg;
+    /* With include_children: a watcher (caller-owned, from
+     * pm_children_new) started at begin and stopped at end, for exact
+     * per-process peaks; NULL: descendants only sampled. */
+    pm_children_t *children;
 } pm_probe_opts_t;
 
 /* One measurement. Storage is owned by the caller; it must stay in place
@@ -339,6 +449,7 @@ typedef struct pm_probe {
     uint64_t peak_bytes;          /* highest RSS between begin and end */
     uint64_t end_bytes;           /* RSS at end */
     uint64_t children_peak_bytes; /* with include_children: sampled */
+    uint64_t self_peak_bytes;     /* own process only (exact with hwm) */
     int64_t begin_ns, end_ns;     /* pm_now_ns() at begin and end */
     pm_method_t method;
     /* private; the set's lock guards these while the probe is active */
@@ -347,6 +458,7 @@ typedef struct pm_probe {
     uint64_t hwm_epoch;     /* first reset epoch whose VmHWM is in window */
     uint64_t folded_max;    /* readings taken during the window */
     pm_sampler_t *sampler;
+    pm_children_t *children;
     int active;
 } pm_probe_t;
 

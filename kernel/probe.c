@@ -190,6 +190,15 @@ int pm_probe_begin(pm_probe_t *p, const pm_probe_opts_t *opts)
             goto fail;
         }
     }
+    if (opts->include_children && opts->children != NULL) {
+        rc = pm_children_start(opts->children);
+        if (rc < 0) {
+            pm_sampler_free(p->sampler);
+            p->sampler = NULL;
+            goto fail;
+        }
+        p->children = opts->children;
+    }
     p->seq = ++begin_count;
     p->older = newest;
     p->active = 1;
@@ -221,6 +230,8 @@ int pm_probe_end(pm_probe_t *p)
     /* Outside the lock: joining waits for the thread, which may be in
      * on_deadline. Only p's owner touches p->sampler. */
     pm_sampler_stop(p->sampler);
+    (void)pm_children_stop(p->children);
+    p->children = NULL;
 
     pthread_mutex_lock(&set_lock);
     p->end_ns = pm_now_ns();
@@ -240,6 +251,7 @@ int pm_probe_end(pm_probe_t *p)
         p->peak_bytes = max_u64(own, pm_sampler_peak(p->sampler));
         p->children_peak_bytes = pm_sampler_children_peak(p->sampler);
     }
+    p->self_peak_bytes = own;
 
     if (newest == p) {
         newest = p->older;

@@ -35,6 +35,8 @@ struct pm_sampler {
     void *arg;
     pid_t root;    /* process whose descendants are summed */
     int target_fd; /* /proc/<pid>/statm of opts.pid; -1: this process */
+    pid_t target;  /* opts.pid; 0: this process */
+    pm_mem_kind_t kind; /* what own memory is (opts.kind) */
     pthread_t thread;
 
     pthread_mutex_t lock; /* guards stopping */
@@ -74,7 +76,7 @@ static void store_max(_Atomic uint64_t *slot, uint64_t v)
 static int sample_children(pm_sampler_t *s)
 {
     uint64_t bytes;
-    int rc = pm_rss_children(s->root, &bytes, NULL);
+    int rc = pm_mem_children(s->root, s->kind, &bytes);
 
     if (rc < 0) {
         return rc;
@@ -148,8 +150,13 @@ static int sample_total(pm_sampler_t *s)
     /* Stamped before the read: a sample stamped after a moment was read
      * after it. */
     int64_t t_ns = s->record ? pm_now_ns() : 0;
-    int rc = s->target_fd >= 0 ? pm_rss_statm_fd(s->target_fd, &own)
-                               : pm_rss_self(&own);
+    int rc = s->kind != PM_MEM_RSS  ? pm_mem_read(s->target, s->kind, &own)
+             : s->target_fd >= 0 ? pm_rss_statm_fd(s->target_fd, &own)
+                                 : pm_rss_self(&own);
+
+    if (rc == -ENODATA && s->target_fd >= 0) {
+        rc = -ESRCH; /* smaps_rollup of a zombie: empty */
+    }
 
     if (rc < 0) {
         if (rc == -ESRCH && s->target_fd >= 0) {
@@ -317,6 +324,8 @@ int pm_sampler_new(const pm_sampler_opts_t *opts, pm_sampler_t **out)
         s->arg = opts->arg;
     }
     s->root = opts->pid > 0 ? opts->pid : getpid();
+    s->target = opts->pid > 0 ? opts->pid : 0;
+    s->kind = opts->kind;
     if (opts->pid > 0) {
         char path[64];
 

@@ -45,6 +45,9 @@ struct pm_tracer {
     int64_t children_ns;      /* period of the descendants' scan */
     int peak;                 /* take the high-water mark at fresh reads */
     int include_children;     /* add children_bytes to every reading */
+    pm_mem_kind_t kind;       /* what own memory is (opts->kind) */
+    int (*read)(void *arg, uint64_t *bytes); /* opts->read, or NULL */
+    void *read_arg;
     int64_t last_read_ns;      /* pm_now_ns() of the last successful read */
     uint64_t last_read_ticks;  /* pm_ticks() of the last successful read */
     uint64_t last_check_ticks; /* pm_ticks() of the last clock read */
@@ -169,7 +172,9 @@ static int index_of(const pm_linetable_t *t, int lineno)
 static int read_rss(pm_tracer_t *tr, int64_t now)
 {
     uint64_t own, kids;
-    int rc = pm_rss_self(&own);
+    int rc = tr->read != NULL         ? tr->read(tr->read_arg, &own)
+             : tr->kind != PM_MEM_RSS ? pm_mem_read(0, tr->kind, &own)
+                                      : pm_rss_self(&own);
 
     if (rc < 0) {
         return rc;
@@ -186,7 +191,7 @@ static int read_rss(pm_tracer_t *tr, int64_t now)
     if (tr->include_children &&
         now - tr->children_read_ns >= tr->children_ns) {
         /* A failed scan keeps the cached sum; retry after a period. */
-        if (pm_rss_children(getpid(), &kids, NULL) == 0) {
+        if (pm_mem_children(getpid(), tr->kind, &kids) == 0) {
             tr->children_bytes = kids;
         }
         tr->children_read_ns = now;
@@ -325,6 +330,9 @@ int pm_tracer_new(const pm_tracer_opts_t *opts, pm_tracer_t **out)
     tr->children_ns = opts->children_interval_ns > 0
                           ? opts->children_interval_ns
                           : DEFAULT_CHILDREN_NS;
+    tr->kind = opts->kind;
+    tr->read = opts->read;
+    tr->read_arg = opts->read_arg;
     tr->min_read_ticks = pm_ticks_for_ns(tr->min_read_ns);
     tr->fast_ticks = pm_ticks_for_ns(tr->min_read_ns / 2);
     tr->fast_read_ticks = tr->min_read_ticks * FAST_READ_FACTOR;

@@ -162,11 +162,15 @@ def cmd_peak(argv):
     p = Parser("peak", description="Print the peak memory of .dat files "
                "(default: the most recent mprofile_*.dat in the current "
                "directory).")
+    p.add_argument("--func", metavar="NAME",
+                   help="the peak during the calls of this @profile "
+                   "function (its FUNC name, e.g. __main__.f); NaN when "
+                   "it has no FUNC line (as mprof)")
     p.add_argument("files", nargs="*", metavar="file.dat|index")
     a = p.parse(argv, intermixed=True)
     status = 0
     for path in resolve("peak", a.files):
-        status = _peakmem._peak(path) or status
+        status = _peakmem._peak(path, a.func) or status
     return status
 
 
@@ -240,28 +244,69 @@ def cmd_rm(argv):
     return remove("rm", out, a.dry_run)
 
 
+def window(text):
+    """--window lo,hi: two finite numbers of seconds, lo <= hi."""
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        lo = hi = math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise Failure("--window expects two numbers of seconds separated "
+                      "by a comma, the first not above the second (e.g. "
+                      "0,20.5), got '%s'" % text, 2)
+    return (lo, hi)
+
+
 def cmd_plot(argv):
     p = Parser("plot", description="Draw memory over time: the main "
                "process, each recorded child, the @profile function spans "
                "and the peak. Default: the most recent profile, written "
-               "next to it as .svg. PNG needs matplotlib.")
+               "next to it as .svg. Several files: one line each, labelled "
+               "by file name, on their own time from 0, without function "
+               "spans (as mprof). PNG needs matplotlib.")
     p.add_argument("-o", "--output", metavar="out.svg|out.png")
     p.add_argument("-t", "--title")
+    p.add_argument("-n", "--no-function-ts", action="store_true",
+                   help="do not draw the @profile function spans")
+    p.add_argument("-w", "--window", metavar="LO,HI",
+                   help="only the samples from LO to HI seconds after the "
+                   "start, e.g. 0,20.5")
+    p.add_argument("-f", "--flame", action="store_true",
+                   help="draw the function calls as a flame graph (bars "
+                   "stacked by call depth) instead of bands")
+    p.add_argument("-s", "--slope", action="store_true",
+                   help="draw a least-squares trend line; its slope "
+                   "(MiB/s) is added to the line's label")
+    p.add_argument("--backend", metavar="NAME",
+                   help="matplotlib backend for PNG output (default Agg); "
+                   "peakmem always writes a file, never opens a window")
     p.add_argument("files", nargs="*", metavar="file.dat|index")
     a = p.parse(argv, intermixed=True)
-    if len(a.files) > 1:
-        raise Failure("plot draws one .dat file, got %d" % len(a.files), 2)
     out = a.output
     if out is not None and not out.lower().endswith((".svg", ".png")):
         raise Failure("cannot write '%s': the output must end in .svg or "
                       ".png" % out, 2)
-    (path,) = resolve("plot", a.files)
-    if out is None:  # next to the .dat: its name with .svg
+    win = window(a.window) if a.window is not None else None
+    paths = list(dict.fromkeys(resolve("plot", a.files)))  # as mprof
+    if out is None:  # next to the (first) .dat: its name with .svg
+        path = paths[0]
         out = (path[:-4] if path.lower().endswith(".dat") else path) + ".svg"
-    return _peakmem._plot(path, out, a.title, draw_png)
+
+    def png(out, title, series, spans, flame):
+        return draw_png(out, title, series, spans, flame, a.backend)
+
+    return _peakmem._plot(paths, out, a.title, png, a.no_function_ts,
+                          a.slope, win, a.flame)
 
 
-def draw_png(out, title, series, spans):
+def function_labels(dotted_function_names):
+    """mprof's function_labels: {name: label}, each dotted name shortened
+    to its fewest last components no other name ends with; plot labels
+    the @profile function spans so."""
+    return _peakmem._function_labels(list(dotted_function_names))
+
+
+def draw_png(out, title, series, spans, flame=False, backend=None):
     """_plot's PNG route: peakmem._plot_png, when matplotlib imports."""
     try:
         import matplotlib  # noqa: F401
@@ -272,7 +317,7 @@ def draw_png(out, title, series, spans):
         return 1
     try:
         from . import _plot_png
-        _plot_png.draw(out, title, series, spans)
+        _plot_png.draw(out, title, series, spans, flame, backend)
     except Exception as e:
         report("plot", "matplotlib could not write '%s': %s: %s"
                % (out, type(e).__name__, e))
@@ -306,9 +351,57 @@ def record_parser(cmd):
                    help="stop recording after S seconds (attach: 3600)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="default mprofile_<YYYYMMDDhhmmss>.dat")
+    p.add_argument("--backend", metavar="NAME", default="psutil",
+                   help="what is recorded, as mprof: psutil and posix the "
+                   "resident set size (RSS, default), psutil_pss the "
+                   "proportional and psutil_uss the unique set size "
+                   "(/proc/PID/smaps_rollup); tracemalloc is refused: it "
+                   "measures a Python process from inside")
+    if cmd == "run":
+        p.add_argument("-a", "--attach", action="store_true",
+                       help="attach to an existing process (as peakmem "
+                       "attach): program is its pid or a name")
+    else:
+        p.set_defaults(attach=True)
     p.add_argument("program", nargs=argparse.REMAINDER,
-                   help="run: the program and its arguments; attach: PID")
+                   help="run: the program and its arguments; attach: a "
+                   "pid, or a name: the lowest pid whose process name "
+                   "contains it (as mprof; this command excluded)")
     return p
+
+
+def process_name(pid):
+    """A process's name as psutil gives it: /proc/PID/comm, completed
+    from the command line when comm was cut at 15 characters. None when
+    the process is gone."""
+    try:
+        with open("/proc/%d/comm" % pid, "rb") as f:
+            name = f.read().rstrip(b"\n")
+    except OSError:
+        return None
+    if len(name) >= 15:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                first = os.path.basename(f.read().split(b"\0")[0])
+            if first.startswith(name):
+                name = first
+        except OSError:
+            pass
+    return os.fsdecode(name)
+
+
+def find_process(hint):
+    """mprof's find_first_process: the lowest pid whose name contains
+    hint, this process and its parents excluded (they would match
+    "python" and record the recorder)."""
+    skip = {os.getpid(), os.getppid()}
+    pids = sorted(int(d) for d in os.listdir("/proc")
+                  if d.isascii() and d.isdigit())
+    for pid in pids:
+        name = process_name(pid) if pid not in skip else None
+        if name is not None and hint in name:
+            return pid
+    return None
 
 
 def child_command(a, program, output):
@@ -335,9 +428,30 @@ def child_command(a, program, output):
     return args, cmdline, script, python_mode
 
 
+def print_children(kids, interval):
+    """-C: each process's exact peak (its VmHWM), the recorded program
+    first, and their sum beside the sampled peak of the sum (the MEM
+    lines)."""
+    mib = 2.0 ** 20
+    print("Exact peaks (VmHWM) of the program and its descendants:")
+    for pid, ppid, command, peak, exited in kids:
+        print("%8d %10.2f MiB%s  %s" % (pid, peak / mib,
+                                        " (exited)" if exited else "",
+                                        command))
+    print("sum of per-process peaks: %.2f MiB (exact upper bound); the "
+          "peak of the sum is the .dat's, sampled every %gs"
+          % (sum(k[3] for k in kids) / mib, interval))
+
+
 def cmd_record(cmd, argv):
     a = record_parser(cmd).parse(argv)
     interval = seconds("--interval", a.interval)
+    if a.backend not in ("psutil", "psutil_pss", "psutil_uss", "posix"):
+        raise Failure("--backend %s: %s" % (
+            a.backend, "tracemalloc measures a Python process from inside "
+            "and cannot record another (use psutil, psutil_pss, "
+            "psutil_uss or posix)" if a.backend == "tracemalloc" else
+            "unknown (one of psutil, psutil_pss, psutil_uss, posix)"), 2)
     timeout = (seconds("--timeout", a.timeout)
                if a.timeout is not None else 0.0)
     if a.output == "":
@@ -347,22 +461,31 @@ def cmd_record(cmd, argv):
     program = a.program[1:] if a.program[:1] == ["--"] else a.program
     if not program:
         raise Failure("a process id to attach to must be provided"
-                      if cmd == "attach" else
+                      if a.attach else
                       "a program to run must be provided", 2)
     output = a.output or time.strftime("mprofile_%Y%m%d%H%M%S.dat")
     banner = "peakmem: Sampling memory every %gs\n" % interval
-    if cmd == "attach":
+    if a.attach:
         if a.python or a.nopython or a.exit_code:
             raise Failure("--python, --nopython and --exit-code are "
-                          "options of run", 2)
+                          "options of run without --attach", 2)
         if len(program) > 1:
             raise Failure("attach takes one process id, got %d arguments"
                           % len(program), 2)
-        pid = program[0]
-        if not (pid.isascii() and pid.isdigit() and 0 < int(pid) < 2**31):
-            raise Failure("expected a process id, got '%s'" % pid, 2)
-        banner += "attaching to existing process, using hint: %s\n" % pid
-        return record(cmd, None, int(pid), output, None, interval,
+        hint = program[0]
+        if hint.isascii() and hint.isdigit():
+            if not 0 < int(hint) < 2**31:
+                raise Failure("expected a process id, got '%s'" % hint, 2)
+            pid = int(hint)
+        elif hint == "":
+            raise Failure("expected a process id or name, got ''", 2)
+        else:
+            pid = find_process(hint)
+            if pid is None:
+                raise Failure("no process whose name contains '%s' "
+                              "(give a pid or a process name)" % hint)
+        banner += "attaching to existing process, using hint: %s\n" % hint
+        return record(cmd, None, pid, output, None, interval,
                       timeout or 3600.0, a, banner)
     args, cmdline, script, python_mode = child_command(a, program, output)
     if script is not None:
@@ -382,9 +505,11 @@ def record(cmd, args, pid, output, cmdline, interval, timeout, a, banner):
     """Record (C, without the GIL) and turn how it ended into the exit
     code: 128 + the signal after Ctrl-C or SIGTERM, the program's own with
     -E."""
-    stop, sig, pid, code, nmem = _peakmem._record(
+    stop, sig, pid, code, nmem, kids = _peakmem._record(
         cmd, args, pid, output, cmdline, interval, timeout,
-        a.include_children, a.multiprocess, os.fsencode(banner))
+        a.include_children, a.multiprocess, os.fsencode(banner), a.backend)
+    if kids:
+        print_children(kids, interval)
     if stop == "failed":
         return 1
     if nmem == 0 and stop != "signal":

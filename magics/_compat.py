@@ -6,30 +6,24 @@ memory_profiler 0.61's API does."""
 import linecache
 import logging
 import sys
-import warnings
 
 # memory_profiler's backend names, in its order of preference.
 BACKENDS = ("psutil", "psutil_pss", "psutil_uss", "posix", "tracemalloc")
-# The ones peakmem's line profiler measures: the resident set size (RSS),
-# which is what memory_profiler's psutil and posix backends read.
-MEASURED = ("psutil", "posix")
+# peakmem measures all five: RSS for psutil and posix, PSS and USS from
+# smaps_rollup, tracemalloc's traced memory.
 
 
 def choose_backend(new_backend=None):
     """memory_profiler's choose_backend: the backend that will be used for
-    new_backend (None: the default, 'psutil'). A known name peakmem does
-    not measure gives the RSS one with a warning, as memory_profiler does
-    for a backend it cannot use; an unknown name is a ValueError."""
+    new_backend (None: the default, 'psutil'); an unknown name is a
+    ValueError. (memory_profiler warns and falls back when a backend cannot
+    be used on the machine; peakmem measures all five on Linux.)"""
     if new_backend is None:
-        return MEASURED[0]
+        return BACKENDS[0]
     if new_backend not in BACKENDS:
         raise ValueError("choose_backend: unknown backend %r; one of %s"
                          % (new_backend, ", ".join(BACKENDS)))
-    if new_backend in MEASURED:
-        return new_backend
-    warnings.warn("{0} can not be used, {1} used instead".format(
-        new_backend, MEASURED[0]))
-    return MEASURED[0]
+    return new_backend
 
 
 class CodeMap(dict):
@@ -58,7 +52,7 @@ def _code_map(rows, include_children, backend):
     """CodeMap of the C profiler's rows (code, filename, first_line,
     nlines, {line: entry})."""
     cm = CodeMap(include_children,
-                 backend if backend is not None else MEASURED[0])
+                 backend if backend is not None else BACKENDS[0])
     for code, filename, first, nlines, lines in rows:
         cm[code] = lines
         cm._toplevel.append((filename, code, range(first, first + nlines)))

@@ -11,12 +11,11 @@ from ._peakmem import __version__, _run_main
 
 PROG = "python -m peakmem"
 
-# memory_profiler's --backend names. The runner measures the process's
-# resident set size (RSS), which is what psutil and posix report; the
-# others are accepted so command lines written for memory_profiler run,
-# and measured as RSS too (said once on stderr).
+# memory_profiler's --backend names: psutil and posix are the resident
+# set size (RSS), psutil_pss and psutil_uss the proportional and unique
+# set sizes (read from /proc/self/smaps_rollup), tracemalloc the memory
+# Python's tracemalloc traces (started for the run).
 BACKENDS = ("psutil", "psutil_pss", "psutil_uss", "posix", "tracemalloc")
-RSS_BACKENDS = ("psutil", "posix")
 
 DESCRIPTION = """\
 Run a Python script (or, with -m, a module) with `profile` as a builtin,
@@ -83,11 +82,13 @@ def build_parser():
                         "table (what `peakmem run` uses)")
     p.add_argument("--backend", choices=BACKENDS, default="psutil",
                    metavar="NAME",
-                   help="memory_profiler's backend names, all accepted: "
-                        "psutil and posix are the resident set size (RSS) "
-                        "peakmem measures; psutil_pss, psutil_uss and "
-                        "tracemalloc are not measured by this runner yet "
-                        "and fall back to RSS (said on stderr). "
+                   help="what the table measures, as memory_profiler: "
+                        "psutil and posix the resident set size (RSS), "
+                        "psutil_pss the proportional and psutil_uss the "
+                        "unique set size (/proc/self/smaps_rollup; each "
+                        "read costs tens of us instead of one), "
+                        "tracemalloc the memory Python's tracemalloc "
+                        "traces (started for the run). "
                         "Choices: " + ", ".join(BACKENDS))
     p.add_argument("-m", dest="module", action="store_true",
                    help="run the library module named next as a script "
@@ -116,10 +117,6 @@ def parse(argv):
 def main(argv=None):
     """python -m peakmem; returns the exit code."""
     args = parse(sys.argv[1:] if argv is None else argv)
-    if args.backend not in RSS_BACKENDS:
-        print("peakmem: --backend %s: not measured by python -m peakmem "
-              "yet, measuring RSS (as psutil)" % args.backend,
-              file=sys.stderr)
     return _run_main(args.target, args.module, args.script_argv,
                      args.precision, args.outfile, args.include_children,
-                     args.pdb_mmem or 0.0, args.timestamp)
+                     args.pdb_mmem or 0.0, args.timestamp, args.backend)

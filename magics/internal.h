@@ -28,6 +28,12 @@ typedef struct {
     PyObject *usage_error;       /* IPython's UsageError or ValueError; NULL
                                     until the first usage error */
     PyObject *shell;             /* the shell we are loaded into, or NULL */
+    PyObject *no_such_process;   /* peakmem.NoSuchProcess (ProcessLookupError) */
+    PyObject *no_such_psutil;    /* its subclass that is also psutil's
+                                    NoSuchProcess; NULL until first raised */
+    PyObject *traced_fn;         /* tracemalloc.get_traced_memory, the
+                                    tracemalloc backend's reader; NULL
+                                    until first used */
     /* Display state: the publisher is made on the first result shown
      * inside an ipykernel; display_mode says which route is in use. */
     pm_publisher_t *publisher;
@@ -185,7 +191,8 @@ int pm_result_type_init(PyObject *module, pm_state_t *st);
 int pm_memit_result_type_init(PyObject *module, pm_state_t *st);
 
 /* A new MemitResult for m. New reference or NULL with an exception. */
-PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m);
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m,
+                              PyObject *workers);
 
 /* Create the MprunResult type into st. */
 int pm_mprun_result_type_init(PyObject *module, pm_state_t *st);
@@ -414,6 +421,36 @@ void pm_lineprof_mon_enter(pm_lineprof_t *lp, PyObject *code,
 void pm_lineprof_mon_leave(pm_lineprof_t *lp, const void *frame);
 int pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
 
+/* ---- memory_profiler's backends (backend_py.c) ------------------------*/
+
+enum {
+    PM_BACKEND_PSUTIL = 0, /* RSS */
+    PM_BACKEND_PSS,        /* psutil_pss: smaps_rollup Pss */
+    PM_BACKEND_USS,        /* psutil_uss: smaps_rollup Private_* */
+    PM_BACKEND_POSIX,      /* RSS (memory_profiler runs ps for it) */
+    PM_BACKEND_TRACEMALLOC, /* tracemalloc's traced memory */
+    PM_BACKEND_COUNT,
+};
+
+/* name (a str, or None/NULL for psutil) as PM_BACKEND_*; -1 with a
+ * one-line ValueError naming who for an unknown name. GIL held. */
+int pm_backend_parse(PyObject *name, const char *who, int *out);
+const char *pm_backend_name(int backend);
+/* What the kernel reads for backend (tracemalloc: PM_MEM_RSS, unused). */
+pm_mem_kind_t pm_backend_kind(int backend);
+/* Fill o->kind (and o->read for tracemalloc, whose tracing this starts
+ * if it is off, as memory_profiler's profile does). 0 or -1. GIL held. */
+int pm_backend_tracer_opts(int backend, pm_tracer_opts_t *o);
+/* This process's memory as backend reads it, in bytes. 0 or -1 with an
+ * exception. GIL held. */
+int pm_backend_read(int backend, uint64_t *bytes);
+/* tracemalloc: traced current and peak bytes (peak may be NULL); start
+ * tracing when off (*started: 1 when this call started it); stop. Each 0
+ * or -1 with an exception. GIL held. */
+int pm_backend_traced(uint64_t *current, uint64_t *peak);
+int pm_backend_trace_start(int *started);
+int pm_backend_trace_stop(void);
+
 /* ---- @profile (profile_py.c) -------------------------------------------*/
 
 /* Write text to a stream: a file-like object with write(), or None for
@@ -459,8 +496,17 @@ PyObject *pm_run_main(PyObject *module, PyObject *args);
  * _plot return the exit code; _record returns (stop, signal, pid, the
  * program's exit code or -1, MEM lines), stop "failed" after an error,
  * and releases the GIL while recording. */
+/* %memit --dask inside a worker (remote_py.c): begin resets this
+ * process's mark -> (baseline bytes, method); end -> (peak bytes, RSS
+ * bytes, method, began: False when no begin preceded, the peak then
+ * since the process started). GIL. */
+PyObject *pm_remote_begin(PyObject *module, PyObject *unused);
+PyObject *pm_remote_end(PyObject *module, PyObject *unused);
+
 PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw);
-PyObject *pm_recorder_peak(PyObject *module, PyObject *path);
+PyObject *pm_recorder_peak(PyObject *module, PyObject *args, PyObject *kw);
+/* _function_labels(names) -> {name: label}: mprof's short plot labels. */
+PyObject *pm_recorder_function_labels(PyObject *module, PyObject *names);
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw);
 PyObject *pm_recorder_shown(PyObject *module, PyObject *text);
 

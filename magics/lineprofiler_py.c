@@ -183,7 +183,13 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
                         "LineProfiler.__init__: the profiler is enabled");
         return -1;
     }
+    int kind;
     pm_tracer_opts_t opts = {.include_children = children};
+    if (pm_backend_parse(chosen, "LineProfiler", &kind) < 0 ||
+        pm_backend_tracer_opts(kind, &opts) < 0) {
+        Py_DECREF(chosen);
+        return -1;
+    }
     pm_lineprof_t *lp = pm_lineprof_new(&opts);
     if (lp == NULL) {
         Py_DECREF(chosen);

@@ -11,8 +11,12 @@
 static const pm_optdef_t memit_optdefs[] = {
     {'r', NULL, 1},    {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
     {'o', NULL, 0},    {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
-    {0, "no-live", 0}, {0, "sites", PM_OPT_OPTIONAL_NUMBER}, {0, NULL, 0},
+    {0, "no-live", 0}, {0, "dask", PM_OPT_OPTIONAL},
+    {0, "sites", PM_OPT_OPTIONAL_NUMBER}, {0, NULL, 0},
 };
+
+/* How long each call to the Dask cluster may take (begin and end). */
+#define DASK_TIMEOUT_S 10.0
 
 /* The timeline sampler's period and the most samples it keeps (longer
  * runs keep their whole span at a coarser step). */
@@ -34,6 +38,8 @@ typedef struct {
     long sites;           /* --sites [N]: sites shown; 0: not tracked */
     const char *setup;    /* NULL in line mode */
     const char *statement;
+    const char *dask;     /* --dask: "" (the current Client) or an
+                             address; NULL without --dask */
 } memit_args_t;
 
 static int is_blank(const char *s)
@@ -78,6 +84,7 @@ static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
         pm_parse_size(v, "--limit", &a->limit_bytes, err, sizeof err) < 0) {
         goto usage;
     }
+    a->dask = pm_opts_get(opts, 0, "dask");
     a->strict = pm_opts_get(opts, 0, "strict") != NULL;
     a->sites = 0;
     if ((v = pm_opts_get(opts, 0, "sites")) != NULL) {
@@ -229,12 +236,15 @@ static int collect_names(PyObject *shell, const char *statement,
 /* One measured run of code. Returns 0, or -1 with the statement's own
  * exception (or a probe error) set; the probe is ended either way. */
 static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
-                        uint64_t *peak, double *wall, pm_method_t *method)
+                        pm_children_t *kids, uint64_t *peak,
+                        uint64_t *self_peak, double *wall,
+                        pm_method_t *method)
 {
     pm_probe_t probe;
     pm_probe_opts_t popts = {
         .interval_s = a->interval_s,
         .include_children = a->include_children,
+        .children = kids,
     };
     pm_timeout_t timeout;
     PyObject *old_handler = NULL, *res = NULL;
@@ -278,6 +288,7 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
         return -1;
     }
     *peak = probe.peak_bytes;
+    *self_peak = probe.self_peak_bytes;
     *wall = (double)(probe.end_ns - probe.begin_ns) / 1e9;
     *method = probe.method;
     if (res == NULL) {
@@ -344,6 +355,116 @@ static int collect_timeline(pm_sampler_t *s, int64_t start_ns,
     return 0;
 }
 
+/* --dask: reset the mark of every worker and of the scheduler through
+ * peakmem._dask.begin. Returns the session (new reference) or NULL with
+ * an exception. GIL. */
+static PyObject *dask_begin(const memit_args_t *a)
+{
+    PyObject *mod = PyImport_ImportModule("peakmem._dask");
+    PyObject *res = NULL;
+
+    if (mod != NULL) {
+        res = PyObject_CallMethod(mod, "begin", "zd",
+                                  a->dask[0] != '\0' ? a->dask : NULL,
+                                  DASK_TIMEOUT_S);
+    }
+    Py_XDECREF(mod);
+    return res;
+}
+
+/* --dask: each worker's peak since dask_begin. *rows gets the list of
+ * per-worker dicts (new reference), *doc the same as JSON (new
+ * reference), *over the number of workers above --limit; warnings go to
+ * stderr. Returns 0 or -1 with an exception. GIL. */
+static int dask_end(PyObject *session, const memit_args_t *a,
+                    PyObject **rows, json_t **doc, int *over)
+{
+    PyObject *mod = PyImport_ImportModule("peakmem._dask");
+    PyObject *res = mod != NULL ? PyObject_CallMethod(
+                                      mod, "end", "OK", session,
+                                      (unsigned long long)a->limit_bytes)
+                                : NULL;
+    PyObject *json = res != NULL ? PyImport_ImportModule("json") : NULL;
+    PyObject *text = NULL;
+    int rc = -1;
+
+    *rows = NULL;
+    *doc = NULL;
+    *over = 0;
+    if (json == NULL || !PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2) {
+        if (res != NULL && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "--dask: bad answer");
+        }
+        goto done;
+    }
+    *rows = Py_NewRef(PyTuple_GET_ITEM(res, 0));
+    PyObject *warnings = PyTuple_GET_ITEM(res, 1); /* borrowed */
+    PyObject *err = PySys_GetObject("stderr");     /* borrowed */
+    for (Py_ssize_t i = 0; PyList_Check(warnings) &&
+                           i < PyList_GET_SIZE(warnings);
+         i++) {
+        PyObject *w = PyList_GET_ITEM(warnings, i);
+        PyObject *msg = PyUnicode_FromFormat("peakmem: warning: %S\n", w);
+        if (msg != NULL && err != NULL && err != Py_None) {
+            PyObject *r = PyObject_CallMethod(err, "write", "O", msg);
+            Py_XDECREF(r);
+        }
+        Py_XDECREF(msg);
+        PyErr_Clear(); /* a warning that cannot be written is dropped */
+    }
+    for (Py_ssize_t i = 0; PyList_Check(*rows) && i < PyList_GET_SIZE(*rows);
+         i++) {
+        PyObject *o = PyDict_GetItemString(PyList_GET_ITEM(*rows, i),
+                                           "over_limit");
+        *over += o != NULL && PyObject_IsTrue(o) == 1;
+    }
+    text = PyObject_CallMethod(json, "dumps", "O", *rows);
+    const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    if (utf8 == NULL) {
+        goto done;
+    }
+    *doc = json_loads(utf8, 0, NULL);
+    if (*doc == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc < 0) {
+        Py_CLEAR(*rows);
+    }
+    Py_XDECREF(text);
+    Py_XDECREF(json);
+    Py_XDECREF(res);
+    Py_XDECREF(mod);
+    return rc;
+}
+
+/* The watcher's table as the result's children (commands borrowed from
+ * kids, which must outlive *out). Returns 0 or -1 with MemoryError. */
+static int children_table(const pm_children_t *kids, pm_memit_child_t **out,
+                          size_t *n)
+{
+    *n = pm_children_count(kids);
+    *out = PyMem_Calloc(*n + 1, sizeof **out);
+    if (*out == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        const pm_child_t *c = pm_children_get(kids, i);
+
+        (*out)[i] = (pm_memit_child_t){
+            .pid = (int)c->pid,
+            .ppid = (int)c->ppid,
+            .command = c->cmd,
+            .peak_bytes = c->peak_bytes,
+            .exited = c->exited,
+        };
+    }
+    return 0;
+}
+
 /* --limit passed: a warning on stderr; with --strict, MemoryLimitError. */
 static int report_limit(pm_state_t *st, const memit_args_t *a,
                         const pm_memit_t *m)
@@ -387,6 +508,13 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     size_t ntimeline = 0;
     char display_id[37] = "";
     memit_names_t names = {.n = 0};
+    pm_children_t *best_kids = NULL;
+    pm_memit_child_t *children = NULL;
+    size_t nchildren = 0;
+    uint64_t sum_of_peaks = 0;
+    PyObject *dask_session = NULL, *workers = NULL;
+    json_t *workers_doc = NULL;
+    int workers_over = 0;
     pm_sites_report_t sites = {0};
     int shown_live = 0, failed = 1, tracking = 0;
     int rc;
@@ -427,6 +555,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
+    if (a->dask != NULL && (dask_session = dask_begin(a)) == NULL) {
+        goto fail;
+    }
     if (a->sites > 0) {
         if (pm_allocs_start(code, a->setup != NULL ? 1 : 0) < 0) {
             goto fail;
@@ -435,7 +566,37 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     }
     int64_t run_start_ns = pm_now_ns();
     for (long i = 0; i < a->repeat; i++) {
-        if (measure_once(shell, code, a, &peaks[i], &walls[i], &method) < 0) {
+        pm_children_t *kids = NULL;
+        uint64_t self_peak = 0;
+
+        if (a->include_children && (rc = pm_children_new(NULL, &kids)) < 0) {
+            pm_py_raise(rc);
+            goto fail;
+        }
+        if (measure_once(shell, code, a, kids, &peaks[i], &self_peak,
+                         &walls[i], &method) < 0) {
+            pm_children_free(kids);
+            goto fail;
+        }
+        /* Keep the descendants of the repeat with the highest sum. */
+        uint64_t sum = self_peak + pm_children_sum_peaks(kids);
+        if (kids != NULL && (best_kids == NULL || sum > sum_of_peaks)) {
+            pm_children_free(best_kids);
+            best_kids = kids;
+            sum_of_peaks = sum;
+        } else {
+            pm_children_free(kids);
+        }
+    }
+    if (best_kids != NULL &&
+        children_table(best_kids, &children, &nchildren) < 0) {
+        goto fail;
+    }
+    if (dask_session != NULL) {
+        int rc_end = dask_end(dask_session, a, &workers, &workers_doc,
+                              &workers_over);
+        Py_CLEAR(dask_session);
+        if (rc_end < 0) {
             goto fail;
         }
     }
@@ -499,12 +660,16 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .nsites = sites.n,
         .sample_bytes = sites.sample_bytes,
         .sites_note = sites.note,
+        .children = children,
+        .nchildren = nchildren,
+        .sum_of_peaks_bytes = best_kids != NULL ? sum_of_peaks : 0,
+        .workers = workers_doc,
     };
     uint64_t cgroup_max = 0;
     if (pm_cgroup_memory_max(&cgroup_max) == 0) {
         m.cgroup_limit_bytes = cgroup_max;
     }
-    result = pm_memit_result_new(st, &m);
+    result = pm_memit_result_new(st, &m, workers);
     if (result == NULL) {
         goto fail;
     }
@@ -521,7 +686,17 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
             goto fail;
         }
     }
-    if (pm_memit_over_limit(&m) && report_limit(st, a, &m) < 0) {
+    if (a->dask != NULL) {
+        /* --limit is per worker: the warnings came from dask_end. */
+        if (a->strict && workers_over > 0) {
+            PyErr_Format(st->limit_error,
+                         "%d Dask worker(s) peaked above the --limit of "
+                         "%.2f MiB",
+                         workers_over, (double)a->limit_bytes / PM_MIB);
+            Py_CLEAR(result);
+            goto fail;
+        }
+    } else if (pm_memit_over_limit(&m) && report_limit(st, a, &m) < 0) {
         Py_CLEAR(result);
         goto fail;
     }
@@ -543,6 +718,25 @@ fail:
     pm_display_live_stop(&disp, failed, display_id);
     pm_display_end(&disp);
     names_clear(&names);
+    if (dask_session != NULL) {
+        /* The statement failed: end the workers' measurement anyway (its
+         * result is dropped), keeping the statement's exception. */
+        PyObject *et, *ev, *tb, *r = NULL;
+        json_t *d = NULL;
+        int o;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (dask_end(dask_session, a, &r, &d, &o) < 0) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(r);
+        json_decref(d);
+        PyErr_Restore(et, ev, tb);
+        Py_CLEAR(dask_session);
+    }
+    Py_XDECREF(workers);
+    json_decref(workers_doc);
+    PyMem_Free(children);
+    pm_children_free(best_kids);
     pm_sampler_free(sampler);
     PyMem_Free(timeline);
     json_decref(bundle);

@@ -154,6 +154,9 @@ static PyObject *unload_ipython_extension(PyObject *module, PyObject *shell)
     pm_state_t *st = get_state(module);
     pm_display_close(st);
     Py_CLEAR(st->shell);
+    Py_CLEAR(st->no_such_process);
+    Py_CLEAR(st->no_such_psutil);
+    Py_CLEAR(st->traced_fn);
     Py_RETURN_NONE;
 }
 
@@ -191,7 +194,8 @@ PyDoc_STRVAR(
     "the\n"
     "    fallback sampler where the high-water mark cannot be reset.\n"
     "    Default: 0.1\n"
-    "-c: add the memory of child processes (sampled) to the report.\n"
+    "-c: add the memory of child processes (sampled) to the report, and\n"
+    "    list each child's exact peak with their sum.\n"
     "-o: return a MemitResult object.\n"
     "-q: be quiet: show nothing (and no live line).\n"
     "--limit SIZE: warn when the peak passes SIZE (500MiB, 2GB, 1.5GiB;\n"
@@ -202,6 +206,8 @@ PyDoc_STRVAR(
     "    in the environment turns it off by default).\n"
     "--sites [N]: also track allocations: show the most they held at once\n"
     "    and the N sites (default 5) holding the most at that moment.\n"
+    "--dask[=ADDRESS]: also each Dask worker's and the scheduler's exact\n"
+    "    peak (the current distributed Client, or the one at ADDRESS).\n"
     "\n"
     "Output: peak memory: X MiB, increment: Y MiB\n");
 
@@ -265,24 +271,38 @@ static PyMethodDef module_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "memory_usage(proc=-1, interval=.1, timeout=None, timestamps=False, "
      "include_children=False, multiprocess=False, max_usage=False, "
-     "retval=False, stream=None, backend=None, max_iterations=None)\n--\n"
+     "retval=False, stream=None, backend=None, max_iterations=None, "
+     "children_peaks=None)\n--\n"
      "\nMemory (MiB) of a process or while a function runs, with "
-     "memory_profiler's arguments and return shapes."},
+     "memory_profiler's arguments and return shapes. With "
+     "include_children, a list given as children_peaks gets one dict per "
+     "descendant: pid, ppid, command, peak_mib (exact: its own high-water "
+     "mark), exited."},
     {"_run_main", pm_run_main, METH_VARARGS,
      "_run_main(target, is_module, argv, precision, outfile, "
      "include_children, pdb_mmem, timestamp) -> exit code\n--\n\n"
      "python -m peakmem (parsed by peakmem._main_args): run a script or "
      "module with `profile` as a builtin."},
+    {"_remote_begin", pm_remote_begin, METH_NOARGS,
+     "%memit --dask, in a worker: reset this process's high-water mark -> "
+     "(baseline bytes, method)."},
+    {"_remote_end", pm_remote_end, METH_NOARGS,
+     "%memit --dask, in a worker: -> (peak bytes, RSS bytes, method, "
+     "began)."},
     {"_record", (PyCFunction)(void (*)(void))pm_recorder_record,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem run/attach: _record(cmd, argv, pid, output, cmdline, "
      "interval, timeout, include_children, multiprocess, exit_code, "
-     "banner) -> exit code."},
-    {"_peak", pm_recorder_peak, METH_O,
-     "peakmem peak: print the peak of one .dat file -> exit code."},
+     "banner) -> (stop, signal, pid, code, nmem, children)."},
+    {"_peak", (PyCFunction)(void (*)(void))pm_recorder_peak,
+     METH_VARARGS | METH_KEYWORDS,
+     "peakmem peak: _peak(path, func=None): print the peak of one .dat "
+     "file (func: during that function's calls) -> exit code."},
     {"_plot", (PyCFunction)(void (*)(void))pm_recorder_plot,
      METH_VARARGS | METH_KEYWORDS,
      "peakmem plot: _plot(path, out, title) -> exit code."},
+    {"_function_labels", pm_recorder_function_labels, METH_O,
+     "mprof's function_labels: {dotted name: shortest unique suffix}."},
     {"_shown", pm_recorder_shown, METH_O,
      "text with control characters and broken UTF-8 as \\xNN."},
     {"_diagnose", diagnose, METH_NOARGS,
@@ -317,6 +337,18 @@ static int module_exec(PyObject *module)
             0) {
         return -1;
     }
+    st->no_such_process = PyErr_NewExceptionWithDoc(
+        "peakmem.NoSuchProcess",
+        "memory_usage(pid): no such process. A ProcessLookupError; when\n"
+        "psutil is installed the raised error also is a\n"
+        "psutil.NoSuchProcess, what memory_profiler raises (attributes\n"
+        "pid, name, msg).",
+        PyExc_ProcessLookupError, NULL);
+    if (st->no_such_process == NULL ||
+        PyModule_AddObjectRef(module, "NoSuchProcess", st->no_such_process) <
+            0) {
+        return -1;
+    }
     if (pm_result_type_init(module, st) < 0 ||
         pm_memit_result_type_init(module, st) < 0 ||
         pm_mprun_result_type_init(module, st) < 0 ||
@@ -340,6 +372,9 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->lineprofiler_type);
     Py_VISIT(st->usage_error);
     Py_VISIT(st->shell);
+    Py_VISIT(st->no_such_process);
+    Py_VISIT(st->no_such_psutil);
+    Py_VISIT(st->traced_fn);
     return 0;
 }
 

@@ -180,7 +180,28 @@ static int parse_long_option(const char **pos, const pm_optdef_t *defs,
             return push(out, def, value, err, errlen);
         }
     }
-    if (def->takes_value) {
+    if (def->takes_value == PM_OPT_OPTIONAL) {
+        /* "--dask=ADDR", or "--dask ADDR" when the next word is an
+         * address ("scheme://..."); else no value. */
+        const char *next = skip_blanks(end);
+        const char *sp = next;
+        while (!is_blank_or_end(*sp)) {
+            sp++;
+        }
+        int is_addr = *end != '=' && next != end &&
+                      memmem(next, (size_t)(sp - next), "://", 3) != NULL;
+        if (*end == '=' || is_addr) {
+            const char *attached = *end == '=' ? end + 1 : NULL;
+            if (attached != NULL && is_blank_or_end(*attached)) {
+                return usage(err, errlen, "option --%s= needs a value",
+                             def->long_name);
+            }
+            if (option_value(def, attached, pos, out, used, &value, err,
+                             errlen) < 0) {
+                return PM_EUSAGE;
+            }
+        }
+    } else if (def->takes_value) {
         const char *attached = *end == '=' ? end + 1 : NULL;
         if (attached != NULL && is_blank_or_end(*attached)) {
             return usage(err, errlen, "option --%s requires a value",

@@ -42,12 +42,15 @@ int pm_is_errno(int rc);
  * PM_OPT_OPTIONAL_NUMBER (long options): a value is taken only when
  * attached ("--sites=3") or when the next word is all digits
  * ("--sites 3"); else the option gives "". */
-#define PM_OPT_OPTIONAL_NUMBER 2
+#define PM_OPT_OPTIONAL_NUMBER 3
 typedef struct {
     char short_name;       /* 0 when the option is long only */
     const char *long_name; /* NULL when the option is short only */
-    int takes_value;
+    int takes_value; /* 0, 1, or PM_OPT_OPTIONAL (long options only: a
+                        value with "=", or a next word holding "://") */
 } pm_optdef_t;
+
+#define PM_OPT_OPTIONAL 2
 
 #define PM_OPTS_MAX 32
 #define PM_OPTS_BUF 4096

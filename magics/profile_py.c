@@ -24,6 +24,7 @@ typedef struct {
     PyObject *dict;  /* Profiled: its attributes (a function's __dict__:
                         decorators above it set theirs), or NULL */
     int precision;
+    int backend; /* PM_BACKEND_*: what the tables measure */
 } ProfiledHead;
 
 /* What @profile returns. With head.target == NULL it is a decorator
@@ -106,8 +107,9 @@ static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
     return rc;
 }
 
-static pm_lineprof_t *profiler_for(PyObject *func)
+static pm_lineprof_t *profiler_for(PyObject *func, int backend)
 {
+    pm_tracer_opts_t topts = {0};
     PyObject *codes = PyList_New(0);
     pm_lineprof_t *lp = NULL;
     if (codes == NULL) {
@@ -116,7 +118,10 @@ static pm_lineprof_t *profiler_for(PyObject *func)
     if (pm_lineprof_collect(func, codes) < 0) {
         goto fail;
     }
-    lp = pm_lineprof_new(NULL);
+    if (pm_backend_tracer_opts(backend, &topts) < 0) {
+        goto fail;
+    }
+    lp = pm_lineprof_new(&topts);
     for (Py_ssize_t i = 0; lp != NULL && i < PyList_GET_SIZE(codes); i++) {
         if (pm_lineprof_add(lp, PyList_GET_ITEM(codes, i)) < 0) {
             pm_lineprof_free(lp);
@@ -282,7 +287,8 @@ static PyType_Spec run_spec = {
 /* ---- Profiled: the decorated function ---------------------------------*/
 
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
-                                  PyObject *stream, int precision);
+                                  PyObject *stream, int precision,
+                                  int backend);
 
 /* A ProfiledRun stepping inner (a generator or coroutine, stolen) under
  * lp: owned (owner NULL: the table is printed when it finishes) or
@@ -302,6 +308,7 @@ static PyObject *run_new(ProfiledObject *self, PyObject *inner,
     run->head.owner = Py_XNewRef(owner);
     run->head.dict = NULL;
     run->head.precision = self->head.precision;
+    run->head.backend = self->head.backend;
     run->lp = lp;
     run->reported = owner != NULL;
     PyObject_GC_Track(run);
@@ -339,7 +346,7 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
             return NULL;
         }
         return profiled_new_for(Py_TYPE(self), args[0], self->head.stream,
-                                self->head.precision);
+                                self->head.precision, self->head.backend);
     }
     if (self->hook != NULL) {
         return hooked_call(self, args, nargsf, kwnames);
@@ -350,7 +357,7 @@ static PyObject *profiled_vectorcall(PyObject *callable, PyObject *const *args,
         return PyObject_Vectorcall(self->head.target, args, nargsf, kwnames);
     }
     int flags = code_flags(self->head.target);
-    pm_lineprof_t *lp = profiler_for(self->head.target);
+    pm_lineprof_t *lp = profiler_for(self->head.target, self->head.backend);
     if (lp == NULL) {
         return NULL;
     }
@@ -464,7 +471,8 @@ static PyType_Spec profiled_spec = {
 };
 
 static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
-                                  PyObject *stream, int precision)
+                                  PyObject *stream, int precision,
+                                  int backend)
 {
     ProfiledObject *self = PyObject_GC_New(ProfiledObject, tp);
     if (self == NULL) {
@@ -475,6 +483,7 @@ static PyObject *profiled_new_for(PyTypeObject *tp, PyObject *func,
     self->head.owner = NULL;
     self->head.dict = NULL;
     self->head.precision = precision;
+    self->head.backend = backend;
     /* functools.wraps: the function's attributes, copied */
     PyObject *fd = func != NULL ? PyObject_GetAttrString(func, "__dict__")
                                 : NULL;
@@ -496,7 +505,8 @@ PyObject *pm_profiled_wrap(PyObject *module, PyObject *func,
 {
     pm_state_t *st = get_state(module);
     ProfiledObject *self = (ProfiledObject *)profiled_new_for(
-        (PyTypeObject *)st->profiled_type, func, NULL, 1);
+        (PyTypeObject *)st->profiled_type, func, NULL, 1,
+        PM_BACKEND_PSUTIL);
     if (self != NULL) {
         self->hook = hook;
         self->lp = lp;
@@ -521,14 +531,8 @@ PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
                                      &func, &stream, &precision, &backend)) {
         return NULL;
     }
-    if (backend != Py_None &&
-        (!PyUnicode_Check(backend) ||
-         (PyUnicode_CompareWithASCIIString(backend, "psutil") != 0 &&
-          PyUnicode_CompareWithASCIIString(backend, "posix") != 0))) {
-        PyErr_Format(PyExc_ValueError,
-                     "profile(): backend %R is not supported; peakmem "
-                     "measures RSS (memory_profiler's 'psutil')",
-                     backend);
+    int kind;
+    if (pm_backend_parse(backend, "profile()", &kind) < 0) {
         return NULL;
     }
     if (precision < 0 || precision > 20) {
@@ -543,5 +547,6 @@ PyObject *pm_profile(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     pm_state_t *st = get_state(module);
     return profiled_new_for((PyTypeObject *)st->profiled_type,
-                            func != Py_None ? func : NULL, stream, precision);
+                            func != Py_None ? func : NULL, stream, precision,
+                            kind);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +38,7 @@ typedef struct {
     int64_t last_t_ns;      /* newest sample already written */
     int64_t unix_offset_ns; /* unix time = pm_now_ns() + offset */
     int include_children;
+    pm_mem_kind_t kind; /* of the CHLD values */
     int err; /* first write errno, reported at the end */
     size_t nmem;
 } dat_writer_t;
@@ -148,7 +150,7 @@ static void writer_sample_children(dat_writer_t *w, pid_t root)
         uint64_t bytes;
         char line[128];
 
-        if (pm_rss_pid(pids[i], &bytes) < 0 || bytes == 0) {
+        if (pm_mem_read(pids[i], w->kind, &bytes) < 0 || bytes == 0) {
             continue;
         }
         writer_append(w, line,
@@ -208,22 +210,6 @@ static char *proc_cmdline(pid_t pid)
     return pm_record_join_cmdline(args, n);
 }
 
-/* ---- the stop signals --------------------------------------------------*/
-
-/* Set by the handler, read by the loop. Process-wide because a signal
- * handler has no context argument; pm_record is not reentrant. */
-static volatile sig_atomic_t stop_signal;
-static volatile sig_atomic_t stop_from_tty;
-
-static void on_stop_signal(int sig, siginfo_t *info, void *ctx)
-{
-    (void)ctx;
-    stop_signal = sig;
-    /* SI_KERNEL: sent by the terminal to the whole foreground group, so
-     * the program got it too and must not get it twice. */
-    stop_from_tty = info != NULL && info->si_code == SI_KERNEL;
-}
-
 /* ---- the loop ----------------------------------------------------------*/
 
 typedef struct {
@@ -236,7 +222,27 @@ typedef struct {
     int64_t deadline_ns; /* 0: none */
     int64_t interval_ns;
     int multiprocess;
+    int sigfd;         /* signalfd of SIGINT and SIGTERM (blocked) */
+    int stop_signal;   /* the stop signal taken from sigfd, or 0 */
+    int stop_from_tty; /* it came from the terminal (SI_KERNEL): sent to
+                          the whole foreground group, so the program got
+                          it too and must not get it twice */
 } rec_t;
+
+/* Take the pending stop signals from r->sigfd (the last one wins).
+ * Returns 1 when one was taken. */
+static int take_stop_signal(rec_t *r)
+{
+    struct signalfd_siginfo si;
+    int got = 0;
+
+    while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        r->stop_signal = (int)si.ssi_signo;
+        r->stop_from_tty = si.ssi_code == SI_KERNEL;
+        got = 1;
+    }
+    return got;
+}
 
 static int open_pidfd(pid_t pid)
 {
@@ -268,21 +274,23 @@ static int target_gone(rec_t *r)
 
 /* Wait for the target to end, a stop signal or the deadline, writing the
  * samples to the file every FLUSH_NS (and scanning descendants every
- * interval with -M). SIGINT and SIGTERM are blocked except inside ppoll,
- * so none is lost between the checks. */
-static int record_loop(rec_t *r, const sigset_t *waitmask)
+ * interval with -M). SIGINT and SIGTERM stay blocked and arrive as
+ * readable data on r->sigfd, polled with the pidfd: none is lost
+ * between the checks and no handler runs. */
+static int record_loop(rec_t *r)
 {
     int64_t now = pm_now_ns();
     int64_t next_flush = now + FLUSH_NS;
     int64_t next_chld = now;
 
     for (;;) {
-        struct pollfd pfd = {r->pidfd, POLLIN, 0};
+        struct pollfd pfd[2] = {{r->sigfd, POLLIN, 0},
+                                {r->pidfd, POLLIN, 0}};
         struct timespec ts;
         int64_t wake;
         int n;
 
-        if (stop_signal != 0) {
+        if (r->stop_signal != 0 || take_stop_signal(r)) {
             return PM_RECORD_SIGNAL;
         }
         now = pm_now_ns();
@@ -316,9 +324,11 @@ static int record_loop(rec_t *r, const sigset_t *waitmask)
         }
         ts.tv_sec = (time_t)((wake - now) / 1000000000);
         ts.tv_nsec = (long)((wake - now) % 1000000000);
-        n = ppoll(r->pidfd >= 0 ? &pfd : NULL, r->pidfd >= 0 ? 1 : 0, &ts,
-                  waitmask);
-        if (n > 0) {
+        n = ppoll(pfd, r->pidfd >= 0 ? 2 : 1, &ts, NULL);
+        if (n > 0 && take_stop_signal(r)) {
+            return PM_RECORD_SIGNAL;
+        }
+        if (n > 0 && pfd[1].revents != 0) {
             return PM_RECORD_EXITED;
         }
         if (n == 0 && r->pidfd < 0 && target_gone(r)) {
@@ -398,9 +408,9 @@ static int open_output(const pm_record_opts_t *o, rec_t *r)
     return 0;
 }
 
-/* Spawn (run), sample and loop; signals already routed to the handler. */
+/* Spawn (run), sample and loop; the stop signals already on r->sigfd. */
 static int record_body(const pm_record_opts_t *o, rec_t *r,
-                       const sigset_t *waitmask, pm_record_result_t *res)
+                       pm_record_result_t *res)
 {
     pm_sampler_opts_t sopts = {0};
     int rc, stop;
@@ -417,6 +427,7 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     sopts.self_interval_s = o->interval_s;
     sopts.children_interval_s = o->interval_s;
     sopts.include_children = o->include_children;
+    sopts.kind = o->kind;
     sopts.pid = r->pid;
     sopts.record = 1;
     r->interval_ns = (int64_t)(o->interval_s * 1e9);
@@ -424,6 +435,12 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     r->deadline_ns =
         o->timeout_s > 0 ? pm_now_ns() + (int64_t)(o->timeout_s * 1e9) : 0;
     rc = pm_sampler_new(&sopts, &r->sampler);
+    if (rc == 0 && o->include_children && o->children != NULL) {
+        /* Best effort: the -C samples go on without exact peaks. */
+        if (pm_children_root(o->children, r->pid) == 0) {
+            (void)pm_children_start(o->children);
+        }
+    }
     if (rc < 0) {
         /* the program may already be gone (it ran for less than a
          * sample): nothing to record, but still reap it */
@@ -434,10 +451,10 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
             return rc;
         }
     } else {
-        stop = record_loop(r, waitmask);
+        stop = record_loop(r);
     }
-    if (stop == PM_RECORD_SIGNAL && r->own && !stop_from_tty) {
-        kill(r->pid, stop_signal); /* let the program stop too */
+    if (stop == PM_RECORD_SIGNAL && r->own && !r->stop_from_tty) {
+        kill(r->pid, r->stop_signal); /* let the program stop too */
     }
     if (stop == PM_RECORD_EXITED && r->own && !r->reaped) {
         while (waitpid(r->pid, &r->wstatus, 0) < 0 && errno == EINTR) {
@@ -447,6 +464,9 @@ static int record_body(const pm_record_opts_t *o, rec_t *r,
     if (r->sampler != NULL) {
         pm_sampler_stop(r->sampler);
         writer_take_samples(&r->w, r->sampler);
+    }
+    if (o->children != NULL) {
+        (void)pm_children_stop(o->children);
     }
     if (r->multiprocess && stop != PM_RECORD_EXITED) {
         writer_sample_children(&r->w, r->pid);
@@ -459,14 +479,13 @@ int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
               void *ctx, pm_record_result_t *res)
 {
     rec_t r;
-    struct sigaction sa, old_int, old_term;
-    sigset_t stopset, oldmask, waitmask;
-    struct timespec zero = {0, 0};
-    int rc, sig;
+    sigset_t stopset, oldmask;
+    int rc;
 
     memset(res, 0, sizeof *res);
     memset(&r, 0, sizeof r);
     r.pidfd = -1;
+    r.sigfd = -1;
     r.w.fd = -1;
     r.pid = o->pid;
     if (o->argv == NULL && (rc = check_target(o->pid)) < 0) {
@@ -479,43 +498,41 @@ int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
         return rc;
     }
     r.w.include_children = o->include_children;
+    r.w.kind = o->kind;
     r.w.unix_offset_ns = unix_offset_ns();
     if (ready != NULL) {
         ready(ctx);
     }
 
-    /* From here on SIGINT/SIGTERM only stop the recording: blocked, and
-     * delivered to our handler inside ppoll. The sampler thread blocks
-     * every signal itself. */
-    stop_signal = 0;
-    stop_from_tty = 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_stop_signal;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
+    /* From here on SIGINT/SIGTERM only stop the recording: blocked in
+     * this thread and read from a signalfd (the sampler thread blocks
+     * every signal itself; the caller's other threads, if any, are
+     * expected to block them too, as the peakmem command has none). */
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGINT);
     sigaddset(&stopset, SIGTERM);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     pthread_sigmask(SIG_BLOCK, &stopset, &oldmask);
-    waitmask = oldmask;
-    sigdelset(&waitmask, SIGINT);
-    sigdelset(&waitmask, SIGTERM);
-
-    rc = record_body(o, &r, &waitmask, res);
-
-    /* A signal that came after the last ppoll is still pending: take it
-     * here, before the caller's handler is back. */
-    while ((sig = sigtimedwait(&stopset, NULL, &zero)) > 0) {
-        stop_signal = sig;
+    r.sigfd = signalfd(-1, &stopset, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (r.sigfd < 0) {
+        rc = -errno;
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+        close(r.w.fd);
+        free(r.w.buf);
+        unlink(o->output); /* nothing was recorded */
+        res->failed = PM_RECORD_FAIL_OPEN;
+        return rc;
     }
-    if (rc > 0 && stop_signal != 0) {
+
+    rc = record_body(o, &r, res);
+
+    /* A signal that came after the last poll is still pending: take it
+     * here, before the caller's mask is back. */
+    take_stop_signal(&r);
+    if (rc > 0 && r.stop_signal != 0) {
         rc = PM_RECORD_SIGNAL; /* Ctrl-C: 130, whoever ended first */
     }
+    close(r.sigfd);
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
 
     res->pid = r.pid;
     res->reaped = r.reaped;
@@ -537,7 +554,7 @@ int pm_record(const pm_record_opts_t *o, pm_record_ready_fn ready,
         return rc;
     }
     res->stop = rc;
-    res->signal = rc == PM_RECORD_SIGNAL ? stop_signal : 0;
+    res->signal = rc == PM_RECORD_SIGNAL ? r.stop_signal : 0;
     if (r.w.err != 0) {
         res->failed = PM_RECORD_FAIL_WRITE;
         return -r.w.err;

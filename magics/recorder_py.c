@@ -132,24 +132,48 @@ static int load(const char *cmd, const char *path, pm_dat_t *d)
     return fail(cmd, "cannot read '%s': %s", path, pm_magics_strerror(rc));
 }
 
-PyObject *pm_recorder_peak(PyObject *module, PyObject *arg)
+PyObject *pm_recorder_peak(PyObject *module, PyObject *args, PyObject *kw)
 {
+    static char *kwlist[] = {"path", "func", NULL};
     PyObject *bytes = NULL;
-    const char *path;
+    const char *path, *func = NULL;
     pm_dat_t d;
+    size_t nkids;
     int status;
 
     (void)module;
-    if (!PyUnicode_FSConverter(arg, &bytes) || flush_sys_stdout() < 0) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|z", kwlist,
+                                     PyUnicode_FSConverter, &bytes, &func) ||
+        flush_sys_stdout() < 0) {
         Py_XDECREF(bytes);
         return NULL;
     }
     path = PyBytes_AS_STRING(bytes);
     status = load("peak", path, &d);
-    if (status == 0) {
+    nkids = status == 0 ? d.nchildren : 0;
+    if (status == 0 && func != NULL) {
+        double peak;
+
+        /* mprof: "NaN MiB" for a function it cannot find, and (our
+         * choice, where mprof fails on max([])) for one without a sample
+         * inside its calls, with the children lines */
+        int rc = pm_recfile_func_peak(&d, func, &peak);
+
+        print_shown("%s", path);
+        if (rc == 0) {
+            pm_fmt_file(stdout, "\t%.3f MiB\n", peak);
+        } else {
+            fputs("\tNaN MiB\n", stdout);
+        }
+        if (rc == -ENOENT) { /* mprof skips the children too */
+            nkids = 0;
+        }
+    } else if (status == 0) {
         print_shown("%s", path);
         pm_fmt_file(stdout, "\t%.3f MiB\n", pm_dat_peak(&d, 0, NULL));
-        for (size_t c = 0; c < d.nchildren; c++) {
+    }
+    if (status == 0) {
+        for (size_t c = 0; c < nkids; c++) {
             double peak = 0;
 
             for (size_t k = 0; k < d.children[c].n; k++) {
@@ -167,9 +191,10 @@ PyObject *pm_recorder_peak(PyObject *module, PyObject *arg)
     return PyLong_FromLong(status);
 }
 
-/* [(label, [t...], [mib...]), ...] and [(name, t0, t1), ...] of p. */
+/* [(label, [t...], [mib...]), ...] and [(name, t0, t1, level), ...] of
+ * p. */
 static PyObject *png_args(const pm_recfile_plot_t *p, const char *out,
-                          const char *title)
+                          const char *title, int flame)
 {
     PyObject *series = PyList_New((Py_ssize_t)p->nseries);
     PyObject *spans = PyList_New((Py_ssize_t)p->nspans), *args = NULL;
@@ -199,8 +224,9 @@ static PyObject *png_args(const pm_recfile_plot_t *p, const char *out,
     }
     for (size_t i = 0; series != NULL && spans != NULL && i < p->nspans;
          i++) {
-        PyObject *item = Py_BuildValue("(sdd)", p->spans[i].name,
-                                       p->spans[i].start_t, p->spans[i].end_t);
+        PyObject *item =
+            Py_BuildValue("(sddi)", p->spans[i].name, p->spans[i].start_t,
+                          p->spans[i].end_t, p->spans[i].level);
         if (item == NULL) {
             Py_CLEAR(spans);
             break;
@@ -208,21 +234,22 @@ static PyObject *png_args(const pm_recfile_plot_t *p, const char *out,
         PyList_SET_ITEM(spans, (Py_ssize_t)i, item);
     }
     if (series != NULL && spans != NULL) {
-        args = Py_BuildValue("(O&sOO)", PyUnicode_DecodeFSDefault, out,
-                             title, series, spans);
+        args = Py_BuildValue("(O&sOOO)", PyUnicode_DecodeFSDefault, out,
+                             title, series, spans,
+                             flame ? Py_True : Py_False);
     }
     Py_XDECREF(series);
     Py_XDECREF(spans);
     return args;
 }
 
-/* PNG: draw_png(out, title, series, spans) -> exit code, the Python
- * side (_cli.draw_png, which reports its own errors). -1 with an
+/* PNG: draw_png(out, title, series, spans, flame) -> exit code, the
+ * Python side (_cli.draw_png, which reports its own errors). -1 with an
  * exception. */
 static int write_png(PyObject *draw_png, const pm_recfile_plot_t *p,
-                     const char *out, const char *title)
+                     const char *out, const char *title, int flame)
 {
-    PyObject *args = png_args(p, out, title), *ret;
+    PyObject *args = png_args(p, out, title, flame), *ret;
     long code;
 
     ret = args != NULL ? PyObject_Call(draw_png, args, NULL) : NULL;
@@ -232,49 +259,102 @@ static int write_png(PyObject *draw_png, const pm_recfile_plot_t *p,
     return code == -1 && PyErr_Occurred() ? -1 : (int)code;
 }
 
+/* Load each of paths (bytes) into ds; on failure print one line, close
+ * what was loaded and return EXIT_FAIL. */
+static int load_all(PyObject *paths, pm_dat_t *ds, const char **names,
+                    Py_ssize_t n)
+{
+    for (Py_ssize_t k = 0; k < n; k++) {
+        names[k] = PyBytes_AS_STRING(PyList_GET_ITEM(paths, k));
+        if (load("plot", names[k], &ds[k]) != 0) {
+            while (k-- > 0) {
+                pm_dat_close(&ds[k]);
+            }
+            return EXIT_FAIL;
+        }
+    }
+    return 0;
+}
+
 PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"path", "out", "title", "draw_png", NULL};
-    PyObject *path_b = NULL, *out_b = NULL, *draw_png;
-    const char *path, *out, *title = NULL;
+    static char *kwlist[] = {"paths",  "out",   "title",  "draw_png",
+                             "no_function_ts", "slope", "window",
+                             "flame",  NULL};
+    PyObject *paths_obj, *paths = NULL, *out_b = NULL, *draw_png;
+    PyObject *window = Py_None;
+    const char *out, *title = NULL, **names = NULL;
     char *own_title = NULL;
     size_t n;
-    pm_dat_t d;
+    Py_ssize_t nd = 0;
+    pm_dat_t *ds = NULL;
     pm_recfile_plot_t p;
-    int status, rc;
+    pm_recfile_plot_opts_t po = {0};
+    int status = EXIT_FAIL, rc, flame = 0;
 
     (void)module;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&zO", kwlist,
-                                     PyUnicode_FSConverter, &path_b,
-                                     PyUnicode_FSConverter, &out_b, &title,
-                                     &draw_png) ||
-        flush_sys_stdout() < 0) {
-        Py_XDECREF(path_b);
-        Py_XDECREF(out_b);
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO&zO|ppOp", kwlist,
+                                     &paths_obj, PyUnicode_FSConverter,
+                                     &out_b, &title, &draw_png, &po.no_spans,
+                                     &po.slope, &window, &flame)) {
         return NULL;
     }
-    path = PyBytes_AS_STRING(path_b);
+    if (window != Py_None &&
+        !PyArg_ParseTuple(window, "dd;window must be (lo, hi)", &po.win_lo,
+                          &po.win_hi)) {
+        Py_DECREF(out_b);
+        return NULL;
+    }
+    po.window = window != Py_None;
+    paths = PyList_New(0);
+    for (Py_ssize_t k = 0; paths != NULL && k < PySequence_Size(paths_obj);
+         k++) {
+        PyObject *item = PySequence_GetItem(paths_obj, k), *b = NULL;
+        int ok = item != NULL && PyUnicode_FSConverter(item, &b) &&
+                 PyList_Append(paths, b) == 0;
+
+        Py_XDECREF(item);
+        Py_XDECREF(b);
+        if (!ok) {
+            Py_CLEAR(paths);
+        }
+    }
+    if (paths == NULL || flush_sys_stdout() < 0) {
+        goto error;
+    }
+    nd = PyList_GET_SIZE(paths);
+    if (nd == 0) {
+        PyErr_SetString(PyExc_ValueError, "_plot: no file");
+        goto error;
+    }
+    ds = PyMem_Calloc((size_t)nd, sizeof *ds);
+    names = PyMem_Calloc((size_t)nd, sizeof *names);
+    if (ds == NULL || names == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
     out = PyBytes_AS_STRING(out_b);
-    status = load("plot", path, &d);
-    if (status != 0) {
+    if (load_all(paths, ds, names, nd) != 0) {
         goto done;
     }
-    if (title == NULL) {
-        own_title = pm_recfile_title(d.cmdline);
-        title = own_title != NULL ? own_title : path;
+    if (title == NULL && nd == 1) {
+        own_title = pm_recfile_title(ds[0].cmdline);
+        title = own_title != NULL ? own_title : names[0];
+    } else if (title == NULL) {
+        title = ""; /* mprof: no title for several files */
     }
-    rc = pm_recfile_plot_init(&p, &d);
+    rc = pm_recfile_plot_build(&p, ds, names, (size_t)nd, &po);
     n = strlen(out);
     if (rc == -ERANGE) {
         status = fail("plot",
                       "cannot plot '%s': its times lie too far apart "
                       "(more than 1.8e308 s)",
-                      path);
+                      nd == 1 ? names[0] : "these files");
     } else if (rc < 0) {
         status = fail("plot", "%s", strerror(-rc));
     } else if (n >= 4 && strcasecmp(out + n - 4, ".png") == 0) {
-        status = write_png(draw_png, &p, out, title);
-    } else if ((rc = pm_recfile_svg(&p, title, out)) == -ENOMEM) {
+        status = write_png(draw_png, &p, out, title, flame);
+    } else if ((rc = pm_recfile_svg(&p, title, out, flame)) == -ENOMEM) {
         status = fail("plot", "cannot draw the plot: %s", strerror(ENOMEM));
     } else if (rc < 0) {
         status = fail("plot", "cannot write '%s': %s", out, strerror(-rc));
@@ -286,15 +366,46 @@ PyObject *pm_recorder_plot(PyObject *module, PyObject *args, PyObject *kw)
         print_shown("Plot written to %s\n", out);
     }
     free(own_title);
-    pm_dat_close(&d);
+    for (Py_ssize_t k = 0; k < nd; k++) {
+        pm_dat_close(&ds[k]);
+    }
 done:
     fflush(stdout);
-    Py_DECREF(path_b);
+    PyMem_Free(ds);
+    PyMem_Free(names);
+    Py_XDECREF(paths);
     Py_DECREF(out_b);
     return status < 0 ? NULL : PyLong_FromLong(status);
+error:
+    PyMem_Free(ds);
+    PyMem_Free(names);
+    Py_XDECREF(paths);
+    Py_DECREF(out_b);
+    return NULL;
 }
 
 /* ---- run and attach ----------------------------------------------------*/
+
+/* The watcher's table as [(pid, ppid, command, peak bytes, exited)], the
+ * recorded program first; None without -C's watcher. GIL. */
+static PyObject *children_list(const pm_children_t *c)
+{
+    if (c == NULL) {
+        return Py_NewRef(Py_None);
+    }
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list != NULL && i < pm_children_count(c); i++) {
+        const pm_child_t *e = pm_children_get(c, i);
+        PyObject *t = Py_BuildValue("(iisKO)", (int)e->pid, (int)e->ppid,
+                                    e->cmd, (unsigned long long)e->peak_bytes,
+                                    e->exited ? Py_True : Py_False);
+        if (t == NULL || PyList_Append(list, t) < 0) {
+            Py_CLEAR(list);
+        }
+        Py_XDECREF(t);
+    }
+    return list;
+}
 
 /* pm_record's ready callback: print the banner (no GIL held). */
 static void print_banner(void *ctx)
@@ -360,7 +471,7 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"cmd",     "argv",     "pid",
                              "output",  "cmdline",  "interval",
                              "timeout", "include_children",
-                             "multiprocess", "banner", NULL};
+                             "multiprocess", "banner", "backend", NULL};
     const char *cmd, *banner;
     PyObject *argv_obj, *cmdline, *out_b = NULL, *cmd_b = NULL;
     PyObject *seq = NULL;
@@ -368,15 +479,25 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     pm_record_opts_t o = {0};
     pm_record_result_t res;
     PyObject *result;
-    int pid = 0, rc;
+    PyObject *backend = Py_None;
+    int pid = 0, rc, b;
 
     (void)module;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "sOiO&Oddppy", kwlist, &cmd, &argv_obj, &pid,
+            args, kw, "sOiO&Oddppy|O", kwlist, &cmd, &argv_obj, &pid,
             PyUnicode_FSConverter, &out_b, &cmdline, &o.interval_s,
-            &o.timeout_s, &o.include_children, &o.multiprocess, &banner)) {
+            &o.timeout_s, &o.include_children, &o.multiprocess, &banner,
+            &backend) ||
+        pm_backend_parse(backend, "_record", &b) < 0) {
         goto error;
     }
+    if (b == PM_BACKEND_TRACEMALLOC) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_record: tracemalloc cannot measure another "
+                        "process");
+        goto error;
+    }
+    o.kind = pm_backend_kind(b);
     if (argv_obj != Py_None) {
         seq = PySequence_Fast(argv_obj, "argv must be a list of str");
         if (seq == NULL || PySequence_Fast_GET_SIZE(seq) == 0 ||
@@ -398,13 +519,20 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
     }
     o.pid = (pid_t)pid;
     o.output = PyBytes_AS_STRING(out_b);
+    if (o.include_children && pm_children_new(NULL, &o.children) < 0) {
+        o.children = NULL; /* -C goes on, sampled only */
+    }
     Py_BEGIN_ALLOW_THREADS
     rc = pm_record(&o, print_banner, (void *)banner, &res);
     Py_END_ALLOW_THREADS
-    if (rc < 0) {
+    PyObject *kids = children_list(o.children);
+    pm_children_free(o.children);
+    if (kids == NULL) {
+        result = NULL;
+    } else if (rc < 0) {
         report_failure(cmd, &o, &res, rc);
-        result = Py_BuildValue("(siiin)", "failed", 0, (int)o.pid, -1,
-                               (Py_ssize_t)0);
+        result = Py_BuildValue("(siiinO)", "failed", 0, (int)o.pid, -1,
+                               (Py_ssize_t)0, kids);
     } else {
         static const char *stops[] = {"", "exited", "signal", "timeout"};
         int code = !res.reaped                ? -1
@@ -412,9 +540,11 @@ PyObject *pm_recorder_record(PyObject *module, PyObject *args, PyObject *kw)
                    : WIFSIGNALED(res.wstatus) ? 128 + WTERMSIG(res.wstatus)
                                               : EXIT_FAIL;
 
-        result = Py_BuildValue("(siiin)", stops[res.stop], res.signal,
-                               (int)res.pid, code, (Py_ssize_t)res.nmem);
+        result = Py_BuildValue("(siiinO)", stops[res.stop], res.signal,
+                               (int)res.pid, code, (Py_ssize_t)res.nmem,
+                               kids);
     }
+    Py_XDECREF(kids);
     fflush(stdout);
     PyMem_Free((void *)o.argv);
     Py_XDECREF(keep);
@@ -428,4 +558,47 @@ error:
     Py_XDECREF(out_b);
     Py_XDECREF(cmd_b);
     return NULL;
+}
+
+PyObject *pm_recorder_function_labels(PyObject *module, PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "names must be a sequence of str");
+    PyObject *res = NULL;
+    const char **names = NULL, **labels = NULL;
+    Py_ssize_t n;
+
+    (void)module;
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    names = PyMem_Calloc((size_t)n + 1, sizeof *names);
+    labels = PyMem_Calloc((size_t)n + 1, sizeof *labels);
+    if (names == NULL || labels == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* borrowed UTF-8, alive as long as seq holds the str */
+        names[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
+        if (names[i] == NULL) {
+            goto done;
+        }
+    }
+    pm_recfile_function_labels(names, (size_t)n, labels);
+    res = PyDict_New();
+    for (Py_ssize_t i = 0; res != NULL && i < n; i++) {
+        PyObject *v = PyUnicode_FromString(labels[i]);
+
+        if (v == NULL ||
+            PyDict_SetItem(res, PySequence_Fast_GET_ITEM(seq, i), v) < 0) {
+            Py_CLEAR(res);
+        }
+        Py_XDECREF(v);
+    }
+done:
+    PyMem_Free(names);
+    PyMem_Free(labels);
+    Py_DECREF(seq);
+    return res;
 }

@@ -38,6 +38,9 @@ typedef struct {
     PyObject *statement;      /* str */
     PyObject *allocated_peak_bytes; /* int, or None without --sites */
     PyObject *sites; /* list of dict, or None without --sites */
+    PyObject *children;       /* list of dict, or None: -c's exact path */
+    PyObject *sum_of_peaks;   /* int bytes, or None: -c's exact path */
+    PyObject *workers;        /* list of dict, or None: --dask */
 } MemitResultObject;
 
 typedef struct {
@@ -192,6 +195,17 @@ static PyMemberDef memit_result_members[] = {
     MEMBER(sites, "--sites: the sites holding the most at the allocation "
                   "peak (dicts: where, source, via_where, via_source, "
                   "statement_where, statement_source, bytes, share), or None."),
+    MEMBER(children,
+           "With -c: each descendant process as a dict (pid, ppid, command, "
+           "peak in bytes, exited), or None."),
+    MEMBER(sum_of_peaks,
+           "With -c: own peak plus every descendant's peak, bytes (an exact "
+           "upper bound; peak is the sampled peak of the sum), or None."),
+    MEMBER(workers,
+           "With --dask: one dict per Dask worker, then the scheduler "
+           "(address, role, host, pid, baseline_bytes, peak_bytes, "
+           "increment_bytes, memory_limit_bytes, share_of_limit, "
+           "pause_crossed, kill_crossed, over_limit, status), or None."),
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -379,7 +393,31 @@ static PyObject *peaks_mib(const pm_memit_t *m)
     return list;
 }
 
-PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
+/* [{"pid", "ppid", "command", "peak", "exited"}, ...] or None. */
+static PyObject *children_list(const pm_memit_t *m)
+{
+    if (!m->include_children || m->sum_of_peaks_bytes == 0) {
+        return Py_NewRef(Py_None);
+    }
+    PyObject *list = PyList_New((Py_ssize_t)m->nchildren);
+    for (size_t i = 0; list != NULL && i < m->nchildren; i++) {
+        const pm_memit_child_t *c = &m->children[i];
+        PyObject *d = Py_BuildValue(
+            "{s:i, s:i, s:s, s:K, s:O}", "pid", c->pid, "ppid", c->ppid,
+            "command", c->command != NULL ? c->command : "", "peak",
+            (unsigned long long)c->peak_bytes, "exited",
+            c->exited ? Py_True : Py_False);
+        if (d == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    return list;
+}
+
+PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m,
+                              PyObject *workers)
 {
     MemitResultObject *self =
         (MemitResultObject *)result_alloc(st->memit_result_type);
@@ -402,6 +440,12 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m)
     self->method = PyUnicode_FromString(m->method);
     self->wall_times = float_list(m->wall_s, m->n, 1.0);
     self->statement = PyUnicode_FromString(m->statement);
+    self->children = children_list(m);
+    self->workers = Py_NewRef(workers != NULL ? workers : Py_None);
+    self->sum_of_peaks =
+        m->include_children && m->sum_of_peaks_bytes > 0
+            ? PyLong_FromUnsignedLongLong(m->sum_of_peaks_bytes)
+            : Py_NewRef(Py_None);
     self->allocated_peak_bytes =
         m->sites_on ? PyLong_FromUnsignedLongLong(m->allocated_peak_bytes)
                     : Py_NewRef(Py_None);

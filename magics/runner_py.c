@@ -41,6 +41,7 @@ static struct {
     size_t nstamps, cap;
     int level;
     int timestamp;
+    int backend; /* PM_BACKEND_*: what the tables and stamps measure */
 } run;
 
 static double unix_now(void)
@@ -50,10 +51,19 @@ static double unix_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* This process's memory as --backend reads it (a stamp keeps 0 when it
+ * cannot be read). GIL held. */
 static double rss_mib(void)
 {
     uint64_t b = 0;
-    return pm_rss_self(&b) == 0 ? (double)b / PM_MIB : 0.0;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (pm_backend_read(run.backend, &b) < 0) {
+        PyErr_Clear();
+        b = 0;
+    }
+    PyErr_Restore(type, value, tb);
+    return (double)b / PM_MIB;
 }
 
 /* Record one call: start and end time and memory as mprof's FUNC line. */
@@ -272,17 +282,21 @@ static int runpy_refused(void)
 }
 
 /* _run_main(target, is_module, argv, precision, outfile,
- *           include_children, pdb_mmem, timestamp) -> exit code.
+ *           include_children, pdb_mmem, timestamp, backend=None)
+ *           -> exit code.
  * argv is the script's sys.argv (argv[0] the script or module name). */
 PyObject *pm_run_main(PyObject *module, PyObject *args)
 {
     (void)module;
     runner_args_t a = {0};
     const char *target = NULL;
-    int is_module = 0;
-    if (!PyArg_ParseTuple(args, "spO!izpdp:_run_main", &target, &is_module,
+    int is_module = 0, backend = 0;
+    PyObject *backend_name = Py_None;
+    if (!PyArg_ParseTuple(args, "spO!izpdp|O:_run_main", &target, &is_module,
                           &PyList_Type, &a.argv, &a.precision, &a.outfile,
-                          &a.include_children, &a.pdb_mmem, &a.timestamp)) {
+                          &a.include_children, &a.pdb_mmem, &a.timestamp,
+                          &backend_name) ||
+        pm_backend_parse(backend_name, "--backend", &backend) < 0) {
         return NULL;
     }
     if (PyList_GET_SIZE(a.argv) == 0 || a.precision < 0 ||
@@ -304,14 +318,16 @@ PyObject *pm_run_main(PyObject *module, PyObject *args)
     }
     memset(&run, 0, sizeof run);
     run.timestamp = a.timestamp;
+    run.backend = backend;
     PyObject *prof = NULL;
     if (a.timestamp) {
         prof = PyCFunction_New(&stamp_profile_def, module);
     } else {
         /* memory_profiler's builtin profile: a LineProfiler */
         PyObject *kw = Py_BuildValue(
-            "{sOsd}", "include_children",
-            a.include_children ? Py_True : Py_False, "max_mem", a.pdb_mmem);
+            "{sOsdss}", "include_children",
+            a.include_children ? Py_True : Py_False, "max_mem", a.pdb_mmem,
+            "backend", pm_backend_name(backend));
         PyObject *empty = PyTuple_New(0);
         prof = kw != NULL && empty != NULL
                    ? PyObject_Call(get_state(module)->lineprofiler_type,

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* json_real refuses NaN and infinities; those become null. */
 static json_t *real_or_null(double v)
@@ -137,6 +138,77 @@ static int sites_to_json(json_t *doc, const pm_memit_t *m)
                        pm_json_array_map(m->nsites, site_to_json, m));
 }
 
+/* {"pid", "ppid", "command", "peak_bytes", "exited"} of child i. */
+static json_t *child_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_child_t *c = &((const pm_memit_t *)ctx)->children[i];
+
+    return json_pack("{s:i, s:i, s:s, s:I, s:b}", "pid", c->pid, "ppid",
+                     c->ppid, "command",
+                     c->command != NULL ? c->command : "", "peak_bytes",
+                     (json_int_t)c->peak_bytes, "exited", c->exited != 0);
+}
+
+/* -c's two totals and each descendant, or null without the exact path. */
+static json_t *children_to_json(const pm_memit_t *m)
+{
+    if (!m->include_children || m->sum_of_peaks_bytes == 0) {
+        return json_null();
+    }
+    json_t *kids = json_object();
+    if (kids == NULL ||
+        pm_json_set(kids, "sum_of_peaks_bytes",
+                    json_integer((json_int_t)m->sum_of_peaks_bytes)) ||
+        pm_json_set(kids, "peak_of_sum_bytes",
+                    json_integer((json_int_t)pm_memit_peak(m))) ||
+        pm_json_set(kids, "peak_of_sum_interval",
+                    real_or_null(m->interval_s)) ||
+        pm_json_set(kids, "processes",
+                    pm_json_array_map(m->nchildren, child_to_json, m))) {
+        json_decref(kids);
+        return NULL;
+    }
+    return kids;
+}
+
+/* --dask's totals over the workers (not the scheduler), or null. */
+static json_t *cluster_to_json(const pm_memit_t *m)
+{
+    uint64_t peak = 0, limit = 0;
+    int64_t inc = 0;
+    int n = 0, down = 0, paused = 0, killed = 0;
+    size_t i;
+    json_t *w;
+
+    if (m->workers == NULL) {
+        return json_null();
+    }
+    json_array_foreach(m->workers, i, w)
+    {
+        const char *role = json_string_value(json_object_get(w, "role"));
+        if (role == NULL || strcmp(role, "worker") != 0) {
+            continue;
+        }
+        n++;
+        json_t *p = json_object_get(w, "peak_bytes");
+        if (!json_is_integer(p)) {
+            down++;
+            continue;
+        }
+        peak += (uint64_t)json_integer_value(p);
+        inc += json_integer_value(json_object_get(w, "increment_bytes"));
+        limit += (uint64_t)json_integer_value(
+            json_object_get(w, "memory_limit_bytes"));
+        paused += json_is_true(json_object_get(w, "pause_crossed"));
+        killed += json_is_true(json_object_get(w, "kill_crossed"));
+    }
+    return json_pack("{s:i, s:i, s:I, s:I, s:I, s:i, s:i}", "workers", n,
+                     "not_measured", down, "peak_sum_bytes",
+                     (json_int_t)peak, "increment_sum_bytes", (json_int_t)inc,
+                     "memory_limit_sum_bytes", (json_int_t)limit,
+                     "pause_crossed", paused, "kill_crossed", killed);
+}
+
 json_t *pm_memit_to_json(const pm_memit_t *m)
 {
     json_t *doc = pm_json_doc_new("peakmem.memit", m->statement);
@@ -176,6 +248,11 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
                 ? json_real((double)peak / (double)m->cgroup_limit_bytes)
                 : json_null()) ||
         pm_json_set(doc, "names", names_to_json(m)) ||
+        pm_json_set(doc, "children", children_to_json(m)) ||
+        pm_json_set(doc, "workers",
+                    m->workers != NULL ? json_deep_copy(m->workers)
+                                       : json_null()) ||
+        pm_json_set(doc, "cluster", cluster_to_json(m)) ||
         pm_json_set(doc, "version", json_integer(PM_SCHEMA_VERSION_MEMIT)) ||
         sites_to_json(doc, m)) {
         goto fail;

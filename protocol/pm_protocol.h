@@ -67,6 +67,15 @@ typedef struct {
     const char *stmt_source;
     uint64_t bytes; /* held at the allocation peak (sampled estimate) */
 } pm_memit_site_t;
+/* One descendant process of a -c measurement and its exact peak (its
+ * VmHWM, reset at the start or counted from its birth). */
+typedef struct {
+    int pid;
+    int ppid;            /* its parent when first seen; 0: unknown */
+    const char *command; /* command line, cut */
+    uint64_t peak_bytes;
+    int exited; /* gone before the end: its mark at the last read */
+} pm_memit_child_t;
 
 /* A %memit result as plain C. Strings are borrowed, UTF-8. */
 typedef struct {
@@ -99,6 +108,16 @@ typedef struct {
     size_t nsites;
     uint64_t sample_bytes; /* mean sampling spacing (0: all exact) */
     const char *sites_note; /* what was not tracked, or NULL */
+    /* -c with the exact path: the descendants of the repeat whose sum of
+     * peaks was highest, and that sum (own exact peak + each child's
+     * peak: an exact upper bound of the total); peak_bytes then holds
+     * the peak of the sum, sampled every interval_s. */
+    const pm_memit_child_t *children;
+    size_t nchildren;
+    uint64_t sum_of_peaks_bytes; /* 0: no exact children path */
+    /* --dask: one object per worker, then the scheduler (keys in
+     * protocol/SCHEMA.md, "workers"), borrowed; NULL without --dask. */
+    const json_t *workers;
 } pm_memit_t;
 
 /* RSS increment not explained by tracked allocations: the highest
@@ -296,6 +315,7 @@ double pm_dat_peak(const pm_dat_t *d, int with_children, double *at_t);
 typedef struct {
     const char *name;
     double start_t, end_t; /* seconds from the start */
+    int level;             /* call depth (FUNC's level); used by flame */
 } pm_svg_span_t;
 
 typedef struct {
@@ -324,6 +344,9 @@ typedef struct {
     /* > 0: the time axis runs at least to here (seconds), e.g. the
      * statement's own time when no sample came near its end */
     double t_end;
+    /* spans as a flame graph (mprof plot --flame): one bar per call,
+     * stacked by level from the bottom of the plot, instead of bands */
+    int flame;
 } pm_svg_opts_t;
 
 /* A self-contained SVG document (no scripts, no external resources):

@@ -366,6 +366,153 @@ static int chart_img(pm_strbuf_t *out, const char *svg, int width,
     return 0;
 }
 
+/* -c's exact path: both totals, labelled, and one row per descendant
+ * (pid, command, peak). */
+static int render_children(pm_strbuf_t *out, const pm_memit_t *m)
+{
+    if (!m->include_children || m->sum_of_peaks_bytes == 0) {
+        return 0;
+    }
+    pm_strbuf_printf(
+        out,
+        "<table class=\"peakmem-children\"><caption>"
+        "child processes: sum of per-process peaks %.2f MiB "
+        "(exact upper bound) &middot; peak of the sum %.2f MiB "
+        "(sampled every %.2f s)</caption>"
+        "<thead><tr><th>pid</th><th><div align=\"left\">command</div>"
+        "</th><th align=\"right\">peak</th></tr></thead>"
+        "<tbody>",
+        (double)m->sum_of_peaks_bytes / PM_MIB,
+        (double)pm_memit_peak(m) / PM_MIB, m->interval_s);
+    for (size_t i = 0; i < m->nchildren; i++) {
+        const pm_memit_child_t *c = &m->children[i];
+        char *cmd = pm_html_escape(c->command != NULL ? c->command : "");
+
+        if (cmd == NULL) {
+            return -1;
+        }
+        pm_strbuf_printf(out,
+                         "<tr><td align=\"right\">%d</td><td>"
+                         "<div align=\"left\"><code>%s</code></div></td>"
+                         "<td align=\"right\">%.2f MiB%s</td>"
+                         "</tr>",
+                         c->pid, cmd, (double)c->peak_bytes / PM_MIB,
+                         c->exited ? " (exited)" : "");
+        free(cmd);
+    }
+    pm_strbuf_puts(out, "</tbody></table>");
+    return 0;
+}
+
+static const char *str_or_empty(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL ? s : "";
+}
+
+/* A byte count of a worker row as "12.34 MiB", or "" when null. */
+static void worker_mib(const json_t *row, const char *key, char *buf,
+                       size_t len)
+{
+    const json_t *v = json_object_get(row, key);
+
+    if (json_is_integer(v)) {
+        pm_fmt(buf, len, "%.2f MiB", (double)json_integer_value(v) / PM_MIB);
+    } else {
+        buf[0] = '\0';
+    }
+}
+
+/* --dask: one row per worker, then the scheduler: address, host, peak,
+ * increment, memory limit, share of it, thresholds crossed, status. */
+static int render_workers(pm_strbuf_t *out, const pm_memit_t *m)
+{
+    size_t i;
+    const json_t *w;
+    uint64_t peak_sum = 0;
+    int n = 0;
+
+    if (m->workers == NULL) {
+        return 0;
+    }
+    json_array_foreach(m->workers, i, w)
+    {
+        const char *role = json_string_value(json_object_get(w, "role"));
+        const json_t *p = json_object_get(w, "peak_bytes");
+        if (role != NULL && strcmp(role, "worker") == 0) {
+            n++;
+            peak_sum += json_is_integer(p) ? (uint64_t)json_integer_value(p)
+                                           : 0;
+        }
+    }
+    pm_strbuf_printf(out,
+                     "<table class=\"peakmem-workers\"><caption>Dask "
+                     "cluster: %d worker(s), peaks summed %.2f MiB"
+                     "</caption><thead><tr><th>address</th><th>host</th>"
+                     "<th>peak</th><th>increment</th><th>memory limit</th>"
+                     "<th>share</th><th>thresholds</th><th>status</th>"
+                     "</tr></thead><tbody>",
+                     n, (double)peak_sum / PM_MIB);
+    json_array_foreach(m->workers, i, w)
+    {
+        char peak[48], inc[48], limit[48], share[32] = "";
+        const json_t *sh = json_object_get(w, "share_of_limit");
+        const char *role = json_string_value(json_object_get(w, "role"));
+        char thr[48] = "";
+        const json_t *pf = json_object_get(w, "pause_fraction");
+        const json_t *tf = json_object_get(w, "terminate_fraction");
+        if (json_is_true(json_object_get(w, "kill_crossed"))) {
+            pm_fmt(thr, sizeof thr, "kill (%.0f%%) crossed",
+                   json_is_number(tf) ? 100.0 * json_number_value(tf) : 95.0);
+        } else if (json_is_true(json_object_get(w, "pause_crossed"))) {
+            pm_fmt(thr, sizeof thr, "pause (%.0f%%) crossed",
+                   json_is_number(pf) ? 100.0 * json_number_value(pf) : 80.0);
+        }
+        int warn = thr[0] != '\0' ||
+                   json_is_true(json_object_get(w, "over_limit"));
+        char *addr = pm_html_escape(
+            str_or_empty(json_object_get(w, "address")));
+        char *host = pm_html_escape(
+            str_or_empty(json_object_get(w, "host")));
+        char *status = pm_html_escape(
+            str_or_empty(json_object_get(w, "status")));
+
+        if (addr == NULL || host == NULL || status == NULL) {
+            free(addr);
+            free(host);
+            free(status);
+            return -1;
+        }
+        worker_mib(w, "peak_bytes", peak, sizeof peak);
+        worker_mib(w, "increment_bytes", inc, sizeof inc);
+        worker_mib(w, "memory_limit_bytes", limit, sizeof limit);
+        if (json_is_number(sh)) {
+            pm_fmt(share, sizeof share, "%.1f%%", 100.0 * json_number_value(sh));
+        }
+        pm_strbuf_printf(
+            out,
+            "<tr%s><td><div align=\"left\"><code>%s</code>%s</div></td>"
+            "<td><div align=\"left\">%s</div></td>"
+            "<td align=\"right\">%s</td><td align=\"right\">%s</td>"
+            "<td align=\"right\">%s</td><td align=\"right\">%s</td>"
+            "<td><div align=\"left\">%s</div></td>"
+            "<td><div align=\"left\">%s</div></td></tr>",
+            warn ? " class=\"peakmem-over-limit\" "
+                   "style=\"background:#fdd;color:#a00\""
+                 : "",
+            addr,
+            role != NULL && strcmp(role, "scheduler") == 0 ? " (scheduler)"
+                                                           : "",
+            host, peak, inc, limit, share, thr, status);
+        free(addr);
+        free(host);
+        free(status);
+    }
+    pm_strbuf_puts(out, "</tbody></table>");
+    return 0;
+}
+
 char *pm_memit_render_html(const pm_memit_t *m)
 {
     pm_memit_mib_t mib;
@@ -390,6 +537,9 @@ char *pm_memit_render_html(const pm_memit_t *m)
         if (render_table(out, m, &mib, stmt, method, wall) < 0) {
             goto fail;
         }
+    }
+    if (render_children(out, m) < 0 || render_workers(out, m) < 0) {
+        goto fail;
     }
     if (chart_wanted(m, &mib)) {
         pm_svg_series_t series = {

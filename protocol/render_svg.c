@@ -373,11 +373,62 @@ static void draw_axes(pm_strbuf_t *out, const frame_t *fr)
         fr->top + fr->height / 2);
 }
 
+/* Flame mode: one bar per call, level 0 at the bottom, each level a
+ * band of height / (deepest + 2) as mprof's flame plotter stacks them,
+ * deeper calls paler; the name inside and as the bar's tooltip. */
+static int draw_flame(pm_strbuf_t *out, const frame_t *fr,
+                      const pm_svg_opts_t *o)
+{
+    int deepest = 0;
+    double h;
+
+    for (size_t i = 0; i < o->nspans; i++) {
+        if (o->spans[i].level > deepest && o->spans[i].level < 1000) {
+            deepest = o->spans[i].level;
+        }
+    }
+    h = fr->height / (double)(deepest + 2);
+    for (size_t i = 0; i < o->nspans; i++) {
+        const pm_svg_span_t *sp = &o->spans[i];
+        int level = sp->level < 0 ? 0 : sp->level > deepest ? deepest
+                                                            : sp->level;
+        double a, b, y, sat = 1.0 - 0.75 * level / (double)(deepest + 1);
+        char *name;
+
+        if (!isfinite(sp->start_t) || !isfinite(sp->end_t)) {
+            continue;
+        }
+        a = px(fr, fmin(sp->start_t, sp->end_t));
+        b = px(fr, fmax(sp->start_t, sp->end_t));
+        y = fr->top + fr->height - (double)(level + 1) * h;
+        name = xml_text(sp->name != NULL ? sp->name : "");
+        if (name == NULL) {
+            return -1;
+        }
+        pm_strbuf_printf(
+            out,
+            "<g class=\"flame\"><title>%s</title><rect x=\"%.2f\" "
+            "y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+            "fill=\"#ff%02x%02x\" fill-opacity=\"0.6\" "
+            "stroke=\"#8a5a00\"/><text x=\"%.2f\" y=\"%.2f\" "
+            "fill=\"#000000\">%s</text></g>\n",
+            name, a, y, b - a, h, (int)(255 * (1 - 0.6 * sat)),
+            (int)(255 * (1 - sat)), clamp(a + 2.0, fr->left,
+                                          fr->left + fr->width),
+            y + h / 2 + 4.0, name);
+        free(name);
+    }
+    return 0;
+}
+
 /* Function spans: a translucent band each, its name at the bottom, clear
  * of the peak label (rows staggered so neighbours do not overprint). */
 static int draw_spans(pm_strbuf_t *out, const frame_t *fr,
                       const pm_svg_opts_t *o)
 {
+    if (o->flame && o->spans != NULL) {
+        return draw_flame(out, fr, o);
+    }
     for (size_t i = 0; o->spans != NULL && i < o->nspans; i++) {
         const pm_svg_span_t *sp = &o->spans[i];
         double a, b;

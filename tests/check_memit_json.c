@@ -209,6 +209,9 @@ START_TEST(test_json_keys_in_documented_order)
                                  "cgroup_limit_bytes",
                                  "peak_share_of_cgroup_limit",
                                  "names",
+                                 "children",
+                                 "workers",
+                                 "cluster",
                                  "allocated_peak_bytes",
                                  "untracked_bytes",
                                  "sample_bytes",
@@ -478,7 +481,116 @@ START_TEST(test_html_sites_table)
     m = sample();
     html = pm_memit_render_html(&m);
     ck_assert_ptr_null(strstr(html, "peakmem-sites"));
+START_TEST(test_json_and_html_list_each_child_with_both_totals)
+{
+    static const pm_memit_child_t kids[] = {
+        {.pid = 101, .ppid = 100, .command = "python -c 'a<b'",
+         .peak_bytes = 140 * PM_MIB},
+        {.pid = 102, .ppid = 101, .command = "sleep 1",
+         .peak_bytes = 2 * PM_MIB, .exited = 1},
+    };
+    pm_memit_t m = sample();
+    json_t *doc, *ch, *procs, *p;
+    char *html;
+
+    /* Without the exact path: null, and no table. */
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "children")));
+    json_decref(doc);
+    m.children = kids;
+    m.nchildren = 2;
+    m.sum_of_peaks_bytes = 70 * PM_MIB + 142 * PM_MIB;
+    doc = pm_memit_to_json(&m);
+    ch = json_object_get(doc, "children");
+    ck_assert(json_is_object(ch));
+    ck_assert_int_eq(int_at(ch, "sum_of_peaks_bytes"),
+                     (json_int_t)(212 * PM_MIB));
+    ck_assert_int_eq(int_at(ch, "peak_of_sum_bytes"),
+                     int_at(doc, "peak_bytes"));
+    ck_assert(real_at(ch, "peak_of_sum_interval") == 0.1);
+    procs = json_object_get(ch, "processes");
+    ck_assert_uint_eq(json_array_size(procs), 2);
+    p = json_array_get(procs, 1);
+    ck_assert_int_eq(int_at(p, "pid"), 102);
+    ck_assert_int_eq(int_at(p, "ppid"), 101);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "command")),
+                     "sleep 1");
+    ck_assert_int_eq(int_at(p, "peak_bytes"), (json_int_t)(2 * PM_MIB));
+    ck_assert(json_is_true(json_object_get(p, "exited")));
+    json_decref(doc);
+
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-children\""));
+    ck_assert_ptr_nonnull(strstr(html, "sum of per-process peaks 212.00 MiB "
+                                       "(exact upper bound)"));
+    ck_assert_ptr_nonnull(strstr(html, "(sampled every 0.10 s)"));
+    ck_assert_ptr_nonnull(strstr(html, "<td align=\"right\">101</td>"));
+    ck_assert_ptr_nonnull(strstr(html, "a&lt;b"));
+    ck_assert_ptr_nonnull(strstr(html, "2.00 MiB (exited)"));
+    ck_assert_ptr_null(strstr(html, "a<b"));
     free(html);
+}
+END_TEST
+
+START_TEST(test_json_and_html_workers_with_cluster_totals)
+{
+    json_t *rows = json_loads(
+        "[{\"address\": \"tcp://10.0.0.1:1<x>\", \"role\": \"worker\","
+        "  \"host\": \"a\", \"pid\": 7, \"baseline_bytes\": 104857600,"
+        "  \"peak_bytes\": 943718400, \"increment_bytes\": 838860800,"
+        "  \"memory_limit_bytes\": 1073741824, \"share_of_limit\": 0.8789,"
+        "  \"pause_fraction\": 0.8, \"terminate_fraction\": 0.95,"
+        "  \"pause_crossed\": true, \"kill_crossed\": false,"
+        "  \"over_limit\": false, \"status\": \"ok\"},"
+        " {\"address\": \"tcp://10.0.0.2:1\", \"role\": \"worker\","
+        "  \"host\": \"b\", \"pid\": 8, \"baseline_bytes\": 1,"
+        "  \"peak_bytes\": null, \"increment_bytes\": null,"
+        "  \"memory_limit_bytes\": 1073741824, \"share_of_limit\": null,"
+        "  \"pause_fraction\": null, \"terminate_fraction\": null,"
+        "  \"pause_crossed\": false, \"kill_crossed\": false,"
+        "  \"over_limit\": false,"
+        "  \"status\": \"died during the statement\"},"
+        " {\"address\": \"tcp://10.0.0.1:2\", \"role\": \"scheduler\","
+        "  \"host\": \"a\", \"pid\": 9, \"baseline_bytes\": 10,"
+        "  \"peak_bytes\": 20971520, \"increment_bytes\": 10,"
+        "  \"memory_limit_bytes\": null, \"share_of_limit\": null,"
+        "  \"pause_fraction\": null, \"terminate_fraction\": null,"
+        "  \"pause_crossed\": false, \"kill_crossed\": false,"
+        "  \"over_limit\": false, \"status\": \"ok\"}]",
+        0, NULL);
+    pm_memit_t m = sample();
+    json_t *doc, *cl;
+    char *html;
+
+    ck_assert_ptr_nonnull(rows);
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "workers")));
+    ck_assert(json_is_null(json_object_get(doc, "cluster")));
+    json_decref(doc);
+    m.workers = rows;
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_equal(json_object_get(doc, "workers"), rows));
+    cl = json_object_get(doc, "cluster");
+    ck_assert_int_eq(int_at(cl, "workers"), 2);
+    ck_assert_int_eq(int_at(cl, "not_measured"), 1);
+    ck_assert_int_eq(int_at(cl, "peak_sum_bytes"), 943718400);
+    ck_assert_int_eq(int_at(cl, "increment_sum_bytes"), 838860800);
+    ck_assert_int_eq(int_at(cl, "memory_limit_sum_bytes"), 1073741824);
+    ck_assert_int_eq(int_at(cl, "pause_crossed"), 1);
+    ck_assert_int_eq(int_at(cl, "kill_crossed"), 0);
+    json_decref(doc);
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "class=\"peakmem-workers\""));
+    ck_assert_ptr_nonnull(
+        strstr(html, "Dask cluster: 2 worker(s), peaks summed 900.00 MiB"));
+    ck_assert_ptr_nonnull(strstr(html, "tcp://10.0.0.1:1&lt;x&gt;"));
+    ck_assert_ptr_nonnull(strstr(html, "900.00 MiB"));
+    ck_assert_ptr_nonnull(strstr(html, "87.9%"));
+    ck_assert_ptr_nonnull(strstr(html, "pause (80%) crossed"));
+    ck_assert_ptr_nonnull(strstr(html, "died during the statement"));
+    ck_assert_ptr_nonnull(strstr(html, "(scheduler)"));
+    free(html);
+    json_decref(rows);
 }
 END_TEST
 
@@ -495,6 +607,8 @@ int main(void)
         {"document", test_json_names_hold_values_as_strings},
         {"document", test_json_non_finite_wall_time_is_null},
         {"document", test_json_limit_timeline_and_cgroup},
+        {"document", test_json_and_html_list_each_child_with_both_totals},
+        {"document", test_json_and_html_workers_with_cluster_totals},
         {"bundle", test_bundle_carries_three_mime_types},
         {"bundle", test_mime_type_is_json_for_nbformat},
         {"bundle", test_bundle_display_id_and_svg},

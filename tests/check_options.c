@@ -10,6 +10,7 @@ static const pm_optdef_t memit_defs[] = {
     {'r', NULL, 1}, {'t', NULL, 1}, {'i', NULL, 1},  {'c', NULL, 0},
     {'o', NULL, 0}, {'q', NULL, 0}, {0, "limit", 1}, {0, "strict", 0},
     {'f', NULL, 1}, {'T', NULL, 1}, {0, "sites", PM_OPT_OPTIONAL_NUMBER},
+    {0, "dask", PM_OPT_OPTIONAL},
     {0, NULL, 0},
 };
 
@@ -28,6 +29,25 @@ START_TEST(test_options_attached_and_separate_values)
     ck_assert_str_eq(pm_opts_get(&opts, 'r', NULL), "3");
     ck_assert_str_eq(pm_opts_get(&opts, 'i', NULL), "0.5");
     ck_assert_str_eq(opts.rest, "x = 1");
+}
+END_TEST
+
+START_TEST(test_options_optional_value_only_when_attached_or_address)
+{
+    ck_assert_int_eq(parse("--dask x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "dask"), "");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--dask tcp://10.0.0.5:8786 -c x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "dask"), "tcp://10.0.0.5:8786");
+    ck_assert_str_eq(pm_opts_get(&opts, 'c', NULL), "");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--dask=sched:8786 y"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "dask"), "sched:8786");
+    ck_assert_str_eq(opts.rest, "y");
+    ck_assert_int_eq(parse("--dask"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "dask"), "");
+    ck_assert_int_eq(parse("--dask= y"), PM_EUSAGE);
+    ck_assert_str_eq(err, "option --dask= needs a value");
 }
 END_TEST
 
@@ -353,6 +373,7 @@ int main(void)
         {"parse", test_options_attached_and_separate_values},
         {"parse", test_options_optional_number},
         {"parse", test_options_flags_cluster},
+        {"parse", test_options_optional_value_only_when_attached_or_address},
         {"parse", test_options_cluster_ending_with_value},
         {"parse", test_options_statement_spacing_kept},
         {"parse", test_options_double_dash_ends_options},

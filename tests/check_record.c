@@ -350,6 +350,97 @@ START_TEST(test_record_join_cmdline_quotes_blanks)
 }
 END_TEST
 
+START_TEST(test_recfile_func_peak_keeps_samples_inside_its_calls)
+{
+    const char *text = "CMDLINE x\nMEM 5 10\nMEM 40 11\nMEM 7 12\n"
+                       "MEM 50 13\nMEM 9 14\n"
+                       "FUNC __main__.f 5 10.5 7 12.0\n"
+                       "FUNC __main__.f 7 13.5 9 14.0\n"
+                       "FUNC __main__.g 7 20 7 21\n";
+    char err[256];
+    pm_dat_t d;
+    double peak;
+
+    ck_assert_int_eq(pm_dat_parse(text, &d, err, sizeof err),
+                     0);
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "__main__.f", &peak), 0);
+    ck_assert_double_eq(peak, 40); /* t 11, 12 and 14; not 50 at 13 */
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "__main__.g", &peak),
+                     -ENODATA);
+    ck_assert_int_eq(pm_recfile_func_peak(&d, "f", &peak), -ENOENT);
+    pm_dat_close(&d);
+}
+END_TEST
+
+START_TEST(test_recfile_function_labels_as_mprof)
+{
+    const char *names[] = {"x.z", "x.y", "x.b", "f.a.b", "g.a.b", "g.a.c",
+                           "b.c", "solo"};
+    const char *want[] = {"z", "y", "x.b", "f.a.b", "g.a.b", "a.c", "b.c",
+                          "solo"};
+    const char *got[8];
+
+    pm_recfile_function_labels(names, 8, got);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_str_eq(got[i], want[i]);
+        ck_assert(got[i] >= names[i]); /* a pointer into the name */
+    }
+}
+END_TEST
+
+START_TEST(test_recfile_slope_fits_a_line)
+{
+    pm_svg_point_t pts[] = {{0, 10}, {1, 12}, {2, 14}, {3, 16}};
+    pm_svg_point_t one_time[] = {{1, 10}, {1, 12}};
+    double slope, b;
+
+    ck_assert_int_eq(pm_recfile_slope(pts, 4, &slope, &b), 0);
+    ck_assert_double_eq_tol(slope, 2.0, 1e-12);
+    ck_assert_double_eq_tol(b, 10.0, 1e-12);
+    ck_assert_int_eq(pm_recfile_slope(pts, 1, &slope, &b), -EDOM);
+    ck_assert_int_eq(pm_recfile_slope(one_time, 2, &slope, &b), -EDOM);
+}
+END_TEST
+
+START_TEST(test_recfile_plot_build_several_files_window_and_spans)
+{
+    const char *a = "CMDLINE a\nMEM 1 100\nMEM 2 101\nMEM 3 102\n"
+                    "FUNC m.f 1 100.5 2 101.5 0\n";
+    const char *b = "CMDLINE b\nMEM 5 500\nMEM 6 502\nCHLD 9 1 501\n";
+    const char *names[] = {"a.dat", "b.dat"};
+    pm_recfile_plot_opts_t o = {.window = 1, .win_lo = 0.5, .win_hi = 2};
+    pm_recfile_plot_t p;
+    pm_dat_t d[2];
+    char err[256];
+
+    ck_assert_int_eq(pm_dat_parse(a, &d[0], err, sizeof err), 0);
+    ck_assert_int_eq(pm_dat_parse(b, &d[1], err, sizeof err), 0);
+    /* one file: "main", its window [0.5, 2] s, the span under its label */
+    ck_assert_int_eq(pm_recfile_plot_build(&p, d, names, 1, &o), 0);
+    ck_assert_uint_eq(p.nseries, 1);
+    ck_assert_str_eq(p.series[0].label, "main");
+    ck_assert_uint_eq(p.series[0].n, 2); /* t 1 and 2 */
+    ck_assert_uint_eq(p.nspans, 1);
+    ck_assert_str_eq(p.spans[0].name, "f");
+    ck_assert_double_eq(p.spans[0].start_t, 0.5);
+    pm_recfile_plot_close(&p);
+    /* two files: labelled by name, each from its own 0, no spans;
+     * with the slope a trend after each main line */
+    o = (pm_recfile_plot_opts_t){.slope = 1};
+    ck_assert_int_eq(pm_recfile_plot_build(&p, d, names, 2, &o), 0);
+    ck_assert_uint_eq(p.nseries, 5);
+    ck_assert_str_eq(p.series[0].label, "a.dat slope 1.00000");
+    ck_assert_str_eq(p.series[1].label, "trend");
+    ck_assert_str_eq(p.series[2].label, "b.dat slope 0.50000");
+    ck_assert_str_eq(p.series[4].label, "child 9");
+    ck_assert_double_eq(p.series[4].points[0].t, 1.0);
+    ck_assert_uint_eq(p.nspans, 0);
+    pm_recfile_plot_close(&p);
+    pm_dat_close(&d[0]);
+    pm_dat_close(&d[1]);
+}
+END_TEST
+
 static Suite *record_suite(void)
 {
     Suite *s = suite_create("record");
@@ -363,6 +454,10 @@ static Suite *record_suite(void)
     tcase_add_test(tc, test_record_attach_records_until_exit);
     tcase_add_test(tc, test_recfile_refuses_what_is_not_a_dat_file);
     tcase_add_test(tc, test_record_join_cmdline_quotes_blanks);
+    tcase_add_test(tc, test_recfile_func_peak_keeps_samples_inside_its_calls);
+    tcase_add_test(tc, test_recfile_function_labels_as_mprof);
+    tcase_add_test(tc, test_recfile_slope_fits_a_line);
+    tcase_add_test(tc, test_recfile_plot_build_several_files_window_and_spans);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -455,6 +455,131 @@ START_TEST(test_rss_self_rejects_null)
 }
 END_TEST
 
+/* ---- smaps_rollup: PSS and USS (kernel/smaps.c) ------------------------*/
+
+/* Captured from Linux 6.1 (a Python process), with the header line. */
+static const char ROLLUP[] =
+    "561b21615000-7ffd64a5d000 ---p 00000000 00:00 0          [rollup]\n"
+    "Rss:               11624 kB\n"
+    "Pss:                5214 kB\n"
+    "Pss_Dirty:           108 kB\n"
+    "Pss_Anon:            108 kB\n"
+    "Pss_File:            106 kB\n"
+    "Pss_Shmem:             0 kB\n"
+    "Shared_Clean:       7476 kB\n"
+    "Shared_Dirty:          0 kB\n"
+    "Private_Clean:        40 kB\n"
+    "Private_Dirty:      4108 kB\n"
+    "Referenced:        11624 kB\n"
+    "Anonymous:          4108 kB\n"
+    "Shared_Hugetlb:        0 kB\n"
+    "Private_Hugetlb:    2048 kB\n"
+    "Swap:                 12 kB\n"
+    "SwapPss:              12 kB\n"
+    "Locked:                0 kB\n";
+
+START_TEST(test_smaps_parse_reads_pss_and_sums_private_lines_as_uss)
+{
+    pm_smaps_t s;
+
+    ck_assert_int_eq(pm_smaps_parse(ROLLUP, &s), 0);
+    ck_assert_uint_eq(s.rss_kb, 11624);
+    ck_assert_uint_eq(s.pss_kb, 5214); /* not Pss_Dirty & co. */
+    ck_assert_uint_eq(s.uss_kb, 40 + 4108 + 2048);
+    ck_assert_uint_eq(s.swap_kb, 12);
+}
+END_TEST
+
+START_TEST(test_smaps_parse_rejects_garbled_or_missing_lines)
+{
+    pm_smaps_t s;
+
+    ck_assert_int_eq(pm_smaps_parse("Rss: 1 kB\nPss: x kB\n"
+                                    "Private_Clean: 1 kB\n",
+                                    &s),
+                     PM_EPARSE);
+    ck_assert_int_eq(pm_smaps_parse("Rss: 1 kB\nPrivate_Dirty: 1 kB\n", &s),
+                     PM_EPARSE);
+    ck_assert_int_eq(pm_smaps_parse("Rss: 1 kB\nPss: 99999999999999999999"
+                                    " kB\nPrivate_Dirty: 1 kB\n",
+                                    &s),
+                     PM_EPARSE);
+    ck_assert_int_eq(pm_smaps_parse("", &s), PM_EPARSE);
+    ck_assert_int_eq(pm_smaps_parse(NULL, &s), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_mem_read_pss_and_uss_grow_by_touched_64mib)
+{
+    const size_t n = 64 * PM_MIB;
+    uint64_t pss0, uss0, pss1, uss1;
+    void *p;
+
+    ck_assert_int_eq(pm_mem_read(0, PM_MEM_PSS, &pss0), 0);
+    ck_assert_int_eq(pm_mem_read(0, PM_MEM_USS, &uss0), 0);
+    p = pm_check_map_touch(n);
+    ck_assert_int_eq(pm_mem_read(0, PM_MEM_PSS, &pss1), 0);
+    ck_assert_int_eq(pm_mem_read(0, PM_MEM_USS, &uss1), 0);
+    ck_assert_msg(pss1 - pss0 > n * 0.97 && pss1 - pss0 < n * 1.05,
+                  "PSS grew by %.2f MiB", pm_check_mib(pss1 - pss0));
+    ck_assert_msg(uss1 - uss0 > n * 0.97 && uss1 - uss0 < n * 1.05,
+                  "USS grew by %.2f MiB", pm_check_mib(uss1 - uss0));
+    munmap(p, n);
+}
+END_TEST
+
+/* A forked child shares the parent's 64 MiB: in its RSS, half of it in
+ * its PSS, none of it in its USS. */
+START_TEST(test_mem_read_forked_child_shares_pages_in_pss_not_uss)
+{
+    const size_t n = 64 * PM_MIB;
+    int go[2], ready[2];
+    uint64_t rss, pss, uss;
+    void *p = pm_check_map_touch(n);
+    pid_t pid;
+    char c = 0;
+
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(ready), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        ssize_t r = write(ready[1], "r", 1);
+        r = read(go[0], &c, 1);
+        _exit(r == 1 ? 0 : 1);
+    }
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(pm_mem_read(pid, PM_MEM_RSS, &rss), 0);
+    ck_assert_int_eq(pm_mem_read(pid, PM_MEM_PSS, &pss), 0);
+    ck_assert_int_eq(pm_mem_read(pid, PM_MEM_USS, &uss), 0);
+    {
+        uint64_t kids_rss, kids_uss;
+
+        ck_assert_int_eq(pm_mem_children(getpid(), PM_MEM_RSS, &kids_rss),
+                         0);
+        ck_assert_int_eq(pm_mem_children(getpid(), PM_MEM_USS, &kids_uss),
+                         0);
+        ck_assert_msg(kids_rss >= n && kids_uss + n * 0.97 <= kids_rss,
+                      "children RSS %.2f, USS %.2f MiB",
+                      pm_check_mib(kids_rss), pm_check_mib(kids_uss));
+    }
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    ck_assert_msg(rss >= n, "child RSS %.2f MiB", pm_check_mib(rss));
+    ck_assert_msg(pss + n * 0.45 <= rss, "child PSS %.2f of RSS %.2f MiB",
+                  pm_check_mib(pss), pm_check_mib(rss));
+    ck_assert_msg(uss + n * 0.97 <= rss, "child USS %.2f of RSS %.2f MiB",
+                  pm_check_mib(uss), pm_check_mib(rss));
+    ck_assert_int_eq(pm_mem_read(pid, PM_MEM_PSS, &pss), -ESRCH);
+    ck_assert_int_eq(pm_mem_read(getpid(), 7, &pss), -EINVAL);
+    munmap(p, n);
+    close(go[0]);
+    close(go[1]);
+    close(ready[0]);
+    close(ready[1]);
+}
+END_TEST
+
 int main(void)
 {
     const pm_check_test_t tests[] = {
@@ -477,6 +602,10 @@ int main(void)
          test_proc_descendants_lists_child_and_grandchild_in_order},
         {"children", test_proc_descendants_returns_total_when_max_is_small},
         {"children", test_proc_descendants_rejects_bad_arguments},
+        {"smaps", test_smaps_parse_reads_pss_and_sums_private_lines_as_uss},
+        {"smaps", test_smaps_parse_rejects_garbled_or_missing_lines},
+        {"smaps", test_mem_read_pss_and_uss_grow_by_touched_64mib},
+        {"smaps", test_mem_read_forked_child_shares_pages_in_pss_not_uss},
     };
 
     return pm_check_main("rss", tests, PM_CHECK_COUNT(tests));

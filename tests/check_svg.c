@@ -544,9 +544,9 @@ END_TEST
 START_TEST(test_svg_timeline_shades_function_spans)
 {
     pm_svg_series_t s = {"main", ramp, NRAMP};
-    pm_svg_span_t spans[] = {{"__main__.load", 2.0, 5.0},
-                             {"f<x>&", 9.0, 7.0}, /* reversed */
-                             {"bad", NAN, 1.0}};
+    pm_svg_span_t spans[] = {{"__main__.load", 2.0, 5.0, 0},
+                             {"f<x>&", 9.0, 7.0, 0}, /* reversed */
+                             {"bad", NAN, 1.0, 0}};
     pm_svg_opts_t o = {
         .series = &s, .nseries = 1, .spans = spans, .nspans = 3};
     doc_t d;
@@ -721,7 +721,7 @@ START_TEST(test_svg_timeline_keeps_coordinates_in_view)
         {-5.0, -20.0}, {NAN, 3.0},  {1.0, NAN},    {2.0, INFINITY},
         {3.0, 1e300},  {1e15, 1.0}, {4.0, -1e300}, {5.0, 7.0}};
     pm_svg_series_t s = {"main", wild, 8};
-    pm_svg_span_t spans[] = {{"x", -1e300, 1e300}, {NULL, 5.0, 5.0}};
+    pm_svg_span_t spans[] = {{"x", -1e300, 1e300, 0}, {NULL, 5.0, 5.0, 0}};
     pm_svg_opts_t o = {.title = NULL,
                        .series = &s,
                        .nseries = 1,
@@ -773,8 +773,8 @@ static char *golden_svg_unchecked(void)
         {0.5, 10.0}, {1.0, 40.0}, {2.0, 45.5}, {2.5, 5.0}};
     pm_svg_series_t s[2] = {{"main", main_pts, 7},
                             {"child 4242", child_pts, 4}};
-    pm_svg_span_t spans[] = {{"__main__.load", 0.4, 1.2},
-                             {"pkg.mod.step", 1.3, 2.2}};
+    pm_svg_span_t spans[] = {{"__main__.load", 0.4, 1.2, 0},
+                             {"pkg.mod.step", 1.3, 2.2, 0}};
     pm_svg_opts_t o = {.title = "train.py <b>&amp; co",
                        .series = s,
                        .nseries = 2,
@@ -904,6 +904,34 @@ START_TEST(test_svg_draws_spans_limit_and_legend)
 }
 END_TEST
 
+/* --flame: one bar per call, stacked by level (level 1 above level 0),
+ * the name inside and as the tooltip; no bands. */
+START_TEST(test_svg_flame_stacks_calls_by_level)
+{
+    pm_svg_series_t se = {.label = "main", .points = ramp5, .n = 5};
+    pm_svg_span_t spans[] = {
+        {.name = "m.outer", .start_t = 0.5, .end_t = 3.5, .level = 0},
+        {.name = "m.inner<&>", .start_t = 1.0, .end_t = 2.0, .level = 1}};
+    pm_svg_opts_t o = {.series = &se, .nseries = 1, .spans = spans,
+                       .nspans = 2, .flame = 1};
+    doc_t d;
+    char *svg = render(&o, &d);
+    const char *outer = strstr(svg, "<title>m.outer</title><rect");
+    const char *inner = strstr(svg, "<title>m.inner&lt;&amp;&gt;</title>");
+    double y_outer, y_inner;
+
+    ck_assert_ptr_nonnull(outer);
+    ck_assert_ptr_nonnull(inner);
+    ck_assert_ptr_null(strstr(svg, "class=\"span\""));
+    ck_assert_int_eq(sscanf(strstr(outer, " y=\"") + 4, "%lf", &y_outer), 1);
+    ck_assert_int_eq(
+        sscanf(strstr(strstr(inner, "<rect"), " y=\"") + 4, "%lf", &y_inner),
+        1);
+    ck_assert_double_lt(y_inner, y_outer);
+    free(svg);
+}
+END_TEST
+
 /* The hostile ranges a crafted .dat gives `peakmem plot`: whatever range
  * finite numbers make, the axes get a handful of ticks and the document
  * comes back. (A tick loop stepping by k++ stood still once k * step
@@ -932,7 +960,7 @@ START_TEST(test_svg_timeline_draws_any_finite_range)
 {
     /* `FUNC f 1 -1.7e308 1 1.7e308` after `MEM 1 0` */
     static const pm_svg_point_t one[] = {{0.0, 1.0}};
-    pm_svg_span_t wide[] = {{"f", -1.7e308, 1.7e308}};
+    pm_svg_span_t wide[] = {{"f", -1.7e308, 1.7e308, 0}};
     /* MEM and CHLD samples DBL_MAX apart; the MiB near DBL_MAX */
     static const pm_svg_point_t far[] = {{-DBL_MAX, 1.0}, {DBL_MAX, 2.0}};
     static const pm_svg_point_t huge[] = {{0.0, 1e308}, {1.0, DBL_MAX}};
@@ -1010,6 +1038,7 @@ int main(void)
         {"svg", test_svg_is_well_formed_with_axes_and_title},
         {"svg", test_svg_marks_peak_with_value_and_time},
         {"svg", test_svg_draws_spans_limit_and_legend},
+        {"svg", test_svg_flame_stacks_calls_by_level},
         {"hostile ranges", test_svg_timeline_draws_any_finite_range},
     };
 

@@ -77,6 +77,63 @@ static int64_t sum_increments(const pm_linetable_t *t)
     return sum;
 }
 
+/* A reader of the tracer's own (opts.read): a counter the test moves. */
+static int read_counter(void *arg, uint64_t *bytes)
+{
+    *bytes = *(const uint64_t *)arg;
+    return 0;
+}
+
+/* opts.read (tracemalloc's route) with the gate at every line: each
+ * line's increment is exactly what the reader's value moved by. */
+START_TEST(test_tracer_reads_through_the_given_reader)
+{
+    uint64_t value = 1000;
+    pm_tracer_opts_t o = {.read = read_counter, .read_arg = &value,
+                          .min_read_interval_ns = 1};
+    pm_tracer_t *tr = new_tracer(&o);
+    pm_linetable_t *t = new_table(1, 4);
+    pm_frame_state_t fs;
+
+    pm_tracer_call(tr, &fs, t, 1);
+    ck_assert_uint_eq(fs.line_start_rss, 1000);
+    pm_tracer_line(tr, &fs, 2);
+    value += 157; /* a bytearray(100) */
+    pm_tracer_line(tr, &fs, 3);
+    value -= 157;
+    pm_tracer_line(tr, &fs, 4);
+    pm_tracer_return(tr, &fs);
+    ck_assert_int_eq(line(t, 2)->increment_bytes, 157);
+    ck_assert_int_eq(line(t, 3)->increment_bytes, -157);
+    ck_assert_int_eq(line(t, 4)->increment_bytes, 0);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
+/* opts.kind: PSS and USS readings from smaps_rollup see a touched block
+ * as RSS does. */
+START_TEST(test_tracer_uss_kind_sees_a_touched_block)
+{
+    pm_tracer_opts_t o = {.kind = PM_MEM_USS};
+    pm_tracer_t *tr = new_tracer(&o);
+    pm_linetable_t *t = new_table(1, 3);
+    pm_frame_state_t fs;
+    char *p;
+
+    pm_tracer_call(tr, &fs, t, 1);
+    pm_tracer_line(tr, &fs, 2);
+    p = map_touch(64);
+    pm_check_sleep_us(100); /* past the 20 us gate */
+    pm_tracer_line(tr, &fs, 3);
+    pm_tracer_return(tr, &fs);
+    assert_increment(t, 2, 64, 1);
+    unmap(p, 64);
+    pm_tracer_free(tr);
+    pm_linetable_free(t);
+}
+END_TEST
+
 START_TEST(test_tracer_increments_add_up_to_call_delta)
 {
     pm_tracer_t *tr = new_tracer(NULL);
@@ -703,6 +760,8 @@ int main(void)
 {
     const pm_check_test_t tests[] = {
         {"lines", test_tracer_increments_add_up_to_call_delta},
+        {"lines", test_tracer_reads_through_the_given_reader},
+        {"lines", test_tracer_uss_kind_sees_a_touched_block},
         {"lines", test_tracer_first_line_starts_at_call},
         {"lines", test_tracer_loop_flat_memory_has_no_negatives},
         {"lines", test_tracer_recursion_counts_growth_once},

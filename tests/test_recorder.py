@@ -364,8 +364,12 @@ BAD_INPUT = [
      "directory"),
     (["attach"], 2, "peakmem: attach: a process id to attach to must be "
                     "provided"),
-    (["attach", "abc"], 2, "peakmem: attach: expected a process id, got "
-                           "'abc'"),
+    (["attach", "no-such-process-xyz"], 1,
+     "peakmem: attach: no process whose name contains "
+     "'no-such-process-xyz' (give a pid or a process name)"),
+    (["run", "-a", "no-such-process-xyz"], 1,
+     "peakmem: run: no process whose name contains "
+     "'no-such-process-xyz' (give a pid or a process name)"),
     (["attach", "2147483000"], 1,
      "peakmem: attach: no process with pid 2147483000"),
     (["peak"], 1, "peakmem: peak: no mprofile_*.dat file in the current "
@@ -402,13 +406,26 @@ BAD_INPUT = [
     (["run", "--timeout", "0", "true"], 2,
      "peakmem: run: --timeout expects a positive number of seconds, got "
      "'0'"),
+    (["run", "--backend", "tracemalloc", "true"], 2,
+     "peakmem: run: --backend tracemalloc: tracemalloc measures a Python "
+     "process from inside and cannot record another (use psutil, "
+     "psutil_pss, psutil_uss or posix)"),
+    (["run", "--backend", "rss", "true"], 2,
+     "peakmem: run: --backend rss: unknown (one of psutil, psutil_pss, "
+     "psutil_uss, posix)"),
     (["attach", "1", "2"], 2,
      "peakmem: attach: attach takes one process id, got 2 arguments"),
     (["attach", "-E", "1"], 2,
      "peakmem: attach: --python, --nopython and --exit-code are options "
-     "of run"),
-    (["plot", "a.dat", "b.dat"], 2,
-     "peakmem: plot: plot draws one .dat file, got 2"),
+     "of run without --attach"),
+    (["plot", "empty.dat", "a.dat"], 1,
+     "peakmem: plot: 'empty.dat' is empty (no MEM samples)"),
+    (["plot", "-w", "3", "empty.dat"], 2,
+     "peakmem: plot: --window expects two numbers of seconds separated by "
+     "a comma, the first not above the second (e.g. 0,20.5), got '3'"),
+    (["plot", "-w", "5,1", "empty.dat"], 2,
+     "peakmem: plot: --window expects two numbers of seconds separated by "
+     "a comma, the first not above the second (e.g. 0,20.5), got '5,1'"),
 ]
 
 
@@ -454,7 +471,7 @@ def test_plot_png_module_draws(tmp_path):
     _plot_png.draw(str(out), "title",
                    [("main", [0.0, 0.1, 0.2], [10.0, 42.5, 12.0]),
                     ("child 7", [0.05, 0.15], [3.0, 4.0])],
-                   [("f", 0.05, 0.15)])
+                   [("f", 0.05, 0.15, 0)])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -578,3 +595,115 @@ def test_peak_caps_what_it_reads(tmp_path):
                            preexec_fn=limited_memory)
         assert (r.returncode, r.stderr) == (1, "peakmem: peak: " + line +
                                             "\n")
+
+
+# ---- mprof's plot, peak and attach options (issue 12.8) ----------------
+
+FUNC_DAT = ("CMDLINE python work.py\n"
+            "MEM 10.000000 1700000000.0000\n"
+            "MEM 20.000000 1700000001.0000\n"
+            "MEM 50.000000 1700000002.0000\n"
+            "MEM 30.000000 1700000003.0000\n"
+            "MEM 40.000000 1700000004.0000\n"
+            "FUNC __main__.f 10.0000 1700000000.5000 20.0000 "
+            "1700000001.5000 0\n"
+            "FUNC __main__.f 30.0000 1700000002.5000 40.0000 "
+            "1700000004.0000 0\n"
+            "FUNC __main__.g 20.0000 1700000001.0000 25.0000 "
+            "1700000001.2000 1\n")
+
+
+@pytest.mark.parametrize("func", ["__main__.f", "__main__.g", "nope"])
+def test_peak_func_matches_debian_mprof(tmp_path, func):
+    (tmp_path / "f.dat").write_text(FUNC_DAT)
+    ours = peakmem(["peak", "--func", func, "f.dat"], tmp_path)
+    assert ours.returncode == 0, ours.stderr
+    theirs = subprocess.run([DEBIAN_PY, "-m", "mprof", "peak", "--func",
+                             func, "f.dat"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout == {"__main__.f": "f.dat\t40.000 MiB\n",
+                           "__main__.g": "f.dat\t20.000 MiB\n",
+                           "nope": "f.dat\tNaN MiB\n"}[func]
+
+
+def svg_of(tmp_path, args):
+    r = peakmem(["plot", "-o", "p.svg"] + args, tmp_path)
+    assert r.returncode == 0, r.stderr
+    return (tmp_path / "p.svg").read_text()
+
+
+def test_plot_several_files_one_line_each(tmp_path):
+    (tmp_path / "a.dat").write_text(FUNC_DAT)
+    (tmp_path / "b.dat").write_text(SMALL_DAT)
+    svg = svg_of(tmp_path, ["a.dat", "b.dat"])
+    assert svg.count("<polyline") == 2
+    assert ">a.dat<" in svg and ">b.dat<" in svg
+    assert 'class="span"' not in svg  # mprof: no function marks
+
+
+def test_plot_no_function_ts_and_flame(tmp_path):
+    (tmp_path / "a.dat").write_text(FUNC_DAT)
+    assert svg_of(tmp_path, ["a.dat"]).count('class="span"') == 3
+    assert 'class="span"' not in svg_of(tmp_path, ["-n", "a.dat"])
+    flame = svg_of(tmp_path, ["--flame", "a.dat"])
+    assert flame.count('class="flame"') == 3 and 'class="span"' not in flame
+    # g (level 1) is stacked above f (level 0)
+    ys = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'<title>([^<]+)</title><rect x="[^"]+" y="([^"]+)"', flame)}
+    assert ys["g"] < ys["f"]  # labels as mprof: the shortest unique
+
+
+def test_plot_slope_labels_the_trend(tmp_path):
+    (tmp_path / "b.dat").write_text(
+        "CMDLINE x\n" + "".join("MEM %d.000000 1700000000.%d000\n"
+                                % (10 + 2 * i, i) for i in range(10)))
+    svg = svg_of(tmp_path, ["--slope", "b.dat"])
+    assert "main slope 20.00000" in svg  # 2 MiB per 0.1 s
+    assert svg.count("<polyline") == 2  # the samples and the trend
+
+
+def test_plot_window_keeps_its_samples(tmp_path):
+    (tmp_path / "a.dat").write_text(FUNC_DAT)
+    svg = svg_of(tmp_path, ["-w", "1,3", "a.dat"])
+    # three samples (1, 2, 3 s): the 50 MiB peak inside, the 40 outside
+    assert "peak 50.0 MiB" in svg
+    points = re.search(r'<polyline[^>]* points="([^"]+)"', svg).group(1)
+    assert len(points.split()) == 3
+
+
+def test_attach_and_run_attach_by_process_name(tmp_path):
+    sleeper = tmp_path / "pmk12sleeper"
+    sleeper.write_bytes(open("/bin/sleep", "rb").read())
+    sleeper.chmod(0o755)
+    p = subprocess.Popen([str(sleeper), "30"])
+    try:
+        for args in (["attach", "pmk12sleep"], ["run", "-a", "pmk12sleep"],
+                     ["run", "--attach", str(p.pid)]):
+            r = peakmem([args[0], "-t", "0.3", "-o", "n.dat"] + args[1:],
+                        tmp_path)
+            assert r.returncode == 0, r.stderr
+            assert ("attaching to existing process, using hint: %s\n"
+                    % args[-1]) in r.stdout
+            assert "pid %d keeps running" % p.pid in r.stdout
+            first = (tmp_path / "n.dat").read_text().splitlines()[0]
+            assert first == "CMDLINE %s 30" % sleeper
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_run_backend_uss_records_private_memory(tmp_path):
+    """--backend psutil_uss: MEM holds the unique set size, below the RSS
+    by the shared libraries, and still the 100 MiB the program touches."""
+    (tmp_path / "alloc.py").write_text(ALLOC_SCRIPT)
+    for backend in ("psutil", "psutil_uss"):
+        r = peakmem(["run", "--nopython", "--backend", backend, "-T",
+                     "0.02", "-o", backend + ".dat", "alloc.py"], tmp_path)
+        assert r.returncode == 0, r.stderr
+    rss = mem_values(tmp_path / "psutil.dat")
+    uss = mem_values(tmp_path / "psutil_uss.dat")
+    assert max(rss) > 100 and max(uss) > 100
+    # the interpreter's pages, shared with this test's own Python, are in
+    # RSS and not in USS
+    assert max(uss) < max(rss) - 1

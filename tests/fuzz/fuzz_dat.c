@@ -67,7 +67,7 @@ static void draw(const pm_dat_t *d)
     for (size_t f = 0; f < d->nfuncs; f++) {
         /* names and title aside: they may say "nan" */
         spans[f] = (pm_svg_span_t){"f", d->funcs[f].start_t - t0,
-                                   d->funcs[f].end_t - t0};
+                                   d->funcs[f].end_t - t0, 0};
     }
     o.title = NULL;
     o.series = series;
