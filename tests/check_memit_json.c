@@ -481,6 +481,10 @@ START_TEST(test_html_sites_table)
     m = sample();
     html = pm_memit_render_html(&m);
     ck_assert_ptr_null(strstr(html, "peakmem-sites"));
+    free(html);
+}
+END_TEST
+
 START_TEST(test_json_and_html_list_each_child_with_both_totals)
 {
     static const pm_memit_child_t kids[] = {
