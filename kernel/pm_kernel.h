@@ -490,6 +490,142 @@ int pm_probe_depth(void);
  * negative count as 0, and far-off deadlines saturate (no overflow). */
 int64_t pm_probe_deadline_ns(double seconds);
 
+/* ---- allocation tracking: sites, live allocations, sampler, peak -------
+ * The Python-free half of `%memit --sites` (kernel/sites.c, alloc.c). The
+ * hooks in magics/allocs_py.c decide per allocation whether it is tracked
+ * (pm_alloc_sampler_weight), capture where it came from and hand the
+ * engine (address, weight, site frames); frees hand the address back.
+ *
+ * The peak is Fil's (pythonspeed/filprofiler): the engine keeps bytes held
+ * per site now; when the tracked total reaches a new high it only marks
+ * the snapshot as due, and copies "now" into "at peak" for every site the
+ * first time the total drops after that high (or at the end). memray
+ * finds its high-water mark offline instead, replaying a recorded file
+ * to the peak's record index; in-process copying needs no file. */
+
+/* Frames kept per site: [0] where the allocation was asked for; [1] for
+ * a site in a library, the innermost frame of the user's own code that
+ * led there; [2] the measured statement's line, when not one of those
+ * (code 0: none). */
+#define PM_SITE_FRAMES 3
+
+/* One frame: code is the caller's opaque id of a code object (its
+ * address), line its line number. */
+typedef struct {
+    uintptr_t code;
+    int32_t line;
+} pm_site_frame_t;
+
+/* A site: bytes held now and at the tracked peak (sampled weights). */
+typedef struct {
+    pm_site_frame_t frames[PM_SITE_FRAMES];
+    int64_t cur_bytes;
+    int64_t peak_bytes;
+    uint64_t allocs; /* tracked allocations made here */
+} pm_site_t;
+
+/* The site table: sites keyed by their frames (hash), and the set of
+ * distinct code ids seen (so the caller can keep each code object alive
+ * once). Not thread-safe: pm_alloc_t's lock guards it. */
+typedef struct {
+    pm_site_t *items;
+    size_t n, cap;
+    uint32_t *index; /* open addressing: site number + 1, 0 empty */
+    size_t index_cap;
+    uintptr_t *codes; /* open addressing set, 0 empty */
+    size_t ncodes, codes_cap;
+} pm_sites_t;
+
+int pm_sites_init(pm_sites_t *s);
+void pm_sites_close(pm_sites_t *s);
+
+/* The number of the site with these PM_SITE_FRAMES frames, added (with
+ * zero bytes) when new. Returns it (>= 0) or -ENOMEM. */
+int64_t pm_sites_find(pm_sites_t *s, const pm_site_frame_t *frames);
+
+/* Add code to the set of seen code ids: 1 when new, 0 when known,
+ * -ENOMEM. code 0 is never added (returns 0). */
+int pm_sites_code_add(pm_sites_t *s, uintptr_t code);
+
+/* Copy every site's cur_bytes into peak_bytes. */
+void pm_sites_snapshot(pm_sites_t *s);
+
+/* At most max sites with the most bytes at the peak (peak_bytes > 0),
+ * largest first (ties: the older site first), as pointers into s (valid
+ * until s changes). Returns how many were written. */
+size_t pm_sites_top(const pm_sites_t *s, const pm_site_t **out, size_t max);
+
+/* The per-thread sampler: Poisson by bytes. Each allocated byte is a
+ * point of a Poisson process with mean spacing mean_bytes; an allocation
+ * is tracked when it holds at least one point, i.e. with probability
+ * p = 1 - exp(-size / mean_bytes), and then weighs size / p, so that the
+ * expected weight of every allocation is its size (unbiased totals).
+ * Allocations of exact_bytes or more are always tracked at their size.
+ * mean_bytes 0: every allocation tracked exactly. Owned by one thread. */
+typedef struct {
+    uint64_t rng;        /* xorshift64* state, never 0 */
+    double mean_bytes;   /* mean spacing of sample points */
+    uint64_t exact_bytes;
+    double countdown;    /* bytes to the next sample point */
+} pm_alloc_sampler_t;
+
+void pm_alloc_sampler_init(pm_alloc_sampler_t *s, double mean_bytes,
+                           uint64_t exact_bytes, uint64_t seed);
+
+/* The weight of an allocation of size bytes: 0 when not tracked. Pure C,
+ * no allocation, no lock. */
+uint64_t pm_alloc_sampler_weight(pm_alloc_sampler_t *s, size_t size);
+
+/* The engine: live tracked allocations (address -> weight, site), sites,
+ * the tracked total now and at its peak. Every function takes the lock:
+ * hooks call them from any thread, with or without the GIL. The engine
+ * allocates with libc malloc only (never Python's allocators). */
+typedef struct {
+    void *lock;   /* pthread_mutex_t, malloc'd */
+    pm_sites_t sites;
+    struct pm_alloc_entry *live; /* open addressing, addr 0 empty */
+    size_t nlive, live_cap;
+    int64_t cur_bytes;  /* tracked bytes held now */
+    int64_t peak_bytes; /* highest cur_bytes */
+    int snapshot_due;   /* a new peak not yet copied into the sites */
+    uint64_t dropped;   /* allocations not tracked for lack of memory */
+    /* one bit per address hash, set when an address is added and never
+     * cleared: a free whose bit is clear was never tracked and skips the
+     * lock (most frees). Bits set under the lock, read with atomics. */
+    uint64_t *filter;
+} pm_alloc_t;
+
+int pm_alloc_init(pm_alloc_t *a);
+void pm_alloc_close(pm_alloc_t *a);
+
+/* Empty a for a new measurement, keeping its lock and filter storage (so
+ * a hook on another thread may still read the filter: it then sees only
+ * clear bits). Not while another thread adds or removes. */
+void pm_alloc_reset(pm_alloc_t *a);
+
+/* 0 when addr was certainly never added since the last reset (no lock:
+ * one atomic read), 1 when it may have been. */
+int pm_alloc_may_hold(const pm_alloc_t *a, uintptr_t addr);
+
+/* Record a tracked allocation at addr of weight bytes from the site with
+ * frames (PM_SITE_FRAMES of them). An entry already at addr (its free was
+ * not seen) is replaced. *new_codes (may be NULL) gets bit i set when
+ * frames[i].code was seen for the first time. Returns 0 or -ENOMEM (the
+ * allocation is then not tracked and counted in dropped). */
+int pm_alloc_add(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
+                 const pm_site_frame_t *frames, unsigned *new_codes);
+
+/* Forget the allocation at addr: 1 when it was tracked (the total drops;
+ * the first drop after a new peak copies the sites first), 0 when not.
+ * An address never added costs one atomic read, no lock (the filter). */
+int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr);
+
+/* End of a measurement: take the snapshot still due. The sites then hold
+ * their bytes at the peak; pm_alloc_peak gives the total. */
+void pm_alloc_finish(pm_alloc_t *a);
+
+uint64_t pm_alloc_peak(pm_alloc_t *a);
+
 #ifdef __cplusplus
 }
 #endif

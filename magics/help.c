@@ -58,6 +58,12 @@ const pm_optdef_t pm_memit_options[] = {
      "(the current `distributed` Client, or the scheduler at ADDRESS, "
      "given as `--dask=ADDRESS`); `--limit` then applies per worker",
      "%memit --dask x.sum().compute()"},
+    {0, "sites", PM_OPT_OPTIONAL_NUMBER, "N",
+     "also track allocations while the statement runs (Python's allocators "
+     "and NumPy's data buffers): show the most they held at once, the part "
+     "of the RSS increment they do not explain (untracked), and the N sites "
+     "(default 5) holding the most at that moment, each with its line",
+     "%memit --sites 3 df = a.merge(b, on=\"key\")"},
     {0, NULL, 0, NULL, NULL, NULL},
 };
 
@@ -92,10 +98,10 @@ const pm_magic_help_t pm_memit_help = {
     .summary = "Measure the peak memory and the increment of a statement.",
     .usage_line = "%memit [-r R] [-t T] [-i I] [-c] [-o] [-q] "
                   "[--limit SIZE [--strict]] [--no-live] [--dask[=ADDRESS]] "
-                  "statement",
+                  "[--sites [N]] statement",
     .usage_cell = "%%memit [-r R] [-t T] [-i I] [-c] [-o] [-q] "
                   "[--limit SIZE [--strict]] [--no-live] [--dask[=ADDRESS]] "
-                  "[setup]\n"
+                  "[--sites [N]] [setup]\n"
                   "<cell body: the code to measure>",
     .details = "In cell mode the magic's line is setup code (run, not "
                "measured) and the cell body is measured. The peak is "
@@ -145,6 +151,9 @@ void pm_help_label(const pm_optdef_t *def, char *buf, size_t len)
 {
     if (def->long_name != NULL && def->takes_value == PM_OPT_OPTIONAL) {
         pm_fmt(buf, len, "--%s[=%s]", def->long_name, def->metavar);
+    } else if (def->long_name != NULL &&
+               def->takes_value == PM_OPT_OPTIONAL_NUMBER) {
+        pm_fmt(buf, len, "--%s [%s]", def->long_name, def->metavar);
     } else if (def->long_name != NULL) {
         pm_fmt(buf, len, "--%s%s%s", def->long_name,
                def->metavar != NULL ? " " : "",

@@ -90,6 +90,37 @@ PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
 PyObject *pm_memit_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
 
+/* ---- allocation tracking for %memit --sites (allocs_py.c) -------------*/
+
+/* What --sites found: the top sites (strings malloc'd), the allocation
+ * peak, the sampling spacing and a note on what was not tracked. */
+typedef struct {
+    pm_memit_site_t *items;
+    size_t n;
+    uint64_t allocated_peak_bytes;
+    uint64_t sample_bytes;
+    char *note; /* NULL when nothing to say */
+} pm_sites_report_t;
+
+/* Install the allocator hooks (raw, mem, object domains) and, when numpy
+ * 1.22+ is imported, a NEP 49 handler in the current context; tracking
+ * stays paused until pm_allocs_resume. root is the statement's code (its
+ * frame ends the walk; shift is added to its lines: 1 in cell mode).
+ * Returns 0, or -1 with an exception (RuntimeError when already on). */
+int pm_allocs_start(PyObject *root, int shift);
+
+/* Track (resume) only while the statement itself runs. Any thread. */
+void pm_allocs_resume(void);
+void pm_allocs_pause(void);
+
+/* Uninstall everything, and describe the nsites sites that held the most
+ * at the allocation peak into out (cleared first; the caller clears it
+ * with pm_sites_report_clear). No-op when not started. Returns 0 or -1
+ * with an exception (out then empty); tracking is off either way. */
+int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out);
+
+void pm_sites_report_clear(pm_sites_report_t *r);
+
 /* ---- %memit -t (timeout_py.c) --------------------------------------------*/
 
 /* -t, one pm_timeout_t per measured run (per probe), so a nested

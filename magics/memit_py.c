@@ -16,6 +16,9 @@
 #define TIMELINE_INTERVAL_S 0.01
 #define TIMELINE_MAX_SAMPLES 2000
 
+/* Sites shown by --sites without a number. */
+#define SITES_DEFAULT 5
+
 typedef struct {
     long repeat;
     double timeout_s; /* 0: none */
@@ -25,6 +28,7 @@ typedef struct {
     int strict;           /* --strict: fail the cell above the limit */
     int live;             /* show the live line (not -q, --no-live or
                              PEAKMEM_LIVE=0) */
+    long sites;           /* --sites [N]: sites shown; 0: not tracked */
     const char *setup;    /* NULL in line mode */
     const char *statement;
     const char *dask;     /* --dask: "" (the current Client) or an
@@ -75,6 +79,14 @@ static int parse_args(pm_state_t *st, const pm_opts_t *opts, const char *cell,
     }
     a->dask = pm_opts_get(opts, 0, "dask");
     a->strict = pm_opts_get(opts, 0, "strict") != NULL;
+    a->sites = 0;
+    if ((v = pm_opts_get(opts, 0, "sites")) != NULL) {
+        a->sites = SITES_DEFAULT;
+        if (v[0] != '\0' && pm_parse_long(v, 1, 1000, "--sites", &a->sites,
+                                          err, sizeof err) < 0) {
+            goto usage;
+        }
+    }
     if (a->strict && a->limit_bytes == 0) {
         snprintf(err, sizeof err,
                  "--strict needs a --limit, e.g. "
@@ -241,7 +253,11 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
     }
     int begin_rc = pm_probe_begin(&probe, &popts);
     if (begin_rc == 0) {
+        if (a->sites > 0) {
+            pm_allocs_resume();
+        }
         res = pm_shell_exec(shell, code);
+        pm_allocs_pause();
     }
     if (timed) {
         pm_timeout_disarm(&timeout);
@@ -492,7 +508,8 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     PyObject *dask_session = NULL, *workers = NULL;
     json_t *workers_doc = NULL;
     int workers_over = 0;
-    int shown_live = 0, failed = 1;
+    pm_sites_report_t sites = {0};
+    int shown_live = 0, failed = 1, tracking = 0;
     int rc;
 
     if (!a->quiet) {
@@ -534,6 +551,12 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (a->dask != NULL && (dask_session = dask_begin(a)) == NULL) {
         goto fail;
     }
+    if (a->sites > 0) {
+        if (pm_allocs_start(code, a->setup != NULL ? 1 : 0) < 0) {
+            goto fail;
+        }
+        tracking = 1;
+    }
     int64_t run_start_ns = pm_now_ns();
     for (long i = 0; i < a->repeat; i++) {
         pm_children_t *kids = NULL;
@@ -571,6 +594,12 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         }
     }
     int64_t run_end_ns = pm_now_ns();
+    if (tracking) {
+        tracking = 0;
+        if (pm_allocs_stop(shell, (size_t)a->sites, &sites) < 0) {
+            goto fail;
+        }
+    }
     if (sampler != NULL) {
         shown_live = pm_display_live_stop(&disp, 0, display_id);
         pm_sampler_stop(sampler);
@@ -618,6 +647,12 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .display_id = shown_live ? display_id : NULL,
         .names = names.items,
         .nnames = names.n,
+        .sites_on = a->sites > 0,
+        .allocated_peak_bytes = sites.allocated_peak_bytes,
+        .sites = sites.items,
+        .nsites = sites.n,
+        .sample_bytes = sites.sample_bytes,
+        .sites_note = sites.note,
         .children = children,
         .nchildren = nchildren,
         .sum_of_peaks_bytes = best_kids != NULL ? sum_of_peaks : 0,
@@ -633,7 +668,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     }
     if (!a->quiet) {
         bundle = pm_memit_bundle(&m);
-        text = pm_memit_render_text(&m);
+        text = pm_memit_render_text_full(&m);
         if (bundle == NULL || text == NULL) {
             PyErr_NoMemory();
             Py_CLEAR(result);
@@ -663,6 +698,15 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     }
     failed = 0;
 fail:
+    if (tracking) { /* the statement failed: tracking ends with it */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (pm_allocs_stop(shell, 0, &sites) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+        PyErr_Restore(et, ev, tb);
+    }
+    pm_sites_report_clear(&sites);
     /* the statement failed: a live line still running says it stopped */
     pm_display_live_stop(&disp, failed, display_id);
     pm_display_end(&disp);

@@ -173,6 +173,13 @@ static int parse_long_option(const char **pos, const pm_optdef_t *defs,
     }
     const char *value = "";
     *pos = end;
+    if (def->takes_value == PM_OPT_OPTIONAL_NUMBER && *end != '=') {
+        const char *next = skip_blanks(end);
+        size_t digits = strspn(next, "0123456789");
+        if (digits == 0 || !is_blank_or_end(next[digits])) {
+            return push(out, def, value, err, errlen);
+        }
+    }
     if (def->takes_value == PM_OPT_OPTIONAL) {
         /* "--dask=ADDR", or "--dask ADDR" when the next word is an
          * address ("scheme://..."); else no value. */

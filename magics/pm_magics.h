@@ -36,10 +36,14 @@ int pm_is_errno(int rc);
 
 /* ---- options and values of a magic's line (options.c) ---------------*/
 
-/* One option a magic accepts: -x (short_name) or --name (long_name).
- * takes_value: the option needs a value ("-r3", "-r 3", "--limit=2GB",
- * "--limit 2GB"); values may be quoted with ' or ". The help fields feed
- * the docstring and README (help.c); the parser reads the first three. */
+/* One option a magic accepts: -x (short_name), --name (long_name), or
+ * both. takes_value: the option needs a value ("-r3", "-r 3",
+ * "--limit=2GB", "--limit 2GB"); values may be quoted with ' or ".
+ * PM_OPT_OPTIONAL_NUMBER (long options): a value is taken only when
+ * attached ("--sites=3") or when the next word is all digits
+ * ("--sites 3"); else the option gives "". The help fields feed the
+ * docstring and README (help.c); the parser reads the first three. */
+#define PM_OPT_OPTIONAL_NUMBER 3
 typedef struct {
     char short_name;       /* 0 when the option is long only */
     const char *long_name; /* NULL when the option is short only */

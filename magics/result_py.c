@@ -36,6 +36,8 @@ typedef struct {
     PyObject *method;         /* str: "hwm", "sampled" or "hwm+sampled" */
     PyObject *wall_times;     /* list of float: seconds per repeat */
     PyObject *statement;      /* str */
+    PyObject *allocated_peak_bytes; /* int, or None without --sites */
+    PyObject *sites; /* list of dict, or None without --sites */
     PyObject *children;       /* list of dict, or None: -c's exact path */
     PyObject *sum_of_peaks;   /* int bytes, or None: -c's exact path */
     PyObject *workers;        /* list of dict, or None: --dask */
@@ -187,6 +189,12 @@ static PyMemberDef memit_result_members[] = {
     MEMBER(method, "How the peak was measured: hwm, sampled, hwm+sampled."),
     MEMBER(wall_times, "Wall time of each repeat, seconds."),
     MEMBER(statement, "The measured statement."),
+    MEMBER(allocated_peak_bytes,
+           "--sites: most bytes the tracked allocations held at once, or "
+           "None."),
+    MEMBER(sites, "--sites: the sites holding the most at the allocation "
+                  "peak (dicts: where, source, via_where, via_source, "
+                  "statement_where, statement_source, bytes, share), or None."),
     MEMBER(children,
            "With -c: each descendant process as a dict (pid, ppid, command, "
            "peak in bytes, exited), or None."),
@@ -342,6 +350,35 @@ static PyObject *float_list(const double *values, size_t n, double scale)
     return list;
 }
 
+/* --sites: a list of dicts like the JSON's "sites", or None. */
+static PyObject *sites_list(const pm_memit_t *m)
+{
+    if (!m->sites_on) {
+        return Py_NewRef(Py_None);
+    }
+    PyObject *list = PyList_New((Py_ssize_t)m->nsites);
+    for (size_t i = 0; list != NULL && i < m->nsites; i++) {
+        const pm_memit_site_t *s = &m->sites[i];
+        double share = m->allocated_peak_bytes > 0
+                           ? (double)s->bytes / (double)m->allocated_peak_bytes
+                           : 0.0;
+        PyObject *d = Py_BuildValue(
+            "{s:s, s:s, s:z, s:z, s:z, s:z, s:K, s:d}", "where", s->where,
+            "source", s->source != NULL ? s->source : "", "via_where",
+            s->via_where, "via_source",
+            s->via_where != NULL ? s->via_source : NULL, "statement_where",
+            s->stmt_where, "statement_source",
+            s->stmt_where != NULL ? s->stmt_source : NULL, "bytes",
+            (unsigned long long)s->bytes, "share", share);
+        if (d == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    return list;
+}
+
 static PyObject *peaks_mib(const pm_memit_t *m)
 {
     PyObject *list = PyList_New((Py_ssize_t)m->n);
@@ -409,7 +446,11 @@ PyObject *pm_memit_result_new(pm_state_t *st, const pm_memit_t *m,
         m->include_children && m->sum_of_peaks_bytes > 0
             ? PyLong_FromUnsignedLongLong(m->sum_of_peaks_bytes)
             : Py_NewRef(Py_None);
-    self->base.text = str_from_malloced(pm_memit_render_text(m));
+    self->allocated_peak_bytes =
+        m->sites_on ? PyLong_FromUnsignedLongLong(m->allocated_peak_bytes)
+                    : Py_NewRef(Py_None);
+    self->sites = sites_list(m);
+    self->base.text = str_from_malloced(pm_memit_render_text_full(m));
     self->base.html = str_from_malloced(pm_memit_render_html(m));
     self->base.json_text = json_str(pm_memit_to_json(m));
     self->base.mime = PyUnicode_FromString(PM_MIME_MEMIT);

@@ -4,6 +4,33 @@
  * user namespace. */
 #include "internal.h"
 
+/* The number of the cell running now, as its prompt shows it: the
+ * highest number in the compiler's map of cell file names (IPython caches
+ * the running cell before it runs), since IPython 9 increments
+ * shell.execution_count before the cell runs and 8 after; that attribute
+ * when the map is missing or empty. New reference or NULL. */
+static PyObject *cell_count(PyObject *shell, PyObject *compiler)
+{
+    PyObject *map = PyObject_GetAttrString(compiler, "_filename_map");
+    PyObject *best = NULL;
+    if (map != NULL && PyDict_Check(map)) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(map, &pos, &key, &value)) {
+            if (PyLong_Check(value) &&
+                (best == NULL ||
+                 PyObject_RichCompareBool(value, best, Py_GT) == 1)) {
+                best = value;
+            }
+        }
+    }
+    Py_XINCREF(best);
+    Py_XDECREF(map);
+    PyErr_Clear(); /* a private attribute: absent is fine */
+    return best != NULL ? best : PyObject_GetAttrString(shell,
+                                                        "execution_count");
+}
+
 PyObject *pm_shell_compile(PyObject *shell, const char *source)
 {
     PyObject *transformed = NULL, *compiler = NULL, *name = NULL;
@@ -14,7 +41,7 @@ PyObject *pm_shell_compile(PyObject *shell, const char *source)
         goto fail;
     }
     compiler = PyObject_GetAttrString(shell, "compile");
-    count = PyObject_GetAttrString(shell, "execution_count");
+    count = compiler != NULL ? cell_count(shell, compiler) : NULL;
     if (compiler == NULL || count == NULL) {
         goto fail;
     }

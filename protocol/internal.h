@@ -86,4 +86,11 @@ json_t *pm_json_array_map(size_t n, pm_json_item_fn item, const void *ctx);
  * failed (ENOMEM); callers then keep the current locale. Thread-safe. */
 locale_t pm_c_locale(void);
 
+/* Append the base64 (RFC 4648, padded) of len bytes (render_html.c). */
+void pm_html_put_base64(pm_strbuf_t *out, const unsigned char *s, size_t len);
+
+/* The --sites block of the HTML result (render_sites.c): nothing when
+ * m->sites_on is 0. Appends to out. */
+void pm_memit_render_sites_html(pm_strbuf_t *out, const pm_memit_t *m);
+
 #endif

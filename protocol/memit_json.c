@@ -98,6 +98,46 @@ static json_t *names_to_json(const pm_memit_t *m)
     return names;
 }
 
+/* {"where", "source", "via_where", "via_source", "statement_where",
+ * "statement_source", "bytes", "share"} */
+static json_t *site_to_json(const void *ctx, size_t i)
+{
+    const pm_memit_t *m = ctx;
+    const pm_memit_site_t *s = &m->sites[i];
+
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "where", s->where,
+        "source", s->source != NULL ? s->source : "", "via_where",
+        pm_json_string_or_null(s->via_where), "via_source",
+        pm_json_string_or_null(s->via_where != NULL ? s->via_source : NULL),
+        "statement_where", pm_json_string_or_null(s->stmt_where),
+        "statement_source",
+        pm_json_string_or_null(s->stmt_where != NULL ? s->stmt_source : NULL),
+        "bytes", (json_int_t)s->bytes, "share",
+        m->allocated_peak_bytes > 0
+            ? json_real((double)s->bytes / (double)m->allocated_peak_bytes)
+            : json_null());
+}
+
+/* The --sites fields: null when tracking was off. */
+static int sites_to_json(json_t *doc, const pm_memit_t *m)
+{
+    if (!m->sites_on) {
+        return pm_json_set(doc, "allocated_peak_bytes", json_null()) ||
+               pm_json_set(doc, "untracked_bytes", json_null()) ||
+               pm_json_set(doc, "sample_bytes", json_null()) ||
+               pm_json_set(doc, "sites", json_null());
+    }
+    return pm_json_set(doc, "allocated_peak_bytes",
+                       json_integer((json_int_t)m->allocated_peak_bytes)) ||
+           pm_json_set(doc, "untracked_bytes",
+                       json_integer((json_int_t)pm_memit_untracked(m))) ||
+           pm_json_set(doc, "sample_bytes",
+                       json_integer((json_int_t)m->sample_bytes)) ||
+           pm_json_set(doc, "sites",
+                       pm_json_array_map(m->nsites, site_to_json, m));
+}
+
 /* {"pid", "ppid", "command", "peak_bytes", "exited"} of child i. */
 static json_t *child_to_json(const void *ctx, size_t i)
 {
@@ -212,7 +252,9 @@ json_t *pm_memit_to_json(const pm_memit_t *m)
         pm_json_set(doc, "workers",
                     m->workers != NULL ? json_deep_copy(m->workers)
                                        : json_null()) ||
-        pm_json_set(doc, "cluster", cluster_to_json(m))) {
+        pm_json_set(doc, "cluster", cluster_to_json(m)) ||
+        pm_json_set(doc, "version", json_integer(PM_SCHEMA_VERSION_MEMIT)) ||
+        sites_to_json(doc, m)) {
         goto fail;
     }
     free(text);
@@ -252,7 +294,7 @@ fail:
 
 json_t *pm_memit_bundle(const pm_memit_t *m)
 {
-    char *text = pm_memit_render_text(m);
+    char *text = pm_memit_render_text_full(m);
     char *html = pm_memit_render_html(m);
     json_t *bundle =
         pm_display_bundle(text, html, PM_MIME_MEMIT, pm_memit_to_json(m));

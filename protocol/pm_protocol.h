@@ -48,6 +48,25 @@ typedef struct {
     const char *value;
 } pm_memit_name_t;
 
+/* Schema version of the "peakmem.memit" document: 2 added the
+ * allocation-tracking fields of --sites. */
+#define PM_SCHEMA_VERSION_MEMIT 2
+
+/* One site of `%memit --sites`: where the memory held at the allocation
+ * peak was asked for. Strings borrowed, UTF-8. */
+typedef struct {
+    const char *where;  /* "In [12] line 3" or "path/file.py:40" */
+    const char *source; /* that line's text, stripped ("" unknown) */
+    /* for a site in a library, the innermost frame of the user's own code
+     * that led there; NULL when none */
+    const char *via_where;
+    const char *via_source;
+    /* the measured statement's line that led there, when neither of the
+     * above; NULL when none */
+    const char *stmt_where;
+    const char *stmt_source;
+    uint64_t bytes; /* held at the allocation peak (sampled estimate) */
+} pm_memit_site_t;
 /* One descendant process of a -c measurement and its exact peak (its
  * VmHWM, reset at the start or counted from its birth). */
 typedef struct {
@@ -80,6 +99,15 @@ typedef struct {
     const char *display_id; /* transient.display_id of the bundle, or NULL */
     const pm_memit_name_t *names; /* nnames of them, in statement order */
     size_t nnames;
+    /* --sites: allocation tracking over all repeats. sites_on 0: none of
+     * this is shown and the JSON fields are null. */
+    int sites_on;
+    uint64_t allocated_peak_bytes; /* tracked bytes held at their peak */
+    const pm_memit_site_t *sites;  /* the nsites holding most, largest
+                                      first */
+    size_t nsites;
+    uint64_t sample_bytes; /* mean sampling spacing (0: all exact) */
+    const char *sites_note; /* what was not tracked, or NULL */
     /* -c with the exact path: the descendants of the repeat whose sum of
      * peaks was highest, and that sum (own exact peak + each child's
      * peak: an exact upper bound of the total); peak_bytes then holds
@@ -91,6 +119,15 @@ typedef struct {
      * protocol/SCHEMA.md, "workers"), borrowed; NULL without --dask. */
     const json_t *workers;
 } pm_memit_t;
+
+/* RSS increment not explained by tracked allocations: the highest
+ * increment minus allocated_peak_bytes, at least 0. */
+uint64_t pm_memit_untracked(const pm_memit_t *m);
+
+/* memory_profiler's line, then with --sites the allocation peak, the
+ * untracked part and one or two lines per site, no final newline: the
+ * text/plain form. Caller frees. NULL on ENOMEM. */
+char *pm_memit_render_text_full(const pm_memit_t *m);
 
 /* 1 when a --limit was given and the peak is above it. */
 int pm_memit_over_limit(const pm_memit_t *m);

@@ -319,8 +319,7 @@ static int render_table(pm_strbuf_t *out, const pm_memit_t *m,
     return 0;
 }
 
-/* Append the base64 (RFC 4648, padded) of len bytes. */
-static void put_base64(pm_strbuf_t *out, const unsigned char *s, size_t len)
+void pm_html_put_base64(pm_strbuf_t *out, const unsigned char *s, size_t len)
 {
     static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                  "abcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -362,7 +361,7 @@ static int chart_img(pm_strbuf_t *out, const char *svg, int width,
                      "src=\"data:image/svg+xml;base64,",
                      width, height, alt);
     free(alt);
-    put_base64(out, (const unsigned char *)svg, strlen(svg));
+    pm_html_put_base64(out, (const unsigned char *)svg, strlen(svg));
     pm_strbuf_puts(out, "\"></div>");
     return 0;
 }
@@ -568,6 +567,7 @@ char *pm_memit_render_html(const pm_memit_t *m)
             goto fail;
         }
     }
+    pm_memit_render_sites_html(out, m);
     pm_strbuf_printf(out, "</div>");
     text = pm_strbuf_steal(&b);
 

@@ -58,7 +58,7 @@ START_TEST(test_json_has_schema_and_options)
 
     ck_assert_ptr_nonnull(doc);
     ck_assert_str_eq(str_at(doc, "schema"), "peakmem.memit");
-    ck_assert_int_eq(int_at(doc, "version"), PM_SCHEMA_VERSION);
+    ck_assert_int_eq(int_at(doc, "version"), PM_SCHEMA_VERSION_MEMIT);
     ck_assert_str_eq(str_at(doc, "statement"), "a = [1] * (10 ** 7)  # é");
     ck_assert_str_eq(str_at(doc, "setup"), "import numpy as np");
     ck_assert_str_eq(str_at(doc, "method"), "hwm");
@@ -211,7 +211,11 @@ START_TEST(test_json_keys_in_documented_order)
                                  "names",
                                  "children",
                                  "workers",
-                                 "cluster"};
+                                 "cluster",
+                                 "allocated_peak_bytes",
+                                 "untracked_bytes",
+                                 "sample_bytes",
+                                 "sites"};
     pm_memit_t m = sample();
     json_t *doc = pm_memit_to_json(&m);
     const char *key;
@@ -368,6 +372,119 @@ START_TEST(test_live_text_and_bundle)
 }
 END_TEST
 
+static const pm_memit_site_t sites[] = {
+    {"In [6] line 3", "a = np.ones(2**25)", NULL, NULL, "In [7] line 2",
+     "f()", 48 * PM_MIB},
+    {"/x/site-packages/pandas/core/merge.py:120", "out = take(left)",
+     "In [7] line 4", "m = l.merge(r, on=\"k\")", NULL, NULL,
+     12 * PM_MIB},
+};
+
+static pm_memit_t with_sites(void)
+{
+    pm_memit_t m = sample();
+    m.sites_on = 1;
+    m.allocated_peak_bytes = 24 * PM_MIB; /* increment is 30.25 MiB */
+    m.sites = sites;
+    m.nsites = 2;
+    m.sample_bytes = 16384;
+    return m;
+}
+
+/* The document carries the allocation peak, the untracked rest of the
+ * increment and each site with its share; null fields without --sites. */
+START_TEST(test_json_sites_fields)
+{
+    pm_memit_t m = with_sites();
+    m.allocated_peak_bytes = 60 * PM_MIB;
+    json_t *doc = pm_memit_to_json(&m);
+    ck_assert_int_eq(int_at(doc, "allocated_peak_bytes"), 60 * PM_MIB);
+    ck_assert_int_eq(int_at(doc, "untracked_bytes"), 0);
+    ck_assert_int_eq(int_at(doc, "sample_bytes"), 16384);
+    json_t *list = json_object_get(doc, "sites");
+    ck_assert_uint_eq(json_array_size(list), 2);
+    json_t *s0 = json_array_get(list, 0), *s1 = json_array_get(list, 1);
+    ck_assert_str_eq(str_at(s0, "where"), "In [6] line 3");
+    ck_assert_str_eq(str_at(s0, "source"), "a = np.ones(2**25)");
+    ck_assert(json_is_null(json_object_get(s0, "via_where")));
+    ck_assert_str_eq(str_at(s0, "statement_where"), "In [7] line 2");
+    ck_assert_str_eq(str_at(s0, "statement_source"), "f()");
+    ck_assert(json_is_null(json_object_get(s1, "statement_where")));
+    ck_assert_int_eq(int_at(s0, "bytes"), 48 * PM_MIB);
+    ck_assert_double_eq_tol(real_at(s0, "share"), 0.8, 1e-12);
+    ck_assert_str_eq(str_at(s1, "via_source"), "m = l.merge(r, on=\"k\")");
+    /* the text field stays memory_profiler's line */
+    ck_assert_str_eq(str_at(doc, "text"),
+                     "peak memory: 80.25 MiB, increment: 30.25 MiB");
+    json_decref(doc);
+
+    m = sample();
+    doc = pm_memit_to_json(&m);
+    ck_assert(json_is_null(json_object_get(doc, "sites")));
+    ck_assert(json_is_null(json_object_get(doc, "allocated_peak_bytes")));
+    json_decref(doc);
+}
+END_TEST
+
+/* text/plain: memory_profiler's line unchanged, then the --sites block;
+ * without --sites the line alone. Numbers in the C locale. */
+START_TEST(test_text_sites_block)
+{
+    pm_memit_t m = with_sites();
+    char *text = pm_memit_render_text_full(&m);
+    static const char *want =
+        "peak memory: 80.25 MiB, increment: 30.25 MiB\n"
+              "allocated at peak: 24.00 MiB; untracked: 6.25 MiB (RSS "
+              "increment not explained by tracked allocations)\n"
+              "sites holding the most at the allocation peak:\n"
+              "     48.00 MiB 200.0%  In [6] line 3: a = np.ones(2**25)\n"
+              "                        from In [7] line 2: f()\n"
+              "     12.00 MiB  50.0%  "
+              "/x/site-packages/pandas/core/merge.py:120: out = take(left)\n"
+              "                        from In [7] line 4: "
+              "m = l.merge(r, on=\"k\")";
+    ck_assert_str_eq(text, want);
+    free(text);
+    m = sample();
+    text = pm_memit_render_text_full(&m);
+    ck_assert_str_eq(text, "peak memory: 80.25 MiB, increment: 30.25 MiB");
+    free(text);
+    m = with_sites();
+    PM_CHECK_NEED_COMMA_LOCALE();
+    text = pm_memit_render_text_full(&m);
+    pm_check_comma_locale_done();
+    ck_assert_str_eq(text, want);
+    free(text);
+}
+END_TEST
+
+/* The HTML table: escaped sources, bars as <img> data: URIs, cells
+ * aligned by attributes, no inline style (untrusted notebooks). */
+START_TEST(test_html_sites_table)
+{
+    pm_memit_t m = with_sites();
+    char *html = pm_memit_render_html(&m);
+    ck_assert_ptr_nonnull(strstr(html, "<table class=\"peakmem-sites\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<b>24.00 MiB</b>"));
+    /* the bar: an <img> of an SVG data: URI, its share as alt text */
+    ck_assert_ptr_nonnull(strstr(html, "<img class=\"peakmem-bar\" "
+                                       "width=\"100\" height=\"10\" "
+                                       "alt=\"50.0%\" "
+                                       "src=\"data:image/svg+xml;base64,"));
+    ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "<svg"));
+    ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "<meter"));
+    ck_assert_ptr_nonnull(strstr(html, "<td align=\"right\">12.00 MiB"));
+    ck_assert_ptr_nonnull(strstr(html, "on=&quot;k&quot;"));
+    ck_assert_ptr_null(strstr(html, "on=\"k\""));
+    ck_assert_ptr_null(strstr(strstr(html, "peakmem-sites"), "style="));
+    free(html);
+    m = sample();
+    html = pm_memit_render_html(&m);
+    ck_assert_ptr_null(strstr(html, "peakmem-sites"));
+    free(html);
+}
+END_TEST
+
 START_TEST(test_json_and_html_list_each_child_with_both_totals)
 {
     static const pm_memit_child_t kids[] = {
@@ -500,6 +617,9 @@ int main(void)
         {"bundle", test_mime_type_is_json_for_nbformat},
         {"bundle", test_bundle_display_id_and_svg},
         {"bundle", test_live_text_and_bundle},
+        {"sites", test_json_sites_fields},
+        {"sites", test_text_sites_block},
+        {"sites", test_html_sites_table},
     };
 
     return pm_check_main("memit_json", tests, PM_CHECK_COUNT(tests));

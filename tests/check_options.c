@@ -14,7 +14,8 @@ static const pm_optdef_t memit_defs[] = {
     OPT('r', NULL, 1),   OPT('t', NULL, 1),   OPT('i', NULL, 1),
     OPT('c', NULL, 0),   OPT('o', NULL, 0),   OPT('q', NULL, 0),
     OPT(0, "limit", 1),  OPT(0, "strict", 0),
-    OPT('f', NULL, 1),   OPT('T', NULL, 1),   OPT(0, "dask", PM_OPT_OPTIONAL),
+    OPT('f', NULL, 1),   OPT('T', NULL, 1),
+    OPT(0, "sites", PM_OPT_OPTIONAL_NUMBER), OPT(0, "dask", PM_OPT_OPTIONAL),
     OPT(0, NULL, 0),
 };
 
@@ -349,10 +350,33 @@ START_TEST(test_parse_interval_names_its_limits)
 }
 END_TEST
 
+/* --sites [N]: the number only when attached or a whole digit word. */
+START_TEST(test_options_optional_number)
+{
+    ck_assert_int_eq(parse("--sites x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--sites 3 x = f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "3");
+    ck_assert_str_eq(opts.rest, "x = f()");
+    ck_assert_int_eq(parse("--sites=12 -r 2 f()"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "12");
+    ck_assert_str_eq(pm_opts_get(&opts, 'r', NULL), "2");
+    ck_assert_int_eq(parse("--sites 2**20"), 0); /* a statement */
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_str_eq(opts.rest, "2**20");
+    ck_assert_int_eq(parse("--sites"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "");
+    ck_assert_int_eq(parse("--sites=5"), 0);
+    ck_assert_str_eq(pm_opts_get(&opts, 0, "sites"), "5");
+}
+END_TEST
+
 int main(void)
 {
     const pm_check_test_t tests[] = {
         {"parse", test_options_attached_and_separate_values},
+        {"parse", test_options_optional_number},
         {"parse", test_options_flags_cluster},
         {"parse", test_options_optional_value_only_when_attached_or_address},
         {"parse", test_options_cluster_ending_with_value},

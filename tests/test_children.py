@@ -139,7 +139,9 @@ def test_json_document_round_trips(kernel):
         "import subprocess\n_r = %memit -c -o -q subprocess.run(['sleep', '0.1'])")
     assert reply["status"] == "ok", reply
     doc = json.loads(kernel.value("_r.to_json()"))
-    assert list(doc)[-3:] == ["children", "workers", "cluster"]
+    assert list(doc)[-7:] == ["children", "workers", "cluster",
+                              "allocated_peak_bytes", "untracked_bytes",
+                              "sample_bytes", "sites"]
     procs = doc["children"]["processes"]
     assert any(p["command"] == "sleep 0.1" for p in procs), procs
     assert set(procs[0]) == {"pid", "ppid", "command", "peak_bytes",

@@ -78,6 +78,11 @@ ALLOWED = {
     ("magics/monitor_py.c", "monitor"): "the callbacks' self; GIL",
     ("magics/monitor_py.c", "jump_from"): "last backward jump seen; GIL",
     ("magics/monitor_py.c", "jump_line"): "last backward jump seen; GIL",
+    # Allocator hooks (PyMem_SetAllocator, NumPy's handler) are process-
+    # wide: one tracking state per process, written under the GIL while
+    # not tracking, read by the hooks on any thread; atomics for the rest.
+    ("magics/allocs_py.c", "trk"): "allocator hooks are process-wide; GIL",
+    ("magics/allocs_py.c", "tl"): "_Thread_local: this thread's hook state",
 }
 
 DECL = re.compile(

@@ -97,7 +97,7 @@ def test_magic_help_shows_every_option_with_its_meaning_and_example(query):
     if "memit" in query:
         assert labels == ["-r R", "-t T", "-i I", "-c", "-o", "-q",
                           "--limit SIZE", "--strict", "--no-live",
-                          "--dask[=ADDRESS]"]
+                          "--dask[=ADDRESS]", "--sites [N]"]
     else:
         assert labels == ["-f FUNC", "-T FILE", "-r", "-c", "--peak"]
     for label, meaning, example in options:

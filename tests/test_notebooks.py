@@ -36,7 +36,7 @@ def test_quickstart_executes_and_keeps_json_mime(tmp_path):
     alloc = memit_outputs(cells["%memit a = np.ones(256 * 2**20 // 8)"])
     assert len(alloc) == 1
     doc = alloc[0]["data"][MIME]
-    assert doc["schema"] == "peakmem.memit" and doc["version"] == 1
+    assert doc["schema"] == "peakmem.memit" and doc["version"] == 2
     assert abs(doc["increment_bytes"] - 256 * 2**20) <= 0.05 * 256 * 2**20
     _, inc = memit_numbers(alloc[0]["data"]["text/plain"])
     assert abs(inc - 256) <= 0.05 * 256
