@@ -361,20 +361,25 @@ void pm_display_begin(pm_state_t *st, pm_display_ctx_t *ctx)
     ctx->pub = pm_publisher_ref(st->publisher);
 }
 
-/* The count of messages the kernel's session has made (stream, display
- * and every other IOPub message it sends; peakmem's own publisher does
- * not use it), or -1. GIL. */
-static long long session_count(PyObject *shell)
+/* The output messages (stream, display, result, error) the kernel's
+ * session has sent since peakmem began counting them (_outputs.py; with
+ * install, counting begins now), or -1. peakmem's own publisher does not
+ * go through the session. GIL. */
+static long long session_count(PyObject *shell, int install)
 {
     PyObject *kernel = kernel_of(shell);
     PyObject *session =
         kernel != NULL ? PyObject_GetAttrString(kernel, "session") : NULL;
-    PyObject *n =
-        session != NULL ? PyObject_GetAttrString(session, "message_count")
-                        : NULL;
+    PyObject *outputs =
+        session != NULL ? PyImport_ImportModule("peakmem._outputs") : NULL;
+    PyObject *n = outputs != NULL
+                      ? PyObject_CallMethod(outputs, "count", "OO", session,
+                                            install ? Py_True : Py_False)
+                      : NULL;
     long long count = n != NULL && PyLong_Check(n) ? PyLong_AsLongLong(n) : -1;
 
     Py_XDECREF(n);
+    Py_XDECREF(outputs);
     Py_XDECREF(session);
     Py_XDECREF(kernel);
     PyErr_Clear();
@@ -387,7 +392,7 @@ int pm_display_output_since_live(pm_display_ctx_t *ctx)
         PyErr_Clear();
         return 1;
     }
-    long long now = session_count(ctx->shell);
+    long long now = session_count(ctx->shell, 0);
     return ctx->sent_mark < 0 || now < 0 || now != ctx->sent_mark;
 }
 
@@ -523,11 +528,11 @@ static int send_python(void *arg, const char *msg_type, json_t *content)
          * below the line keeps the result from replacing it
          * (pm_display_output_since_live). */
         long long before = flush_std_streams() == 0
-                               ? session_count(ctx->shell)
+                               ? session_count(ctx->shell, 0)
                                : -1;
         rc = show_python(ctx->shell, content,
                          strcmp(msg_type, "update_display_data") == 0);
-        long long after = session_count(ctx->shell);
+        long long after = session_count(ctx->shell, 0);
         int first = strcmp(msg_type, "display_data") == 0;
         if (rc == 0 && before >= 0 && after == before + 1 &&
             (first || ctx->sent_mark == before)) {
@@ -576,7 +581,7 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
     if (flush_std_streams() < 0) {
         PyErr_Clear();
     }
-    ctx->sent_mark = session_count(ctx->shell);
+    ctx->sent_mark = session_count(ctx->shell, 1);
     if (pm_liveview_start(&lo, &ctx->live) < 0) {
         ctx->live = NULL; /* no live line; the result still comes */
         return;
@@ -689,6 +694,22 @@ void pm_display_close(pm_state_t *st)
         Py_END_ALLOW_THREADS
     }
     release_publisher(st);
+    /* session.send is the method again, unless a running measurement
+     * still compares its count (then it stays, and a load reuses it) */
+    PyObject *kernel =
+        st->shell != NULL && !running ? kernel_of(st->shell) : NULL;
+    PyObject *session =
+        kernel != NULL ? PyObject_GetAttrString(kernel, "session") : NULL;
+    PyObject *outputs =
+        session != NULL ? PyImport_ImportModule("peakmem._outputs") : NULL;
+    PyObject *res = outputs != NULL ? PyObject_CallMethod(
+                                          outputs, "uninstall", "O", session)
+                                    : NULL;
+    Py_XDECREF(res);
+    Py_XDECREF(outputs);
+    Py_XDECREF(session);
+    Py_XDECREF(kernel);
+    PyErr_Clear();
 }
 
 const char *pm_display_route(pm_state_t *st)

@@ -318,6 +318,45 @@ def test_result_comes_after_the_cells_prints(k):
     assert msgs[-1]["content"]["execution_state"] == "idle"
 
 
+def test_frontend_requests_are_no_output_of_the_cell(k):
+    """A frontend's own requests while the cell runs (control channel: a
+    debugger's debug_request, kernel_info_request) make the kernel send
+    replies and status messages; they are no output of the cell, so the
+    result still replaces the live line (it used to be blanked, leaving an
+    empty output above the result, when they were counted). After
+    %unload_ext the session's send is its own method again."""
+    import threading
+
+    def ask():
+        time.sleep(1.2)
+        for _ in range(3):
+            k.kc.control_channel.send(
+                k.kc.session.msg("kernel_info_request"))
+            time.sleep(0.2)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    reply, msgs = k.execute("%memit import time; time.sleep(2.5)")
+    asker.join()
+    assert reply["status"] == "ok", reply
+    for _ in range(3):
+        assert k.kc.get_control_msg(timeout=30)["msg_type"] == \
+            "kernel_info_reply"
+    shown = display_msgs(msgs)
+    first, final = shown[0], shown[-1]
+    assert LIVE in first["content"]["data"]
+    assert final["msg_type"] == "update_display_data"
+    assert final["content"]["transient"]["display_id"] == \
+        first["content"]["transient"]["display_id"]
+    assert MIME in final["content"]["data"]
+    assert not any(m["content"]["data"] == {"text/plain": ""}
+                   for m in shown)
+    assert k.value("'send' in vars(get_ipython().kernel.session)") is True
+    k.execute("%unload_ext peakmem", allow_error=False)
+    assert k.value("'send' in vars(get_ipython().kernel.session)") is False
+    k.execute("%load_ext peakmem", allow_error=False)
+
+
 def test_saved_notebook_holds_result_after_prints(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("%load_ext peakmem"),
