@@ -18,6 +18,9 @@ def make():
 def with_children():
     block = bytearray(64 * MIB)
     block[::4096] = b"x" * (64 * MIB // 4096)
+    # held alone first: PSS and USS are sampled (every 10 ms), and after
+    # the fork the block is shared with the children (no longer unique)
+    time.sleep(0.3)
     ctx = mp.get_context("fork")
     procs = [ctx.Process(target=time.sleep, args=(0.5,)) for _ in range(2)]
     for p in procs:
