@@ -412,6 +412,27 @@ static PyObject *watch_pid(const usage_args_t *a, pid_t pid, int is_popen)
     return res;
 }
 
+/* What memory_usage(f) returns, stealing mem and returned (either may
+ * be NULL after an error: then NULL): mem, or (mem, returned) with
+ * retval. */
+static PyObject *usage_result(const usage_args_t *a, PyObject *mem,
+                              PyObject *returned)
+{
+    if (mem == NULL || returned == NULL) {
+        Py_XDECREF(mem);
+        Py_XDECREF(returned);
+        return NULL;
+    }
+    if (a->retval) {
+        PyObject *pair = PyTuple_Pack(2, mem, returned);
+        Py_DECREF(mem);
+        Py_DECREF(returned);
+        return pair;
+    }
+    Py_DECREF(returned);
+    return mem;
+}
+
 /* tracemalloc for a callable: traced memory before f, its peak while f
  * ran, and after (tracing started for the call when it was off, stopped
  * after). */
@@ -474,18 +495,7 @@ static PyObject *run_traced(const usage_args_t *a, PyObject *f,
             PyList_SET_ITEM(mem, i, v);
         }
     }
-    if (mem == NULL) {
-        Py_DECREF(returned);
-        return NULL;
-    }
-    if (a->retval) {
-        PyObject *pair = PyTuple_Pack(2, mem, returned);
-        Py_DECREF(mem);
-        Py_DECREF(returned);
-        return pair;
-    }
-    Py_DECREF(returned);
-    return mem;
+    return usage_result(a, mem, returned);
 }
 
 static PyObject *run_callable(const usage_args_t *a, PyObject *f,
@@ -536,18 +546,7 @@ static PyObject *run_callable(const usage_args_t *a, PyObject *f,
                            : collect(a, s);
     }
     pm_sampler_free(s);
-    if (mem == NULL) {
-        Py_XDECREF(returned);
-        return NULL;
-    }
-    if (a->retval) {
-        PyObject *pair = PyTuple_Pack(2, mem, returned);
-        Py_DECREF(mem);
-        Py_DECREF(returned);
-        return pair;
-    }
-    Py_DECREF(returned);
-    return mem;
+    return usage_result(a, mem, returned);
 }
 
 PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
