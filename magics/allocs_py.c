@@ -563,93 +563,6 @@ void pm_allocs_pause(void)
     }
 }
 
-/* "In [12] line 3" through IPython's map of cell file names
- * (shell.compile._filename_map: name -> execution count), else
- * "file:line"; the source line through linecache. shift is added to the
- * line of the statement's own file (cell mode: the %%memit line comes
- * first in the cell). Strings malloc'd into *where and *source. GIL. */
-static int describe(PyObject *shell, PyCodeObject *co, int line,
-                    PyObject *linecache, char **where, char **source)
-{
-    PyObject *fn = co->co_filename;
-    PyObject *count = NULL;
-    char buf[1200];
-    PyObject *compiler = PyObject_GetAttrString(shell, "compile");
-    PyObject *map = compiler != NULL
-                        ? PyObject_GetAttrString(compiler, "_filename_map")
-                        : NULL;
-    PyErr_Clear();
-    if (map != NULL && PyDict_Check(map)) {
-        count = PyDict_GetItemWithError(map, fn); /* borrowed */
-        PyErr_Clear();
-    }
-    const char *name = PyUnicode_AsUTF8(fn);
-    if (name == NULL) {
-        PyErr_Clear();
-        name = "?";
-    }
-    int shown = line;
-    if (trk.root_code != NULL &&
-        PyUnicode_Compare(fn, ((PyCodeObject *)trk.root_code)->co_filename) ==
-            0) {
-        shown += trk.cell_shift;
-    }
-    PyErr_Clear();
-    if (count != NULL && PyLong_Check(count)) {
-        pm_fmt(buf, sizeof buf, "In [%ld] line %d", PyLong_AsLong(count),
-               shown);
-    } else {
-        /* a library file from its package on: "numpy/core/numeric.py" */
-        static const char *dirs[] = {"/site-packages/", "/dist-packages/"};
-        for (size_t k = 0; k < 2; k++) {
-            const char *at = strstr(name, dirs[k]);
-            if (at != NULL) {
-                name = at + strlen(dirs[k]);
-                break;
-            }
-        }
-        if (trk.stdlib_len > 0 && strncmp(name, trk.stdlib_dir, trk.stdlib_len) == 0) {
-            name += trk.stdlib_len;
-        }
-        pm_fmt(buf, sizeof buf, "%s:%d", name, line);
-    }
-    Py_XDECREF(map);
-    Py_XDECREF(compiler);
-    *where = strdup(buf);
-    *source = NULL;
-    PyObject *text = linecache != NULL
-                         ? PyObject_CallMethod(linecache, "getline", "Oi",
-                                               fn, line)
-                         : NULL;
-    PyObject *stripped =
-        text != NULL ? PyObject_CallMethod(text, "strip", NULL) : NULL;
-    const char *s = stripped != NULL ? PyUnicode_AsUTF8(stripped) : NULL;
-    PyErr_Clear();
-    *source = strdup(s != NULL ? s : "");
-    Py_XDECREF(text);
-    Py_XDECREF(stripped);
-    if (*where == NULL || *source == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
-}
-
-void pm_sites_report_clear(pm_sites_report_t *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free((char *)r->items[i].where);
-        free((char *)r->items[i].source);
-        free((char *)r->items[i].via_where);
-        free((char *)r->items[i].via_source);
-        free((char *)r->items[i].stmt_where);
-        free((char *)r->items[i].stmt_source);
-    }
-    free(r->items);
-    free(r->note);
-    memset(r, 0, sizeof *r);
-}
-
 int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
 {
     int left = 0, rc = 0;
@@ -669,6 +582,15 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     out->items = calloc(nsites > 0 ? nsites : 1, sizeof *out->items);
     PyObject *linecache = PyImport_ImportModule("linecache");
     PyErr_Clear();
+    pm_site_where_t where = {
+        .shell = shell,
+        .linecache = linecache,
+        .root_file = trk.root_code != NULL
+                         ? ((PyCodeObject *)trk.root_code)->co_filename
+                         : NULL,
+        .shift = trk.cell_shift,
+        .stdlib_dir = trk.stdlib_len > 0 ? trk.stdlib_dir : NULL,
+    };
     if (top == NULL || out->items == NULL) {
         PyErr_NoMemory();
         rc = -1;
@@ -682,8 +604,8 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
         o->bytes = (uint64_t)s->peak_bytes;
         for (int k = 0; k < PM_SITE_FRAMES && rc == 0; k++) {
             if (s->frames[k].code != 0) {
-                rc = describe(shell, (PyCodeObject *)s->frames[k].code,
-                              s->frames[k].line, linecache, &w[k], &src[k]);
+                rc = pm_site_describe(&where, s->frames[k].code,
+                                      s->frames[k].line, &w[k], &src[k]);
             } else if (k == 0) {
                 w[0] = strdup("(no Python frame)");
                 src[0] = strdup("");
@@ -723,7 +645,7 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     if (left) {
         size_t k = strlen(note);
         pm_fmt(note + k, sizeof note - k, "%sanother allocator hook was "
-               "trk.installed during the statement",
+               "installed during the statement",
                k > 0 ? "; " : "");
     }
     if (note[0] != '\0' && (out->note = strdup(note)) == NULL) {

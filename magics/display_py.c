@@ -410,96 +410,6 @@ int pm_display_live_blank(pm_display_ctx_t *ctx, const char *display_id)
     return rc;
 }
 
-/* One terminal live line at a time in the process (the terminal is the
- * process's): a %memit nested in a measured statement, or one in another
- * thread, draws none. Atomic: set by exchange, cleared by its owner. */
-static atomic_int tty_busy;
-
-static const char *const std_names[2] = {"stdout", "stderr"};
-
-/* The descriptor of a sys stream when it is a terminal, else -1. Flushes
- * the stream. No exception. */
-static int stream_tty_fd(PyObject *stream)
-{
-    int fd = -1;
-    if (stream == NULL || stream == Py_None) {
-        return -1;
-    }
-    PyObject *res = PyObject_CallMethod(stream, "flush", NULL);
-    Py_XDECREF(res);
-    PyObject *no = res != NULL ? PyObject_CallMethod(stream, "fileno", NULL)
-                               : NULL;
-    if (no != NULL && PyLong_Check(no)) {
-        long v = PyLong_AsLong(no);
-        fd = v >= 0 && v <= 65535 && isatty((int)v) ? (int)v : -1;
-    }
-    Py_XDECREF(no);
-    PyErr_Clear();
-    return fd;
-}
-
-/* Put the real sys.stdout/sys.stderr back where a stand-in of ctx still
- * stands (a stream the statement replaced itself stays), and release the
- * terminal line. GIL. */
-static void tty_restore(pm_display_ctx_t *ctx)
-{
-    if (ctx->tty == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < 2; i++) {
-        if (ctx->stand_ins[i] != NULL &&
-            PySys_GetObject(std_names[i]) == ctx->stand_ins[i] &&
-            PySys_SetObject(std_names[i], ctx->real_streams[i]) < 0) {
-            PyErr_Clear();
-        }
-        Py_CLEAR(ctx->stand_ins[i]);
-        Py_CLEAR(ctx->real_streams[i]);
-    }
-    /* a stand-in kept by the statement only passes its writes on now */
-    (void)pm_ttyline_close(ctx->tty);
-    pm_ttyline_unref(ctx->tty);
-    ctx->tty = NULL;
-    atomic_store(&tty_busy, 0);
-}
-
-/* The print route's live line: drawn on sys.stderr's terminal. */
-static void tty_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
-                           const char *statement)
-{
-    int fd = stream_tty_fd(PySys_GetObject("stderr"));
-    if (fd < 0 || atomic_exchange(&tty_busy, 1)) {
-        return;
-    }
-    if (pm_ttyline_new(fd, 0, &ctx->tty) < 0) {
-        ctx->tty = NULL;
-        atomic_store(&tty_busy, 0);
-        return;
-    }
-    for (size_t i = 0; i < 2; i++) {
-        PyObject *real = PySys_GetObject(std_names[i]); /* borrowed */
-        if (stream_tty_fd(real) < 0) {
-            continue; /* not on the terminal: cannot meet the line */
-        }
-        PyObject *stand_in = pm_ttystream_new(real, ctx->tty);
-        if (stand_in == NULL || PySys_SetObject(std_names[i], stand_in) < 0) {
-            PyErr_Clear();
-            Py_XDECREF(stand_in);
-            continue;
-        }
-        ctx->real_streams[i] = Py_NewRef(real);
-        ctx->stand_ins[i] = stand_in;
-    }
-    pm_liveview_opts_t lo = {
-        .tty = ctx->tty,
-        .statement = statement,
-        .sampler = sampler,
-    };
-    if (pm_liveview_start(&lo, &ctx->live) < 0) {
-        ctx->live = NULL;
-        tty_restore(ctx);
-    }
-}
-
 /* The live line's sender on the display_pub route, called by the live
  * thread (and by pm_liveview_stop's caller) without the GIL: it takes the
  * GIL and publishes through the shell's display publisher in a copy of
@@ -553,7 +463,7 @@ void pm_display_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
         return;
     }
     if (ctx->mode == DISPLAY_PRINT) {
-        tty_live_start(ctx, sampler, statement);
+        pm_tty_live_start(ctx, sampler, statement);
         return;
     }
     if ((ctx->mode != DISPLAY_PIPE && ctx->mode != DISPLAY_PYTHON) ||
@@ -616,7 +526,7 @@ int pm_display_live_stop(pm_display_ctx_t *ctx, int stopped,
     live_unlink(ctx);
     int shown = live_stop_nogil(ctx->live, stopped, display_id, 1);
     ctx->live = NULL;
-    tty_restore(ctx);
+    pm_tty_live_restore(ctx);
     return shown;
 }
 
@@ -643,7 +553,7 @@ void pm_display_end(pm_display_ctx_t *ctx)
         (void)live_stop_nogil(ctx->live, 0, NULL, 1);
         ctx->live = NULL;
     }
-    tty_restore(ctx);
+    pm_tty_live_restore(ctx);
     Py_CLEAR(ctx->context);
     pm_publisher_unref(ctx->pub);
     ctx->pub = NULL;

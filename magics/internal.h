@@ -121,6 +121,24 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out);
 
 void pm_sites_report_clear(pm_sites_report_t *r);
 
+/* How pm_site_describe shows a frame (sites_py.c); all borrowed. */
+typedef struct {
+    PyObject *shell;      /* its compile._filename_map names the cells */
+    PyObject *linecache;  /* the module, or NULL: no source lines */
+    PyObject *root_file;  /* the statement's own file name, or NULL */
+    int shift;            /* added to lines of root_file (cell mode: the
+                             %%memit line comes first in the cell) */
+    const char *stdlib_dir; /* "/usr/lib/python3.11/", or NULL */
+} pm_site_where_t;
+
+/* A frame (code, a code object, and line) as "In [12] line 3" through
+ * IPython's map of cell file names, else "file:line" (a library file
+ * from its package on, a standard library file from its own name); its
+ * source line through linecache. Strings malloc'd into *where and
+ * *source. 0 or -1 with MemoryError. */
+int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
+                     char **where, char **source);
+
 /* ---- %memit -t (timeout_py.c) --------------------------------------------*/
 
 /* -t, one pm_timeout_t per measured run (per probe), so a nested
@@ -180,6 +198,21 @@ void pm_timeout_restore(PyObject *old);
 /* The %mprun / %%mprun magic: (line, cell=None). */
 PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
                          Py_ssize_t nargs, PyObject *kwnames);
+
+/* ---- %memit --dask (dask_py.c) -----------------------------------------*/
+
+/* Reset the mark of every worker and of the scheduler of the current
+ * distributed Client (address "") or of the one at address, through
+ * peakmem._dask.begin. Returns the session (new reference) or NULL with
+ * an exception. */
+PyObject *pm_dask_begin(const char *address);
+
+/* Each worker's peak since pm_dask_begin. *rows gets the list of
+ * per-worker dicts (new reference), *doc the same as JSON (new
+ * reference), *over the number of workers above limit_bytes (0: none);
+ * warnings go to stderr. Returns 0 or -1 with an exception. */
+int pm_dask_end(PyObject *session, uint64_t limit_bytes, PyObject **rows,
+                json_t **doc, int *over);
 
 /* ---- result objects (result_py.c) --------------------------------------*/
 
@@ -322,6 +355,16 @@ PyObject *pm_ttystream_new(PyObject *stream, pm_ttyline_t *line);
 
 /* 1 when obj is such a stand-in. */
 int pm_ttystream_check(PyObject *obj);
+
+/* The print route's live line (ttystream_py.c), when sys.stderr is a
+ * terminal and no other terminal live line runs: drawn in place on it,
+ * sys.stdout/sys.stderr (those that are terminals) replaced by stand-ins
+ * meanwhile. Restore puts the real streams back where a stand-in of ctx
+ * still stands (a stream the statement replaced itself stays) and
+ * releases the line; a no-op without one. GIL. */
+void pm_tty_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
+                       const char *statement);
+void pm_tty_live_restore(pm_display_ctx_t *ctx);
 
 /* ---- the line profiler (lineprof_py.c; collect_py.c: its targets) -----*/
 

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* How long each call to the Dask cluster may take (begin and end). */
-#define DASK_TIMEOUT_S 10.0
-
 /* The timeline sampler's period and the most samples it keeps (longer
  * runs keep their whole span at a coarser step). */
 #define TIMELINE_INTERVAL_S 0.01
@@ -348,91 +345,6 @@ static int collect_timeline(pm_sampler_t *s, int64_t start_ns,
     return 0;
 }
 
-/* --dask: reset the mark of every worker and of the scheduler through
- * peakmem._dask.begin. Returns the session (new reference) or NULL with
- * an exception. GIL. */
-static PyObject *dask_begin(const memit_args_t *a)
-{
-    PyObject *mod = PyImport_ImportModule("peakmem._dask");
-    PyObject *res = NULL;
-
-    if (mod != NULL) {
-        res = PyObject_CallMethod(mod, "begin", "zd",
-                                  a->dask[0] != '\0' ? a->dask : NULL,
-                                  DASK_TIMEOUT_S);
-    }
-    Py_XDECREF(mod);
-    return res;
-}
-
-/* --dask: each worker's peak since dask_begin. *rows gets the list of
- * per-worker dicts (new reference), *doc the same as JSON (new
- * reference), *over the number of workers above --limit; warnings go to
- * stderr. Returns 0 or -1 with an exception. GIL. */
-static int dask_end(PyObject *session, const memit_args_t *a,
-                    PyObject **rows, json_t **doc, int *over)
-{
-    PyObject *mod = PyImport_ImportModule("peakmem._dask");
-    PyObject *res = mod != NULL ? PyObject_CallMethod(
-                                      mod, "end", "OK", session,
-                                      (unsigned long long)a->limit_bytes)
-                                : NULL;
-    PyObject *json = res != NULL ? PyImport_ImportModule("json") : NULL;
-    PyObject *text = NULL;
-    int rc = -1;
-
-    *rows = NULL;
-    *doc = NULL;
-    *over = 0;
-    if (json == NULL || !PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 2) {
-        if (res != NULL && !PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError, "--dask: bad answer");
-        }
-        goto done;
-    }
-    *rows = Py_NewRef(PyTuple_GET_ITEM(res, 0));
-    PyObject *warnings = PyTuple_GET_ITEM(res, 1); /* borrowed */
-    PyObject *err = PySys_GetObject("stderr");     /* borrowed */
-    for (Py_ssize_t i = 0; PyList_Check(warnings) &&
-                           i < PyList_GET_SIZE(warnings);
-         i++) {
-        PyObject *w = PyList_GET_ITEM(warnings, i);
-        PyObject *msg = PyUnicode_FromFormat("peakmem: warning: %S\n", w);
-        if (msg != NULL && err != NULL && err != Py_None) {
-            PyObject *r = PyObject_CallMethod(err, "write", "O", msg);
-            Py_XDECREF(r);
-        }
-        Py_XDECREF(msg);
-        PyErr_Clear(); /* a warning that cannot be written is dropped */
-    }
-    for (Py_ssize_t i = 0; PyList_Check(*rows) && i < PyList_GET_SIZE(*rows);
-         i++) {
-        PyObject *o = PyDict_GetItemString(PyList_GET_ITEM(*rows, i),
-                                           "over_limit");
-        *over += o != NULL && PyObject_IsTrue(o) == 1;
-    }
-    text = PyObject_CallMethod(json, "dumps", "O", *rows);
-    const char *utf8 = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
-    if (utf8 == NULL) {
-        goto done;
-    }
-    *doc = json_loads(utf8, 0, NULL);
-    if (*doc == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    rc = 0;
-done:
-    if (rc < 0) {
-        Py_CLEAR(*rows);
-    }
-    Py_XDECREF(text);
-    Py_XDECREF(json);
-    Py_XDECREF(res);
-    Py_XDECREF(mod);
-    return rc;
-}
-
 /* The watcher's table as the result's children (commands borrowed from
  * kids, which must outlive *out). Returns 0 or -1 with MemoryError. */
 static int children_table(const pm_children_t *kids, pm_memit_child_t **out,
@@ -548,7 +460,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
-    if (a->dask != NULL && (dask_session = dask_begin(a)) == NULL) {
+    if (a->dask != NULL && (dask_session = pm_dask_begin(a->dask)) == NULL) {
         goto fail;
     }
     if (a->sites > 0) {
@@ -586,7 +498,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         goto fail;
     }
     if (dask_session != NULL) {
-        int rc_end = dask_end(dask_session, a, &workers, &workers_doc,
+        int rc_end = pm_dask_end(dask_session, a->limit_bytes, &workers, &workers_doc,
                               &workers_over);
         Py_CLEAR(dask_session);
         if (rc_end < 0) {
@@ -718,7 +630,7 @@ fail:
         json_t *d = NULL;
         int o;
         PyErr_Fetch(&et, &ev, &tb);
-        if (dask_end(dask_session, a, &r, &d, &o) < 0) {
+        if (pm_dask_end(dask_session, a->limit_bytes, &r, &d, &o) < 0) {
             PyErr_Clear();
         }
         Py_XDECREF(r);

@@ -3,8 +3,11 @@
  * first and goes to the real stream, flushed when it ends a line, so the
  * statement's own output lands on clean lines and the live line is drawn
  * again below it (ttyline.c). Every other attribute is the real
- * stream's. */
+ * stream's. Also the print route's live line that puts them in place. */
 #include "internal.h"
+
+#include <stdatomic.h>
+#include <unistd.h>
 
 typedef struct {
     PyObject_HEAD
@@ -157,4 +160,92 @@ PyObject *pm_ttystream_new(PyObject *stream, pm_ttyline_t *line)
 int pm_ttystream_check(PyObject *obj)
 {
     return Py_IS_TYPE(obj, &ttystream_type);
+}
+
+/* ---- the print route's live line (display_py.c calls) ------------------*/
+
+/* One terminal live line at a time in the process (the terminal is the
+ * process's): a %memit nested in a measured statement, or one in another
+ * thread, draws none. Atomic: set by exchange, cleared by its owner. */
+static atomic_int tty_busy;
+
+static const char *const std_names[2] = {"stdout", "stderr"};
+
+/* The descriptor of a sys stream when it is a terminal, else -1. Flushes
+ * the stream. No exception. */
+static int stream_tty_fd(PyObject *stream)
+{
+    int fd = -1;
+    if (stream == NULL || stream == Py_None) {
+        return -1;
+    }
+    PyObject *res = PyObject_CallMethod(stream, "flush", NULL);
+    Py_XDECREF(res);
+    PyObject *no = res != NULL ? PyObject_CallMethod(stream, "fileno", NULL)
+                               : NULL;
+    if (no != NULL && PyLong_Check(no)) {
+        long v = PyLong_AsLong(no);
+        fd = v >= 0 && v <= 65535 && isatty((int)v) ? (int)v : -1;
+    }
+    Py_XDECREF(no);
+    PyErr_Clear();
+    return fd;
+}
+
+void pm_tty_live_restore(pm_display_ctx_t *ctx)
+{
+    if (ctx->tty == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (ctx->stand_ins[i] != NULL &&
+            PySys_GetObject(std_names[i]) == ctx->stand_ins[i] &&
+            PySys_SetObject(std_names[i], ctx->real_streams[i]) < 0) {
+            PyErr_Clear();
+        }
+        Py_CLEAR(ctx->stand_ins[i]);
+        Py_CLEAR(ctx->real_streams[i]);
+    }
+    /* a stand-in kept by the statement only passes its writes on now */
+    (void)pm_ttyline_close(ctx->tty);
+    pm_ttyline_unref(ctx->tty);
+    ctx->tty = NULL;
+    atomic_store(&tty_busy, 0);
+}
+
+void pm_tty_live_start(pm_display_ctx_t *ctx, pm_sampler_t *sampler,
+                           const char *statement)
+{
+    int fd = stream_tty_fd(PySys_GetObject("stderr"));
+    if (fd < 0 || atomic_exchange(&tty_busy, 1)) {
+        return;
+    }
+    if (pm_ttyline_new(fd, 0, &ctx->tty) < 0) {
+        ctx->tty = NULL;
+        atomic_store(&tty_busy, 0);
+        return;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        PyObject *real = PySys_GetObject(std_names[i]); /* borrowed */
+        if (stream_tty_fd(real) < 0) {
+            continue; /* not on the terminal: cannot meet the line */
+        }
+        PyObject *stand_in = pm_ttystream_new(real, ctx->tty);
+        if (stand_in == NULL || PySys_SetObject(std_names[i], stand_in) < 0) {
+            PyErr_Clear();
+            Py_XDECREF(stand_in);
+            continue;
+        }
+        ctx->real_streams[i] = Py_NewRef(real);
+        ctx->stand_ins[i] = stand_in;
+    }
+    pm_liveview_opts_t lo = {
+        .tty = ctx->tty,
+        .statement = statement,
+        .sampler = sampler,
+    };
+    if (pm_liveview_start(&lo, &ctx->live) < 0) {
+        ctx->live = NULL;
+        pm_tty_live_restore(ctx);
+    }
 }

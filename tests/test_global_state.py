@@ -46,7 +46,7 @@ ALLOWED = {
     ("magics/display_py.c", "live_lock"): "lock of the live-line registry",
     ("magics/display_py.c", "live_head"): "outlives module state; live_lock",
     # The terminal is the process's: one live line drawn on it at a time.
-    ("magics/display_py.c", "tty_busy"): "one terminal line; atomic",
+    ("magics/ttystream_py.c", "tty_busy"): "one terminal line; atomic",
     # SIGALRM and its Python handler are process-wide: whichever module
     # instance installed the handler must find every armed timeout of the
     # main thread. GIL (shared by every interpreter importing _peakmem:

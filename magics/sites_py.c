@@ -1,0 +1,88 @@
+/* --sites: how a site is shown (where, and its source line), and the
+ * report's memory. GIL. */
+#include "internal.h"
+
+#include <string.h>
+
+int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
+                     char **where, char **source)
+{
+    PyObject *shell = c->shell, *linecache = c->linecache;
+    PyObject *fn = ((PyCodeObject *)code)->co_filename;
+    PyObject *count = NULL;
+    char buf[1200];
+    PyObject *compiler = PyObject_GetAttrString(shell, "compile");
+    PyObject *map = compiler != NULL
+                        ? PyObject_GetAttrString(compiler, "_filename_map")
+                        : NULL;
+    PyErr_Clear();
+    if (map != NULL && PyDict_Check(map)) {
+        count = PyDict_GetItemWithError(map, fn); /* borrowed */
+        PyErr_Clear();
+    }
+    const char *name = PyUnicode_AsUTF8(fn);
+    if (name == NULL) {
+        PyErr_Clear();
+        name = "?";
+    }
+    int shown = line;
+    if (c->root_file != NULL && PyUnicode_Compare(fn, c->root_file) == 0) {
+        shown += c->shift;
+    }
+    PyErr_Clear();
+    if (count != NULL && PyLong_Check(count)) {
+        pm_fmt(buf, sizeof buf, "In [%ld] line %d", PyLong_AsLong(count),
+               shown);
+    } else {
+        /* a library file from its package on: "numpy/core/numeric.py" */
+        static const char *dirs[] = {"/site-packages/", "/dist-packages/"};
+        for (size_t k = 0; k < 2; k++) {
+            const char *at = strstr(name, dirs[k]);
+            if (at != NULL) {
+                name = at + strlen(dirs[k]);
+                break;
+            }
+        }
+        size_t n = c->stdlib_dir != NULL ? strlen(c->stdlib_dir) : 0;
+        if (n > 0 && strncmp(name, c->stdlib_dir, n) == 0) {
+            name += n;
+        }
+        pm_fmt(buf, sizeof buf, "%s:%d", name, line);
+    }
+    Py_XDECREF(map);
+    Py_XDECREF(compiler);
+    *where = strdup(buf);
+    *source = NULL;
+    PyObject *text = linecache != NULL
+                         ? PyObject_CallMethod(linecache, "getline", "Oi",
+                                               fn, line)
+                         : NULL;
+    PyObject *stripped =
+        text != NULL ? PyObject_CallMethod(text, "strip", NULL) : NULL;
+    const char *s = stripped != NULL ? PyUnicode_AsUTF8(stripped) : NULL;
+    PyErr_Clear();
+    *source = strdup(s != NULL ? s : "");
+    Py_XDECREF(text);
+    Py_XDECREF(stripped);
+    if (*where == NULL || *source == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void pm_sites_report_clear(pm_sites_report_t *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free((char *)r->items[i].where);
+        free((char *)r->items[i].source);
+        free((char *)r->items[i].via_where);
+        free((char *)r->items[i].via_source);
+        free((char *)r->items[i].stmt_where);
+        free((char *)r->items[i].stmt_source);
+    }
+    free(r->items);
+    free(r->note);
+    memset(r, 0, sizeof *r);
+}
+
