@@ -84,6 +84,9 @@ PyObject *pm_shell_compile(PyObject *shell, const char *source);
  * result (None) or NULL with the statement's own exception. */
 PyObject *pm_shell_exec(PyObject *shell, PyObject *code);
 
+/* 1 in the main thread, 0 elsewhere, -1 with an exception. */
+int pm_in_main_thread(void);
+
 /* ---- %memit (memit_py.c) -----------------------------------------------*/
 
 /* The %memit / %%memit magic: (line, cell=None). */

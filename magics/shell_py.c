@@ -31,12 +31,68 @@ static PyObject *cell_count(PyObject *shell, PyObject *compiler)
                                                         "execution_count");
 }
 
+int pm_in_main_thread(void)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading == NULL) {
+        return -1;
+    }
+    PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
+    PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
+    int rc = cur != NULL && main != NULL ? cur == main : -1;
+    Py_XDECREF(cur);
+    Py_XDECREF(main);
+    Py_DECREF(threading);
+    return rc;
+}
+
+/* IPython's transformations of source. Off the main thread only the
+ * static ones (%magic, !cmd, and the post-transformers): the dynamic ones
+ * (autocall) run inside the shell's builtin_trap, whose nesting count is
+ * not thread-safe (four threads compiling at once removed `exit` from
+ * builtins twice: KeyError('exit')). New reference or NULL. */
+static PyObject *transform(PyObject *shell, const char *source)
+{
+    int is_main = pm_in_main_thread();
+    if (is_main != 0) {
+        return is_main < 0 ? NULL
+                        : PyObject_CallMethod(shell, "transform_cell", "s",
+                                              source);
+    }
+    PyObject *manager =
+        PyObject_GetAttrString(shell, "input_transformer_manager");
+    PyObject *cell = manager != NULL ? PyObject_CallMethod(
+                                           manager, "transform_cell", "s",
+                                           source)
+                                     : NULL;
+    PyObject *post = cell != NULL ? PyObject_GetAttrString(
+                                        shell, "input_transformers_post")
+                                  : NULL;
+    PyObject *lines = post != NULL ? PyObject_CallMethod(cell, "splitlines",
+                                                         "O", Py_True)
+                                   : NULL;
+    for (Py_ssize_t i = 0; lines != NULL && PyList_Check(post) &&
+                           i < PyList_GET_SIZE(post);
+         i++) {
+        Py_SETREF(lines,
+                  PyObject_CallOneArg(PyList_GET_ITEM(post, i), lines));
+    }
+    PyObject *empty = lines != NULL ? PyUnicode_FromString("") : NULL;
+    PyObject *res = empty != NULL ? PyUnicode_Join(empty, lines) : NULL;
+    Py_XDECREF(empty);
+    Py_XDECREF(lines);
+    Py_XDECREF(post);
+    Py_XDECREF(cell);
+    Py_XDECREF(manager);
+    return res;
+}
+
 PyObject *pm_shell_compile(PyObject *shell, const char *source)
 {
     PyObject *transformed = NULL, *compiler = NULL, *name = NULL;
     PyObject *code = NULL, *count = NULL;
 
-    transformed = PyObject_CallMethod(shell, "transform_cell", "s", source);
+    transformed = transform(shell, source);
     if (transformed == NULL) {
         goto fail;
     }

@@ -89,22 +89,6 @@ void pm_timeout_on_deadline(void *arg)
     PyGILState_Release(g);
 }
 
-/* 1 in the main thread, 0 elsewhere, -1 with an exception. */
-static int in_main_thread(void)
-{
-    PyObject *threading = PyImport_ImportModule("threading");
-    if (threading == NULL) {
-        return -1;
-    }
-    PyObject *cur = PyObject_CallMethod(threading, "current_thread", NULL);
-    PyObject *main = PyObject_CallMethod(threading, "main_thread", NULL);
-    int rc = cur != NULL && main != NULL ? cur == main : -1;
-    Py_XDECREF(cur);
-    Py_XDECREF(main);
-    Py_DECREF(threading);
-    return rc;
-}
-
 /* Install the SIGALRM handler (main thread only). Returns the old handler
  * (new reference), or NULL with an exception. */
 static PyObject *timeout_install(void)
@@ -156,7 +140,7 @@ void pm_timeout_restore(PyObject *old)
  * GIL held. */
 int pm_timeout_arm(pm_timeout_t *t, double seconds, PyObject **old)
 {
-    int is_main = in_main_thread();
+    int is_main = pm_in_main_thread();
 
     *old = NULL;
     if (is_main < 0) {

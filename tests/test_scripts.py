@@ -552,6 +552,42 @@ for k in range(4):
 '''
 
 
+TRAP_MAIN = '''\
+import threading
+from IPython.core.builtin_trap import BuiltinTrap
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+sh.run_line_magic("load_ext", "peakmem")
+sh.run_cell("def f(n):\\n    return [0] * n\\n")
+entered = []
+enter = BuiltinTrap.__enter__
+def spy(self):
+    entered.append(threading.current_thread().name)
+    return enter(self)
+BuiltinTrap.__enter__ = spy
+def work():
+    sh.find_line_magic("mprun")("-r -f f f(10)")
+    sh.find_line_magic("memit")("-q f(10)")
+t = threading.Thread(target=work, name="worker")
+t.start()
+t.join()
+work()
+print(sorted(set(entered)))
+'''
+
+
+def test_magics_from_a_thread_leave_the_builtin_trap_alone(tmp_path):
+    """IPython's builtin_trap (entered by transform_cell for one-line
+    input) counts its nesting without a lock: %mprun and %memit compiling
+    their statement in several threads at once removed `exit` from the
+    builtins twice (KeyError('exit')). Off the main thread they use only
+    IPython's static transformations, which need no trap."""
+    (tmp_path / "main.py").write_text(TRAP_MAIN)
+    out = run([PY, "main.py"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[-1] == "['MainThread']"
+
+
 def test_profile_and_mprun_from_four_threads(tmp_path):
     """Issue 8 item 1: @profile'd functions called 20 times in each of 4
     threads and %mprun run in 4 more threads, all at once: every call
