@@ -125,6 +125,19 @@ def chart_svg(html):
     return base64.b64decode(m.group(1), validate=True).decode("utf-8")
 
 
+def table_rows(text):
+    """{lineno: (mem, increment, occurrences, source)} of the tables in
+    text (memory_profiler's fixed columns; later tables win)."""
+    rows = {}
+    for line in text.splitlines():
+        if re.match(r"^ *\d+ ", line) and len(line) >= 47:
+            mem, inc = line[7:19].strip(), line[20:32].strip()
+            rows[int(line[:6])] = (mem.split()[0] if mem else None,
+                                   inc.split()[0] if inc else None,
+                                   line[34:44].strip() or None, line[47:])
+    return rows
+
+
 def memit_numbers(text):
     """(peak MiB, increment MiB) from peakmem's text line."""
     m = TEXT_RE.match(text.strip())

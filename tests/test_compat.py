@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import table_rows
 
 PY = sys.executable
 DEBIAN_PY = "/usr/bin/python3"
@@ -16,19 +17,6 @@ DEBIAN_PY = "/usr/bin/python3"
 def run(args, cwd, timeout_s=120, **kw):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout_s, **kw)
-
-
-def table_rows(text):
-    """{lineno: (mem, increment, occurrences, source)} of the tables in
-    text (memory_profiler's fixed columns; later tables win)."""
-    rows = {}
-    for line in text.splitlines():
-        if re.match(r"^ *\d+ ", line) and len(line) >= 47:
-            mem, inc = line[7:19].strip(), line[20:32].strip()
-            rows[int(line[:6])] = (mem.split()[0] if mem else None,
-                                   inc.split()[0] if inc else None,
-                                   line[34:44].strip() or None, line[47:])
-    return rows
 
 
 def has_memory_profiler():

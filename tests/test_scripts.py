@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from conftest import table_rows
 
 MIB = 2 ** 20
 PY = sys.executable
@@ -29,19 +30,6 @@ def my_func():
 if __name__ == '__main__':
     my_func()
 '''
-
-
-def table_rows(text):
-    """{lineno: (mem, increment, occurrences, source)} of the first table
-    in text (memory_profiler's fixed columns)."""
-    rows = {}
-    for line in text.splitlines():
-        if re.match(r"^ *\d+ ", line) and len(line) >= 47:
-            mem, inc = line[7:19].strip(), line[20:32].strip()
-            rows[int(line[:6])] = (mem.split()[0] if mem else None,
-                                   inc.split()[0] if inc else None,
-                                   line[34:44].strip() or None, line[47:])
-    return rows
 
 
 def run(args, cwd, timeout_s=120, **kw):
