@@ -80,7 +80,8 @@ const pm_optdef_t pm_mprun_options[] = {
      "%mprun -T prof.txt -f f f()"},
     {'r', NULL, 0, NULL,
      "return an `MprunResult` (`str()` is the table; `_repr_html_()`, "
-     "`to_json()`, `to_dict()`, `.statement`, `.message`)",
+     "`to_json()`, `to_dict()`, `.statement`, `.message`, and "
+     "memory_profiler's `.code_map`, which `peakmem.show_results` prints)",
      "res = %mprun -r -f f f()"},
     {'c', NULL, 0, NULL,
      "include child processes' memory (read at most every 100 ms)",
