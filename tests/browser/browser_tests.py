@@ -31,7 +31,7 @@ LIVE_RE = re.compile(
     r"^running \d+\.\d s \u00b7 now \d+\.\d MiB \u00b7 peak \d+\.\d MiB$")
 TEXT_RE = re.compile(
     r"^peak memory: (\d+\.\d\d) MiB, increment: (-?\d+\.\d\d) MiB$")
-NCELLS = 7
+NCELLS = 8
 # texts of the chart that show as a run-on line where a sanitizer drops
 # an inline <svg> and keeps its <text>s
 CHART_TEXTS = ("RSS during the statement", "memory (MiB)", "time (s)")
@@ -260,8 +260,8 @@ def check_outputs(ui, page, when):
     assert "step 3" in shown and "peak" in shown, texts
     assert shown.rindex("step") < shown.index("peak"), texts
 
-    # 7: the error cell: one line, UsageError
-    c = cells.nth(6)
+    # 8: the error cell: one line, UsageError
+    c = cells.nth(7)
     err = c.locator(ui.stderr).inner_text().strip()
     assert err.startswith("UsageError: ") and "\n" not in err, err
 
@@ -316,6 +316,23 @@ def check_layout(ui, page, when):
     number = rows.nth(0).locator("td").first
     at = number.evaluate(TEXT_IN_CELL)
     assert at["right"] < 2 and at["left"] > 5, (when, at)
+
+    # 7: --sites (issue 13): the sites table, its bars loaded images, the
+    # held bytes right, the site (cell and line, its source) left
+    sites = cells.nth(6).locator("table.peakmem-sites")
+    assert sites.count() == 1, when
+    assert "Allocated at peak" in sites.inner_text(), when
+    bar = sites.locator("img.peakmem-bar").first
+    natural = bar.evaluate("i => i.decode().then(() => i.naturalWidth)")
+    assert natural > 0 and bar.bounding_box()["width"] >= 50, when
+    first = sites.locator("tbody tr").first.locator("td")
+    held = first.first.evaluate(TEXT_IN_CELL)
+    assert held["text"].strip().endswith("MiB") and held["right"] < 2 \
+        and held["left"] > 5, (when, held)
+    site = first.last.evaluate(TEXT_IN_CELL)
+    assert re.search(r"In \[\d+\] line 1", site["text"]) and \
+        "np.ones(2**20)" in site["text"], (when, site)
+    assert site["left"] < 2, (when, site)
 
 
 @pytest.fixture(scope="session")
@@ -450,7 +467,7 @@ def test_notebook_in_browser(frontend, browser, shots, tmp_path):
         plain = [o["data"]["text/plain"] for cell in outs for o in cell
                  if "data" in o and "application/vnd.peakmem.memit+json"
                  in o["data"]]
-        assert len(plain) == 4, outs
+        assert len(plain) == 5, outs
         assert TEXT_RE.match("".join(plain[0])), plain
         assert not any("application/vnd.peakmem.live+json" in o.get("data", {})
                        for cell in outs for o in cell), outs
