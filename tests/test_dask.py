@@ -88,15 +88,17 @@ def test_each_worker_increment_matches_its_chunks(kernel):
 
 
 def test_pause_threshold_crossed_warns_and_limit_per_worker(kernel):
-    # One task on one worker rises to 85% of its limit for a moment.
+    # One task on one worker rises to 85% of its limit for a moment. The
+    # task reads its worker's RSS when it runs: what the worker held when
+    # the cell began (an earlier test's chunks, released asynchronously)
+    # may be gone by then.
     reply, msgs = kernel.execute(
         "_a = sorted(client.scheduler_info()['workers'])[0]\n"
-        "_base = client.run(lambda: __import__('psutil').Process()"
-        ".memory_info().rss, workers=[_a])[_a]\n"
-        "def _rise(n):\n"
+        "def _rise(limit):\n"
+        "    import psutil\n"
+        "    n = int(0.85 * limit) - psutil.Process().memory_info().rss\n"
         "    a = np.ones(n // 8); s = float(a.sum()); del a; return s\n"
-        "_n = int(0.85 * %d) - _base\n"
-        "_r = %%memit -o --dask --limit 256MiB client.submit(_rise, _n, "
+        "_r = %%memit -o --dask --limit 256MiB client.submit(_rise, %d, "
         "workers=[_a], pure=False).result()\n" % LIMIT, timeout=180)
     assert reply["status"] == "ok", reply
     rows = {r["address"]: r for r in kernel.value("_r.workers")}
