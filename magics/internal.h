@@ -372,6 +372,9 @@ void pm_tty_live_restore(pm_display_ctx_t *ctx);
 /* ---- the line profiler (lineprof_py.c; collect_py.c: its targets) -----*/
 
 typedef struct pm_lineprof pm_lineprof_t;
+/* A profiler enabled in one thread: that thread's frames of its targets
+ * (each thread follows its own) and its place in the thread's nesting. */
+typedef struct pm_lineprof_thread pm_lineprof_thread_t;
 
 /* A profiler with no targets yet. NULL with an exception on failure. */
 pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts);
@@ -484,10 +487,10 @@ void pm_monitor_release(void);
  * code: its local events are on while the count is above 0. Needs the
  * tool id acquired. 0 or -1. GIL held. */
 int pm_monitor_watch(PyObject *code, int delta);
-/* Make lp the calling thread's innermost profiler for the callbacks
- * (NULL: the thread has none left). Needs the tool id acquired. 0 or -1
- * with an exception. GIL held. */
-int pm_monitor_set_owner(pm_lineprof_t *lp);
+/* Make th (a profiler's state in the calling thread) the thread's
+ * innermost for the callbacks (NULL: the thread has none left). Needs
+ * the tool id acquired. 0 or -1 with an exception. GIL held. */
+int pm_monitor_set_owner(pm_lineprof_thread_t *th);
 /* "sys.monitoring" or "settrace": the backend the next enable takes. */
 const char *pm_monitor_backend(void);
 /* Benchmarks: _call_with_noop_monitor(code, f): f() with a no-op C
@@ -495,17 +498,18 @@ const char *pm_monitor_backend(void);
 PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
                                     Py_ssize_t nargs);
 
-/* The callbacks' hooks into lp, the calling thread's innermost profiler:
- * a frame of code enters, the frame leaves, the frame reaches line.
+/* The callbacks' hooks into th, the calling thread's innermost
+ * profiler's state in that thread: a frame of code enters, the frame leaves, the frame reaches line.
  * frame is compared, never dereferenced. GIL held; no Python call and
  * never raise, except mon_line under --pdb-mmem once RSS passes the
  * limit: it runs pdb, and returns -1 with BdbQuit set when the user quits
  * (the callback then raises it into the frame, as the legacy hook does);
  * else 0. */
-void pm_lineprof_mon_enter(pm_lineprof_t *lp, PyObject *code,
+void pm_lineprof_mon_enter(pm_lineprof_thread_t *th, PyObject *code,
                            const void *frame);
-void pm_lineprof_mon_leave(pm_lineprof_t *lp, const void *frame);
-int pm_lineprof_mon_line(pm_lineprof_t *lp, const void *frame, int line);
+void pm_lineprof_mon_leave(pm_lineprof_thread_t *th, const void *frame);
+int pm_lineprof_mon_line(pm_lineprof_thread_t *th, const void *frame,
+                         int line);
 
 /* ---- memory_profiler's backends (backend_py.c) ------------------------*/
 

@@ -5,7 +5,8 @@
  * (f_trace_lines = False) so unprofiled code runs near full speed.
  * Tracing is per thread: the trace function reaches its profiler through
  * its own argument (as _lsprof passes its profiler object), never
- * through a global, and each thread keeps its own nesting: a profiler
+ * through a global; each thread follows its own frames (threads may run
+ * one profiler's code at once) and keeps its own nesting: a profiler
  * enabled while another is enabled in the same thread, and disabling it
  * puts back what that thread had before: the outer profiler, or a Python
  * trace function (debugger, coverage). On Python 3.12+ a thread's chain
@@ -41,63 +42,115 @@ struct pm_lineprof {
     const PyObject **keys;
     size_t *vals;
     size_t cap; /* power of two */
-    slot_t *stack;
-    size_t depth, stack_cap;
-    size_t untraced; /* profiled frames not followed because the stack
+    size_t untraced; /* profiled frames not followed because a stack
                         could not grow; reported (and reset) when the
                         profiler's last enable ends (GIL) */
     pm_tracer_t *tracer;
     uint64_t break_bytes; /* --pdb-mmem: debugger above this RSS */
-    PyObject *trace_arg;  /* the trace function's obj: points to this */
     const void *owner;    /* pm_lineprof_set_owner, compared only */
     int threads;          /* threads with this profiler enabled (GIL) */
     int mon_threads;      /* of them, through sys.monitoring (GIL) */
 };
 
-/* One profiler enabled in one thread: the thread's nesting, innermost
- * first. Only the owning thread reads or writes its chain (it is a
+/* One profiler enabled in one thread: the frames of its targets running
+ * in that thread, innermost last, and its place in the thread's nesting
+ * (the chain, innermost first). A Python object because it is the legacy
+ * trace function's argument (the thread state holds a reference while it
+ * is installed); a static type, so the trace function reads it without a
+ * call. Only the owning thread reads or writes it (the chain is a
  * thread-local), and it holds the GIL when it does. */
-typedef struct enable_rec {
-    pm_lineprof_t *lp;
-    int count;                /* nested enables of lp in this thread */
-    struct enable_rec *outer; /* enabled before, in this thread */
-    PyObject *prev_trace;     /* outermost only: the thread's own
-                                 sys.gettrace() before (or None) */
-    int monitored;            /* the chain uses sys.monitoring (set by
-                                 its outermost, on 3.12+), not the
-                                 legacy hook */
-} enable_rec_t;
-
-static _Thread_local enable_rec_t *chain; /* this thread's innermost */
-
-/* The trace function's argument: an object that points to its profiler
- * (the profiler itself is not a Python object). A static type, so the
- * trace function reads the pointer without a call. */
-typedef struct {
+struct pm_lineprof_thread {
     PyObject_HEAD
     pm_lineprof_t *lp;
-} TraceArgObject;
-
-static PyTypeObject trace_arg_type = {
-    PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
-    .tp_name = "peakmem._TraceArg",
-    .tp_basicsize = sizeof(TraceArgObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .tp_doc = "The argument of peakmem's trace function.",
+    slot_t *stack;
+    size_t depth, stack_cap;
+    int count;                         /* nested enables of lp here */
+    struct pm_lineprof_thread *outer; /* enabled before, in this thread */
+    PyObject *prev_trace;              /* outermost only: the thread's own
+                                          sys.gettrace() before (or None) */
+    int monitored;                     /* the chain uses sys.monitoring
+                                          (set by its outermost, on
+                                          3.12+), not the legacy hook */
 };
 
-/* A new TraceArgObject for s. NULL with an exception. GIL held. */
-static PyObject *trace_arg_new(pm_lineprof_t *s)
+/* This thread's innermost; the chain holds a reference to each. */
+static _Thread_local pm_lineprof_thread_t *chain;
+
+static void thread_dealloc(PyObject *self)
 {
-    TraceArgObject *a;
-    if (PyType_Ready(&trace_arg_type) < 0) {
+    pm_lineprof_thread_t *th = (pm_lineprof_thread_t *)self;
+    PyMem_Free(th->stack);
+    Py_XDECREF(th->prev_trace);
+    PyObject_Free(self);
+}
+
+static PyTypeObject thread_type = {
+    PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
+    .tp_name = "peakmem._LineTrace",
+    .tp_basicsize = sizeof(pm_lineprof_thread_t),
+    .tp_dealloc = thread_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .tp_doc = "A peakmem line profiler enabled in one thread: the argument "
+              "of its trace function.",
+};
+
+/* A new state of s in the calling thread, enabled once, not yet in the
+ * chain. NULL with an exception. GIL held. */
+static pm_lineprof_thread_t *thread_new(pm_lineprof_t *s)
+{
+    if (PyType_Ready(&thread_type) < 0) {
         return NULL;
     }
-    a = PyObject_New(TraceArgObject, &trace_arg_type);
-    if (a != NULL) {
-        a->lp = s;
+    pm_lineprof_thread_t *th = PyObject_New(pm_lineprof_thread_t,
+                                            &thread_type);
+    if (th == NULL) {
+        return NULL;
     }
-    return (PyObject *)a;
+    th->lp = s;
+    th->stack = NULL;
+    th->depth = th->stack_cap = 0;
+    th->count = 1;
+    th->outer = NULL;
+    th->prev_trace = NULL;
+    th->monitored = 0;
+    return th;
+}
+
+/* Push a frame of target t (first: its code's first line) on th's stack
+ * and start its bookkeeping. 0, or -1 when the stack cannot grow (the
+ * frame goes untraced, counted). */
+static int push_frame(pm_lineprof_thread_t *th, const void *frame,
+                      const target_t *t, int first)
+{
+    if (th->depth == th->stack_cap) {
+        size_t cap = th->stack_cap ? th->stack_cap * 2 : 64;
+        slot_t *grown = PyMem_Realloc(th->stack, cap * sizeof *grown);
+        if (grown == NULL) {
+            th->lp->untraced++;
+            return -1;
+        }
+        th->stack = grown;
+        th->stack_cap = cap;
+    }
+    slot_t *slot = &th->stack[th->depth++];
+    slot->frame = frame;
+    pm_tracer_call(th->lp->tracer, &slot->fs, t->table, first);
+    return 0;
+}
+
+/* The frame state of frame when it is on top of th's stack, else NULL. */
+static pm_frame_state_t *top_frame(pm_lineprof_thread_t *th,
+                                   const void *frame)
+{
+    return th->depth > 0 && th->stack[th->depth - 1].frame == frame
+               ? &th->stack[th->depth - 1].fs
+               : NULL;
+}
+
+/* Close the top frame of th's stack. */
+static void pop_frame(pm_lineprof_thread_t *th)
+{
+    pm_tracer_return(th->lp->tracer, &th->stack[--th->depth].fs);
 }
 
 /* ---- target lookup ----------------------------------------------------*/
@@ -162,43 +215,29 @@ static void stop_line_events(PyFrameObject *frame)
     PyErr_Restore(type, value, tb);
 }
 
-static void on_call(pm_lineprof_t *s, PyFrameObject *frame)
+static void on_call(pm_lineprof_thread_t *th, PyFrameObject *frame)
 {
     PyCodeObject *code = PyFrame_GetCode(frame);
-    target_t *t = find_target(s, (PyObject *)code);
+    target_t *t = find_target(th->lp, (PyObject *)code);
     int first = code->co_firstlineno;
     Py_DECREF(code);
-    if (t == NULL) {
+    if (t == NULL || push_frame(th, frame, t, first) < 0) {
         stop_line_events(frame);
-        return;
     }
-    if (s->depth == s->stack_cap) {
-        size_t cap = s->stack_cap ? s->stack_cap * 2 : 64;
-        slot_t *grown = PyMem_Realloc(s->stack, cap * sizeof *grown);
-        if (grown == NULL) {
-            s->untraced++;
-            stop_line_events(frame);
-            return;
-        }
-        s->stack = grown;
-        s->stack_cap = cap;
-    }
-    slot_t *slot = &s->stack[s->depth++];
-    slot->frame = frame;
-    pm_tracer_call(s->tracer, &slot->fs, t->table, first);
 }
 
-/* obj is the TraceArgObject of the profiler enabled innermost in this
- * thread (installed by pm_lineprof_enable; the thread state holds a
- * reference), so each thread's callbacks reach their own profiler. Line
+/* obj is the state in this thread of the profiler enabled innermost here
+ * (installed by pm_lineprof_enable; the thread state holds a reference),
+ * so each thread's callbacks reach their own profiler and frames. Line
  * events come first: they are nearly all of the calls. */
 static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)arg;
-    pm_lineprof_t *s = ((TraceArgObject *)obj)->lp;
+    pm_lineprof_thread_t *th = (pm_lineprof_thread_t *)obj;
+    pm_lineprof_t *s = th->lp;
     if (what == PyTrace_LINE) {
-        if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
-            pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
+        pm_frame_state_t *fs = top_frame(th, frame);
+        if (fs != NULL) {
             pm_tracer_line(s->tracer, fs, PyFrame_GetLineNumber(frame));
             if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
                 uint64_t limit = s->break_bytes;
@@ -212,11 +251,11 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     switch (what) {
     case PyTrace_CALL:
-        on_call(s, frame);
+        on_call(th, frame);
         break;
     case PyTrace_RETURN:
-        if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
-            pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+        if (top_frame(th, frame) != NULL) {
+            pop_frame(th);
         }
         break;
     default:
@@ -277,7 +316,7 @@ void pm_lineprof_free(pm_lineprof_t *s)
      * this thread is taken out of its nesting here. Another thread
      * cannot have it enabled: each caller enables and disables around a
      * call it holds the profiler for. */
-    for (enable_rec_t *r = chain; r != NULL; r = r->outer) {
+    for (pm_lineprof_thread_t *r = chain; r != NULL; r = r->outer) {
         if (r->lp == s) {
             r->count = 1;
             pm_lineprof_disable(s);
@@ -295,9 +334,7 @@ void pm_lineprof_free(pm_lineprof_t *s)
     PyMem_Free(s->targets);
     PyMem_Free(s->keys);
     PyMem_Free(s->vals);
-    PyMem_Free(s->stack);
     pm_tracer_free(s->tracer);
-    Py_XDECREF(s->trace_arg);
     PyMem_Free(s);
 }
 
@@ -328,8 +365,7 @@ pm_lineprof_t *pm_lineprof_new(const pm_tracer_opts_t *opts)
         PyErr_NoMemory();
         return NULL;
     }
-    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0 ||
-        (s->trace_arg = trace_arg_new(s)) == NULL) {
+    if ((rc = pm_tracer_new(opts, &s->tracer)) < 0 || index_targets(s) < 0) {
         if (rc < 0) {
             pm_py_raise(rc);
         }
@@ -417,45 +453,33 @@ static int mon_watch_all(pm_lineprof_t *s, int delta)
     return 0;
 }
 
-/* The hooks get s from the callbacks' list of threads (monitor_py.c):
+/* The hooks get th from the callbacks' list of threads (monitor_py.c):
  * the innermost of the calling thread's chain, kept by enable and
  * disable through pm_monitor_set_owner. Code watched for another
- * profiler is no target of s, and a frame s did not enter is not on
+ * profiler is no target of th's, and a frame th did not enter is not on
  * top of its stack: both are passed over. */
-void pm_lineprof_mon_enter(pm_lineprof_t *s, PyObject *code,
+void pm_lineprof_mon_enter(pm_lineprof_thread_t *th, PyObject *code,
                            const void *frame)
 {
-    target_t *t = find_target(s, code);
-    if (t == NULL) {
-        return;
-    }
-    if (s->depth == s->stack_cap) {
-        size_t cap = s->stack_cap ? s->stack_cap * 2 : 64;
-        slot_t *grown = PyMem_Realloc(s->stack, cap * sizeof *grown);
-        if (grown == NULL) {
-            s->untraced++;
-            return;
-        }
-        s->stack = grown;
-        s->stack_cap = cap;
-    }
-    slot_t *slot = &s->stack[s->depth++];
-    slot->frame = frame;
-    pm_tracer_call(s->tracer, &slot->fs, t->table,
-                   ((PyCodeObject *)code)->co_firstlineno);
-}
-
-void pm_lineprof_mon_leave(pm_lineprof_t *s, const void *frame)
-{
-    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
-        pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
+    target_t *t = find_target(th->lp, code);
+    if (t != NULL) {
+        (void)push_frame(th, frame, t, ((PyCodeObject *)code)->co_firstlineno);
     }
 }
 
-int pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
+void pm_lineprof_mon_leave(pm_lineprof_thread_t *th, const void *frame)
 {
-    if (s->depth > 0 && s->stack[s->depth - 1].frame == frame) {
-        pm_frame_state_t *fs = &s->stack[s->depth - 1].fs;
+    if (top_frame(th, frame) != NULL) {
+        pop_frame(th);
+    }
+}
+
+int pm_lineprof_mon_line(pm_lineprof_thread_t *th, const void *frame,
+                         int line)
+{
+    pm_lineprof_t *s = th->lp;
+    pm_frame_state_t *fs = top_frame(th, frame);
+    if (fs != NULL) {
         pm_tracer_line(s->tracer, fs, line);
         if (s->break_bytes > 0 && fs->line_start_rss > s->break_bytes) {
             uint64_t limit = s->break_bytes;
@@ -467,9 +491,9 @@ int pm_lineprof_mon_line(pm_lineprof_t *s, const void *frame, int line)
     return 0;
 }
 
-static enable_rec_t *find_rec(const pm_lineprof_t *s)
+static pm_lineprof_thread_t *find_rec(const pm_lineprof_t *s)
 {
-    for (enable_rec_t *r = chain; r != NULL; r = r->outer) {
+    for (pm_lineprof_thread_t *r = chain; r != NULL; r = r->outer) {
         if (r->lp == s) {
             return r;
         }
@@ -479,21 +503,20 @@ static enable_rec_t *find_rec(const pm_lineprof_t *s)
 
 int pm_lineprof_enabled(const pm_lineprof_t *s, int *threads)
 {
-    const enable_rec_t *r = find_rec(s);
+    const pm_lineprof_thread_t *r = find_rec(s);
     *threads = s->threads;
     return r != NULL ? r->count : 0;
 }
 
 int pm_lineprof_enable(pm_lineprof_t *s)
 {
-    enable_rec_t *r = find_rec(s);
+    pm_lineprof_thread_t *r = find_rec(s);
     if (r != NULL) {
         r->count++;
         return 0;
     }
-    r = PyMem_Calloc(1, sizeof *r);
+    r = thread_new(s);
     if (r == NULL) {
-        PyErr_NoMemory();
         return -1;
     }
     int m = chain != NULL ? chain->monitored : pm_monitor_acquire();
@@ -501,7 +524,7 @@ int pm_lineprof_enable(pm_lineprof_t *s)
         if (m == 1 && chain == NULL) {
             pm_monitor_release();
         }
-        PyMem_Free(r);
+        Py_DECREF(r);
         return -1;
     }
     r->monitored = m;
@@ -512,25 +535,23 @@ int pm_lineprof_enable(pm_lineprof_t *s)
             sys != NULL ? PyObject_CallMethod(sys, "gettrace", NULL) : NULL;
         Py_XDECREF(sys);
         if (r->prev_trace == NULL) {
-            PyMem_Free(r);
+            Py_DECREF(r);
             return -1;
         }
     }
-    r->lp = s;
-    r->count = 1;
     r->outer = chain;
     chain = r;
     s->threads++;
     if (m) {
         s->mon_threads++;
-        if (pm_monitor_set_owner(s) < 0) {
+        if (pm_monitor_set_owner(r) < 0) {
             r->count = 1;
             pm_lineprof_disable(s);
             return -1;
         }
         return 0;
     }
-    PyEval_SetTrace(trace, s->trace_arg);
+    PyEval_SetTrace(trace, (PyObject *)r);
     return 0;
 }
 
@@ -557,7 +578,7 @@ static void report_untraced(pm_lineprof_t *s)
 
 void pm_lineprof_disable(pm_lineprof_t *s)
 {
-    enable_rec_t *r = find_rec(s), **link;
+    pm_lineprof_thread_t *r = find_rec(s), **link;
     if (r == NULL || --r->count > 0) {
         return;
     }
@@ -570,26 +591,26 @@ void pm_lineprof_disable(pm_lineprof_t *s)
     if (r->outer == NULL && chain != NULL) {
         /* r was the outermost but not the innermost: the thread's own
          * trace function now goes back when the new outermost ends. */
-        enable_rec_t *q = chain;
+        pm_lineprof_thread_t *q = chain;
         while (q->outer != NULL) {
             q = q->outer;
         }
         q->prev_trace = r->prev_trace;
         r->prev_trace = NULL;
     }
+    /* Frames still on this thread's stack were unwound without a
+     * return event only if tracing was cut short; close them so their
+     * lines are complete. */
+    while (r->depth > 0) {
+        pop_frame(r);
+    }
     if (--s->threads == 0) {
-        /* Frames still on the stack were unwound without a return event
-         * only if tracing was cut short; close them so their lines are
-         * complete. */
-        while (s->depth > 0) {
-            pm_tracer_return(s->tracer, &s->stack[--s->depth].fs);
-        }
         report_untraced(s);
     }
     if (r->monitored) {
         s->mon_threads--;
         /* Shrinking the list never fails. */
-        pm_monitor_set_owner(chain != NULL ? chain->lp : NULL);
+        pm_monitor_set_owner(chain);
         if (mon_watch_all(s, -1) < 0) {
             PyErr_WriteUnraisable(NULL);
         }
@@ -598,7 +619,7 @@ void pm_lineprof_disable(pm_lineprof_t *s)
         }
     } else if (chain != NULL) {
         /* An outer profiler of this thread takes over again. */
-        PyEval_SetTrace(trace, chain->lp->trace_arg);
+        PyEval_SetTrace(trace, (PyObject *)chain);
     } else if (r->prev_trace != NULL && r->prev_trace != Py_None) {
         PyObject *sys = PyImport_ImportModule("sys");
         PyObject *res = sys != NULL ? PyObject_CallMethod(sys, "settrace",
@@ -613,8 +634,8 @@ void pm_lineprof_disable(pm_lineprof_t *s)
     } else {
         PyEval_SetTrace(NULL, NULL);
     }
-    Py_XDECREF(r->prev_trace);
-    PyMem_Free(r);
+    Py_CLEAR(r->prev_trace);
+    Py_DECREF(r); /* the chain's reference */
     PyErr_Restore(type, value, tb);
 }
 
@@ -630,7 +651,7 @@ void pm_lineprof_set_owner(pm_lineprof_t *s, const void *owner)
 
 int pm_lineprof_owner_enabled(const void *owner)
 {
-    for (const enable_rec_t *r = chain; r != NULL; r = r->outer) {
+    for (const pm_lineprof_thread_t *r = chain; r != NULL; r = r->outer) {
         if (r->lp->owner == owner) {
             return 1;
         }

@@ -37,8 +37,8 @@ static PyObject *watched;        /* {id(code): [code, count]} */
 
 /* A thread with a profiler enabled through sys.monitoring. */
 typedef struct {
-    const PyThreadState *ts; /* compared, never dereferenced */
-    pm_lineprof_t *lp;       /* its innermost profiler */
+    const PyThreadState *ts;  /* compared, never dereferenced */
+    pm_lineprof_thread_t *th; /* its innermost profiler's state there */
 } owner_t;
 
 /* The callbacks' self: made once, kept for the process (GIL). */
@@ -57,19 +57,20 @@ static PyTypeObject monitor_type = {
 
 static MonitorObject *monitor; /* strong reference, never dropped */
 
-/* The calling thread's innermost profiler, or NULL. */
-static pm_lineprof_t *owner_lp(PyObject *self, const PyThreadState *ts)
+/* The calling thread's innermost profiler (its state in this thread),
+ * or NULL. */
+static pm_lineprof_thread_t *owner_th(PyObject *self, const PyThreadState *ts)
 {
     const MonitorObject *m = (const MonitorObject *)self;
     for (size_t i = 0; i < m->nowners; i++) {
         if (m->owners[i].ts == ts) {
-            return m->owners[i].lp;
+            return m->owners[i].th;
         }
     }
     return NULL;
 }
 
-int pm_monitor_set_owner(pm_lineprof_t *lp)
+int pm_monitor_set_owner(pm_lineprof_thread_t *th)
 {
     MonitorObject *m = monitor;
     const PyThreadState *ts = PyThreadState_Get();
@@ -77,7 +78,7 @@ int pm_monitor_set_owner(pm_lineprof_t *lp)
     while (i < m->nowners && m->owners[i].ts != ts) {
         i++;
     }
-    if (lp == NULL) {
+    if (th == NULL) {
         if (i < m->nowners) {
             m->owners[i] = m->owners[--m->nowners];
         }
@@ -96,7 +97,7 @@ int pm_monitor_set_owner(pm_lineprof_t *lp)
         }
         m->owners[m->nowners++].ts = ts;
     }
-    m->owners[i].lp = lp;
+    m->owners[i].th = th;
     return 0;
 }
 
@@ -119,9 +120,9 @@ static PyObject *cb_enter(PyObject *self, PyObject *const *args,
                           Py_ssize_t nargs)
 {
     const PyThreadState *ts = PyThreadState_Get();
-    pm_lineprof_t *lp = owner_lp(self, ts);
-    if (lp != NULL && nargs >= 1) {
-        pm_lineprof_mon_enter(lp, args[0], frame_id(ts));
+    pm_lineprof_thread_t *th = owner_th(self, ts);
+    if (th != NULL && nargs >= 1) {
+        pm_lineprof_mon_enter(th, args[0], frame_id(ts));
     }
     Py_RETURN_NONE;
 }
@@ -132,9 +133,9 @@ static PyObject *cb_leave(PyObject *self, PyObject *const *args,
     (void)args;
     (void)nargs;
     const PyThreadState *ts = PyThreadState_Get();
-    pm_lineprof_t *lp = owner_lp(self, ts);
-    if (lp != NULL) {
-        pm_lineprof_mon_leave(lp, frame_id(ts));
+    pm_lineprof_thread_t *th = owner_th(self, ts);
+    if (th != NULL) {
+        pm_lineprof_mon_leave(th, frame_id(ts));
     }
     Py_RETURN_NONE;
 }
@@ -158,9 +159,9 @@ static PyObject *cb_line(PyObject *self, PyObject *const *args,
                          Py_ssize_t nargs)
 {
     const PyThreadState *ts = PyThreadState_Get();
-    pm_lineprof_t *lp = owner_lp(self, ts);
-    int line = lp != NULL && nargs >= 2 ? line_arg(args[1]) : 0;
-    if (line > 0 && pm_lineprof_mon_line(lp, frame_id(ts), line) < 0) {
+    pm_lineprof_thread_t *th = owner_th(self, ts);
+    int line = th != NULL && nargs >= 2 ? line_arg(args[1]) : 0;
+    if (line > 0 && pm_lineprof_mon_line(th, frame_id(ts), line) < 0) {
         return NULL; /* --pdb-mmem: the user quit pdb (BdbQuit) */
     }
     Py_RETURN_NONE;
@@ -198,9 +199,9 @@ static PyObject *cb_jump(PyObject *self, PyObject *const *args,
         jump_line = to_line;
     }
     const PyThreadState *ts = PyThreadState_Get();
-    pm_lineprof_t *lp = owner_lp(self, ts);
-    if (lp != NULL && jump_line > 0 &&
-        pm_lineprof_mon_line(lp, frame_id(ts), jump_line) < 0) {
+    pm_lineprof_thread_t *th = owner_th(self, ts);
+    if (th != NULL && jump_line > 0 &&
+        pm_lineprof_mon_line(th, frame_id(ts), jump_line) < 0) {
         return NULL; /* --pdb-mmem: the user quit pdb (BdbQuit) */
     }
     Py_RETURN_NONE;
@@ -508,9 +509,9 @@ int pm_monitor_acquire(void)
     return 0;
 }
 
-int pm_monitor_set_owner(pm_lineprof_t *lp)
+int pm_monitor_set_owner(pm_lineprof_thread_t *th)
 {
-    (void)lp;
+    (void)th;
     return 0;
 }
 

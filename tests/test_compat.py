@@ -465,3 +465,45 @@ def test_profile_stream_gets_memory_profilers_writes(tmp_path):
     assert ours[1] == [r for r in theirs[1]
                        if not re.match(r"^ +\d+ .*@profile\(", r)]
     assert len(ours[1]) == 3 and "bytearray" in ours[1][2]
+
+
+SHARED = '''\
+import threading, time
+import peakmem
+
+meet = threading.Barrier(2)
+
+
+def f(n):
+    meet.wait()
+    s = 0
+    for i in range(n):
+        s += i
+        time.sleep(0.001)
+    return s
+
+
+prof = peakmem.LineProfiler()
+wf = prof(f)
+ts = [threading.Thread(target=wf, args=(50,)) for _ in range(2)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+first = f.__code__.co_firstlineno
+print(sorted((line - first, occ) for line, (inc, mem, occ)
+             in prof.code_map[f.__code__].items()))
+'''
+
+
+def test_line_profiler_shared_by_two_threads_counts_both(tmp_path):
+    """One LineProfiler (python -m peakmem's builtin profile is one)
+    enabled in two threads that run its function at the same time: each
+    thread follows its own frames, so every line of both calls is counted
+    (one frame stack per profiler lost the lines of the frame that was
+    not on top, and turned their line events off)."""
+    (tmp_path / "s.py").write_text(SHARED)
+    out = run([PY, "s.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[(0, 2), (1, 2), (2, 2), (3, 102), (4, 100), (5, 100), (6, 2)]"]

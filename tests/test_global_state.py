@@ -60,7 +60,7 @@ ALLOWED = {
     # Per thread by construction.
     ("magics/lineprof_py.c", "chain"): "_Thread_local: this thread's only",
     # A static type: filled once by PyType_Ready under the GIL.
-    ("magics/lineprof_py.c", "trace_arg_type"): "static type; GIL",
+    ("magics/lineprof_py.c", "thread_type"): "static type; GIL",
     ("magics/ttystream_py.c", "ttystream_type"): "static type; GIL",
     # sys.monitoring's tool ids, callbacks and local events belong to the
     # interpreter, not to a module instance: the claimed id, its users
