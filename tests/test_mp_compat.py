@@ -14,18 +14,11 @@ import sys
 
 import pytest
 
-import peakmem
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM = os.path.join(HERE, "mp_compat", "shim")
 SCRIPTS = os.path.join(HERE, "mp_compat", "scripts")
 PY = sys.executable
-
-# Names issue 12 items 3 and 4 add (branch i12a): the scenarios that use
-# them are skipped, not passed, where peakmem has them not yet.
-HAS_LINEPROFILER = all(hasattr(peakmem, n) for n in
-                       ("LineProfiler", "show_results"))
-
 
 def script(name):
     return os.path.join(SCRIPTS, "mp_%s.py" % name)
@@ -114,8 +107,6 @@ def test_func(tmp_path):
     assert row(out, "table[0] = x")[3] == 2
 
 
-@pytest.mark.skipif(not HAS_LINEPROFILER, reason="needs `with profile:` "
-                    "(issue 12.3, branch i12a)")
 def test_gen(tmp_path):
     out = main_run("gen", tmp_path)
     assert 70 < float(row(out, "second = [2]")[2]) < 80
@@ -134,8 +125,6 @@ def test_import(tmp_path):
     assert float(row(out, "del large")[2]) < -150
 
 
-@pytest.mark.skipif(not HAS_LINEPROFILER, reason="needs LineProfiler and "
-                    "show_results (issue 12.4, branch i12a)")
 def test_increment_display(tmp_path):
     r = run([script("increment_display")], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -186,8 +175,6 @@ def test_mprofile(tmp_path):
     assert ">make<" in svg and ">double<" in svg  # mprof's short labels
 
 
-@pytest.mark.skipif(not HAS_LINEPROFILER, reason="needs the builtin "
-                    "profile's enable_by_count (issue 12.3, branch i12a)")
 def test_nested(tmp_path):
     out = main_run("nested", tmp_path)
     assert 150 < float(row(out, "b = [2]")[2]) < 156
