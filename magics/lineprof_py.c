@@ -84,11 +84,14 @@ static void thread_dealloc(PyObject *self)
     PyObject_Free(self);
 }
 
+static PyObject *thread_call(PyObject *self, PyObject *args, PyObject *kw);
+
 static PyTypeObject thread_type = {
     PyVarObject_HEAD_INIT(NULL, 0) /* no comma: the macro has one */
     .tp_name = "peakmem._LineTrace",
     .tp_basicsize = sizeof(pm_lineprof_thread_t),
     .tp_dealloc = thread_dealloc,
+    .tp_call = thread_call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .tp_doc = "A peakmem line profiler enabled in one thread: the argument "
               "of its trace function.",
@@ -215,13 +218,20 @@ static void stop_line_events(PyFrameObject *frame)
     PyErr_Restore(type, value, tb);
 }
 
+/* A frame starts (or a generator resumes). Line events are turned off
+ * only in frames that end before the profiler does: not in generators
+ * and coroutines, whose frames outlive it and may be resumed under
+ * another tracer (a debugger, coverage, a later profiler) that needs
+ * their lines. */
 static void on_call(pm_lineprof_thread_t *th, PyFrameObject *frame)
 {
     PyCodeObject *code = PyFrame_GetCode(frame);
     target_t *t = find_target(th->lp, (PyObject *)code);
     int first = code->co_firstlineno;
+    int resumable = (code->co_flags &
+                     (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
     Py_DECREF(code);
-    if (t == NULL || push_frame(th, frame, t, first) < 0) {
+    if ((t == NULL || push_frame(th, frame, t, first) < 0) && !resumable) {
         stop_line_events(frame);
     }
 }
@@ -244,9 +254,10 @@ static int trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 s->break_bytes = 0; /* once */
                 return pm_lineprof_break(frame, fs->line_start_rss, limit);
             }
-        } else {
-            stop_line_events(frame);
         }
+        /* else a frame that was running before the profiler was enabled
+         * (the one that enabled it, a debugger's) or a generator: its
+         * lines are left on, for whoever traces it after us */
         return 0;
     }
     switch (what) {
@@ -434,6 +445,50 @@ int pm_lineprof_add(pm_lineprof_t *s, PyObject *code)
     }
     Py_XDECREF(nested);
     return rc;
+}
+
+/* sys.gettrace() gives this object while the profiler traces the thread,
+ * so `old = sys.gettrace(); ...; sys.settrace(old)` makes Python call it
+ * as a trace function. The first call puts the C trace function back (as
+ * coverage's CTracer does) for this thread's innermost profiler and
+ * passes the event on; lines of the running frame between settrace and
+ * the next call are not seen. Where the thread has no profiler on the
+ * legacy hook any more, it takes itself out (self is never read: its
+ * profiler may be gone). */
+static PyObject *thread_call(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static const char *const events[] = {"call", "line", "return"};
+    static const int whats[] = {PyTrace_CALL, PyTrace_LINE, PyTrace_RETURN};
+    PyObject *frame, *arg;
+    const char *event;
+    if (kw != NULL && PyDict_GET_SIZE(kw) > 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "peakmem._LineTrace takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!sO:peakmem._LineTrace", &PyFrame_Type,
+                          &frame, &event, &arg)) {
+        return NULL;
+    }
+    Py_INCREF(self); /* the thread state's reference goes below */
+    int rc = 0;
+    if (chain == NULL || chain->monitored) {
+        PyEval_SetTrace(NULL, NULL);
+    } else {
+        PyEval_SetTrace(trace, (PyObject *)chain);
+        for (size_t i = 0; i < sizeof whats / sizeof whats[0]; i++) {
+            if (strcmp(event, events[i]) == 0) {
+                rc = trace((PyObject *)chain, (PyFrameObject *)frame,
+                           whats[i], arg);
+                break;
+            }
+        }
+    }
+    Py_DECREF(self);
+    if (rc < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 /* ---- the sys.monitoring backend's hooks (monitor_py.c) ----------------*/

@@ -178,10 +178,13 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
     if (chosen == NULL) {
         return -1;
     }
-    if (self->held) {
+    if (self->lp != NULL) {
+        /* Wrappers, generator steps and python -m peakmem hold its
+         * profiler: it cannot be replaced under them. */
         Py_DECREF(chosen);
         PyErr_SetString(PyExc_RuntimeError,
-                        "LineProfiler.__init__: the profiler is enabled");
+                        "LineProfiler.__init__: already initialized (make a "
+                        "new LineProfiler)");
         return -1;
     }
     int kind;
@@ -199,7 +202,6 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
     if (limit > 0) {
         pm_lineprof_set_break(lp, (uint64_t)(limit * PM_MIB));
     }
-    pm_lineprof_free(self->lp);
     self->lp = lp;
     self->include_children = children;
     self->max_mem = limit;

@@ -38,6 +38,10 @@ static PyObject *watched;        /* {id(code): [code, count]} */
 /* A thread with a profiler enabled through sys.monitoring. */
 typedef struct {
     const PyThreadState *ts;  /* compared, never dereferenced */
+    uint64_t id;              /* ts->id: a thread state freed with its
+                                 thread still listed (it ended with a
+                                 profiler enabled) and another made at
+                                 its address differ in it */
     pm_lineprof_thread_t *th; /* its innermost profiler's state there */
 } owner_t;
 
@@ -64,7 +68,7 @@ static pm_lineprof_thread_t *owner_th(PyObject *self, const PyThreadState *ts)
     const MonitorObject *m = (const MonitorObject *)self;
     for (size_t i = 0; i < m->nowners; i++) {
         if (m->owners[i].ts == ts) {
-            return m->owners[i].th;
+            return m->owners[i].id == ts->id ? m->owners[i].th : NULL;
         }
     }
     return NULL;
@@ -97,6 +101,7 @@ int pm_monitor_set_owner(pm_lineprof_thread_t *th)
         }
         m->owners[m->nowners++].ts = ts;
     }
+    m->owners[i].id = ts->id; /* a dead thread's entry is taken over */
     m->owners[i].th = th;
     return 0;
 }

@@ -89,7 +89,9 @@ static int write_pieces(PyObject *stream, const char *text)
 }
 
 /* Print lp's tables as memory_profiler's show_results does (each block
- * followed by a blank line). Keeps a pending exception. */
+ * followed by a blank line). A pending exception (the call's own) is
+ * kept, and a failed write then reported as unraisable; with none
+ * pending, -1 leaves the write's error set. */
 static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
 {
     PyObject *type, *value, *tb;
@@ -100,10 +102,13 @@ static int print_tables(pm_lineprof_t *lp, PyObject *stream, int precision)
         rc = text[0] == '\0' ? 0 : write_pieces(stream, text);
         free(text);
     }
-    if (rc < 0) {
-        PyErr_WriteUnraisable(stream != NULL ? stream : Py_None);
+    if (type != NULL) {
+        /* the call's own exception goes on; the write's is reported */
+        if (rc < 0) {
+            PyErr_WriteUnraisable(stream != NULL ? stream : Py_None);
+        }
+        PyErr_Restore(type, value, tb);
     }
-    PyErr_Restore(type, value, tb);
     return rc;
 }
 
@@ -200,7 +205,11 @@ static PyObject *run_close(ProfiledRunObject *self, PyObject *unused)
     PyObject *res = PyObject_CallMethod(self->head.target, "close", NULL);
     if (!self->reported) {
         self->reported = 1;
-        print_tables(self->lp, self->head.stream, self->head.precision);
+        if (print_tables(self->lp, self->head.stream, self->head.precision) <
+                0 &&
+            res != NULL) {
+            Py_CLEAR(res); /* the write's error */
+        }
     }
     return res;
 }

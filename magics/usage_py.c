@@ -670,9 +670,18 @@ PyObject *pm_memory_usage(PyObject *module, PyObject *args, PyObject *kw)
     Py_DECREF(pid);
     PyObject *res = watch_pid(&a, (pid_t)p, 1);
     /* memory_profiler polls the Popen at each reading: returncode is set
-     * once the program has ended (mprof's exit code relies on it). */
-    PyObject *polled = res != NULL ? PyObject_CallNoArgs(poll) : NULL;
+     * once the program has ended (mprof's exit code relies on it). The
+     * sampler stops when the program's memory is gone, which comes a
+     * moment before it can be reaped: an ended one is waited for (poll
+     * then could still say None), a running one (timeout) polled. */
     Py_DECREF(poll);
+    if (res == NULL) {
+        return NULL;
+    }
+    uint64_t left = 0;
+    int ended = pm_mem_read((pid_t)p, PM_MEM_RSS, &left) < 0 || left == 0;
+    PyObject *polled = PyObject_CallMethod(proc, ended ? "wait" : "poll",
+                                           NULL);
     if (polled == NULL) {
         Py_XDECREF(res);
         return NULL;

@@ -507,3 +507,172 @@ def test_line_profiler_shared_by_two_threads_counts_both(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "[(0, 2), (1, 2), (2, 2), (3, 102), (4, 100), (5, 100), (6, 2)]"]
+
+
+OTHERS = '''\
+import io, sys
+import peakmem
+
+
+def other():
+    return 0
+
+
+def f():
+    a = 1
+    with q:
+        b = other()
+    c = 3
+    return a
+
+
+def gen():
+    for i in range(3):
+        yield i
+
+
+def main():
+    a = 1
+    with p:
+        b = other()
+    c = 2
+    return a
+
+
+def save_restore():
+    old = sys.gettrace()
+    sys.settrace(None)
+    other()
+    sys.settrace(old)
+    other()
+    return 1
+
+
+def rows(prof, func):
+    first = func.__code__.co_firstlineno
+    return sorted((line - first, occ) for line, (inc, mem, occ)
+                  in prof.code_map[func.__code__].items())
+
+
+# an inner profiler leaves the outer one the lines after it
+p, q = peakmem.LineProfiler(), peakmem.LineProfiler()
+q.add_function(other)
+p.add_function(f)
+with p:
+    f()
+    f()
+print("outer", rows(p, f))
+# a generator first stepped under an unrelated profiler
+p2, q2 = peakmem.LineProfiler(), peakmem.LineProfiler()
+p2.add_function(gen)
+q2.add_function(other)
+it = gen()
+with q2:
+    next(it)
+with p2:
+    print("rest", list(it))
+print("generator", rows(p2, gen))
+# a Python trace function (coverage's kind) keeps the lines of its frame
+seen = []
+
+
+def cov(frame, event, arg):
+    if event == "line" and frame.f_code is main.__code__:
+        seen.append(frame.f_lineno - main.__code__.co_firstlineno)
+    return cov
+
+
+p = peakmem.LineProfiler()
+p.add_function(other)
+sys.settrace(cov)
+main()
+sys.settrace(None)
+print("tracer", seen)
+# sys.settrace(sys.gettrace()) inside profiled code
+r = peakmem.LineProfiler()
+print("restore", r(save_restore)(), sys.gettrace())
+print("counted", rows(r, save_restore)[-2:])
+# a stream that fails: its error, once the call is over
+s = io.StringIO()
+s.close()
+try:
+    peakmem.profile(other, stream=s)()
+except ValueError as e:
+    print("stream", e)
+# a profiler is made once: wrappers hold it
+w = peakmem.LineProfiler()
+g = w(gen)
+try:
+    w.__init__()
+except RuntimeError as e:
+    print("init", e)
+print("still", list(g()), sys.gettrace())
+'''
+
+
+MONITORING = sys.version_info >= (3, 12)  # the line profiler's backend
+
+
+def test_line_profiler_leaves_other_tracers_their_lines(tmp_path):
+    """Line events are left on in frames that outlive a profiler (the
+    frame that enabled it, generators), so an outer profiler, a Python
+    trace function or a debugger still gets their lines once it is off;
+    sys.settrace(sys.gettrace()) inside profiled code puts the profiler
+    back; a failing stream raises its own error after the call (not
+    SystemError); LineProfiler.__init__ twice is one error, never a
+    profiler freed under its wrappers (a use-after-free)."""
+    (tmp_path / "o.py").write_text(OTHERS)
+    out = run([PY, "o.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        # line 3 ran under q (the innermost profiler takes the thread)
+        "outer [(0, 2), (1, 2), (2, 2), (4, 2), (5, 2)]",
+        "rest [1, 2]",
+        # resumed 3 times under p2: the for line 3 times, yield twice
+        "generator [(0, 3), (1, 3), (2, 2)]",
+        # legacy hook: line 3 ran under p, which replaced the tracer for
+        # the with; sys.monitoring (3.12+) leaves sys.settrace alone
+        "tracer [1, 2, 3, 2, 4, 5]" if MONITORING else "tracer [1, 2, 4, 5]",
+        "restore 1 None",
+        # legacy hook: from the call after settrace(old) on (line 5
+        # precedes it); sys.monitoring: sys.gettrace() was None
+        "counted [(5, 1), (6, 1)]" if MONITORING else
+        "counted [(2, 1), (6, 1)]",
+        "stream I/O operation on closed file",
+        "init LineProfiler.__init__: already initialized (make a new "
+        "LineProfiler)",
+        "still [0, 1, 2] None",
+    ], out.stderr
+
+
+ENDED = '''\
+import threading
+import peakmem
+
+
+def f():
+    return 1
+
+
+p = peakmem.LineProfiler()
+p.add_function(f)
+t = threading.Thread(target=p.enable)  # enabled; the thread ends
+t.start()
+t.join()
+for _ in range(5):  # new threads, maybe at the ended one's address
+    t = threading.Thread(target=f)
+    t.start()
+    t.join()
+print("counted", dict(p.code_map[f.__code__]))
+'''
+
+
+def test_line_profiler_of_an_ended_thread_counts_no_other(tmp_path):
+    """A thread that ends with a profiler enabled: threads made after it
+    (whose thread state may take its address) are not traced for it (on
+    sys.monitoring the callbacks told threads apart by that address
+    only and counted them)."""
+    (tmp_path / "e.py").write_text(ENDED)
+    out = run([PY, "e.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "counted {}\n"
