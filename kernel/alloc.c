@@ -193,6 +193,7 @@ void pm_alloc_reset(pm_alloc_t *a)
     a->cur_bytes = a->peak_bytes = 0;
     a->snapshot_due = 0;
     a->dropped = 0;
+    a->epoch++;
     for (size_t i = 0; i < FILTER_WORDS; i++) {
         __atomic_store_n(&a->filter[i], 0, __ATOMIC_RELAXED);
     }
@@ -204,6 +205,29 @@ int pm_alloc_may_hold(const pm_alloc_t *a, uintptr_t addr)
     return (__atomic_load_n(&a->filter[bit >> 6], __ATOMIC_ACQUIRE) >>
             (bit & 63)) &
            1;
+}
+
+/* Enter addr in the map (room made by the caller) and count its weight
+ * in its site and the total. */
+static void insert_unlocked(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
+                            uint32_t site)
+{
+    size_t j = live_slot_unlocked(a, addr);
+    if (a->live[j].addr == addr) {
+        drop_unlocked(a, j); /* its free was not seen */
+        j = live_slot_unlocked(a, addr);
+    }
+    a->live[j] = (struct pm_alloc_entry){addr, weight, site};
+    size_t bit = filter_bit(addr);
+    __atomic_fetch_or(&a->filter[bit >> 6], (uint64_t)1 << (bit & 63),
+                      __ATOMIC_RELEASE);
+    a->nlive++;
+    a->sites.items[site].cur_bytes += (int64_t)weight;
+    a->cur_bytes += (int64_t)weight;
+    if (a->cur_bytes > a->peak_bytes) {
+        a->peak_bytes = a->cur_bytes;
+        a->snapshot_due = 1;
+    }
 }
 
 int pm_alloc_add(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
@@ -230,23 +254,8 @@ int pm_alloc_add(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
         }
         fresh |= r > 0 ? 1u << i : 0;
     }
-    size_t j = live_slot_unlocked(a, addr);
-    if (a->live[j].addr == addr) {
-        drop_unlocked(a, j); /* its free was not seen */
-        j = live_slot_unlocked(a, addr);
-    }
-    a->live[j] = (struct pm_alloc_entry){addr, weight, (uint32_t)site};
-    size_t bit = filter_bit(addr);
-    __atomic_fetch_or(&a->filter[bit >> 6], (uint64_t)1 << (bit & 63),
-                      __ATOMIC_RELEASE);
-    a->nlive++;
-    a->sites.items[site].cur_bytes += (int64_t)weight;
+    insert_unlocked(a, addr, weight, (uint32_t)site);
     a->sites.items[site].allocs++;
-    a->cur_bytes += (int64_t)weight;
-    if (a->cur_bytes > a->peak_bytes) {
-        a->peak_bytes = a->cur_bytes;
-        a->snapshot_due = 1;
-    }
     pthread_mutex_unlock(a->lock);
     if (new_codes != NULL) {
         *new_codes = fresh;
@@ -261,10 +270,13 @@ fail:
     return rc;
 }
 
-int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr)
+int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr, pm_alloc_held_t *held)
 {
     int found = 0;
 
+    if (held != NULL) {
+        *held = (pm_alloc_held_t){0, 0, 0};
+    }
     /* The bit of an address is set before its block can reach a free:
      * the add happens in the thread that allocated it. */
     if (!pm_alloc_may_hold(a, addr)) {
@@ -274,12 +286,33 @@ int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr)
     if (a->nlive > 0) {
         size_t j = live_slot_unlocked(a, addr);
         if (a->live[j].addr == addr) {
+            if (held != NULL) {
+                *held = (pm_alloc_held_t){a->live[j].weight, a->live[j].site,
+                                          a->epoch};
+            }
             drop_unlocked(a, j);
             found = 1;
         }
     }
     pthread_mutex_unlock(a->lock);
     return found;
+}
+
+void pm_alloc_restore(pm_alloc_t *a, uintptr_t addr,
+                      const pm_alloc_held_t *held)
+{
+    if (held->weight == 0) {
+        return;
+    }
+    pthread_mutex_lock(a->lock);
+    if (held->epoch == a->epoch && held->site < a->sites.n) {
+        if ((a->nlive + 1) * 2 > a->live_cap && live_grow_unlocked(a) < 0) {
+            a->dropped++;
+        } else {
+            insert_unlocked(a, addr, held->weight, held->site);
+        }
+    }
+    pthread_mutex_unlock(a->lock);
 }
 
 void pm_alloc_finish(pm_alloc_t *a)

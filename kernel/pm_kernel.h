@@ -589,6 +589,7 @@ typedef struct {
     int64_t peak_bytes; /* highest cur_bytes */
     int snapshot_due;   /* a new peak not yet copied into the sites */
     uint64_t dropped;   /* allocations not tracked for lack of memory */
+    uint64_t epoch;     /* counts resets: a held entry is of one epoch */
     /* one bit per address hash, set when an address is added and never
      * cleared: a free whose bit is clear was never tracked and skips the
      * lock (most frees). Bits set under the lock, read with atomics. */
@@ -615,10 +616,25 @@ int pm_alloc_may_hold(const pm_alloc_t *a, uintptr_t addr);
 int pm_alloc_add(pm_alloc_t *a, uintptr_t addr, uint64_t weight,
                  const pm_site_frame_t *frames, unsigned *new_codes);
 
+/* What pm_alloc_remove took out, to put back with pm_alloc_restore. */
+typedef struct {
+    uint64_t weight; /* 0: nothing was taken */
+    uint32_t site;
+    uint64_t epoch;
+} pm_alloc_held_t;
+
 /* Forget the allocation at addr: 1 when it was tracked (the total drops;
  * the first drop after a new peak copies the sites first), 0 when not.
- * An address never added costs one atomic read, no lock (the filter). */
-int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr);
+ * An address never added costs one atomic read, no lock (the filter).
+ * held (may be NULL) gets what was taken out. */
+int pm_alloc_remove(pm_alloc_t *a, uintptr_t addr, pm_alloc_held_t *held);
+
+/* Put back what pm_alloc_remove took out at addr, when the block lives
+ * on after all (a realloc that removed it first failed). Nothing when
+ * held is empty or from before the last reset; counted in dropped when
+ * the map cannot grow. */
+void pm_alloc_restore(pm_alloc_t *a, uintptr_t addr,
+                      const pm_alloc_held_t *held);
 
 /* End of a measurement: take the snapshot still due. The sites then hold
  * their bytes at the peak; pm_alloc_peak gives the total. */

@@ -19,6 +19,11 @@ class _SchedErr(Exception):
     """The scheduler's answer was an error (its text)."""
 
 
+class SetupError(RuntimeError):
+    """The user's mistake: no distributed, no Client. %memit --dask
+    shows it as IPython's one-line UsageError (dask_py.c)."""
+
+
 def _begin(dask_worker=None, dask_scheduler=None):
     """Runs in a worker (or the scheduler): reset its mark."""
     import socket
@@ -85,16 +90,16 @@ def _client(address):
     try:
         from distributed import Client, get_client
     except ImportError:
-        raise RuntimeError("--dask needs the 'distributed' package in the "
-                           "kernel") from None
+        raise SetupError("--dask needs the 'distributed' package in the "
+                         "kernel") from None
     if address:
         return Client(address, timeout=10, set_as_default=False), True
     try:
         return get_client(), False
     except ValueError:
-        raise RuntimeError("--dask: no distributed Client in this kernel; "
-                           "create one (Client(...)) or give its "
-                           "scheduler's address: --dask=tcp://HOST:PORT") \
+        raise SetupError("--dask: no distributed Client in this kernel; "
+                         "create one (Client(...)) or give its "
+                         "scheduler's address: --dask=tcp://HOST:PORT") \
             from None
 
 

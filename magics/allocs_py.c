@@ -12,6 +12,7 @@
  * installed. */
 #include "internal.h"
 
+#include <ctype.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,10 @@
 typedef struct {
     PyMemAllocatorEx orig;
     PyMemAllocatorDomain domain;
+    int chained; /* ours is still in this domain's chain: another hook
+                    (tracemalloc) wrapped it during a statement and ours
+                    could not be taken out; it passes everything through
+                    while not tracking, and orig stays what it wraps */
 } hook_ctx_t;
 
 /* The tracking state. Allocator hooks are process-wide, so this is one
@@ -50,6 +55,9 @@ static struct {
     char stdlib_dir[1024];
     size_t stdlib_len;
     PyObject *np_old_handler; /* to restore in pm_allocs_stop */
+    PyObject *(*np_set)(PyObject *); /* numpy's PyDataMem_SetHandler, kept
+                                        from the install: numpy may have
+                                        left sys.modules since */
     int np_installed;
 } trk;
 
@@ -168,15 +176,32 @@ static void track(void *p, size_t size)
 }
 
 /* A block going away. Most were never tracked: the engine's filter says
- * so without a lock (its storage lives as long as the process). */
-static void untrack(void *p)
+ * so without a lock (its storage lives as long as the process). held
+ * (may be NULL) gets what was taken out, for retrack. */
+static void untrack(void *p, pm_alloc_held_t *held)
 {
+    if (held != NULL) {
+        held->weight = 0;
+    }
     if (!pm_alloc_may_hold(&trk.engine, (uintptr_t)p)) {
         return;
     }
     atomic_fetch_add(&trk.inflight, 1);
     if (atomic_load(&trk.active)) {
-        pm_alloc_remove(&trk.engine, (uintptr_t)p);
+        pm_alloc_remove(&trk.engine, (uintptr_t)p, held);
+    }
+    atomic_fetch_sub(&trk.inflight, 1);
+}
+
+/* A realloc that untracked p failed: p lives on, as tracked as before. */
+static void retrack(void *p, const pm_alloc_held_t *held)
+{
+    if (held->weight == 0) {
+        return;
+    }
+    atomic_fetch_add(&trk.inflight, 1);
+    if (atomic_load(&trk.active)) {
+        pm_alloc_restore(&trk.engine, (uintptr_t)p, held);
     }
     atomic_fetch_sub(&trk.inflight, 1);
 }
@@ -229,14 +254,17 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
         return h->orig.realloc(h->orig.ctx, ptr, size);
     }
     /* forget the old block before it can be handed to another thread */
+    pm_alloc_held_t held = {0, 0, 0};
     if (ptr != NULL) {
-        untrack(ptr);
+        untrack(ptr, &held);
     }
     int nested = tl.in_orig;
     tl.in_orig = 1;
     void *p = h->orig.realloc(h->orig.ctx, ptr, size);
     tl.in_orig = nested;
-    if (p != NULL && !tl.capturing) {
+    if (p == NULL && ptr != NULL) {
+        retrack(ptr, &held); /* it failed: the old block lives on */
+    } else if (p != NULL && !tl.capturing) {
         track(p, size == 0 ? 1 : size);
     }
     return p;
@@ -249,7 +277,7 @@ static void hook_free(void *ctx, void *ptr)
      * that was itself a tracked allocation may die there */
     if (ptr != NULL && !tl.in_orig &&
         atomic_load_explicit(&trk.active, memory_order_relaxed)) {
-        untrack(ptr);
+        untrack(ptr, NULL);
     }
     int nested = tl.in_orig; /* a free inside an original allocator */
     tl.in_orig = 1;
@@ -260,9 +288,23 @@ static void hook_free(void *ctx, void *ptr)
 static const PyMemAllocatorDomain domains[3] = {
     PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ};
 
+/* 1 when ours is the allocator in place in domain i. */
+static int ours_in_place(int i)
+{
+    PyMemAllocatorEx cur;
+    PyMem_GetAllocator(domains[i], &cur);
+    return cur.malloc == hook_malloc && cur.ctx == &trk.hooks[i];
+}
+
+/* Wrap each domain's allocator, except where ours is still in the chain
+ * from an earlier statement (wrapping ours would make it call itself).
+ * GIL. */
 static void hooks_install(void)
 {
     for (int i = 0; i < 3; i++) {
+        if (trk.hooks[i].chained) {
+            continue;
+        }
         trk.hooks[i].domain = domains[i];
         PyMem_GetAllocator(domains[i], &trk.hooks[i].orig);
         PyMemAllocatorEx ours = {&trk.hooks[i], hook_malloc, hook_calloc,
@@ -272,19 +314,19 @@ static void hooks_install(void)
     trk.installed = 1;
 }
 
-/* Put the original allocators back where ours are still the ones in
- * place. Where another hook wrapped ours since (tracemalloc started
- * inside the statement), ours stay under it, passing everything through
- * (trk.active is 0), and *left is set. GIL. */
+/* Put the original allocators back where ours are the ones in place
+ * (again: tracemalloc, stopped since, put ours back). Where another hook
+ * wraps ours (tracemalloc started inside the statement), ours stay under
+ * it, passing everything through (trk.active is 0), and *left is set.
+ * GIL. */
 static void hooks_uninstall(int *left)
 {
     for (int i = 0; i < 3; i++) {
-        PyMemAllocatorEx cur;
-        PyMem_GetAllocator(domains[i], &cur);
-        if (cur.malloc == hook_malloc && cur.ctx == &trk.hooks[i]) {
-            PyMem_SetAllocator(domains[i], &trk.hooks[i].orig);
-        } else {
+        trk.hooks[i].chained = !ours_in_place(i);
+        if (trk.hooks[i].chained) {
             *left = 1;
+        } else {
+            PyMem_SetAllocator(domains[i], &trk.hooks[i].orig);
         }
     }
     trk.installed = 0;
@@ -354,11 +396,14 @@ static void *np_realloc(void *ctx, void *ptr, size_t size)
 {
     np_hook_t *h = ctx;
     int on = tracking_here();
+    pm_alloc_held_t held = {0, 0, 0};
     if (on && ptr != NULL) {
-        untrack(ptr);
+        untrack(ptr, &held);
     }
     void *p = h->prev.realloc(h->prev.ctx, ptr, size);
-    if (p != NULL && on) {
+    if (p == NULL && ptr != NULL) {
+        retrack(ptr, &held); /* it failed: the old block lives on */
+    } else if (p != NULL && on) {
         track(p, size == 0 ? 1 : size);
     }
     return p;
@@ -369,7 +414,7 @@ static void np_free(void *ctx, void *ptr, size_t size)
     np_hook_t *h = ctx;
     if (ptr != NULL && !tl.in_orig &&
         atomic_load_explicit(&trk.active, memory_order_relaxed)) {
-        untrack(ptr);
+        untrack(ptr, NULL);
     }
     h->prev.free(h->prev.ctx, ptr, size);
 }
@@ -469,44 +514,72 @@ static int np_install(void)
         return -1;
     }
     trk.np_old_handler = old;
+    trk.np_set = set;
     return 1;
 }
 
 static void np_uninstall(void)
 {
-    np_set_handler_fn set;
-    np_get_handler_fn get;
     if (trk.np_old_handler == NULL) {
         return;
     }
-    if (np_api(&set, &get) == 0) {
-        PyObject *ours = set(trk.np_old_handler);
-        if (ours == NULL) {
-            PyErr_WriteUnraisable(NULL);
-        }
-        Py_XDECREF(ours);
+    PyObject *ours = trk.np_set(trk.np_old_handler);
+    if (ours == NULL) {
+        PyErr_WriteUnraisable(NULL);
     }
+    Py_XDECREF(ours);
     Py_CLEAR(trk.np_old_handler);
 }
 
 /* ---- start, pause, stop ----------------------------------------------*/
 
 
-int pm_allocs_start(PyObject *root, int shift)
+int pm_allocs_busy(void)
+{
+    return trk.installed;
+}
+
+/* PEAKMEM_SITES_SAMPLE: the mean spacing of sample points in bytes, 0
+ * for every allocation exactly; unset or empty: the default. 0, or -1
+ * with UsageError. */
+static int sample_bytes_from_env(pm_state_t *st, double *out)
+{
+    const char *env = getenv("PEAKMEM_SITES_SAMPLE");
+    *out = SAMPLE_BYTES_DEFAULT;
+    if (env == NULL || env[0] == '\0') {
+        return 0;
+    }
+    char *end;
+    double v = pm_fmt_strtod(env, &end);
+    while (end != env && isspace((unsigned char)*end)) {
+        end++;
+    }
+    /* up to 1 TiB: beyond, no small allocation would ever be sampled */
+    if (end == env || *end != '\0' || !(v == 0 || (v >= 1 && v <= 0x1p40)) ||
+        strpbrk(env, "xX") != NULL) {
+        char msg[300];
+        pm_fmt(msg, sizeof msg,
+               "PEAKMEM_SITES_SAMPLE: expects a number of bytes from 1 to "
+               "2**40, or 0 to track every allocation exactly; got '%.40s'",
+               env);
+        pm_py_usage_error(st, msg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int pm_allocs_start(pm_state_t *st, PyObject *root, int shift)
 {
     if (trk.installed) {
         PyErr_SetString(PyExc_RuntimeError,
                         "--sites is already tracking an outer %memit");
         return -1;
     }
-    const char *env = getenv("PEAKMEM_SITES_SAMPLE");
-    trk.sample_bytes = SAMPLE_BYTES_DEFAULT;
-    if (env != NULL && env[0] != '\0') {
-        char *end;
-        double v = strtod(env, &end);
-        trk.sample_bytes = (*end == '\0' && v >= 0) ? v : SAMPLE_BYTES_DEFAULT;
+    if (sample_bytes_from_env(st, &trk.sample_bytes) < 0) {
+        return -1;
     }
-    env = getenv("PEAKMEM_SITES_SEED");
+    const char *env = getenv("PEAKMEM_SITES_SEED");
     trk.sample_seed = env != NULL ? strtoull(env, NULL, 10) : 0x5eed;
     if (trk.stdlib_len == 0) {
         PyObject *sysconfig = PyImport_ImportModule("sysconfig");
@@ -521,7 +594,11 @@ int pm_allocs_start(PyObject *root, int shift)
         }
         Py_XDECREF(path);
         Py_XDECREF(sysconfig);
-        PyErr_Clear(); /* without it, only the stdlib is not told apart */
+        /* without it, only the stdlib is not told apart; a Ctrl-C that
+         * landed in it stops the magic before the statement */
+        if (pm_py_clear_optional() < 0) {
+            return -1;
+        }
     }
     /* made once and kept: hooks left on other threads may still read its
      * filter; reset between measurements */
@@ -581,7 +658,10 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     const pm_site_t **top = calloc(nsites > 0 ? nsites : 1, sizeof *top);
     out->items = calloc(nsites > 0 ? nsites : 1, sizeof *out->items);
     PyObject *linecache = PyImport_ImportModule("linecache");
-    PyErr_Clear();
+    if (pm_py_clear_optional() < 0) {
+        rc = -1; /* a Ctrl-C: the report is given up */
+        goto done;
+    }
     pm_site_where_t where = {
         .shell = shell,
         .linecache = linecache,

@@ -6,7 +6,7 @@
 /* How long each call to the Dask cluster may take (begin and end). */
 #define DASK_TIMEOUT_S 10.0
 
-PyObject *pm_dask_begin(const char *address)
+PyObject *pm_dask_begin(pm_state_t *st, const char *address)
 {
     PyObject *mod = PyImport_ImportModule("peakmem._dask");
     PyObject *res = NULL;
@@ -15,6 +15,29 @@ PyObject *pm_dask_begin(const char *address)
         res = PyObject_CallMethod(mod, "begin", "zd",
                                   address[0] != '\0' ? address : NULL,
                                   DASK_TIMEOUT_S);
+    }
+    if (res == NULL && mod != NULL) {
+        /* the user's mistake (SetupError): one line, as IPython shows a
+         * UsageError; anything else as it came */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyObject *setup = PyObject_GetAttrString(mod, "SetupError");
+        PyObject *msg = setup != NULL && value != NULL &&
+                                PyObject_IsInstance(value, setup) == 1
+                            ? PyObject_Str(value)
+                            : NULL;
+        Py_XDECREF(setup);
+        if (msg != NULL) {
+            PyErr_Clear();
+            pm_py_usage_error_obj(st, msg);
+            Py_DECREF(msg);
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+        } else {
+            PyErr_Restore(type, value, tb);
+        }
     }
     Py_XDECREF(mod);
     return res;

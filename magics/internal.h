@@ -57,6 +57,12 @@ PyObject *pm_py_raise_os(int rc, const char *fmt, ...);
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg);
 PyObject *pm_py_usage_error_obj(pm_state_t *st, PyObject *msg);
 
+/* After an optional lookup failed: clear its Exception, but keep a
+ * KeyboardInterrupt (any BaseException that is no Exception) set, so a
+ * Ctrl-C that landed in it is not lost. 0 when nothing is left set, -1
+ * when it was kept. */
+int pm_py_clear_optional(void);
+
 /* ---- running magics in the shell (shell_py.c) --------------------------*/
 
 /* The body of a line/cell magic: its parsed options and the cell's
@@ -105,12 +111,16 @@ typedef struct {
     char *note; /* NULL when nothing to say */
 } pm_sites_report_t;
 
+/* 1 while a --sites measurement is on in this process (GIL). */
+int pm_allocs_busy(void);
+
 /* Install the allocator hooks (raw, mem, object domains) and, when numpy
  * 1.22+ is imported, a NEP 49 handler in the current context; tracking
  * stays paused until pm_allocs_resume. root is the statement's code (its
  * frame ends the walk; shift is added to its lines: 1 in cell mode).
- * Returns 0, or -1 with an exception (RuntimeError when already on). */
-int pm_allocs_start(PyObject *root, int shift);
+ * Returns 0, or -1 with an exception: UsageError for a bad
+ * PEAKMEM_SITES_SAMPLE, RuntimeError when already on. */
+int pm_allocs_start(pm_state_t *st, PyObject *root, int shift);
 
 /* Track (resume) only while the statement itself runs. Any thread. */
 void pm_allocs_resume(void);
@@ -208,7 +218,7 @@ PyObject *pm_mprun_magic(PyObject *module, PyObject *const *args,
  * distributed Client (address "") or of the one at address, through
  * peakmem._dask.begin. Returns the session (new reference) or NULL with
  * an exception. */
-PyObject *pm_dask_begin(const char *address);
+PyObject *pm_dask_begin(pm_state_t *st, const char *address);
 
 /* Each worker's peak since pm_dask_begin. *rows gets the list of
  * per-worker dicts (new reference), *doc the same as JSON (new

@@ -254,7 +254,9 @@ static int measure_once(PyObject *shell, PyObject *code, const memit_args_t *a,
             pm_allocs_resume();
         }
         res = pm_shell_exec(shell, code);
-        pm_allocs_pause();
+        if (a->sites > 0) { /* an outer --sites keeps tracking */
+            pm_allocs_pause();
+        }
     }
     if (timed) {
         pm_timeout_disarm(&timeout);
@@ -416,7 +418,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     pm_children_t *best_kids = NULL;
     pm_memit_child_t *children = NULL;
     size_t nchildren = 0;
-    uint64_t sum_of_peaks = 0;
+    uint64_t sum_of_peaks = 0, own_peak = 0;
     PyObject *dask_session = NULL, *workers = NULL;
     json_t *workers_doc = NULL;
     int workers_over = 0;
@@ -460,11 +462,16 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
-    if (a->dask != NULL && (dask_session = pm_dask_begin(a->dask)) == NULL) {
+    if (a->dask != NULL && (dask_session = pm_dask_begin(st, a->dask)) == NULL) {
         goto fail;
     }
     if (a->sites > 0) {
-        if (pm_allocs_start(code, a->setup != NULL ? 1 : 0) < 0) {
+        if (pm_allocs_busy()) {
+            pm_py_usage_error(st, "--sites: an outer %memit --sites is "
+                                  "tracking (one at a time in a process)");
+            goto fail;
+        }
+        if (pm_allocs_start(st, code, a->setup != NULL ? 1 : 0) < 0) {
             goto fail;
         }
         tracking = 1;
@@ -482,6 +489,9 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
                          &walls[i], &method) < 0) {
             pm_children_free(kids);
             goto fail;
+        }
+        if (kids != NULL && self_peak > own_peak) {
+            own_peak = self_peak;
         }
         /* Keep the descendants of the repeat with the highest sum. */
         uint64_t sum = self_peak + pm_children_sum_peaks(kids);
@@ -568,6 +578,7 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         .children = children,
         .nchildren = nchildren,
         .sum_of_peaks_bytes = best_kids != NULL ? sum_of_peaks : 0,
+        .own_peak_bytes = own_peak,
         .workers = workers_doc,
     };
     uint64_t cgroup_max = 0;

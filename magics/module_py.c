@@ -99,6 +99,17 @@ static PyObject *usage_error_type(pm_state_t *st)
     return st->usage_error;
 }
 
+int pm_py_clear_optional(void)
+{
+    PyObject *type = PyErr_Occurred(); /* borrowed */
+    if (type != NULL &&
+        !PyErr_GivenExceptionMatches(type, PyExc_Exception)) {
+        return -1;
+    }
+    PyErr_Clear();
+    return 0;
+}
+
 PyObject *pm_py_usage_error(pm_state_t *st, const char *msg)
 {
     /* "replace": broken UTF-8 in a message must not leave it empty */

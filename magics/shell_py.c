@@ -118,7 +118,10 @@ fail:
 PyObject *pm_shell_exec(PyObject *shell, PyObject *code)
 {
     PyObject *globals = PyObject_GetAttrString(shell, "user_global_ns");
-    PyObject *locals = PyObject_GetAttrString(shell, "user_ns");
+    /* not read with an exception pending (a timeout or Ctrl-C raised
+     * while the first ran): Python code would run over it */
+    PyObject *locals =
+        globals != NULL ? PyObject_GetAttrString(shell, "user_ns") : NULL;
     PyObject *res = NULL;
     if (globals != NULL && locals != NULL) {
         if (!PyDict_Check(globals)) {

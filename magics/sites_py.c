@@ -11,25 +11,33 @@ int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
     PyObject *fn = ((PyCodeObject *)code)->co_filename;
     PyObject *count = NULL;
     char buf[1200];
+    /* Each lookup may fail (a shell without IPython's compiler, an odd
+     * file name): the site is then shown with less; a Ctrl-C that lands
+     * in one stops the report. */
     PyObject *compiler = PyObject_GetAttrString(shell, "compile");
     PyObject *map = compiler != NULL
                         ? PyObject_GetAttrString(compiler, "_filename_map")
                         : NULL;
-    PyErr_Clear();
-    if (map != NULL && PyDict_Check(map)) {
+    int rc = pm_py_clear_optional();
+    if (rc == 0 && map != NULL && PyDict_Check(map)) {
         count = PyDict_GetItemWithError(map, fn); /* borrowed */
-        PyErr_Clear();
+        rc = pm_py_clear_optional();
     }
-    const char *name = PyUnicode_AsUTF8(fn);
-    if (name == NULL) {
-        PyErr_Clear();
+    const char *name = rc == 0 ? PyUnicode_AsUTF8(fn) : NULL;
+    if (rc == 0 && name == NULL) {
+        rc = pm_py_clear_optional();
         name = "?";
     }
     int shown = line;
-    if (c->root_file != NULL && PyUnicode_Compare(fn, c->root_file) == 0) {
+    if (rc == 0 && c->root_file != NULL &&
+        PyUnicode_Compare(fn, c->root_file) == 0) {
         shown += c->shift;
     }
-    PyErr_Clear();
+    if (rc < 0 || pm_py_clear_optional() < 0) {
+        Py_XDECREF(map);
+        Py_XDECREF(compiler);
+        return -1;
+    }
     if (count != NULL && PyLong_Check(count)) {
         pm_fmt(buf, sizeof buf, "In [%ld] line %d", PyLong_AsLong(count),
                shown);
@@ -60,10 +68,13 @@ int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
     PyObject *stripped =
         text != NULL ? PyObject_CallMethod(text, "strip", NULL) : NULL;
     const char *s = stripped != NULL ? PyUnicode_AsUTF8(stripped) : NULL;
-    PyErr_Clear();
+    rc = pm_py_clear_optional();
     *source = strdup(s != NULL ? s : "");
     Py_XDECREF(text);
     Py_XDECREF(stripped);
+    if (rc < 0) {
+        return -1;
+    }
     if (*where == NULL || *source == NULL) {
         PyErr_NoMemory();
         return -1;

@@ -115,13 +115,18 @@ typedef struct {
     const pm_memit_child_t *children;
     size_t nchildren;
     uint64_t sum_of_peaks_bytes; /* 0: no exact children path */
+    uint64_t own_peak_bytes;     /* -c: this process's own highest peak
+                                    (what --sites tracked lives there);
+                                    0: not measured apart */
     /* --dask: one object per worker, then the scheduler (keys in
      * protocol/SCHEMA.md, "workers"), borrowed; NULL without --dask. */
     const json_t *workers;
 } pm_memit_t;
 
 /* RSS increment not explained by tracked allocations: the highest
- * increment minus allocated_peak_bytes, at least 0. */
+ * increment (of this process alone where own_peak_bytes is known: the
+ * children's memory is theirs, not untracked) minus
+ * allocated_peak_bytes, at least 0. */
 uint64_t pm_memit_untracked(const pm_memit_t *m);
 
 /* memory_profiler's line, then with --sites the allocation peak, the

@@ -14,7 +14,8 @@
 
 uint64_t pm_memit_untracked(const pm_memit_t *m)
 {
-    uint64_t peak = pm_memit_peak(m);
+    uint64_t peak = m->own_peak_bytes > 0 ? m->own_peak_bytes
+                                          : pm_memit_peak(m);
     uint64_t inc = peak > m->baseline_bytes ? peak - m->baseline_bytes : 0;
 
     return inc > m->allocated_peak_bytes ? inc - m->allocated_peak_bytes

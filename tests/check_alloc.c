@@ -148,9 +148,9 @@ START_TEST(test_alloc_peak_snapshot_on_first_drop)
     ck_assert_uint_eq(fresh, 3); /* both code ids new */
     ck_assert_int_eq(pm_alloc_add(&a, 0x200, 50, SITE_B, &fresh), 0);
     ck_assert_uint_eq(fresh, 0);
-    ck_assert_int_eq(pm_alloc_remove(&a, 0x100), 1); /* drop: snapshot */
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x100, NULL), 1); /* drop: snapshot */
     ck_assert_int_eq(pm_alloc_add(&a, 0x300, 80, SITE_B, NULL), 0);
-    ck_assert_int_eq(pm_alloc_remove(&a, 0x999), 0); /* never tracked */
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x999, NULL), 0); /* never tracked */
     pm_alloc_finish(&a);
     ck_assert_uint_eq(pm_alloc_peak(&a), 150);
     ck_assert_int_eq(site_peak(&a, SITE_A), 100);
@@ -165,7 +165,7 @@ START_TEST(test_alloc_peak_at_end_is_snapshot_at_finish)
     pm_alloc_t a;
     ck_assert_int_eq(pm_alloc_init(&a), 0);
     pm_alloc_add(&a, 0x100, 10, SITE_A, NULL);
-    pm_alloc_remove(&a, 0x100);
+    pm_alloc_remove(&a, 0x100, NULL);
     pm_alloc_add(&a, 0x200, 30, SITE_B, NULL);
     pm_alloc_add(&a, 0x300, 5, SITE_C, NULL); /* new high, no drop after */
     pm_alloc_finish(&a);
@@ -194,6 +194,40 @@ START_TEST(test_alloc_add_replaces_unfreed_address)
 }
 END_TEST
 
+/* A realloc that took its block out and failed puts it back: the total
+ * and the site as before, the peak unchanged; what was taken before a
+ * reset is not put back after it. */
+START_TEST(test_alloc_restore_after_failed_realloc)
+{
+    pm_alloc_t a;
+    pm_alloc_held_t held, none;
+    ck_assert_int_eq(pm_alloc_init(&a), 0);
+    pm_alloc_add(&a, 0x100, 40, SITE_A, NULL);
+    pm_alloc_add(&a, 0x200, 10, SITE_B, NULL);
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x100, &held), 1);
+    ck_assert_uint_eq(held.weight, 40);
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x999, &none), 0);
+    ck_assert_uint_eq(none.weight, 0);
+    pm_alloc_restore(&a, 0x999, &none); /* nothing taken: nothing back */
+    ck_assert_int_eq(a.cur_bytes, 10);
+    pm_alloc_restore(&a, 0x100, &held);
+    ck_assert_int_eq(a.cur_bytes, 50);
+    ck_assert_uint_eq(a.nlive, 2);
+    pm_alloc_add(&a, 0x300, 5, SITE_C, NULL); /* a new high: 55 */
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x100, NULL), 1); /* freed now */
+    pm_alloc_finish(&a);
+    ck_assert_uint_eq(pm_alloc_peak(&a), 55);
+    ck_assert_int_eq(site_peak(&a, SITE_A), 40);
+    ck_assert_int_eq(a.cur_bytes, 15);
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x200, &held), 1);
+    pm_alloc_reset(&a);
+    pm_alloc_restore(&a, 0x200, &held); /* of the last measurement */
+    ck_assert_int_eq(a.cur_bytes, 0);
+    ck_assert_uint_eq(a.nlive, 0);
+    pm_alloc_close(&a);
+}
+END_TEST
+
 /* The map grows, and deletion (backward shift) keeps every other entry
  * reachable: a model check over 200k addresses that collide in part. */
 START_TEST(test_alloc_map_survives_growth_and_deletes)
@@ -206,10 +240,10 @@ START_TEST(test_alloc_map_survives_growth_and_deletes)
     }
     ck_assert_int_eq(a.cur_bytes, (int64_t)n);
     for (uintptr_t i = 1; i <= n; i += 2) {
-        ck_assert_int_eq(pm_alloc_remove(&a, i * 16), 1);
+        ck_assert_int_eq(pm_alloc_remove(&a, i * 16, NULL), 1);
     }
     for (uintptr_t i = 1; i <= n; i++) {
-        ck_assert_int_eq(pm_alloc_remove(&a, i * 16), (int)(i % 2 == 0));
+        ck_assert_int_eq(pm_alloc_remove(&a, i * 16, NULL), (int)(i % 2 == 0));
     }
     ck_assert_uint_eq(a.nlive, 0);
     ck_assert_int_eq(a.cur_bytes, 0);
@@ -230,7 +264,7 @@ START_TEST(test_alloc_reset_starts_empty)
     ck_assert_int_eq(pm_alloc_may_hold(&a, 0x100), 1);
     pm_alloc_reset(&a);
     ck_assert_int_eq(pm_alloc_may_hold(&a, 0x100), 0);
-    ck_assert_int_eq(pm_alloc_remove(&a, 0x100), 0);
+    ck_assert_int_eq(pm_alloc_remove(&a, 0x100, NULL), 0);
     ck_assert_uint_eq(pm_alloc_peak(&a), 0);
     ck_assert_uint_eq(a.sites.n, 0);
     unsigned fresh = 0;
@@ -256,7 +290,7 @@ static void *worker(void *arg)
                          (i & 1) ? SITE_A : SITE_B, NULL);
         }
         for (uintptr_t i = 0; i < 1000; i++) {
-            ck_assert_int_eq(pm_alloc_remove(w->a, w->base + i * 8), 1);
+            ck_assert_int_eq(pm_alloc_remove(w->a, w->base + i * 8, NULL), 1);
         }
     }
     return NULL;
@@ -299,6 +333,7 @@ int main(void)
         {"peak", test_alloc_peak_snapshot_on_first_drop},
         {"peak", test_alloc_peak_at_end_is_snapshot_at_finish},
         {"peak", test_alloc_add_replaces_unfreed_address},
+        {"peak", test_alloc_restore_after_failed_realloc},
         {"map", test_alloc_map_survives_growth_and_deletes},
         {"map", test_alloc_threads_keep_totals},
         {"map", test_alloc_reset_starts_empty},

@@ -205,6 +205,7 @@ def test_no_client_is_one_clear_error():
         k.execute("%load_ext peakmem", allow_error=False)
         reply, _ = k.execute("%memit --dask x = 1")
         assert reply["status"] == "error"
+        assert reply["ename"] == "UsageError", reply  # shown as one line
         assert "no distributed Client in this kernel" in reply["evalue"]
         reply, _ = k.execute("%memit x = 1")
         assert reply["status"] == "ok"

@@ -627,3 +627,4 @@ def test_memit_quick_statement_is_compact(kernel):
     _, msgs = kernel.execute("%memit --limit 64GiB pass")
     html = only_display(msgs)["data"]["text/html"]
     assert "<table" in html and "<svg" in chart_svg(html)
+

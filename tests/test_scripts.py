@@ -624,3 +624,41 @@ def test_profile_and_mprun_from_four_threads(tmp_path):
             assert r[first + 3][2] == str(loops + 1)
             assert r[first + 4][2] == str(loops)
             assert r[first + 5][2] == "1"
+
+
+NAMESPACE = '''\
+from IPython.core.interactiveshell import InteractiveShell
+
+
+class Shell(InteractiveShell):
+    pass
+
+
+sh = Shell.instance()
+sh.run_line_magic("load_ext", "peakmem")
+
+
+def bad(self):
+    raise LookupError("no namespace")
+
+
+Shell.user_global_ns = property(bad)
+try:
+    sh.run_line_magic("memit", "-q x = 1")
+except BaseException as e:
+    print("%s: %s" % (type(e).__name__, e))
+del Shell.user_global_ns
+sh.run_line_magic("memit", "-q x = 1")
+print("x", sh.user_ns["x"])
+'''
+
+
+def test_memit_keeps_the_error_of_a_failing_user_namespace(tmp_path):
+    """The shell's namespaces are read before the statement: a failure
+    there (a timeout or Ctrl-C landing in a property; here a property
+    that raises) is the error the user sees, not a SystemError (the
+    second lookup ran over the first one's pending exception)."""
+    (tmp_path / "n.py").write_text(NAMESPACE)
+    out = run([PY, "n.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["LookupError: no namespace", "x 1"]

@@ -168,3 +168,158 @@ def test_sites_threads_of_the_statement_are_tracked(kernel):
     assert top["source"].startswith("held.append(")
     assert top["bytes"] >= 0.99 * 64 * MIB
     kernel.execute("del held", allow_error=False)
+
+
+ALLOCATORS = r'''
+import ctypes as _pm_ct
+class _PmAlloc(_pm_ct.Structure):
+    _fields_ = [(n, _pm_ct.c_void_p)
+                for n in ("ctx", "malloc", "calloc", "realloc", "free")]
+def _pm_allocators():
+    out = []
+    for domain in range(3):  # raw, mem, object
+        a = _PmAlloc()
+        _pm_ct.pythonapi.PyMem_GetAllocator(_pm_ct.c_int(domain),
+                                            _pm_ct.byref(a))
+        out.append((a.ctx, a.malloc, a.free))
+    return out
+'''
+
+
+def eight_mib(kernel):
+    _, data = result(kernel, "%memit --sites 3 x = np.ones(2**20)")
+    got = data[MIME]["allocated_peak_bytes"]
+    assert abs(got - 8 * MIB) <= 0.01 * 8 * MIB, got
+    kernel.execute("del x", allow_error=False)
+
+
+def test_sites_after_tracemalloc_started_inside(kernel):
+    """tracemalloc started inside a --sites statement wraps our hooks,
+    which then stay in its chain: the next --sites must not wrap its own
+    hook (it called itself forever: the kernel hung), with tracemalloc
+    still on and after it stopped, and the allocators are the original
+    ones again once both are done."""
+    kernel.execute(ALLOCATORS + "_pm_before = _pm_allocators()",
+                   allow_error=False)
+    result(kernel, "%memit --sites import tracemalloc; tracemalloc.start()")
+    eight_mib(kernel)  # tracemalloc on top of ours
+    kernel.execute("tracemalloc.stop()", allow_error=False)
+    eight_mib(kernel)
+    assert kernel.value("_pm_allocators() == _pm_before") is True
+
+
+def test_sites_keep_tracking_past_a_plain_memit_inside(kernel):
+    """A %memit without --sites inside the statement (or beside it in
+    another thread) leaves the outer tracking on."""
+    _, data = result(kernel, "%memit --sites 3 get_ipython().run_line_magic("
+                     "'memit', '-q pass'); x = np.ones(2**20)")
+    got = data[MIME]["allocated_peak_bytes"]
+    assert abs(got - 8 * MIB) <= 0.01 * 8 * MIB, got
+    kernel.execute("del x", allow_error=False)
+
+
+def test_sites_nested_sites_is_one_line_usage_error(kernel):
+    reply, _ = kernel.execute("%memit --sites get_ipython().run_line_magic("
+                              "'memit', '--sites 2 y = 1')")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    assert "an outer %memit --sites is tracking" in reply["evalue"]
+    eight_mib(kernel)
+
+
+def test_sites_failed_realloc_keeps_the_block_counted(kernel):
+    """A realloc that fails leaves the old block alive: it stays tracked
+    (8 MiB held, then 8 more: 16 at the peak, not 8)."""
+    _, data = result(kernel, "%%memit --sites 3\n"
+                     "b = bytearray(8 * 2**20)\n"
+                     "try:\n"
+                     "    b *= 2**32\n"
+                     "except MemoryError:\n"
+                     "    pass\n"
+                     "c = bytearray(8 * 2**20)")
+    got = data[MIME]["allocated_peak_bytes"]
+    assert abs(got - 16 * MIB) <= 0.01 * 16 * MIB, got
+    kernel.execute("del b, c", allow_error=False)
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1e309", "inf", "nan",
+                                   "0x10", "0.5", "2e12"])
+def test_sites_bad_sample_spacing_is_one_line_usage_error(kernel, value):
+    kernel.execute("import os; os.environ['PEAKMEM_SITES_SAMPLE'] = %r"
+                   % value, allow_error=False)
+    try:
+        reply, _ = kernel.execute("%memit --sites pass")
+    finally:
+        kernel.execute("del os.environ['PEAKMEM_SITES_SAMPLE']",
+                       allow_error=False)
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    assert reply["evalue"].startswith("PEAKMEM_SITES_SAMPLE: expects "), reply
+    assert value in reply["evalue"] and "\n" not in reply["evalue"]
+    eight_mib(kernel)
+
+
+def test_sites_sample_spacing_zero_tracks_everything_exactly(kernel):
+    kernel.execute("os.environ['PEAKMEM_SITES_SAMPLE'] = '0'",
+                   allow_error=False)
+    try:
+        _, data = result(kernel, "%memit --sites t = [str(i) for i in "
+                         "range(100000)]")
+    finally:
+        kernel.execute("del os.environ['PEAKMEM_SITES_SAMPLE']",
+                       allow_error=False)
+    assert data[MIME]["sample_bytes"] == 0
+    exact = kernel.value("sum(__import__('sys').getsizeof(s) for s in t) + "
+                         "__import__('sys').getsizeof(t)")
+    got = data[MIME]["allocated_peak_bytes"]
+    assert exact <= got <= 1.1 * exact, (got, exact)
+    kernel.execute("del t", allow_error=False)
+
+
+def test_sites_children_memory_is_not_untracked(kernel):
+    """-c with --sites: a child's memory is the child's (its own row), not
+    this process's untracked part."""
+    _, data = result(kernel, "%%memit -c --sites\n"
+                     "import subprocess, sys\n"
+                     "subprocess.run([sys.executable, '-c', 'b = bytearray("
+                     "64 * 2**20); import time; time.sleep(0.3)'])")
+    doc = data[MIME]
+    assert doc["children"]["sum_of_peaks_bytes"] >= 64 * MIB, doc["children"]
+    assert doc["untracked_bytes"] < 16 * MIB, doc
+
+
+def test_sites_numpy_handler_restored_when_numpy_left_sys_modules(kernel):
+    kernel.execute(
+        "import sys\n"
+        "try:\n"
+        "    from numpy._core.multiarray import get_handler_name as _pm_h\n"
+        "except ImportError:\n"
+        "    from numpy.core.multiarray import get_handler_name as _pm_h\n",
+        allow_error=False)
+    kernel.execute("try:\n"
+                   "    get_ipython().run_line_magic('memit', "
+                   "\"-q --sites _pm_m = sys.modules.pop('numpy')\")\n"
+                   "finally:\n"
+                   "    sys.modules['numpy'] = _pm_m\n", allow_error=False)
+    assert kernel.value("_pm_h()") == "default_allocator"
+    eight_mib(kernel)
+
+
+def test_sites_ctrl_c_while_the_report_is_made_is_not_lost(kernel):
+    """A KeyboardInterrupt raised while the sites are described (here by
+    linecache, as a Ctrl-C landing there would) stops the magic; it was
+    cleared as if a lookup had failed."""
+    kernel.execute(
+        "import linecache\n"
+        "_pm_gl = linecache.getline\n"
+        "def _pm_stop(*a, **k):\n"
+        "    raise KeyboardInterrupt\n"
+        "linecache.getline = _pm_stop\n"
+        "_pm_caught = None\n"
+        "try:\n"
+        "    get_ipython().run_line_magic('memit', '-q --sites 3 "
+        "x = np.ones(2**20)')\n"
+        "except KeyboardInterrupt:\n"
+        "    _pm_caught = 'KeyboardInterrupt'\n"
+        "finally:\n"
+        "    linecache.getline = _pm_gl\n", allow_error=False)
+    assert kernel.value("_pm_caught") == "KeyboardInterrupt"
+    eight_mib(kernel)

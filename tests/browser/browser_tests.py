@@ -176,11 +176,14 @@ def wait_idle(server, timeout=TIMEOUT / 1000):
 
 def saved_outputs(server):
     """The outputs of each cell in the saved file; None while the file is
-    being written (the server answers 400: not a notebook yet)."""
+    being written: the server answers 400 (not a notebook yet), or 500
+    when its reader, finding the file half written, tries to put back the
+    save's temporary file that the save itself has just renamed
+    (jupyter_server's fileio)."""
     try:
         doc = json.loads(server.api("/api/contents/" + NOTEBOOK))
     except urllib.error.HTTPError as e:
-        if e.code == 400:
+        if e.code in (400, 500):
             return None
         raise
     return [c.get("outputs", []) for c in doc["content"]["cells"]]
