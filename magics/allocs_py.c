@@ -262,8 +262,9 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
     tl.in_orig = 1;
     void *p = h->orig.realloc(h->orig.ctx, ptr, size);
     tl.in_orig = nested;
-    if (p == NULL && ptr != NULL) {
-        retrack(ptr, &held); /* it failed: the old block lives on */
+    if (p == NULL && ptr != NULL && size != 0) {
+        retrack(ptr, &held); /* it failed: the old block lives on (a
+                                realloc to 0 may free it instead) */
     } else if (p != NULL && !tl.capturing) {
         track(p, size == 0 ? 1 : size);
     }
@@ -401,8 +402,9 @@ static void *np_realloc(void *ctx, void *ptr, size_t size)
         untrack(ptr, &held);
     }
     void *p = h->prev.realloc(h->prev.ctx, ptr, size);
-    if (p == NULL && ptr != NULL) {
-        retrack(ptr, &held); /* it failed: the old block lives on */
+    if (p == NULL && ptr != NULL && size != 0) {
+        retrack(ptr, &held); /* it failed: the old block lives on (a
+                                realloc to 0 may free it instead) */
     } else if (p != NULL && on) {
         track(p, size == 0 ? 1 : size);
     }
