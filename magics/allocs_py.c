@@ -12,7 +12,6 @@
  * installed. */
 #include "internal.h"
 
-#include <ctype.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,33 +540,18 @@ int pm_allocs_busy(void)
     return trk.installed;
 }
 
-/* PEAKMEM_SITES_SAMPLE: the mean spacing of sample points in bytes, 0
- * for every allocation exactly; unset or empty: the default. 0, or -1
- * with UsageError. */
+/* PEAKMEM_SITES_SAMPLE, unset or empty: the default. 0, or -1 with
+ * UsageError. */
 static int sample_bytes_from_env(pm_state_t *st, double *out)
 {
     const char *env = getenv("PEAKMEM_SITES_SAMPLE");
+    char err[300];
     *out = SAMPLE_BYTES_DEFAULT;
-    if (env == NULL || env[0] == '\0') {
-        return 0;
-    }
-    char *end;
-    double v = pm_fmt_strtod(env, &end);
-    while (end != env && isspace((unsigned char)*end)) {
-        end++;
-    }
-    /* up to 1 TiB: beyond, no small allocation would ever be sampled */
-    if (end == env || *end != '\0' || !(v == 0 || (v >= 1 && v <= 0x1p40)) ||
-        strpbrk(env, "xX") != NULL) {
-        char msg[300];
-        pm_fmt(msg, sizeof msg,
-               "PEAKMEM_SITES_SAMPLE: expects a number of bytes from 1 to "
-               "2**40, or 0 to track every allocation exactly; got '%.40s'",
-               env);
-        pm_py_usage_error(st, msg);
+    if (env != NULL && env[0] != '\0' &&
+        pm_parse_sample_bytes(env, out, err, sizeof err) < 0) {
+        pm_py_usage_error(st, err);
         return -1;
     }
-    *out = v;
     return 0;
 }
 
@@ -657,63 +641,17 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
     pm_alloc_finish(&trk.engine);
     out->allocated_peak_bytes = pm_alloc_peak(&trk.engine);
     out->sample_bytes = (uint64_t)trk.sample_bytes;
-    const pm_site_t **top = calloc(nsites > 0 ? nsites : 1, sizeof *top);
-    out->items = calloc(nsites > 0 ? nsites : 1, sizeof *out->items);
-    PyObject *linecache = PyImport_ImportModule("linecache");
-    if (pm_py_clear_optional() < 0) {
-        rc = -1; /* a Ctrl-C: the report is given up */
-        goto done;
-    }
     pm_site_where_t where = {
         .shell = shell,
-        .linecache = linecache,
         .root_file = trk.root_code != NULL
                          ? ((PyCodeObject *)trk.root_code)->co_filename
                          : NULL,
         .shift = trk.cell_shift,
         .stdlib_dir = trk.stdlib_len > 0 ? trk.stdlib_dir : NULL,
     };
-    if (top == NULL || out->items == NULL) {
-        PyErr_NoMemory();
+    if (pm_sites_describe_top(&where, &trk.engine.sites, nsites, out) < 0) {
         rc = -1;
         goto done;
-    }
-    size_t n = pm_sites_top(&trk.engine.sites, top, nsites);
-    for (size_t i = 0; i < n; i++) {
-        const pm_site_t *s = top[i];
-        pm_memit_site_t *o = &out->items[out->n++];
-        char *w[PM_SITE_FRAMES] = {NULL}, *src[PM_SITE_FRAMES] = {NULL};
-        o->bytes = (uint64_t)s->peak_bytes;
-        for (int k = 0; k < PM_SITE_FRAMES && rc == 0; k++) {
-            if (s->frames[k].code != 0) {
-                rc = pm_site_describe(&where, s->frames[k].code,
-                                      s->frames[k].line, &w[k], &src[k]);
-            } else if (k == 0) {
-                w[0] = strdup("(no Python frame)");
-                src[0] = strdup("");
-                rc = w[0] != NULL && src[0] != NULL ? 0 : -1;
-            }
-        }
-        /* a comprehension's frame shows the statement's own line */
-        if (w[2] != NULL &&
-            ((w[0] != NULL && strcmp(w[2], w[0]) == 0) ||
-             (w[1] != NULL && strcmp(w[2], w[1]) == 0))) {
-            free(w[2]);
-            free(src[2]);
-            w[2] = src[2] = NULL;
-        }
-        o->where = w[0];
-        o->source = src[0];
-        o->via_where = w[1];
-        o->via_source = src[1];
-        o->stmt_where = w[2];
-        o->stmt_source = src[2];
-        if (rc < 0) {
-            if (!PyErr_Occurred()) {
-                PyErr_NoMemory();
-            }
-            goto done;
-        }
     }
     char note[300] = "";
     if (trk.np_installed == 0) {
@@ -735,8 +673,6 @@ int pm_allocs_stop(PyObject *shell, size_t nsites, pm_sites_report_t *out)
         rc = -1;
     }
 done:
-    free(top);
-    Py_XDECREF(linecache);
     /* the code objects kept since they were first seen */
     for (size_t i = 0; i < trk.engine.sites.codes_cap; i++) {
         if (trk.engine.sites.codes[i] != 0) {

@@ -148,9 +148,18 @@ typedef struct {
  * IPython's map of cell file names, else "file:line" (a library file
  * from its package on, a standard library file from its own name); its
  * source line through linecache. Strings malloc'd into *where and
- * *source. 0 or -1 with MemoryError. */
+ * *source. 0, or -1 with MemoryError or a KeyboardInterrupt that landed
+ * in a lookup. */
 int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
                      char **where, char **source);
+
+/* The nsites sites of sites that held the most at the allocation peak
+ * into out->items (out->n of them), each frame through pm_site_describe
+ * (where's linecache is imported here). 0, or -1 with an exception (a
+ * KeyboardInterrupt that landed in it included). */
+int pm_sites_describe_top(const pm_site_where_t *where,
+                          const pm_sites_t *sites, size_t nsites,
+                          pm_sites_report_t *out);
 
 /* ---- %memit -t (timeout_py.c) --------------------------------------------*/
 

@@ -352,6 +352,26 @@ int pm_parse_interval(const char *text, const char *what, double *out,
     return 0;
 }
 
+int pm_parse_sample_bytes(const char *text, double *out, char *err,
+                          size_t errlen)
+{
+    char *end = NULL;
+    double v = pm_fmt_strtod(text, &end);
+    while (end != text && isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (end == text || isspace((unsigned char)text[0]) || *end != '\0' ||
+        strpbrk(text, "xX") != NULL || !(v == 0 || (v >= 1 && v <= 0x1p40))) {
+        return usage(err, errlen,
+                     "PEAKMEM_SITES_SAMPLE: expects a number of bytes from 1 "
+                     "to 2**40, or 0 to track every allocation exactly; got "
+                     "'%.40s'",
+                     text);
+    }
+    *out = v;
+    return 0;
+}
+
 int pm_parse_size(const char *text, const char *what, uint64_t *out, char *err,
                   size_t errlen)
 {

@@ -104,6 +104,13 @@ int pm_parse_seconds(const char *text, double min, const char *what,
 int pm_parse_interval(const char *text, const char *what, double *out,
                       char *err, size_t errlen);
 
+/* PEAKMEM_SITES_SAMPLE: the mean spacing of --sites' sample points, a
+ * number of bytes from 1 to 2**40 (beyond, no small allocation would
+ * ever be sampled), or 0 for every allocation exactly; trailing blanks
+ * allowed. On a mistake PM_EUSAGE with the message in err. */
+int pm_parse_sample_bytes(const char *text, double *out, char *err,
+                          size_t errlen);
+
 /* Parse a memory size with its unit: B, KiB/MiB/GiB/TiB (and K/M/G/T)
  * in powers of 1024, KB/MB/GB/TB in powers of 1000; the number may have
  * decimals ("1.5GiB"); units ignore case. On a mistake PM_EUSAGE with

@@ -82,6 +82,60 @@ int pm_site_describe(const pm_site_where_t *c, uintptr_t code, int line,
     return 0;
 }
 
+int pm_sites_describe_top(const pm_site_where_t *where,
+                          const pm_sites_t *sites, size_t nsites,
+                          pm_sites_report_t *out)
+{
+    int rc = 0;
+    const pm_site_t **top = calloc(nsites > 0 ? nsites : 1, sizeof *top);
+    out->items = calloc(nsites > 0 ? nsites : 1, sizeof *out->items);
+    pm_site_where_t w = *where;
+    w.linecache = PyImport_ImportModule("linecache");
+    if (pm_py_clear_optional() < 0) {
+        rc = -1; /* a Ctrl-C: the report is given up */
+    } else if (top == NULL || out->items == NULL) {
+        PyErr_NoMemory();
+        rc = -1;
+    }
+    size_t n = rc == 0 ? pm_sites_top(sites, top, nsites) : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const pm_site_t *s = top[i];
+        pm_memit_site_t *o = &out->items[out->n++];
+        char *at[PM_SITE_FRAMES] = {NULL}, *src[PM_SITE_FRAMES] = {NULL};
+        o->bytes = (uint64_t)s->peak_bytes;
+        for (int k = 0; k < PM_SITE_FRAMES && rc == 0; k++) {
+            if (s->frames[k].code != 0) {
+                rc = pm_site_describe(&w, s->frames[k].code,
+                                      s->frames[k].line, &at[k], &src[k]);
+            } else if (k == 0) {
+                at[0] = strdup("(no Python frame)");
+                src[0] = strdup("");
+                rc = at[0] != NULL && src[0] != NULL ? 0 : -1;
+            }
+        }
+        /* a comprehension's frame shows the statement's own line */
+        if (at[2] != NULL &&
+            ((at[0] != NULL && strcmp(at[2], at[0]) == 0) ||
+             (at[1] != NULL && strcmp(at[2], at[1]) == 0))) {
+            free(at[2]);
+            free(src[2]);
+            at[2] = src[2] = NULL;
+        }
+        o->where = at[0];
+        o->source = src[0];
+        o->via_where = at[1];
+        o->via_source = src[1];
+        o->stmt_where = at[2];
+        o->stmt_source = src[2];
+        if (rc < 0 && !PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+    }
+    free(top);
+    Py_XDECREF(w.linecache);
+    return rc;
+}
+
 void pm_sites_report_clear(pm_sites_report_t *r)
 {
     for (size_t i = 0; i < r->n; i++) {

@@ -268,6 +268,36 @@ START_TEST(test_parse_size_rejects_bad)
 }
 END_TEST
 
+START_TEST(test_parse_sample_bytes)
+{
+    double v = -1;
+    static const struct {
+        const char *text;
+        double want;
+    } good[] = {{"0", 0},     {"1", 1},         {"16384", 16384},
+                {"1e6 ", 1e6}, {"4096.5", 4096.5}, {"1099511627776", 0x1p40}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ck_assert_int_eq(pm_parse_sample_bytes(good[i].text, &v, err,
+                                               sizeof err),
+                         0);
+        ck_assert(v == good[i].want);
+    }
+    static const char *bad[] = {"",    "abc", "-5",   "1e309", "inf", "nan",
+                                "0x10", "0.5", "2e12", " 5",   "5 x", "1e-320"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 7;
+        ck_assert_msg(pm_parse_sample_bytes(bad[i], &v, err, sizeof err) ==
+                          PM_EUSAGE,
+                      "accepted '%s'", bad[i]);
+        ck_assert(v == 7);
+    }
+    pm_parse_sample_bytes("abc", &v, err, sizeof err);
+    ck_assert_str_eq(err, "PEAKMEM_SITES_SAMPLE: expects a number of bytes "
+                          "from 1 to 2**40, or 0 to track every allocation "
+                          "exactly; got 'abc'");
+}
+END_TEST
+
 /* Whether s is whole, valid UTF-8 (what Python needs to show a message). */
 static int utf8_ok(const char *s)
 {
@@ -398,6 +428,7 @@ int main(void)
         {"parse", test_parse_seconds},
         {"parse", test_parse_size_units},
         {"parse", test_parse_size_rejects_bad},
+        {"parse", test_parse_sample_bytes},
         {"parse", test_options_unknown_multibyte_option_names_whole_character},
         {"parse", test_parse_interval_names_its_limits},
     };
