@@ -194,6 +194,15 @@ static void wait_sampling(pm_sampler_t *s, double seconds, int until_gone)
     Py_END_ALLOW_THREADS
 }
 
+/* Sleep s seconds (>= 0) without the GIL. */
+static void sleep_without_gil(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    Py_BEGIN_ALLOW_THREADS
+    nanosleep(&ts, NULL);
+    Py_END_ALLOW_THREADS
+}
+
 /* multiprocess: each reading is [main MiB, child MiB, ...] with the
  * children read at that moment (or MEM and CHLD lines to the stream), as
  * memory_profiler does; read on this thread, the GIL released between
@@ -267,12 +276,7 @@ static PyObject *watch_multiprocess(const usage_args_t *a, pid_t pid,
             (a->max_iterations >= 0 && count >= a->max_iterations)) {
             break;
         }
-        Py_BEGIN_ALLOW_THREADS
-        struct timespec ts = {
-            (time_t)a->interval,
-            (long)((a->interval - (double)(time_t)a->interval) * 1e9)};
-        nanosleep(&ts, NULL);
-        Py_END_ALLOW_THREADS
+        sleep_without_gil(a->interval);
         if (PyErr_CheckSignals() < 0) {
             Py_XDECREF(list);
             return NULL;
@@ -307,12 +311,7 @@ static PyObject *watch_traced(const usage_args_t *a, pid_t pid)
         PyObject *v = NULL;
 
         if (i > 0) {
-            Py_BEGIN_ALLOW_THREADS
-            struct timespec ts = {
-                (time_t)a->interval,
-                (long)((a->interval - (double)(time_t)a->interval) * 1e9)};
-            nanosleep(&ts, NULL);
-            Py_END_ALLOW_THREADS
+            sleep_without_gil(a->interval);
             if (PyErr_CheckSignals() < 0) { /* Ctrl-C stops the watch */
                 Py_CLEAR(list);
                 break;
