@@ -101,6 +101,13 @@ int pm_alloc_init(pm_alloc_t *a)
     return 0;
 }
 
+void pm_alloc_after_fork_child(pm_alloc_t *a)
+{
+    if (a->lock != NULL) {
+        pthread_mutex_init(a->lock, NULL);
+    }
+}
+
 void pm_alloc_close(pm_alloc_t *a)
 {
     if (a->lock != NULL) {

@@ -599,6 +599,12 @@ typedef struct {
 int pm_alloc_init(pm_alloc_t *a);
 void pm_alloc_close(pm_alloc_t *a);
 
+/* In the child of a fork (an atfork child handler): the lock made anew,
+ * since a thread that is not in the child may have held it at the fork.
+ * What it was updating may be half done: counts in the child are then
+ * approximate, never a hang. */
+void pm_alloc_after_fork_child(pm_alloc_t *a);
+
 /* Empty a for a new measurement, keeping its lock and filter storage (so
  * a hook on another thread may still read the filter: it then sees only
  * clear bits). Not while another thread adds or removes. */

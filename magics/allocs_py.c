@@ -12,6 +12,7 @@
  * installed. */
 #include "internal.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,17 @@ static void np_uninstall(void)
 /* ---- start, pause, stop ----------------------------------------------*/
 
 
+/* In a child forked during a statement: its hooks pass everything
+ * through, and the engine's lock, which a thread that is not in the
+ * child may have held at the fork, is made anew (the child may go on
+ * with the statement and end the measurement). */
+static void child_off(void)
+{
+    atomic_store(&trk.active, 0);
+    atomic_store(&trk.inflight, 0);
+    pm_alloc_after_fork_child(&trk.engine);
+}
+
 int pm_allocs_busy(void)
 {
     return trk.installed;
@@ -590,6 +602,9 @@ int pm_allocs_start(pm_state_t *st, PyObject *root, int shift)
      * filter; reset between measurements */
     if (!trk.engine_ready) {
         int rc = pm_alloc_init(&trk.engine);
+        if (rc == 0 && (rc = -pthread_atfork(NULL, NULL, child_off)) < 0) {
+            pm_alloc_close(&trk.engine);
+        }
         if (rc < 0) {
             pm_py_raise(rc);
             return -1;

@@ -7,6 +7,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const pm_site_frame_t SITE_A[PM_SITE_FRAMES] = {{0x1000, 3},
                                                        {0x2000, 2}};
@@ -296,6 +299,54 @@ static void *worker(void *arg)
     return NULL;
 }
 
+typedef struct {
+    pm_alloc_t *a;
+    sem_t locked, release;
+} holder_t;
+
+static void *hold_lock(void *arg)
+{
+    holder_t *h = arg;
+    pthread_mutex_lock(h->a->lock); /* held when the main thread forks */
+    sem_post(&h->locked);
+    sem_wait(&h->release);
+    pthread_mutex_unlock(h->a->lock);
+    return NULL;
+}
+
+/* A fork while another thread holds the engine's lock: the child, after
+ * pm_alloc_after_fork_child, adds and finishes (it hung on the lock). */
+START_TEST(test_alloc_child_of_fork_while_locked)
+{
+    pm_alloc_t a;
+    pthread_t t;
+    holder_t h = {.a = &a};
+    ck_assert_int_eq(pm_alloc_init(&a), 0);
+    sem_init(&h.locked, 0, 0);
+    sem_init(&h.release, 0, 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, hold_lock, &h), 0);
+    sem_wait(&h.locked);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(10); /* a hang ends the child with SIGALRM */
+        pm_alloc_after_fork_child(&a);
+        int rc = pm_alloc_add(&a, 0x100, 64, SITE_A, NULL);
+        pm_alloc_finish(&a);
+        _exit(rc == 0 && pm_alloc_peak(&a) == 64 ? 0 : 1);
+    }
+    sem_post(&h.release);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child status %d", status);
+    sem_destroy(&h.locked);
+    sem_destroy(&h.release);
+    pm_alloc_close(&a);
+}
+END_TEST
+
 /* Hooks run on any thread: totals stay consistent under contention. */
 START_TEST(test_alloc_threads_keep_totals)
 {
@@ -336,6 +387,7 @@ int main(void)
         {"peak", test_alloc_restore_after_failed_realloc},
         {"map", test_alloc_map_survives_growth_and_deletes},
         {"map", test_alloc_threads_keep_totals},
+        {"map", test_alloc_child_of_fork_while_locked},
         {"map", test_alloc_reset_starts_empty},
     };
 

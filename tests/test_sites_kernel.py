@@ -323,3 +323,30 @@ def test_sites_ctrl_c_while_the_report_is_made_is_not_lost(kernel):
         "    linecache.getline = _pm_gl\n", allow_error=False)
     assert kernel.value("_pm_caught") == "KeyboardInterrupt"
     eight_mib(kernel)
+
+
+def test_sites_statement_that_forks(kernel):
+    """A child forked during the statement allocates with our hooks in
+    place but never into the engine (its lock may have been held by a
+    thread the child does not have); the parent's tracking goes on."""
+    _, data = result(kernel, "%%memit --sites 3\n"
+                     "import os, threading\n"
+                     "stop = []\n"
+                     "def churn():\n"
+                     "    while not stop:\n"
+                     "        [bytearray(64) for _ in range(100)]\n"
+                     "t = threading.Thread(target=churn); t.start()\n"
+                     "codes = []\n"
+                     "for _ in range(20):\n"
+                     "    pid = os.fork()\n"
+                     "    if pid == 0:\n"
+                     "        [bytearray(64) for _ in range(1000)]\n"
+                     "        os._exit(7)\n"
+                     "    codes.append(os.waitstatus_to_exitcode("
+                     "os.waitpid(pid, 0)[1]))\n"
+                     "stop.append(1); t.join()\n"
+                     "x = np.ones(2**20)")
+    assert kernel.value("codes") == [7] * 20
+    assert data[MIME]["allocated_peak_bytes"] >= 8 * MIB
+    kernel.execute("del x", allow_error=False)
+    eight_mib(kernel)
