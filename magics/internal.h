@@ -518,12 +518,12 @@ PyObject *pm_call_with_noop_monitor(PyObject *module, PyObject *const *args,
                                     Py_ssize_t nargs);
 
 /* The callbacks' hooks into th, the calling thread's innermost
- * profiler's state in that thread: a frame of code enters, the frame leaves, the frame reaches line.
- * frame is compared, never dereferenced. GIL held; no Python call and
- * never raise, except mon_line under --pdb-mmem once RSS passes the
- * limit: it runs pdb, and returns -1 with BdbQuit set when the user quits
- * (the callback then raises it into the frame, as the legacy hook does);
- * else 0. */
+ * profiler's state in that thread: a frame of code enters, the frame
+ * leaves, the frame reaches line. frame is compared, never dereferenced.
+ * GIL held; no Python call and never raise, except mon_line under
+ * --pdb-mmem once RSS passes the limit: it runs pdb, and returns -1 with
+ * BdbQuit set when the user quits (the callback then raises it into the
+ * frame, as the legacy hook does); else 0. */
 void pm_lineprof_mon_enter(pm_lineprof_thread_t *th, PyObject *code,
                            const void *frame);
 void pm_lineprof_mon_leave(pm_lineprof_thread_t *th, const void *frame);

@@ -462,7 +462,8 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
     if (!a->quiet && start_timeline(&disp, a, &sampler) < 0) {
         goto fail;
     }
-    if (a->dask != NULL && (dask_session = pm_dask_begin(st, a->dask)) == NULL) {
+    if (a->dask != NULL &&
+        (dask_session = pm_dask_begin(st, a->dask)) == NULL) {
         goto fail;
     }
     if (a->sites > 0) {

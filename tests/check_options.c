@@ -282,8 +282,9 @@ START_TEST(test_parse_sample_bytes)
                          0);
         ck_assert(v == good[i].want);
     }
-    static const char *bad[] = {"",    "abc", "-5",   "1e309", "inf", "nan",
-                                "0x10", "0.5", "2e12", " 5",   "5 x", "1e-320"};
+    static const char *bad[] = {"",     "abc", "-5",   "1e309",
+                                "inf",  "nan", "0x10", "0.5",
+                                "2e12", " 5",  "5 x",  "1e-320"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 7;
         ck_assert_msg(pm_parse_sample_bytes(bad[i], &v, err, sizeof err) ==
