@@ -547,11 +547,6 @@ static void child_off(void)
     pm_alloc_after_fork_child(&trk.engine);
 }
 
-int pm_allocs_busy(void)
-{
-    return trk.installed;
-}
-
 /* PEAKMEM_SITES_SAMPLE, unset or empty: the default. 0, or -1 with
  * UsageError. */
 static int sample_bytes_from_env(pm_state_t *st, double *out)
@@ -570,8 +565,8 @@ static int sample_bytes_from_env(pm_state_t *st, double *out)
 int pm_allocs_start(pm_state_t *st, PyObject *root, int shift)
 {
     if (trk.installed) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "--sites is already tracking an outer %memit");
+        pm_py_usage_error(st, "--sites: an outer %memit --sites is "
+                              "tracking (one at a time in a process)");
         return -1;
     }
     if (sample_bytes_from_env(st, &trk.sample_bytes) < 0) {

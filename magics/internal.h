@@ -111,15 +111,13 @@ typedef struct {
     char *note; /* NULL when nothing to say */
 } pm_sites_report_t;
 
-/* 1 while a --sites measurement is on in this process (GIL). */
-int pm_allocs_busy(void);
-
 /* Install the allocator hooks (raw, mem, object domains) and, when numpy
  * 1.22+ is imported, a NEP 49 handler in the current context; tracking
  * stays paused until pm_allocs_resume. root is the statement's code (its
  * frame ends the walk; shift is added to its lines: 1 in cell mode).
  * Returns 0, or -1 with an exception: UsageError for a bad
- * PEAKMEM_SITES_SAMPLE, RuntimeError when already on. */
+ * PEAKMEM_SITES_SAMPLE or when one is already on (nested, or in another
+ * thread). */
 int pm_allocs_start(pm_state_t *st, PyObject *root, int shift);
 
 /* Track (resume) only while the statement itself runs. Any thread. */

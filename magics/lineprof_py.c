@@ -227,11 +227,12 @@ static void on_call(pm_lineprof_thread_t *th, PyFrameObject *frame)
 {
     PyCodeObject *code = PyFrame_GetCode(frame);
     target_t *t = find_target(th->lp, (PyObject *)code);
-    int first = code->co_firstlineno;
+    int followed = t != NULL &&
+                   push_frame(th, frame, t, code->co_firstlineno) == 0;
     int resumable = (code->co_flags &
                      (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
     Py_DECREF(code);
-    if ((t == NULL || push_frame(th, frame, t, first) < 0) && !resumable) {
+    if (!followed && !resumable) {
         stop_line_events(frame);
     }
 }

@@ -139,6 +139,14 @@ pm_lineprof_t *pm_lineprofiler_lp(PyObject *prof)
 static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
                              PyObject *kw)
 {
+    if (self->lp != NULL) {
+        /* Wrappers, generator steps and python -m peakmem hold its
+         * profiler: it cannot be replaced under them. */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "LineProfiler.__init__: already initialized (make a "
+                        "new LineProfiler)");
+        return -1;
+    }
     if (PyTuple_GET_SIZE(args) != 0) {
         PyErr_SetString(PyExc_TypeError,
                         "LineProfiler() takes keyword arguments only");
@@ -176,15 +184,6 @@ static int lineprofiler_init(LineProfilerObject *self, PyObject *args,
             : NULL;
     Py_XDECREF(compat);
     if (chosen == NULL) {
-        return -1;
-    }
-    if (self->lp != NULL) {
-        /* Wrappers, generator steps and python -m peakmem hold its
-         * profiler: it cannot be replaced under them. */
-        Py_DECREF(chosen);
-        PyErr_SetString(PyExc_RuntimeError,
-                        "LineProfiler.__init__: already initialized (make a "
-                        "new LineProfiler)");
         return -1;
     }
     int kind;

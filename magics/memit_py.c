@@ -467,11 +467,6 @@ static PyObject *run_memit(pm_state_t *st, const memit_args_t *a)
         goto fail;
     }
     if (a->sites > 0) {
-        if (pm_allocs_busy()) {
-            pm_py_usage_error(st, "--sites: an outer %memit --sites is "
-                                  "tracking (one at a time in a process)");
-            goto fail;
-        }
         if (pm_allocs_start(st, code, a->setup != NULL ? 1 : 0) < 0) {
             goto fail;
         }

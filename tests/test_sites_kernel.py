@@ -10,6 +10,15 @@ MIB = 2 ** 20
 MIME = "application/vnd.peakmem.memit+json"
 
 
+# numpy's get_handler_name as _pm_h (numpy 2 moved it into numpy._core)
+HANDLER_NAME = ("try:\n"
+                "    from numpy._core.multiarray import get_handler_name "
+                "as _pm_h\n"
+                "except ImportError:\n"
+                "    from numpy.core.multiarray import get_handler_name "
+                "as _pm_h\n")
+
+
 def result(kernel, code):
     reply, msgs = kernel.execute(code)
     assert reply["status"] == "ok", reply
@@ -102,12 +111,7 @@ def test_sites_million_small_objects_within_5_percent(kernel):
 
 
 def test_sites_numpy_reports_our_handler_only_inside(kernel):
-    kernel.execute(
-        "try:\n"
-        "    from numpy._core.multiarray import get_handler_name as _pm_h\n"
-        "except ImportError:\n"
-        "    from numpy.core.multiarray import get_handler_name as _pm_h\n",
-        allow_error=False)
+    kernel.execute(HANDLER_NAME, allow_error=False)
     result(kernel, "%%memit --sites\nh = _pm_h()")
     assert kernel.value("h") == "peakmem_sites"
     assert kernel.value("_pm_h()") == "default_allocator"
@@ -184,6 +188,19 @@ def _pm_allocators():
         out.append((a.ctx, a.malloc, a.free))
     return out
 '''
+
+
+def memit_then(kernel, line, restore):
+    """Run %memit LINE from code, then RESTORE whatever happened; the
+    name of what it raised (BaseException included), or None."""
+    kernel.execute("_pm_caught = None\n"
+                   "try:\n"
+                   "    get_ipython().run_line_magic('memit', %r)\n"
+                   "except BaseException as e:\n"
+                   "    _pm_caught = type(e).__name__\n"
+                   "finally:\n"
+                   "    %s\n" % (line, restore), allow_error=False)
+    return kernel.value("_pm_caught")
 
 
 def eight_mib(kernel):
@@ -287,18 +304,9 @@ def test_sites_children_memory_is_not_untracked(kernel):
 
 
 def test_sites_numpy_handler_restored_when_numpy_left_sys_modules(kernel):
-    kernel.execute(
-        "import sys\n"
-        "try:\n"
-        "    from numpy._core.multiarray import get_handler_name as _pm_h\n"
-        "except ImportError:\n"
-        "    from numpy.core.multiarray import get_handler_name as _pm_h\n",
-        allow_error=False)
-    kernel.execute("try:\n"
-                   "    get_ipython().run_line_magic('memit', "
-                   "\"-q --sites _pm_m = sys.modules.pop('numpy')\")\n"
-                   "finally:\n"
-                   "    sys.modules['numpy'] = _pm_m\n", allow_error=False)
+    kernel.execute("import sys\n" + HANDLER_NAME, allow_error=False)
+    assert memit_then(kernel, "-q --sites _pm_m = sys.modules.pop('numpy')",
+                      "sys.modules['numpy'] = _pm_m") is None
     assert kernel.value("_pm_h()") == "default_allocator"
     eight_mib(kernel)
 
@@ -307,21 +315,13 @@ def test_sites_ctrl_c_while_the_report_is_made_is_not_lost(kernel):
     """A KeyboardInterrupt raised while the sites are described (here by
     linecache, as a Ctrl-C landing there would) stops the magic; it was
     cleared as if a lookup had failed."""
-    kernel.execute(
-        "import linecache\n"
-        "_pm_gl = linecache.getline\n"
-        "def _pm_stop(*a, **k):\n"
-        "    raise KeyboardInterrupt\n"
-        "linecache.getline = _pm_stop\n"
-        "_pm_caught = None\n"
-        "try:\n"
-        "    get_ipython().run_line_magic('memit', '-q --sites 3 "
-        "x = np.ones(2**20)')\n"
-        "except KeyboardInterrupt:\n"
-        "    _pm_caught = 'KeyboardInterrupt'\n"
-        "finally:\n"
-        "    linecache.getline = _pm_gl\n", allow_error=False)
-    assert kernel.value("_pm_caught") == "KeyboardInterrupt"
+    kernel.execute("import linecache\n"
+                   "_pm_gl = linecache.getline\n"
+                   "def _pm_stop(*a, **k):\n"
+                   "    raise KeyboardInterrupt\n"
+                   "linecache.getline = _pm_stop\n", allow_error=False)
+    assert memit_then(kernel, "-q --sites 3 x = np.ones(2**20)",
+                      "linecache.getline = _pm_gl") == "KeyboardInterrupt"
     eight_mib(kernel)
 
 
